@@ -1,0 +1,185 @@
+"""``ketamine-nif``: the steps a user takes, one subcommand each.
+
+    ketamine-nif simulate --scenario paper-null --seed 20250404 --out data/synthetic
+    ketamine-nif validate data/synthetic
+    ketamine-nif run [NOTEBOOK ...] [--data DIR] [-p KEY=VALUE ...] [--out FILE.ipynb] [--force]
+    ketamine-nif render [--engine auto|quarto|offline]
+
+Errors are reported as one clear message (no traceback) and a non-zero exit code:
+2 for bad input (data, scenario, parameters), 1 for a failed run or render.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+
+def _parse_assignment(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def cmd_simulate(args) -> int:
+    from .twin import load_scenario, simulate
+
+    twin = simulate(load_scenario(args.scenario), seed=args.seed)
+    out = twin.write(args.out)
+    m = twin.measurements
+    print(
+        f"wrote the synthetic twin (scenario {twin.metadata['scenario']}, seed {args.seed}) to {out}: "
+        f"{len(twin.participants)} participants, {len(m)} measurement rows, {len(twin.truth)} true estimand values"
+    )
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .contract import ARMS, load_dataset, validation_summary
+
+    dataset = load_dataset(args.data_dir)
+    arms = dataset.participants["arm"].value_counts()
+    origin = f"synthetic (scenario {dataset.metadata.get('scenario')}, seed {dataset.metadata.get('seed')})" if dataset.synthetic else "real (no synthetic marker)"
+    print(f"{args.data_dir}: the data follow the contract; {origin}; data hash {dataset.data_hash()}")
+    print(f"  participants: {len(dataset.participants)} ({', '.join(f'{arms.get(a, 0)} {a}' for a in ARMS)})")
+    print(f"  measures: {', '.join(['MADRS', *dataset.markers])}")
+    print(f"  visits: {', '.join(dataset.visits)}")
+    for row in validation_summary(dataset).itertuples():
+        print(f"  {row.item}: {row.count} ({row.handling})")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .runner import RunError, find_job, load_parameters, run_book
+
+    overrides = dict(args.param or [])
+    data_dir = Path(args.data)
+    if args.out:
+        if len(args.notebooks) != 1:
+            raise RunError("--out runs exactly one notebook; name it, e.g. `ketamine-nif run 01-data --out runs/x/01-data.ipynb`")
+        from .contract import load_dataset
+        from .runner import display_path, execute
+
+        load_dataset(data_dir)
+        job = find_job(args.notebooks[0])
+        out = Path(args.out)
+        parameters = load_parameters(
+            job, {"data_dir": display_path(data_dir), "output_dir": display_path(out.parent / f"{job.stem}-outputs"), **overrides}
+        )
+        print(f"{job.stem}: executing into {out} ...", flush=True)
+        seconds = execute(job, parameters, output=out)
+        print(f"{job.stem}: done in {seconds:.1f} s; executed notebook {out}, outputs in {parameters['output_dir']}")
+        return 0
+    only = [find_job(n).stem for n in args.notebooks] if args.notebooks else None
+    start = time.perf_counter()
+    records = run_book(data_dir, overrides, force=args.force, only=only, log=lambda msg: print(msg, flush=True))
+    executed = sum(r["status"] == "executed" for r in records)
+    print(f"notebooks: {executed} executed, {len(records) - executed} unchanged, in {time.perf_counter() - start:.1f} s; executed notebooks in {paths.BUILD / 'notebooks'}")
+    return 0
+
+
+def _quarto_includes(banner: str | None) -> None:
+    """Banner files that ``_quarto.yml`` includes when Quarto renders."""
+    import html
+
+    paths.BUILD.mkdir(parents=True, exist_ok=True)
+    html_banner = f'<div class="synthetic-banner" role="note" style="background:#fde68a;padding:.5rem 1rem;font-weight:600;text-align:center">{html.escape(banner)}</div>\n' if banner else ""
+    typst_banner = f'#set page(header: align(center, text(weight: "bold", size: 8.5pt, "{banner}")))\n' if banner else ""
+    (paths.BUILD / "banner.html").write_text(html_banner, encoding="utf-8")
+    (paths.BUILD / "banner.typ").write_text(typst_banner, encoding="utf-8")
+
+
+def cmd_render(args) -> int:
+    import json
+
+    from .render import RenderError, banner_text, render_book
+    from .runner import REPORT_DATA
+
+    if not REPORT_DATA.exists():
+        raise RenderError("no executed report found: run the notebooks first (`ketamine-nif run` or `make report`)")
+    banner = banner_text(json.loads(REPORT_DATA.read_text(encoding="utf-8")))
+    _quarto_includes(banner)
+    engine = args.engine
+    if engine == "auto":
+        engine = "quarto" if shutil.which("quarto") else "offline"
+    start = time.perf_counter()
+    if engine == "quarto":
+        print("rendering with Quarto ...", flush=True)
+        result = subprocess.run(["quarto", "render", "--no-execute"], cwd=paths.ROOT, check=False)
+        if result.returncode != 0:
+            raise RenderError(f"quarto render failed (exit {result.returncode}); its messages are above")
+        print(f"book rendered by Quarto in {time.perf_counter() - start:.1f} s: {paths.BOOK / 'index.html'}")
+        return 0
+    print("rendering with the offline renderer (Pandoc + Typst; Quarto not found) ...", flush=True)
+    index, pdf = render_book(paths.QUARTO_CONFIG, banner, paths.BUILD / "render")
+    print(f"book rendered in {time.perf_counter() - start:.1f} s:\n  HTML: {index}\n  PDF:  {pdf}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .twin import DEFAULT_SCENARIO, DEFAULT_SEED, available_scenarios
+
+    parser = argparse.ArgumentParser(prog="ketamine-nif", description="Bayesian reanalysis of the ketamine NIF trial.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("simulate", help="generate the synthetic twin")
+    p.add_argument("--scenario", default=DEFAULT_SCENARIO, help=f"scenario name ({', '.join(available_scenarios())}) or YAML path")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, identical files)")
+    p.add_argument("--out", type=Path, default=paths.SYNTHETIC_DATA, help="output directory")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("validate", help="check a data directory against the contract")
+    p.add_argument("data_dir", type=Path)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="execute the report's notebooks through Papermill")
+    p.add_argument("notebooks", nargs="*", help="notebook stems (e.g. 01-data); default: every chapter")
+    p.add_argument("--data", type=Path, default=paths.SYNTHETIC_DATA, help="data directory (default: the synthetic twin)")
+    p.add_argument("-p", "--param", action="append", type=_parse_assignment, metavar="KEY=VALUE",
+                   help="override a notebook parameter (value read as YAML); repeatable")
+    p.add_argument("--out", type=Path, help="execute one notebook into this .ipynb instead of the book")
+    p.add_argument("--force", action="store_true", help="re-execute even unchanged notebooks")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("render", help="render the executed notebooks into the book (_book/)")
+    p.add_argument("--engine", choices=["auto", "quarto", "offline"], default="auto",
+                   help="auto: Quarto when on PATH, else the offline renderer")
+    p.set_defaults(func=cmd_render)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .contract import ContractError
+    from .render import RenderError
+    from .runner import RunError
+    from .twin import ScenarioError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ContractError, ScenarioError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (RunError, RenderError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Summaries for the data chapter: flow, baseline characteristics, schedule,
+panel and trajectories. Every function returns aggregates only, never rows of
+participant-level data, so its output is safe to show with real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .contract import ARMS, BASELINE_VISIT, COVARIATES, DEPRESSION_MEASURE, Dataset
+from .subgroups import baseline_values
+
+
+
+def arm_sizes(dataset: Dataset) -> dict[str, int]:
+    counts = dataset.participants["arm"].value_counts()
+    return {arm: int(counts.get(arm, 0)) for arm in ARMS}
+
+
+def participant_flow(dataset: Dataset) -> pd.DataFrame:
+    """Participants with a MADRS rating and with a blood sample, per arm and visit,
+    as 'n (% of randomised)'."""
+    m = dataset.measurements.merge(dataset.participants[["participant_id", "arm"]], on="participant_id")
+    sizes = arm_sizes(dataset)
+    rows = []
+    for visit in dataset.visits:
+        at_visit = m[m["visit"] == visit]
+        row = {"visit": visit}
+        for arm in ARMS:
+            in_arm = at_visit[at_visit["arm"] == arm]
+            rated = in_arm.loc[(in_arm["measure"] == DEPRESSION_MEASURE) & in_arm["value"].notna(), "participant_id"].nunique()
+            blood = in_arm.loc[in_arm["measure"] != DEPRESSION_MEASURE, "participant_id"].nunique()
+            row[f"{arm}: MADRS"] = f"{rated} ({100 * rated / max(sizes[arm], 1):.0f}%)"
+            row[f"{arm}: blood"] = f"{blood} ({100 * blood / max(sizes[arm], 1):.0f}%)"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def completers(dataset: Dataset) -> dict[str, int]:
+    """Participants per arm with a MADRS rating at the last visit."""
+    m = dataset.measurements
+    last = dataset.visits[-1]
+    ids = set(m.loc[(m["visit"] == last) & (m["measure"] == DEPRESSION_MEASURE) & m["value"].notna(), "participant_id"])
+    p = dataset.participants
+    return {arm: int(p.loc[p["arm"] == arm, "participant_id"].isin(ids).sum()) for arm in ARMS}
+
+
+def _mean_sd(x: pd.Series, digits: int = 1) -> str:
+    x = pd.to_numeric(x, errors="coerce").dropna()
+    return f"{x.mean():.{digits}f} ({x.std():.{digits}f})" if len(x) else "–"
+
+
+def _count_pct(mask: pd.Series, known: pd.Series) -> str:
+    n, k = int(mask[known].sum()), int(known.sum())
+    return f"{n} ({100 * n / k:.0f}%)" if k else "–"
+
+
+def _median_iqr(x: pd.Series) -> str:
+    x = x.dropna()
+    if not len(x):
+        return "–"
+    q1, q2, q3 = np.percentile(x, [25, 50, 75])
+    return f"{q2:.3g} [{q1:.3g}, {q3:.3g}]"
+
+
+BASELINE_LABELS = {
+    "age": "Age, years, mean (SD)",
+    "sex": "Female, n (%)",
+    "bmi": "BMI, kg/m², mean (SD)",
+    "failed_trials": "Failed antidepressant trials, mean (SD)",
+    "training": "Active training (ASAT), n (%)",
+    "antidepressant": "On an antidepressant, n (%)",
+    "psychotropic": "On any psychotropic, n (%)",
+    "anxiety": "Comorbid anxiety disorder, n (%)",
+    "smoker": "Current smoker, n (%)",
+    "benzodiazepine": "On a benzodiazepine, n (%)",
+    "early_onset": "Depression onset before 18, n (%)",
+    "chronic_episode": "Current episode ≥ 2 years, n (%)",
+}
+
+
+def baseline_table(dataset: Dataset) -> pd.DataFrame:
+    """Baseline characteristics by arm: covariates present in the data, baseline
+    MADRS, BMI < 25, and each NIF's median [IQR] (censored values at their lod)."""
+    p = dataset.participants.set_index("participant_id")
+    groups = {arm: p.index[p["arm"] == arm] for arm in ARMS}
+    rows = [{"characteristic": "Participants, n", **{arm: str(len(ix)) for arm, ix in groups.items()}}]
+    for name, (kind, _) in COVARIATES.items():
+        if name not in p.columns:
+            continue
+        label = BASELINE_LABELS.get(name, name)
+        row = {"characteristic": label}
+        for arm, ix in groups.items():
+            col = p.loc[ix, name]
+            if kind in ("number", "integer"):
+                row[arm] = _mean_sd(col)
+            elif name == "sex":
+                row[arm] = _count_pct(col == "female", col.notna())
+            elif name == "training":
+                row[arm] = _count_pct(col == "asat", col.notna())
+            else:
+                row[arm] = _count_pct(col.astype("boolean").fillna(False).astype(bool), col.notna())
+        rows.append(row)
+        if name == "bmi":
+            rows.append({"characteristic": "BMI < 25, n (%)", **{arm: _count_pct(p.loc[ix, "bmi"] < 25, p.loc[ix, "bmi"].notna()) for arm, ix in groups.items()}})
+    madrs = baseline_values(dataset, DEPRESSION_MEASURE)
+    rows.append({"characteristic": "MADRS before infusion, mean (SD)", **{arm: _mean_sd(madrs.reindex(ix)) for arm, ix in groups.items()}})
+    units = dataset.units
+    for marker in dataset.markers:
+        values = baseline_values(dataset, marker)
+        unit = f", {units[marker]}" if units.get(marker) else ""
+        rows.append({"characteristic": f"{marker}{unit}, median [IQR]", **{arm: _median_iqr(values.reindex(ix)) for arm, ix in groups.items()}})
+    return pd.DataFrame(rows)
+
+
+def schedule_table(dataset: Dataset) -> pd.DataFrame:
+    """Observed timing of each visit (hours since infusion) and how many attended."""
+    m = dataset.measurements
+    per_visit = m.groupby(["participant_id", "visit"])["hours"].median().reset_index()
+    rows = []
+    for visit in dataset.visits:
+        h = per_visit.loc[per_visit["visit"] == visit, "hours"]
+        rows.append({"visit": visit, "participants": len(h), "median hours": f"{h.median():.1f}",
+                     "range of hours": f"{h.min():.1f} to {h.max():.1f}"})
+    return pd.DataFrame(rows)
+
+
+def panel_table(dataset: Dataset) -> pd.DataFrame:
+    """The NIF panel: unit, detection limit, how many values, share below the limit."""
+    m = dataset.measurements
+    units = dataset.units
+    rows = []
+    for marker in dataset.markers:
+        rows_m = m[m["measure"] == marker]
+        lods = rows_m["lod"].dropna().unique()
+        lod = "none" if len(lods) == 0 else ", ".join(f"{v:g}" for v in sorted(lods))
+        rows.append({"marker": marker, "unit": units.get(marker, ""), "detection limit": lod,
+                     "values": len(rows_m), "below the limit": f"{100 * rows_m['below_lod'].mean():.0f}%"})
+    return pd.DataFrame(rows)
+
+
+def trajectory_summary(dataset: Dataset, measure: str) -> pd.DataFrame:
+    """Per arm and visit: n, centre and 95% interval of the mean. MADRS: arithmetic
+    mean. NIFs: geometric mean, with censored values set to lod/sqrt(2) for this
+    description only (the models treat them as censored)."""
+    m = dataset.measurements.merge(dataset.participants[["participant_id", "arm"]], on="participant_id")
+    rows_m = m[(m["measure"] == measure)].copy()
+    log_scale = measure != DEPRESSION_MEASURE
+    values = rows_m["value"].where(~rows_m["below_lod"], rows_m["lod"] / np.sqrt(2))
+    rows_m["y"] = np.log(values) if log_scale else values
+    hours = m.groupby("visit")["hours"].median()
+    out = []
+    for (arm, visit), g in rows_m.dropna(subset=["y"]).groupby(["arm", "visit"]):
+        n = len(g)
+        centre = g["y"].mean()
+        half = stats.t.ppf(0.975, n - 1) * g["y"].std() / np.sqrt(n) if n > 1 else np.nan
+        low, high = centre - half, centre + half
+        if log_scale:
+            centre, low, high = np.exp([centre, low, high])
+        out.append({"arm": arm, "visit": visit, "hours": hours[visit], "n": n, "centre": centre, "low": low, "high": high})
+    order = {v: i for i, v in enumerate(dataset.visits)}
+    return pd.DataFrame(out).sort_values(["arm", "visit"], key=lambda s: s.map(order) if s.name == "visit" else s).reset_index(drop=True)
+
+
+def mean_change(dataset: Dataset) -> pd.DataFrame:
+    """Observed mean MADRS change from baseline per arm and post-infusion visit
+    (participants with both ratings), with the arm difference."""
+    m = dataset.measurements
+    madrs = m[(m["measure"] == DEPRESSION_MEASURE) & m["value"].notna()].pivot(index="participant_id", columns="visit", values="value")
+    arm = dataset.participants.set_index("participant_id")["arm"].reindex(madrs.index)
+    rows = []
+    for visit in dataset.visits:
+        if visit == BASELINE_VISIT or visit not in madrs:
+            continue
+        change = madrs[visit] - madrs[BASELINE_VISIT]
+        row = {"visit": visit}
+        for a in ARMS:
+            row[a] = float(change[arm == a].mean())
+        row["difference"] = row["ketamine"] - row["saline"]
+        rows.append(row)
+    return pd.DataFrame(rows)

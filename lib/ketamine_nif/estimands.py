@@ -1,0 +1,38 @@
+"""Names and keys of the estimands, shared by the synthetic twin's ``truth.csv``
+and every analysis's ``estimates.csv``, so that recovery is a join on
+:data:`KEY_COLUMNS`.
+
+=================================  ==========  ===========  =========================================
+estimand                           marker      visit        meaning (units)
+=================================  ==========  ===========  =========================================
+madrs_change_difference            MADRS       each post    ketamine minus saline mean MADRS change
+                                                            from baseline (points)
+nif_change_ratio                   each NIF    each post    ketamine/saline ratio of geometric-mean
+                                                            change from baseline (ratio; 1 = none)
+coupling_within_ketamine           each NIF    all          MADRS points per doubling of the NIF
+coupling_within_saline                                      within a person, in that arm
+coupling_within_difference         each NIF    all          ketamine minus saline of the above
+baseline_moderation_difference     each NIF    each post    ketamine minus saline MADRS change per
+                                                            SD of baseline log NIF (points)
+=================================  ==========  ===========  =========================================
+"""
+
+from __future__ import annotations
+
+KEY_COLUMNS = ("estimand", "marker", "visit", "subgroup")
+ALL_VISITS = "all"
+ALL_PARTICIPANTS = "all"
+
+MADRS_CHANGE_DIFFERENCE = "madrs_change_difference"
+NIF_CHANGE_RATIO = "nif_change_ratio"
+COUPLING_WITHIN = {arm: f"coupling_within_{arm}" for arm in ("ketamine", "saline", "difference")}
+BASELINE_MODERATION_DIFFERENCE = "baseline_moderation_difference"
+
+DESCRIPTIONS = {
+    MADRS_CHANGE_DIFFERENCE: "ketamine minus saline mean MADRS change from baseline (points)",
+    NIF_CHANGE_RATIO: "ketamine/saline ratio of geometric-mean change from baseline",
+    COUPLING_WITHIN["ketamine"]: "MADRS points per doubling of the NIF within a person, ketamine arm",
+    COUPLING_WITHIN["saline"]: "MADRS points per doubling of the NIF within a person, saline arm",
+    COUPLING_WITHIN["difference"]: "ketamine minus saline within-person coupling (MADRS points per doubling)",
+    BASELINE_MODERATION_DIFFERENCE: "ketamine minus saline MADRS change per SD of baseline log NIF (points)",
+}

@@ -1,0 +1,205 @@
+"""Execute the report's notebooks through Papermill, skipping unchanged ones.
+
+The chapters and their order come from ``_quarto.yml``: a chapter
+``_build/notebooks/01-data.ipynb`` is executed from ``notebooks/01-data.py``
+(Jupytext py:percent) with ``params/01-data.yaml``. A notebook is executed again
+only when one of its inputs changed: its source, its parameters, the data, or
+the package code in ``lib/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .contract import Dataset, hash_files, load_dataset
+from .paths import BUILD, NOTEBOOKS, PARAMS, QUARTO_CONFIG, ROOT, run_output_dir
+
+THREAD_SETTINGS = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+CACHE = BUILD / "cache"
+REPORT_DATA = BUILD / "report-data.json"  # which data the book was run on
+RUN_LOG = BUILD / "run-log.json"  # parameters, timings and settings of each notebook
+
+
+class RunError(RuntimeError):
+    """A notebook could not run; the message names it, the cell and where the partial output is."""
+
+
+@dataclass
+class NotebookJob:
+    stem: str
+    source: Path  # notebooks/NN-name.py
+    params_file: Path  # params/NN-name.yaml (optional)
+    output: Path  # the executed notebook
+
+    @property
+    def output_dir(self) -> Path:
+        return run_output_dir(self.stem)
+
+
+def configure_environment() -> dict[str, str]:
+    """One BLAS thread per process, and tool caches inside the build folder, so
+    runs are repeatable and leave nothing in $HOME. Settings already in the
+    environment win. Returns what is in force."""
+    defaults = {
+        **THREAD_SETTINGS,
+        "MPLCONFIGDIR": str(CACHE / "matplotlib"),
+        "PYTENSOR_FLAGS": f"compiledir={CACHE / 'pytensor'}",
+        "IPYTHONDIR": str(CACHE / "ipython"),
+        "JUPYTER_RUNTIME_DIR": str(CACHE / "jupyter-runtime"),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    for key in ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR"):
+        Path(os.environ[key]).mkdir(parents=True, exist_ok=True)
+    return {key: os.environ[key] for key in defaults}
+
+
+def book_jobs(config_path: Path = QUARTO_CONFIG) -> list[NotebookJob]:
+    """The notebooks behind the chapters of the book, in book order."""
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    jobs = []
+    for entry in (config.get("book") or {}).get("chapters", []):
+        chapter = Path(entry if isinstance(entry, str) else entry["href"])
+        stem = chapter.stem
+        jobs.append(NotebookJob(stem, NOTEBOOKS / f"{stem}.py", PARAMS / f"{stem}.yaml", ROOT / chapter))
+    return jobs
+
+
+def find_job(name: str) -> NotebookJob:
+    """A book notebook by stem (``01-data``), file name or path."""
+    stem = Path(name).stem
+    for job in book_jobs():
+        if job.stem == stem:
+            return job
+    source = Path(name)
+    if source.suffix == ".py" and source.exists():
+        return NotebookJob(stem, source.resolve(), PARAMS / f"{stem}.yaml", BUILD / "notebooks" / f"{stem}.ipynb")
+    known = ", ".join(j.stem for j in book_jobs())
+    raise RunError(f"unknown notebook {name!r}; the book's notebooks are {known}")
+
+
+def display_path(path: Path | str) -> str:
+    """A path relative to the project root where it lies inside it."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def code_hash() -> str:
+    package = Path(__file__).resolve().parent
+    return hash_files(p for p in package.rglob("*") if p.suffix in {".py", ".yaml"})
+
+
+def load_parameters(job: NotebookJob, overrides: dict) -> dict:
+    parameters = {}
+    if job.params_file.exists():
+        parameters = yaml.safe_load(job.params_file.read_text(encoding="utf-8")) or {}
+    return {**parameters, **overrides}
+
+
+def to_notebook(job: NotebookJob) -> Path:
+    """The Jupytext source as an unexecuted .ipynb (Papermill's input)."""
+    import jupytext
+
+    if not job.source.exists():
+        raise RunError(f"notebook source {display_path(job.source)} not found")
+    notebook = jupytext.read(job.source)
+    path = BUILD / "sources" / f"{job.stem}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(notebook, path)
+    return path
+
+
+def check_parameters(notebook: Path, parameters: dict, job: NotebookJob) -> None:
+    import papermill
+
+    known = {p["name"] for p in papermill.inspect_notebook(str(notebook)).values()}
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise RunError(
+            f"{job.stem}: unknown parameter(s) {', '.join(unknown)}; the notebook's parameters are {', '.join(sorted(known))}"
+        )
+
+
+def execute(job: NotebookJob, parameters: dict, output: Path | None = None) -> float:
+    """Run one notebook with Papermill; returns seconds. On failure the partial
+    notebook is kept and RunError names the failing cell."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    configure_environment()
+    notebook = to_notebook(job)
+    check_parameters(notebook, parameters, job)
+    output = output or job.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=parameters, kernel_name="python3",
+            progress_bar=False, cwd=str(ROOT),
+        )
+    except PapermillExecutionError as exc:
+        raise RunError(
+            f"{job.stem} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}).\n"
+            f"The partial output, with the failing cell marked, is in {display_path(output)}"
+        ) from None
+    return time.perf_counter() - start
+
+
+def _data_parameter(data_dir: Path) -> str:
+    return display_path(data_dir)
+
+
+def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False, only: list[str] | None = None, log=print) -> list[dict]:
+    """Validate the data, then execute each book notebook whose inputs changed.
+    Returns one record per notebook (stem, status, seconds)."""
+    settings = configure_environment()
+    dataset: Dataset = load_dataset(data_dir)  # stops with ContractError before any notebook runs
+    data_hash = hash_files(p for p in Path(data_dir).iterdir() if p.is_file())
+    BUILD.mkdir(parents=True, exist_ok=True)
+    REPORT_DATA.write_text(
+        json.dumps({"data_dir": _data_parameter(data_dir), "data_hash": dataset.data_hash(), **dataset.metadata}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    jobs = [j for j in book_jobs() if not only or j.stem in only]
+    previous = json.loads(RUN_LOG.read_text()) if RUN_LOG.exists() else {}
+    records, package = [], code_hash()
+    for n, job in enumerate(jobs, start=1):
+        parameters = load_parameters(job, {"data_dir": _data_parameter(data_dir), "output_dir": display_path(job.output_dir), **(overrides or {})})
+        key = hashlib.sha256(
+            "\n".join([job.source.read_text(encoding="utf-8"), json.dumps(parameters, sort_keys=True), data_hash, package]).encode()
+        ).hexdigest()
+        stamp = CACHE / f"{job.stem}.key"
+        prefix = f"[{n}/{len(jobs)}] {job.stem}"
+        if not force and job.output.exists() and stamp.exists() and stamp.read_text() == key:
+            log(f"{prefix}: unchanged, not re-executed")
+            records.append({**previous.get(job.stem, {}), "stem": job.stem, "status": "cached"})
+            continue
+        log(f"{prefix}: executing ...")
+        stamp.unlink(missing_ok=True)
+        seconds = execute(job, parameters)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(key)
+        log(f"{prefix}: done in {seconds:.1f} s")
+        records.append({
+            "stem": job.stem, "status": "executed", "seconds": round(seconds, 1), "parameters": parameters,
+            "threads": {k: settings[k] for k in THREAD_SETTINGS}, "python": platform.python_version(),
+        })
+    RUN_LOG.write_text(json.dumps({**previous, **{r["stem"]: r for r in records}}, indent=2, default=str) + "\n", encoding="utf-8")
+    return records

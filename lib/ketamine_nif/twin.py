@@ -1,0 +1,292 @@
+"""The synthetic twin: a dataset with the trial's design, generated from a scenario.
+
+A scenario (YAML, in ``scenarios/`` or any path) sets the design, the assumed
+schedule, missingness, covariates, the MADRS course, the NIF panel and any
+planted effects. :func:`simulate` turns a scenario and a seed into the two
+contract tables and ``truth``: the value of every estimand, keyed like the
+estimates the analyses write (see :mod:`ketamine_nif.estimands`). The same seed
+gives byte-identical files.
+
+Generative model, per participant i, marker m, visit t (log scale for NIFs):
+
+* stable level ``u_im = sqrt(icc) * log_sd * (r * z_bmi_i + sqrt(1 - r^2) * e)``
+* occasion value ``log x_imt = log gm_m + u_im + eps_imt + [ketamine] log ratio_m(t)``
+  with ``eps ~ N(0, (1 - icc) log_sd^2)``; values under the lod are reported as
+  censored (``below_lod``, value empty)
+* MADRS ``y_it = B_i + saline_change(t) + [ketamine] diff(t) + c_i + e_it
+  + gamma_m,arm * (log2 x_imt - log2 x_im0) + [ketamine] delta_m(t) * z_im0``,
+  rounded and kept within 0..60.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import __version__
+from .contract import BASELINE_VISIT, DEPRESSION_MEASURE, MEASUREMENT_COLUMNS
+from .estimands import (
+    ALL_PARTICIPANTS,
+    ALL_VISITS,
+    BASELINE_MODERATION_DIFFERENCE,
+    COUPLING_WITHIN,
+    KEY_COLUMNS,
+    MADRS_CHANGE_DIFFERENCE,
+    NIF_CHANGE_RATIO,
+)
+from .paths import SCENARIOS
+
+DEFAULT_SCENARIO = "paper-null"
+DEFAULT_SEED = 20250404
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message says why."""
+
+
+def available_scenarios() -> list[str]:
+    return sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and value:
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_scenario(name_or_path: str | Path, overrides: dict | None = None) -> dict:
+    """A scenario by name (a file in the package's ``scenarios/``) or by path,
+    with ``extends`` resolved and optional ``overrides`` merged on top."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SCENARIOS / f"{name_or_path}.yaml"
+    if not path.exists():
+        raise ScenarioError(
+            f"unknown scenario {str(name_or_path)!r}; choose one of {', '.join(available_scenarios())} "
+            "or give the path of a scenario YAML file"
+        )
+    try:
+        scenario = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
+    if "extends" in scenario:
+        parent = load_scenario(path.parent / f"{scenario.pop('extends')}.yaml")
+        scenario = _deep_merge(parent, scenario)
+    if overrides:
+        scenario = _deep_merge(scenario, overrides)
+    _check_scenario(scenario, path)
+    return scenario
+
+
+def _check_scenario(s: dict, path: Path) -> None:
+    required = ("name", "design", "schedule", "missingness", "covariates", "madrs", "markers", "effects")
+    missing = [k for k in required if k not in s]
+    if missing:
+        raise ScenarioError(f"{path}: missing section(s) {', '.join(missing)}")
+    visits = [v["visit"] for v in s["schedule"]]
+    if not visits or visits[0] != BASELINE_VISIT:
+        raise ScenarioError(f"{path}: the schedule must start with the '{BASELINE_VISIT}' visit")
+    post = set(visits[1:])
+    for section in ("saline_change", "ketamine_minus_saline"):
+        if set(s["madrs"][section]) != post:
+            raise ScenarioError(f"{path}: madrs.{section} must give one value per post-infusion visit {sorted(post)}")
+    for kind in ("nif_change_ratio", "coupling_within", "baseline_moderation"):
+        for marker in s["effects"].get(kind) or {}:
+            if marker not in s["markers"]:
+                raise ScenarioError(f"{path}: effects.{kind} names {marker!r}, which is not in the marker panel")
+    for marker, spec in s["markers"].items():
+        if not 0 < spec["icc"] < 1:
+            raise ScenarioError(f"{path}: markers.{marker}.icc must lie strictly between 0 and 1")
+
+
+@dataclass
+class Twin:
+    participants: pd.DataFrame
+    measurements: pd.DataFrame
+    truth: pd.DataFrame
+    metadata: dict
+    scenario: dict
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the contract tables, ``truth.csv``, ``dataset.json`` and the
+        resolved ``scenario.yaml`` into ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.participants.to_csv(out / "participants.csv", index=False, lineterminator="\n")
+        self.measurements.to_csv(out / "measurements.csv", index=False, lineterminator="\n")
+        self.truth.to_csv(out / "truth.csv", index=False, lineterminator="\n", float_format="%.6g")
+        (out / "dataset.json").write_text(json.dumps(self.metadata, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (out / "scenario.yaml").write_text(yaml.safe_dump(self.scenario, sort_keys=False), encoding="utf-8")
+        return out
+
+
+def _truncated_normal(rng, mean, sd, low, high, size):
+    values = rng.normal(mean, sd, size)
+    bad = (values < low) | (values > high)
+    while bad.any():
+        values[bad] = rng.normal(mean, sd, bad.sum())
+        bad = (values < low) | (values > high)
+    return values
+
+
+def _covariates(rng, s: dict, arms: np.ndarray) -> pd.DataFrame:
+    c, n = s["covariates"], len(arms)
+    age = np.round(_truncated_normal(rng, c["age"]["mean"], c["age"]["sd"], c["age"]["min"], c["age"]["max"], n))
+    bmi = np.clip(np.round(np.exp(rng.normal(math.log(c["bmi"]["median"]), c["bmi"]["log_sd"], n)), 1), 16.0, 55.0)
+    # failed trials: 1 + negative binomial with the trial's mean and SD
+    mean_extra, var = c["failed_trials"]["mean"] - 1.0, c["failed_trials"]["sd"] ** 2
+    r = mean_extra**2 / max(var - mean_extra, 1e-6)
+    failed = 1 + rng.negative_binomial(r, r / (r + mean_extra), n)
+    ketamine = arms == "ketamine"
+    training = np.where(ketamine & (rng.random(n) >= s["design"]["ketamine_asat_share"]), "sham", "asat")
+
+    def share(key):
+        return np.where(rng.random(n) < c[f"{key}_share"], "true", "false")
+
+    return pd.DataFrame(
+        {
+            "age": age.astype(int),
+            "sex": np.where(rng.random(n) < c["female_share"], "female", "male"),
+            "bmi": bmi,
+            "training": training,
+            "failed_trials": failed.astype(int),
+            "antidepressant": share("antidepressant"),
+            "psychotropic": share("psychotropic"),
+            "anxiety": share("anxiety"),
+            "smoker": share("smoker"),
+            "benzodiazepine": share("benzodiazepine"),
+            "early_onset": share("early_onset"),
+            "chronic_episode": share("chronic_episode"),
+        }
+    )
+
+
+def truth_table(s: dict) -> pd.DataFrame:
+    """The population value of every estimand under scenario ``s``."""
+    post = [v["visit"] for v in s["schedule"][1:]]
+    effects = s["effects"]
+    ratios = effects.get("nif_change_ratio") or {}
+    couplings = effects.get("coupling_within") or {}
+    moderation = effects.get("baseline_moderation") or {}
+    rows = []
+    for visit in post:
+        # the direct effect, plus what planted couplings carry from planted NIF changes
+        carried = sum(
+            (couplings.get(m, {}).get("ketamine", 0.0)) * math.log2(ratios.get(m, {}).get(visit, 1.0))
+            for m in s["markers"]
+        )
+        rows.append((MADRS_CHANGE_DIFFERENCE, DEPRESSION_MEASURE, visit, s["madrs"]["ketamine_minus_saline"][visit] + carried))
+    for marker in s["markers"]:
+        for visit in post:
+            rows.append((NIF_CHANGE_RATIO, marker, visit, float(ratios.get(marker, {}).get(visit, 1.0))))
+        gamma = {arm: float(couplings.get(marker, {}).get(arm, 0.0)) for arm in ("ketamine", "saline")}
+        gamma["difference"] = gamma["ketamine"] - gamma["saline"]
+        for arm, name in COUPLING_WITHIN.items():
+            rows.append((name, marker, ALL_VISITS, gamma[arm]))
+        for visit in post:
+            rows.append((BASELINE_MODERATION_DIFFERENCE, marker, visit, float(moderation.get(marker, {}).get(visit, 0.0))))
+    truth = pd.DataFrame(rows, columns=["estimand", "marker", "visit", "value"])
+    truth.insert(3, "subgroup", ALL_PARTICIPANTS)
+    return truth[[*KEY_COLUMNS, "value"]]
+
+
+def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT_SEED) -> Twin:
+    """Generate the twin for a scenario (name, path or loaded dict) and seed."""
+    s = scenario if isinstance(scenario, dict) else load_scenario(scenario)
+    rng = np.random.default_rng(seed)
+    design, miss, madrs = s["design"], s["missingness"], s["madrs"]
+    n_k, n_s = int(design["n_ketamine"]), int(design["n_saline"])
+    n = n_k + n_s
+    arms = rng.permutation(np.array(["ketamine"] * n_k + ["saline"] * n_s))
+    ids = np.array([f"P{i + 1:03d}" for i in range(n)])
+    covariates = _covariates(rng, s, arms)
+    participants = pd.concat([pd.DataFrame({"participant_id": ids, "arm": arms}), covariates], axis=1)
+    ketamine = arms == "ketamine"
+
+    schedule = s["schedule"]
+    visits = [v["visit"] for v in schedule]
+    n_visits = len(visits)
+    # attendance: baseline always; dropout is permanent, a missed visit is not
+    attended = np.ones((n, n_visits), dtype=bool)
+    dropped = np.zeros(n, dtype=bool)
+    for t in range(1, n_visits):
+        dropped |= rng.random(n) < miss["dropout_per_visit"]
+        attended[:, t] = ~dropped & (rng.random(n) >= miss["missed_visit"])
+    blood = attended & (rng.random((n, n_visits)) >= miss["blood_not_obtained"])
+    nominal = np.array([v["hours"] for v in schedule])
+    jitter = np.array([v["jitter_hours"] for v in schedule])
+    hours = nominal + rng.normal(0.0, 1.0, (n, n_visits)) * jitter
+    hours[:, 0] = np.minimum(hours[:, 0], -0.1)
+    hours[:, 1:] = np.maximum(hours[:, 1:], 1.0)
+    madrs_hours = hours + rng.uniform(-0.5, 0.5, (n, n_visits))
+    madrs_hours[:, 0] = np.minimum(madrs_hours[:, 0], -0.05)
+
+    # NIFs on the log scale, for every occasion (also unobserved ones: MADRS depends on them)
+    z_bmi = (np.log(participants["bmi"].to_numpy()) - math.log(s["covariates"]["bmi"]["median"])) / s["covariates"]["bmi"]["log_sd"]
+    ratios = s["effects"].get("nif_change_ratio") or {}
+    log_nif = {}
+    for marker, spec in s["markers"].items():
+        r = float(spec.get("bmi_correlation", 0.0))
+        stable_sd = math.sqrt(spec["icc"]) * spec["log_sd"]
+        u = stable_sd * (r * z_bmi + math.sqrt(1 - r**2) * rng.normal(0.0, 1.0, n))
+        eps = rng.normal(0.0, math.sqrt(1 - spec["icc"]) * spec["log_sd"], (n, n_visits))
+        effect = np.array([0.0] + [math.log(ratios.get(marker, {}).get(v, 1.0)) for v in visits[1:]])
+        log_nif[marker] = math.log(spec["geometric_mean"]) + u[:, None] + eps + ketamine[:, None] * effect
+
+    # MADRS
+    base = np.clip(np.round(rng.normal(madrs["baseline"]["mean"], madrs["baseline"]["sd"], n)), 0, 60)
+    change = np.array([madrs["saline_change"][v] + 0.0 for v in visits[1:]])
+    diff = np.array([madrs["ketamine_minus_saline"][v] + 0.0 for v in visits[1:]])
+    person = rng.normal(0.0, madrs["person_change_sd"], n)
+    noise = rng.normal(0.0, madrs["residual_sd"], (n, n_visits - 1))
+    mean_post = base[:, None] + change + ketamine[:, None] * diff + person[:, None] + noise
+    for marker, gamma in (s["effects"].get("coupling_within") or {}).items():
+        slope = np.where(ketamine, gamma.get("ketamine", 0.0), gamma.get("saline", 0.0))
+        within = (log_nif[marker][:, 1:] - log_nif[marker][:, :1]) / math.log(2)
+        mean_post += slope[:, None] * within
+    for marker, delta in (s["effects"].get("baseline_moderation") or {}).items():
+        spec = s["markers"][marker]
+        z0 = (log_nif[marker][:, 0] - math.log(spec["geometric_mean"])) / spec["log_sd"]
+        mean_post += ketamine[:, None] * np.array([delta.get(v, 0.0) for v in visits[1:]]) * z0[:, None]
+    madrs_values = np.column_stack([base, np.clip(np.round(mean_post), 0, 60)])
+
+    rows = []
+    markers = list(s["markers"])
+    for i in range(n):
+        for t, visit in enumerate(visits):
+            if not attended[i, t]:
+                continue
+            rows.append((ids[i], visit, f"{madrs_hours[i, t]:.2f}", DEPRESSION_MEASURE, f"{madrs_values[i, t]:.0f}", "", "false", "points"))
+            if not blood[i, t]:
+                continue
+            for marker in markers:
+                lod = s["markers"][marker].get("lod")
+                value = math.exp(log_nif[marker][i, t])
+                below = lod is not None and value < lod
+                rows.append((
+                    ids[i], visit, f"{hours[i, t]:.2f}", marker,
+                    "" if below else f"{value:.4g}",
+                    "" if lod is None else f"{lod:g}",
+                    "true" if below else "false",
+                    s["markers"][marker]["unit"],
+                ))
+    measurements = pd.DataFrame(rows, columns=[*MEASUREMENT_COLUMNS, "unit"])
+    metadata = {
+        "synthetic": True,
+        "scenario": s["name"],
+        "description": " ".join(str(s.get("description", "")).split()),
+        "seed": int(seed),
+        "generator": f"ketamine-nif {__version__}",
+    }
+    return Twin(participants, measurements, truth_table(s), metadata, s)

@@ -1,0 +1,224 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The data {#sec-data}
+#
+# What data does this report analyse, are they fit for the analyses, and what
+# had to be assumed? This chapter checks the data against the project's
+# contract, follows the participants through the visits, compares the arms at
+# baseline, shows how depression and each blood marker evolved, and lists every
+# assumption in force. It shows aggregates only: no participant-level values and
+# no identifiers.
+
+# %% tags=["parameters"]
+data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
+output_dir = "_build/outputs/01-data"  # where this chapter writes its tables
+subgroups_file = "params/subgroups.yaml"  # subgroup definitions (14 binary splits)
+
+# %%
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import yaml
+
+from ketamine_nif import describe, plotting
+from ketamine_nif.contract import DEPRESSION_MEASURE, RULES, load_dataset, validation_summary
+from ketamine_nif.reporting import join_words, say, show_table
+from ketamine_nif.subgroups import load_splits, subgroup_counts
+
+plotting.setup()
+out = Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
+dataset = load_dataset(data_dir)  # validates; a broken rule stops here with its file, rows and rule
+sizes = describe.arm_sizes(dataset)
+
+# %% [markdown]
+# ## Checking the data against the contract {#sec-data-validation}
+#
+# The data arrive as two tables, `participants` and `measurements`, whose
+# columns and rules are set out in the project's data contract. Every rule is
+# checked before any analysis runs; a dataset that breaks one is refused with a
+# message naming the file, the rows and the rule. Nothing is dropped silently:
+# @tbl-validation counts what was read and how each kind of row is handled.
+
+# %%
+#| label: tbl-validation
+#| tbl-cap: "What was read, and how each kind of row is handled."
+summary = validation_summary(dataset)
+summary.to_csv(out / "validation.csv", index=False)
+show_table(summary)
+
+# %%
+say(
+    f"All {len(RULES)} rules of the contract hold. The data hold {len(dataset.participants)} participants "
+    f"({sizes['ketamine']} randomised to ketamine and {sizes['saline']} to saline), "
+    f"{len(dataset.measurements)} measurement rows, and the measures {join_words([DEPRESSION_MEASURE, *dataset.markers])}."
+)
+
+# %% [markdown]
+# ## Assumptions in force {#sec-assumptions}
+#
+# The paper does not publish its blood-draw schedule, its full marker panel or
+# its list of subgroups. Where this report needs them it takes them from the
+# data (schedule and panel) or from a parameter file (subgroups), and shows them
+# here, in one place.
+#
+# **Schedule.** @tbl-schedule gives the visits as they occur in the data, in the
+# order of their median timing.
+
+# %%
+#| label: tbl-schedule
+#| tbl-cap: "Visits, participants seen at each, and their timing in hours since the infusion."
+schedule = describe.schedule_table(dataset)
+schedule.to_csv(out / "schedule.csv", index=False)
+show_table(schedule)
+
+# %%
+scenario_file = Path(data_dir) / "scenario.yaml"
+if dataset.synthetic and scenario_file.exists():
+    scenario = yaml.safe_load(scenario_file.read_text())
+    miss = scenario["missingness"]
+    planted = {k: sorted(v) for k, v in scenario["effects"].items() if v}
+    say(
+        f"The synthetic twin assumes this schedule, a {100 * miss['dropout_per_visit']:.0f}% chance of dropping out "
+        f"before each post-infusion visit, a {100 * miss['missed_visit']:.0f}% chance of missing a single visit, and "
+        f"a {100 * miss['blood_not_obtained']:.0f}% chance that an attended visit yields no blood. "
+        + (
+            "Planted effects: " + "; ".join(f"{k.replace('_', ' ')} for {join_words(v)}" for k, v in planted.items()) + "."
+            if planted
+            else "No effect on, or of, any blood marker is planted (the paper's conclusion)."
+        )
+    )
+
+# %% [markdown]
+# **Marker panel.** @tbl-panel lists the blood markers with their detection
+# limits. A value under its limit is not a number but an interval (somewhere
+# between zero and the limit); the models treat it as censored rather than
+# substituting a guess.
+
+# %%
+#| label: tbl-panel
+#| tbl-cap: "Blood markers, their detection limits and the share of values below them."
+panel = describe.panel_table(dataset)
+panel.to_csv(out / "panel.csv", index=False)
+show_table(panel)
+
+# %% [markdown]
+# **Subgroups.** The paper's 28 subgroup analyses are represented by 14 binary
+# splits read from the subgroup parameter file (@tbl-subgroups). Training
+# condition splits the ketamine arm only, because every saline participant
+# received active training.
+
+# %%
+#| label: tbl-subgroups
+#| tbl-cap: "Subgroup definitions and participants per subgroup and arm."
+splits = load_splits(subgroups_file)
+counts = subgroup_counts(dataset, splits)
+counts.to_csv(out / "subgroups.csv", index=False)
+show_table(counts.drop(columns="definition"))
+
+# %% [markdown]
+# ## Who was measured when {#sec-flow}
+#
+# @tbl-flow follows the randomised participants through the visits: how many
+# were rated on the MADRS and how many gave blood. Missing visits are not filled
+# in: the models use every observation a participant has, which is valid when
+# missingness depends on what was observed before it.
+
+# %%
+#| label: tbl-flow
+#| tbl-cap: "Participants rated (MADRS) and sampled (blood) at each visit, n (% of those randomised)."
+flow = describe.participant_flow(dataset)
+flow.to_csv(out / "flow.csv", index=False)
+show_table(flow)
+
+# %%
+done = describe.completers(dataset)
+say(
+    f"At the last visit ({dataset.visits[-1]}), {done['ketamine']} of {sizes['ketamine']} ketamine participants "
+    f"({100 * done['ketamine'] / sizes['ketamine']:.0f}%) and {done['saline']} of {sizes['saline']} saline participants "
+    f"({100 * done['saline'] / sizes['saline']:.0f}%) were still rated."
+)
+
+# %% [markdown]
+# ## The arms at baseline {#sec-baseline}
+#
+# Randomisation balances the arms in expectation, not in every sample.
+# @tbl-baseline sets them side by side before the infusion.
+
+# %%
+#| label: tbl-baseline
+#| tbl-cap: "Baseline characteristics by arm. NIF values under the detection limit count at the limit."
+baseline = describe.baseline_table(dataset)
+baseline.to_csv(out / "baseline.csv", index=False)
+show_table(baseline)
+
+# %% [markdown]
+# ## Depression over five days {#sec-madrs-course}
+#
+# @fig-madrs-trajectories shows each participant's MADRS course as a faint line
+# and the mean of each arm with its 95% interval.
+
+# %%
+#| label: fig-madrs-trajectories
+#| fig-cap: "MADRS by days since the infusion: participants (faint lines) and arm means with 95% intervals."
+#| fig-alt: "Line chart of MADRS scores from before the infusion to day 5 for the ketamine and saline arms, with individual courses and arm means."
+fig = plotting.trajectories(dataset, [DEPRESSION_MEASURE], columns=1)
+fig.savefig(out / "madrs-trajectories.png")
+plt.show()
+
+# %%
+change = describe.mean_change(dataset)
+change.to_csv(out / "madrs-change.csv", index=False)
+first, last = change.iloc[0], change.iloc[-1]
+say(
+    f"On average MADRS fell after the infusion in both arms. At {first['visit']} the mean change from baseline was "
+    f"{first['ketamine']:.1f} points with ketamine and {first['saline']:.1f} with saline, a raw difference of "
+    f"{first['difference']:.1f} points; by {last['visit']} the difference was {last['difference']:.1f} points. "
+    "These are unadjusted averages of the participants rated at each visit; the models in later chapters estimate "
+    "the differences with their uncertainty."
+)
+
+# %% [markdown]
+# ## Blood markers over five days {#sec-nif-course}
+#
+# @fig-nif-trajectories shows each marker on a logarithmic axis, where equal
+# distances are equal ratios, with the geometric mean of each arm. For this
+# picture only, values under the detection limit are drawn at the limit divided
+# by √2.
+
+# %%
+#| label: fig-nif-trajectories
+#| fig-cap: "Blood markers by days since the infusion (log scale): participants (faint lines) and geometric means with 95% intervals."
+#| fig-alt: "Grid of line charts, one per blood marker, showing levels from before the infusion to day 5 for the ketamine and saline arms."
+fig = plotting.trajectories(dataset, dataset.markers, columns=2)
+fig.savefig(out / "nif-trajectories.png")
+plt.show()
+
+# %%
+shares = panel.set_index("marker")["below the limit"]
+censored = [f"{m} ({s})" for m, s in shares.items() if s not in ("0%",)]
+say(
+    "Values below the detection limit occur for "
+    + (join_words(censored) if censored else "no marker")
+    + ". Where that share is large, substituting a fixed value would bias both the level and the spread of a marker; "
+    "the models instead use the probability of lying below the limit."
+)
+
+# %% [markdown]
+# ## What this means for the analyses
+#
+# The data follow the contract, the arms are of the expected sizes, and the
+# assumptions above are the ones every later chapter works under. Missing
+# visits and censored values stay in the analysis as what they are: absent
+# observations and intervals, not numbers invented to fill a table.
