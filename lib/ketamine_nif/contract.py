@@ -320,7 +320,7 @@ def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[
         out_of_order = per_visit.groupby("participant_id")["rank"].transform(lambda r: r.diff().fillna(1) <= 0)
         bad_pairs = set(map(tuple, per_visit.loc[out_of_order, ["participant_id", "visit"]].to_numpy()))
         if bad_pairs:
-            mask = pd.Series([(p, v) in bad_pairs for p, v in zip(timed["participant_id"], timed["visit"])], index=timed.index)
+            mask = pd.Series([(p, v) in bad_pairs for p, v in zip(timed["participant_id"], timed["visit"], strict=True)], index=timed.index)
             _check(problems, label, "visit-order", mask, "these visits are timed before a visit that the schedule puts earlier")
     return out, problems
 

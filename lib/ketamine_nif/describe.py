@@ -12,7 +12,6 @@ from .contract import ARMS, BASELINE_VISIT, COVARIATES, DEPRESSION_MEASURE, Data
 from .subgroups import baseline_values
 
 
-
 def arm_sizes(dataset: Dataset) -> dict[str, int]:
     counts = dataset.participants["arm"].value_counts()
     return {arm: int(counts.get(arm, 0)) for arm in ARMS}

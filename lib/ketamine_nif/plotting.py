@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 
 from .contract import ARMS, DEPRESSION_MEASURE, Dataset
 from .describe import trajectory_summary
@@ -38,7 +39,7 @@ def trajectories(dataset: Dataset, measures: list[str], columns: int = 2, indivi
     fig, axes = plt.subplots(rows, columns, figsize=(FIGURE_WIDTH, 2.6 * rows), squeeze=False)
     m = dataset.measurements.merge(dataset.participants[["participant_id", "arm"]], on="participant_id")
     units = dataset.units
-    for ax, measure in zip(axes.flat, measures):
+    for ax, measure in zip(axes.flat, measures, strict=False):
         rows_m = m[m["measure"] == measure]
         log_scale = measure != DEPRESSION_MEASURE
         if individual:
@@ -54,6 +55,9 @@ def trajectories(dataset: Dataset, measures: list[str], columns: int = 2, indivi
                         marker="o", ms=4, lw=1.6, capsize=2, label=arm)
         if log_scale:
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         unit = f" ({units[measure]})" if units.get(measure) else ""
         ax.set_title(f"{measure}{unit}")
         ax.set_xlabel("days since infusion")

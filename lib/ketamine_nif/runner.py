@@ -65,6 +65,11 @@ def configure_environment() -> dict[str, str]:
         os.environ.setdefault(key, value)
     for key in ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR"):
         Path(os.environ[key]).mkdir(parents=True, exist_ok=True)
+    # kernels talk to Papermill over local TCP; keep ipykernel's notice about it off the console
+    kernel_config = Path(os.environ["IPYTHONDIR"]) / "profile_default" / "ipython_kernel_config.py"
+    if not kernel_config.exists():
+        kernel_config.parent.mkdir(parents=True, exist_ok=True)
+        kernel_config.write_text('c.IPKernelApp.log_level = "ERROR"\n')
     return {key: os.environ[key] for key in defaults}
 
 
@@ -126,10 +131,15 @@ def to_notebook(job: NotebookJob) -> Path:
     return path
 
 
-def check_parameters(notebook: Path, parameters: dict, job: NotebookJob) -> None:
+def notebook_parameters(notebook: Path) -> set[str]:
+    """Names defined in a notebook's parameters cell."""
     import papermill
 
-    known = {p["name"] for p in papermill.inspect_notebook(str(notebook)).values()}
+    return {p["name"] for p in papermill.inspect_notebook(str(notebook)).values()}
+
+
+def check_parameters(notebook: Path, parameters: dict, job: NotebookJob) -> None:
+    known = notebook_parameters(notebook)
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise RunError(
@@ -162,10 +172,6 @@ def execute(job: NotebookJob, parameters: dict, output: Path | None = None) -> f
     return time.perf_counter() - start
 
 
-def _data_parameter(data_dir: Path) -> str:
-    return display_path(data_dir)
-
-
 def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False, only: list[str] | None = None, log=print) -> list[dict]:
     """Validate the data, then execute each book notebook whose inputs changed.
     Returns one record per notebook (stem, status, seconds)."""
@@ -174,14 +180,20 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
     data_hash = hash_files(p for p in Path(data_dir).iterdir() if p.is_file())
     BUILD.mkdir(parents=True, exist_ok=True)
     REPORT_DATA.write_text(
-        json.dumps({"data_dir": _data_parameter(data_dir), "data_hash": dataset.data_hash(), **dataset.metadata}, indent=2) + "\n",
+        json.dumps({"data_dir": display_path(data_dir), "data_hash": dataset.data_hash(), **dataset.metadata}, indent=2) + "\n",
         encoding="utf-8",
     )
     jobs = [j for j in book_jobs() if not only or j.stem in only]
+    # an override goes to the notebooks that define it, and must be known to one of them
+    known = {job.stem: notebook_parameters(to_notebook(job)) for job in jobs}
+    stray = sorted(set(overrides or {}) - set().union(*known.values()))
+    if stray:
+        raise RunError(f"unknown parameter(s) {', '.join(stray)}: no notebook run here defines them")
     previous = json.loads(RUN_LOG.read_text()) if RUN_LOG.exists() else {}
     records, package = [], code_hash()
     for n, job in enumerate(jobs, start=1):
-        parameters = load_parameters(job, {"data_dir": _data_parameter(data_dir), "output_dir": display_path(job.output_dir), **(overrides or {})})
+        mine = {k: v for k, v in (overrides or {}).items() if k in known[job.stem]}
+        parameters = load_parameters(job, {"data_dir": display_path(data_dir), "output_dir": display_path(job.output_dir), **mine})
         key = hashlib.sha256(
             "\n".join([job.source.read_text(encoding="utf-8"), json.dumps(parameters, sort_keys=True), data_hash, package]).encode()
         ).hexdigest()

@@ -81,7 +81,9 @@ def load_scenario(name_or_path: str | Path, overrides: dict | None = None) -> di
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
     if "extends" in scenario:
-        parent = load_scenario(path.parent / f"{scenario.pop('extends')}.yaml")
+        parent_name = scenario.pop("extends")
+        beside = path.parent / f"{parent_name}.yaml"
+        parent = load_scenario(beside if beside.exists() else parent_name)
         scenario = _deep_merge(parent, scenario)
     if overrides:
         scenario = _deep_merge(scenario, overrides)

@@ -1,0 +1,65 @@
+# Two commands do everything on a fresh machine:
+#   make report   build the report on the synthetic twin (or DATA=dir)
+#   make test     run the test suite
+# Both create .venv (Python >= 3.12) and install the pinned environment first.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+CLI := $(VENV)/bin/ketamine-nif
+STAMP := $(VENV)/.installed
+DATA ?= data/synthetic
+SCENARIO ?= paper-null
+SEED ?= 20250404
+TWIN := data/synthetic/measurements.csv
+TWIN_INPUTS := lib/ketamine_nif/twin.py $(wildcard lib/ketamine_nif/scenarios/*.yaml)
+
+# The first Python >= 3.12 on PATH (pyenv reads .python-version for `python`).
+PYTHON_312 := $(shell for p in python3.12 python3.13 python3.14 python3 python; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+	echo $$p; break; fi; done)
+
+.PHONY: help venv report run render twin test lint clean
+
+help:
+	@echo "make report            build the report (HTML and PDF in _book/) on the synthetic twin"
+	@echo "make report DATA=dir   build it on another data directory (see data/README.md)"
+	@echo "make test              run the tests"
+	@echo "make lint              ruff check"
+	@echo "make clean             remove generated outputs (keeps .venv)"
+
+$(STAMP): pyproject.toml requirements.lock
+	@if [ ! -x $(PY) ]; then \
+		if [ -z "$(PYTHON_312)" ]; then \
+			echo "error: no Python >= 3.12 found on PATH. Install one (python.org, your OS packages, or 'pyenv install 3.12'), then run make again." >&2; exit 1; fi; \
+		echo "creating $(VENV) with $(PYTHON_312) ($$($(PYTHON_312) --version))"; \
+		$(PYTHON_312) -m venv $(VENV); fi
+	@echo "installing the pinned environment into $(VENV) (first time: a few minutes) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[test]"
+	@touch $@
+
+venv: $(STAMP)
+
+$(TWIN): $(TWIN_INPUTS) | $(STAMP)
+	@$(CLI) simulate --scenario $(SCENARIO) --seed $(SEED) --out data/synthetic
+
+twin: $(TWIN)
+
+report: $(STAMP)
+	@start=$$(date +%s); \
+	if [ "$(DATA)" = "data/synthetic" ]; then $(MAKE) --no-print-directory twin || exit $$?; fi; \
+	$(CLI) run --data "$(DATA)" && $(CLI) render || exit $$?; \
+	echo "make report: done in $$(( $$(date +%s) - start )) s. Open _book/index.html; the PDF is in _book/."
+
+test: $(STAMP)
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check lib tests notebooks
+
+clean:
+	rm -rf _build _book data/synthetic

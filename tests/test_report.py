@@ -1,0 +1,164 @@
+"""End to end: the book's notebooks run through the command line on a small
+twin, in a copy of the project, and render into the book; unchanged notebooks
+are not re-executed; real data leave no ids and no banner; a notebook reruns
+with new parameters; failures name the cell and keep the partial output."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from ketamine_nif.paths import ROOT
+from ketamine_nif.twin import load_scenario, simulate
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def make_project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("_quarto.yml", "references.bib"):
+        shutil.copy(ROOT / name, root / name)
+    for folder in ("notebooks", "params"):
+        shutil.copytree(ROOT / folder, root / folder)
+    simulate(load_scenario("paper-null", overrides={"design": {"n_ketamine": 12, "n_saline": 8}}), seed=2).write(root / "data" / "synthetic")
+    return root
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KETAMINE_NIF_ROOT": str(root)}
+    return subprocess.run([str(BIN / "ketamine-nif"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+
+
+def book_text(root: Path) -> tuple[str, str]:
+    html = "\n".join(p.read_text() for p in (root / "_book").glob("*.html"))
+    pdf = next((root / "_book").glob("*.pdf"))
+    return html, "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = make_project(tmp_path_factory.mktemp("project"))
+    first = cli(root, "run")
+    assert first.returncode == 0, first.stderr
+    rendered = cli(root, "render")
+    assert rendered.returncode == 0, rendered.stderr
+    return root, first, rendered
+
+
+def test_book_is_built_from_executed_notebooks(project):
+    root, first, rendered = project
+    assert "2 executed, 0 unchanged" in first.stdout
+    assert "[2/2] 01-data: done in" in first.stdout
+    assert (root / "_book" / "index.html").exists() and (root / "_book" / "01-data.html").exists()
+    assert (root / "_book" / "ketamine-nif-reanalysis.pdf").exists()
+    assert "HTML:" in rendered.stdout and "PDF:" in rendered.stdout
+    html, pdf = book_text(root)
+    assert html.count('class="synthetic-banner"') == 2
+    assert "Figure 1.1: MADRS by days since the infusion" in html and "Table 1.1: What was read" in html
+    assert not re.search(r"[?]?@(fig|tbl|sec)-", html) and "#|" not in html
+    assert "The data" in pdf and "Contents" in pdf and "Figure 1.2" in pdf
+    outputs = root / "_build" / "outputs" / "01-data"
+    assert {"validation.csv", "flow.csv", "baseline.csv", "subgroups.csv"} <= {p.name for p in outputs.iterdir()}
+    run_log = json.loads((root / "_build" / "run-log.json").read_text())
+    assert run_log["01-data"]["threads"]["OMP_NUM_THREADS"] == "1"
+
+
+def test_second_run_reuses_unchanged_notebooks(project):
+    root, _, _ = project
+    again = cli(root, "run")
+    assert again.returncode == 0, again.stderr
+    assert "0 executed, 2 unchanged" in again.stdout
+    # a comment in a parameter file changes no parameter, so nothing runs
+    (root / "params" / "01-data.yaml").write_text("subgroups_file: params/subgroups.yaml\n# edited\n")
+    assert "0 executed, 2 unchanged" in cli(root, "run").stdout
+    # a changed source re-executes only its notebook
+    (root / "notebooks" / "01-data.py").write_text((root / "notebooks" / "01-data.py").read_text() + "\n# %%\n1\n")
+    changed = cli(root, "run")
+    assert "1 executed, 1 unchanged" in changed.stdout
+
+
+def test_notebook_reruns_with_new_parameters(project, tmp_path):
+    root, _, _ = project
+    splits = tmp_path / "two-splits.yaml"
+    splits.write_text(
+        "splits:\n  - {name: bmi, covariate: bmi, rule: threshold, value: 30, labels: ['BMI < 30', 'BMI >= 30']}\n"
+        "  - {name: sex, covariate: sex, rule: category, level: female, labels: [female, male]}\n"
+    )
+    out = tmp_path / "runs" / "01-data.ipynb"
+    result = cli(root, "run", "01-data", "--out", str(out), "-p", f"subgroups_file={splits}")
+    assert result.returncode == 0, result.stderr
+    counts = pd.read_csv(tmp_path / "runs" / "01-data-outputs" / "subgroups.csv")
+    assert set(counts["subgroup"]) == {"BMI < 30", "BMI >= 30", "female", "male"}
+    injected = [c for c in nbformat.read(out, 4).cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert str(splits) in injected[0].source
+
+    # the same through Jupytext and Papermill directly (the README's one-liner)
+    direct = tmp_path / "direct.ipynb"
+    command = (
+        f"{BIN}/jupytext --to ipynb -o - notebooks/01-data.py | "
+        f"{BIN}/papermill - {direct} -p data_dir data/synthetic -p output_dir {tmp_path / 'direct-out'} -p subgroups_file {splits}"
+    )
+    piped = subprocess.run(command, shell=True, cwd=root, capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0, piped.stderr
+    assert set(pd.read_csv(tmp_path / "direct-out" / "subgroups.csv")["subgroup"]) == {"BMI < 30", "BMI >= 30", "female", "male"}
+
+
+def test_unknown_parameter_is_refused(project):
+    root, _, _ = project
+    result = cli(root, "run", "-p", "no_such_knob=1")
+    assert result.returncode == 1
+    assert "unknown parameter(s) no_such_knob" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_failed_notebook_names_the_cell_and_keeps_partial_output(project, tmp_path):
+    root, _, _ = project
+    out = tmp_path / "failed.ipynb"
+    result = cli(root, "run", "01-data", "--out", str(out), "-p", "subgroups_file=params/missing.yaml")
+    assert result.returncode == 1
+    assert "01-data failed in cell" in result.stderr and "SubgroupError" in result.stderr
+    assert "Traceback" not in result.stderr
+    notebook = nbformat.read(out, 4)
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors and errors[0]["ename"] == "SubgroupError"
+    assert any(o.get("data", {}).get("text/markdown", "").startswith("| item") for c in notebook.cells for o in c.get("outputs", []))
+
+
+def test_bad_data_stop_the_run_before_any_notebook(project, tmp_path):
+    root, _, _ = project
+    bad = tmp_path / "bad"
+    shutil.copytree(root / "data" / "synthetic", bad)
+    p = pd.read_csv(bad / "participants.csv", dtype=str, keep_default_na=False)
+    p.loc[0, "arm"] = "placebo"
+    p.to_csv(bad / "participants.csv", index=False)
+    result = cli(root, "run", "--data", str(bad))
+    assert result.returncode == 2
+    assert "rule 'arm-known'" in result.stderr and "executing" not in result.stdout
+
+
+def test_real_data_show_no_banner_and_no_participant_ids(tmp_path):
+    root = make_project(tmp_path / "project")
+    real = tmp_path / "real-data"
+    shutil.copytree(root / "data" / "synthetic", real)
+    for name in ("dataset.json", "truth.csv", "scenario.yaml"):
+        (real / name).unlink()
+    for table in ("participants", "measurements"):
+        frame = pd.read_csv(real / f"{table}.csv", dtype=str, keep_default_na=False)
+        frame["participant_id"] = frame["participant_id"].str.replace("P", "SECRETID-", regex=False)
+        frame.to_csv(real / f"{table}.csv", index=False)
+    assert cli(root, "run", "--data", str(real)).returncode == 0
+    assert cli(root, "render").returncode == 0
+    html, pdf = book_text(root)
+    assert "SECRETID" not in html and "SECRETID" not in pdf
+    assert "synthetic-banner" not in html and "SYNTHETIC" not in pdf
+    assert "real trial data" in html

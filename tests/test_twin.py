@@ -1,0 +1,182 @@
+"""The synthetic twin: the trial's design, the stated marker properties, planted
+effects that are really in the data, truth keyed like the estimates, and
+byte-identical output for a seed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from ketamine_nif import estimands
+from ketamine_nif.cli import main
+from ketamine_nif.contract import load_dataset
+from ketamine_nif.twin import DEFAULT_SEED, ScenarioError, load_scenario, simulate
+
+NO_MISSING = {"missingness": {"dropout_per_visit": 0.0, "missed_visit": 0.0, "blood_not_obtained": 0.0}}
+LARGE = {"design": {"n_ketamine": 2000, "n_saline": 2000}, **NO_MISSING}
+
+
+@pytest.fixture(scope="module")
+def default_twin(tmp_path_factory):
+    out = tmp_path_factory.mktemp("twin")
+    simulate("paper-null", DEFAULT_SEED).write(out)
+    return load_dataset(out)
+
+
+@pytest.fixture(scope="module")
+def large_null():
+    return simulate(load_scenario("paper-null", overrides=LARGE), seed=3)
+
+
+@pytest.fixture(scope="module")
+def large_planted():
+    return simulate(load_scenario("planted-effects", overrides=LARGE), seed=4)
+
+
+def wide(twin, measure):
+    m = twin.measurements
+    rows = m[m["measure"] == measure]
+    return rows.pivot(index="participant_id", columns="visit", values="value").apply(pd.to_numeric, errors="coerce")
+
+
+def test_design_matches_the_trial(default_twin):
+    arms = default_twin.participants["arm"].value_counts()
+    assert (arms["ketamine"], arms["saline"]) == (89, 44)
+    bmi_low = (default_twin.participants["bmi"] < 25).mean()
+    assert 0.38 <= bmi_low <= 0.62  # paper: 66 of 133 = 0.50
+    p = default_twin.participants
+    assert set(p.loc[p["arm"] == "saline", "training"]) == {"asat"}
+    assert set(p.loc[p["arm"] == "ketamine", "training"]) == {"asat", "sham"}
+    assert 28 <= p["age"].mean() <= 40 and p["age"].between(18, 60).all()
+    assert 0.5 <= (p["sex"] == "female").mean() <= 0.75
+
+
+def test_population_shares(large_null):
+    p = large_null.participants
+    assert abs((p["bmi"] < 25).mean() - 0.5) < 0.03
+    assert abs(p["failed_trials"].mean() - 2.64) < 0.15
+    assert abs(p["failed_trials"].std() - 1.93) < 0.25
+
+
+def test_schedule_follows_the_scenario(default_twin):
+    scenario = load_scenario("paper-null")
+    assert default_twin.visits == [v["visit"] for v in scenario["schedule"]]
+    medians = default_twin.measurements.groupby("visit")["hours"].median()
+    for visit in scenario["schedule"]:
+        assert abs(medians[visit["visit"]] - visit["hours"]) < 2.0
+    # some missed visits and dropout, never a missing baseline rating
+    madrs = wide(default_twin, "MADRS")
+    assert madrs["baseline"].notna().all()
+    assert 0.75 < madrs["day5"].notna().mean() < 0.97
+
+
+def icc(values: pd.DataFrame) -> float:
+    """One-way random-effects ICC(1) of log values, participants x visits."""
+    logs = np.log(values.to_numpy())
+    k = logs.shape[1]
+    within = logs.var(axis=1, ddof=1).mean()
+    between = logs.mean(axis=1).var(ddof=1) - within / k
+    return between / (between + within)
+
+
+@pytest.mark.parametrize("marker", ["BDNF", "IL-6", "IL-1RA", "TNF-alpha", "IL-8", "IL-10", "CRP"])
+def test_within_person_icc_as_stated(marker):
+    scenario = load_scenario("paper-null", overrides=LARGE)
+    for spec in scenario["markers"].values():
+        spec["lod"] = None  # the latent values, uncensored
+    twin = simulate(scenario, seed=5)
+    assert abs(icc(wide(twin, marker)) - scenario["markers"][marker]["icc"]) < 0.05
+
+
+@pytest.mark.parametrize("marker", ["IL-6", "IL-10", "CRP"])
+def test_share_below_lod_as_stated(large_null, marker):
+    spec = load_scenario("paper-null")["markers"][marker]
+    expected = stats.norm.cdf((math.log(spec["lod"]) - math.log(spec["geometric_mean"])) / spec["log_sd"])
+    m = large_null.measurements
+    observed = (m.loc[m["measure"] == marker, "below_lod"] == "true").mean()
+    assert abs(observed - expected) < 0.03
+    assert (m.loc[(m["measure"] == marker) & (m["below_lod"] == "true"), "value"] == "").all()
+
+
+def test_madrs_course(large_null):
+    madrs = wide(large_null, "MADRS")
+    arm = large_null.participants.set_index("participant_id")["arm"]
+    assert abs(madrs["baseline"].mean() - 32.8) < 0.5
+    assert 8 <= madrs["24h"].std() <= 10.5
+    change = madrs.sub(madrs["baseline"], axis=0)
+    for visit, diff in {"24h": -7.0, "day3": -4.5, "day5": -2.5}.items():
+        observed = change.loc[arm == "ketamine", visit].mean() - change.loc[arm == "saline", visit].mean()
+        assert abs(observed - diff) < 0.8
+
+
+def test_planted_effects_are_in_the_data(large_planted):
+    arm = large_planted.participants.set_index("participant_id")["arm"]
+    bdnf = np.log(wide(large_planted, "BDNF"))  # BDNF: no lod, so no censoring
+    change = bdnf.sub(bdnf["baseline"], axis=0)
+    ratio = math.exp(change.loc[arm == "ketamine", "24h"].mean() - change.loc[arm == "saline", "24h"].mean())
+    assert abs(math.log(ratio) - math.log(1.25)) < 0.05
+
+    madrs = wide(large_planted, "MADRS")
+    il1ra = np.log2(wide(large_planted, "IL-1RA"))
+    post = ["24h", "day3", "day5"]
+    for group, gamma in (("ketamine", 4.0), ("saline", 0.0)):
+        ids = arm.index[arm == group]
+        # within-person (fixed-effects) slope of MADRS change on log2 IL-1RA change
+        dy = madrs.loc[ids, post].sub(madrs.loc[ids, "baseline"], axis=0)
+        dx = il1ra.loc[ids, post].sub(il1ra.loc[ids, "baseline"], axis=0)
+        dy, dx = dy.sub(dy.mean(axis=1), axis=0), dx.sub(dx.mean(axis=1), axis=0)
+        slope = (dx * dy).to_numpy().sum() / (dx**2).to_numpy().sum()
+        assert abs(slope - gamma) < 0.6
+
+    bdnf0 = np.log(wide(large_planted, "BDNF")["baseline"])
+    spec = load_scenario("planted-effects")["markers"]["BDNF"]
+    z = (bdnf0 - math.log(spec["geometric_mean"])) / spec["log_sd"]
+    ket = arm.index[arm == "ketamine"]
+    slope = np.polyfit(z[ket], (madrs.loc[ket, "24h"] - madrs.loc[ket, "baseline"]), 1)[0]
+    assert abs(slope - (-3.0)) < 0.6
+
+
+def test_truth_is_keyed_like_the_estimates():
+    null = simulate("paper-null", 1).truth
+    planted = simulate("planted-effects", 1).truth
+    assert list(null.columns) == [*estimands.KEY_COLUMNS, "value"]
+    assert not null.duplicated(list(estimands.KEY_COLUMNS)).any()
+    assert set(null["estimand"]) == set(estimands.DESCRIPTIONS)
+    nif = null[null["estimand"] != estimands.MADRS_CHANGE_DIFFERENCE]
+    ratio = nif["estimand"] == estimands.NIF_CHANGE_RATIO
+    assert (nif.loc[ratio, "value"] == 1.0).all() and (nif.loc[~ratio, "value"] == 0.0).all()
+    key = planted.set_index(list(estimands.KEY_COLUMNS))["value"]
+    assert key[(estimands.NIF_CHANGE_RATIO, "IL-6", "24h", "all")] == pytest.approx(1.4)
+    assert key[(estimands.COUPLING_WITHIN["ketamine"], "IL-1RA", "all", "all")] == 4.0
+    assert key[(estimands.COUPLING_WITHIN["difference"], "IL-1RA", "all", "all")] == 4.0
+    assert key[(estimands.BASELINE_MODERATION_DIFFERENCE, "BDNF", "day3", "all")] == -2.5
+    assert key[(estimands.MADRS_CHANGE_DIFFERENCE, "MADRS", "24h", "all")] == -7.0
+
+
+def test_same_seed_gives_identical_files(tmp_path):
+    for run in ("a", "b"):
+        assert main(["simulate", "--scenario", "planted-effects", "--seed", "7", "--out", str(tmp_path / run)]) == 0
+    assert main(["simulate", "--scenario", "planted-effects", "--seed", "8", "--out", str(tmp_path / "c")]) == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["dataset.json", "measurements.csv", "participants.csv", "scenario.yaml", "truth.csv"]
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (tmp_path / "a" / "measurements.csv").read_bytes() != (tmp_path / "c" / "measurements.csv").read_bytes()
+
+
+def test_unknown_scenario_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(ScenarioError, match="paper-null"):
+        load_scenario("no-such-scenario")
+    assert main(["simulate", "--scenario", "no-such-scenario", "--out", str(tmp_path)]) == 2
+    assert "unknown scenario" in capsys.readouterr().err
+
+
+def test_scenario_naming_an_unknown_marker_is_refused(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nextends: paper-null\neffects:\n  nif_change_ratio:\n    IL-99: {24h: 2.0}\n")
+    with pytest.raises(ScenarioError, match="IL-99"):
+        load_scenario(bad)
