@@ -24,6 +24,7 @@
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
 output_dir = "_build/outputs/01-data"  # where this chapter writes its tables
 subgroups_file = "params/subgroups.yaml"  # subgroup definitions (14 binary splits)
+individual_lines = "auto"  # faint per-participant lines in figures: auto (on synthetic data only), True or False
 
 # %%
 from pathlib import Path
@@ -41,6 +42,7 @@ out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
 dataset = load_dataset(data_dir)  # validates; a broken rule stops here with its file, rows and rule
 sizes = describe.arm_sizes(dataset)
+show_lines = dataset.synthetic if individual_lines == "auto" else bool(individual_lines)
 
 # %% [markdown]
 # ## Checking the data against the contract {#sec-data-validation}
@@ -166,14 +168,17 @@ show_table(baseline)
 # %% [markdown]
 # ## Depression over five days {#sec-madrs-course}
 #
-# @fig-madrs-trajectories shows each participant's MADRS course as a faint line
-# and the mean of each arm with its 95% interval.
+# @fig-madrs-trajectories shows the mean MADRS of each arm with its 95%
+# interval. On synthetic data each participant's course is drawn as a faint
+# line as well; on real data those lines are left out unless the analyst asks
+# for them (parameter `individual_lines`), so that no participant's values
+# appear in the report.
 
 # %%
 #| label: fig-madrs-trajectories
-#| fig-cap: "MADRS by days since the infusion: participants (faint lines) and arm means with 95% intervals."
-#| fig-alt: "Line chart of MADRS scores from before the infusion to day 5 for the ketamine and saline arms, with individual courses and arm means."
-fig = plotting.trajectories(dataset, [DEPRESSION_MEASURE], columns=1)
+#| fig-cap: "MADRS by days since the infusion: arm means with 95% intervals; faint lines, where drawn, are individual courses."
+#| fig-alt: "Line chart of MADRS scores from before the infusion to day 5 for the ketamine and saline arms, with arm means and their intervals."
+fig = plotting.trajectories(dataset, [DEPRESSION_MEASURE], columns=1, individual=show_lines)
 fig.savefig(out / "madrs-trajectories.png")
 plt.show()
 
@@ -199,9 +204,9 @@ say(
 
 # %%
 #| label: fig-nif-trajectories
-#| fig-cap: "Blood markers by days since the infusion (log scale): participants (faint lines) and geometric means with 95% intervals."
-#| fig-alt: "Grid of line charts, one per blood marker, showing levels from before the infusion to day 5 for the ketamine and saline arms."
-fig = plotting.trajectories(dataset, dataset.markers, columns=2)
+#| fig-cap: "Blood markers by days since the infusion (log scale): geometric means with 95% intervals; faint lines, where drawn, are individual courses."
+#| fig-alt: "Grid of line charts, one per blood marker, showing levels from before the infusion to day 5 for the ketamine and saline arms, with geometric means and their intervals."
+fig = plotting.trajectories(dataset, dataset.markers, columns=2, individual=show_lines)
 fig.savefig(out / "nif-trajectories.png")
 plt.show()
 

@@ -87,5 +87,5 @@ say(
 # trajectories, and baseline NIF levels as predictors — follow as chapters of
 # their own, each with its model in mathematics, its checks and its answer.
 #
-# Every number in the text is computed from the data when the report is built;
-# none is typed by hand.
+# Every result in the text is computed from the data when the report is built;
+# the only numbers typed by hand describe the published trial and its design.

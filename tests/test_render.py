@@ -4,6 +4,7 @@ documented Quarto subset (docs/quarto-subset.md)."""
 from __future__ import annotations
 
 import base64
+import os
 import io
 import re
 from pathlib import Path
@@ -199,3 +200,27 @@ def test_missing_notebook_says_run_first(tmp_path):
     (tmp_path / "_build/notebooks/02-second.ipynb").unlink()
     with pytest.raises(RenderError, match="run the notebooks first"):
         render_book(config, None, tmp_path / "work")
+
+
+def test_quarto_route_gets_banner_files_and_a_home_page(tmp_path, monkeypatch):
+    """With `quarto` on PATH, render calls it without execution (here a stand-in
+    that records its arguments) and makes sure _book/index.html exists."""
+    from ketamine_nif.render.quarto import render_with_quarto, write_includes
+
+    write_includes(BANNER, tmp_path / "_build")
+    assert "SYNTHETIC DATA" in (tmp_path / "_build" / "banner.html").read_text()
+    assert (tmp_path / "_build" / "banner.typ").read_text().startswith("#set page(header:")
+    write_includes(None, tmp_path / "_build")
+    assert (tmp_path / "_build" / "banner.html").read_text() == ""
+
+    config = make_book(tmp_path)
+    fake = tmp_path / "bin" / "quarto"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "$@" > quarto-args.txt\nmkdir -p _book/_build/notebooks\n'
+                    'echo home > _book/_build/notebooks/index.html\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    index = render_with_quarto(config)
+    assert (tmp_path / "quarto-args.txt").read_text().split() == ["render", "--no-execute"]
+    assert index == tmp_path / "_book" / "index.html"
+    assert 'url=_build/notebooks/index.html' in index.read_text()

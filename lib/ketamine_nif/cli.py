@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -91,37 +90,25 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _quarto_includes(banner: str | None) -> None:
-    """Banner files that ``_quarto.yml`` includes when Quarto renders."""
-    import html
-
-    paths.BUILD.mkdir(parents=True, exist_ok=True)
-    html_banner = f'<div class="synthetic-banner" role="note" style="background:#fde68a;padding:.5rem 1rem;font-weight:600;text-align:center">{html.escape(banner)}</div>\n' if banner else ""
-    typst_banner = f'#set page(header: align(center, text(weight: "bold", size: 8.5pt, "{banner}")))\n' if banner else ""
-    (paths.BUILD / "banner.html").write_text(html_banner, encoding="utf-8")
-    (paths.BUILD / "banner.typ").write_text(typst_banner, encoding="utf-8")
-
-
 def cmd_render(args) -> int:
     import json
 
     from .render import RenderError, banner_text, render_book
+    from .render.quarto import render_with_quarto, write_includes
     from .runner import REPORT_DATA
 
     if not REPORT_DATA.exists():
         raise RenderError("no executed report found: run the notebooks first (`ketamine-nif run` or `make report`)")
     banner = banner_text(json.loads(REPORT_DATA.read_text(encoding="utf-8")))
-    _quarto_includes(banner)
+    write_includes(banner, paths.BUILD)
     engine = args.engine
     if engine == "auto":
         engine = "quarto" if shutil.which("quarto") else "offline"
     start = time.perf_counter()
     if engine == "quarto":
         print("rendering with Quarto ...", flush=True)
-        result = subprocess.run(["quarto", "render", "--no-execute"], cwd=paths.ROOT, check=False)
-        if result.returncode != 0:
-            raise RenderError(f"quarto render failed (exit {result.returncode}); its messages are above")
-        print(f"book rendered by Quarto in {time.perf_counter() - start:.1f} s: {paths.BOOK / 'index.html'}")
+        index = render_with_quarto(paths.QUARTO_CONFIG)
+        print(f"book rendered by Quarto in {time.perf_counter() - start:.1f} s: {index} (PDF in {index.parent})")
         return 0
     print("rendering with the offline renderer (Pandoc + Typst; Quarto not found) ...", flush=True)
     index, pdf = render_book(paths.QUARTO_CONFIG, banner, paths.BUILD / "render")

@@ -120,8 +120,9 @@ def schedule_table(dataset: Dataset) -> pd.DataFrame:
     rows = []
     for visit in dataset.visits:
         h = per_visit.loc[per_visit["visit"] == visit, "hours"]
+        q1, q3 = h.quantile([0.25, 0.75])
         rows.append({"visit": visit, "participants": len(h), "median hours": f"{h.median():.1f}",
-                     "range of hours": f"{h.min():.1f} to {h.max():.1f}"})
+                     "middle half of hours": f"{q1:.1f} to {q3:.1f}"})
     return pd.DataFrame(rows)
 
 

@@ -199,19 +199,19 @@ def build_html(config: BookConfig, chapters: list[Chapter], labels: dict[str, La
     return pages
 
 
-def _typst_string(text: str) -> str:
+def typst_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _typst_preamble(config: BookConfig, banner: str | None) -> str:
     header = (
         f"header: align(center, block(fill: rgb(\"#fde68a\"), inset: 5pt, radius: 2pt, "
-        f"text(size: 8.5pt, weight: \"bold\", {_typst_string(banner)}))),"
+        f"text(size: 8.5pt, weight: \"bold\", {typst_string(banner)}))),"
         if banner
         else ""
     )
-    subtitle = f'#text(size: 13pt, {_typst_string(config.subtitle)})\n#v(1em)\n' if config.subtitle else ""
-    return f"""#set document(title: {_typst_string(config.title)})
+    subtitle = f'#text(size: 13pt, {typst_string(config.subtitle)})\n#v(1em)\n' if config.subtitle else ""
+    return f"""#set document(title: {typst_string(config.title)})
 #set page(paper: "a4", margin: (x: 2.2cm, top: 2.6cm, bottom: 2.2cm), numbering: "1", {header})
 #set text(size: 10.5pt)
 #set par(justify: true)
@@ -221,9 +221,9 @@ def _typst_preamble(config: BookConfig, banner: str | None) -> str:
 #show link: set text(fill: rgb("#0b5394"))
 #align(center)[
 #v(4cm)
-#text(size: 22pt, weight: "bold", {_typst_string(config.title)})
+#text(size: 22pt, weight: "bold", {typst_string(config.title)})
 #v(1em)
-{subtitle}#text(size: 12pt, {_typst_string(config.author)})
+{subtitle}#text(size: 12pt, {typst_string(config.author)})
 ]
 #pagebreak()
 #outline(title: "Contents", depth: 1)
