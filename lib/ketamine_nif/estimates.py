@@ -1,0 +1,78 @@
+"""The output contract: every analysis writes ``estimates.csv`` with one row per
+estimand, keyed like the synthetic twin's ``truth.csv`` (see
+:mod:`ketamine_nif.estimands`), so that recovery is a join.
+
+Columns: estimand, marker, visit, subgroup, mean, sd, ci_low, ci_high (95%
+equal-tailed interval), p_positive (posterior probability that the effect is
+above its null: 0, or 1 for ratios), p_rope (probability inside the region of
+practical equivalence), r_hat, ess_bulk, converged (the fit's verdict).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from .estimands import ALL_PARTICIPANTS, ALL_VISITS, KEY_COLUMNS, NIF_CHANGE_RATIO
+
+COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "r_hat", "ess_bulk", "converged"]
+DETECTION = 0.975  # an effect is "detected" when P(direction) >= 0.975: its 95% interval excludes the null
+
+
+def null_value(estimand: str) -> float:
+    return 1.0 if estimand == NIF_CHANGE_RATIO else 0.0
+
+
+def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, estimand: str | None = None,
+              marker: str | None = None) -> pd.DataFrame:
+    """One row per element of a posterior variable whose dims are (marker-like[,
+    post_visit]). ``marker`` names the marker when the variable has no marker dim."""
+    estimand = estimand or variable
+    draws = idata.posterior[variable]
+    r_hat = az.rhat(idata.posterior[[variable]])[variable]
+    ess = az.ess(idata.posterior[[variable]], method="bulk")[variable]
+    dims = [d for d in draws.dims if d not in ("chain", "draw")]
+    null = null_value(estimand)
+    stacked = draws.stack(sample=("chain", "draw")).transpose(*dims, "sample")
+    rows = []
+    for index in np.ndindex(*stacked.shape[:-1]):
+        values = np.asarray(stacked[index])
+        coords = {d: str(draws[d].values[i]) for d, i in zip(dims, index, strict=True)}
+        visit = coords.get("post_visit", ALL_VISITS)
+        name = marker or next((v for d, v in coords.items() if d != "post_visit"), "")
+        rows.append({
+            "estimand": estimand, "marker": name, "visit": visit, "subgroup": ALL_PARTICIPANTS,
+            "mean": values.mean(), "sd": values.std(ddof=1),
+            "ci_low": np.quantile(values, 0.025), "ci_high": np.quantile(values, 0.975),
+            "p_positive": (values > null).mean(), "p_rope": ((values >= rope[0]) & (values <= rope[1])).mean(),
+            "r_hat": float(np.asarray(r_hat)[index]), "ess_bulk": float(np.asarray(ess)[index]), "converged": bool(converged),
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write(estimates: pd.DataFrame, output_dir: str | Path) -> Path:
+    path = Path(output_dir) / "estimates.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    estimates[COLUMNS].to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def detected(estimates: pd.DataFrame) -> pd.Series:
+    """Effects whose 95% interval excludes the null (in either direction)."""
+    return (estimates["p_positive"] >= DETECTION) | (estimates["p_positive"] <= 1 - DETECTION)
+
+
+def recovery(estimates: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Join estimates to the truth: coverage of the 95% interval, and whether a
+    non-null truth is detected in its direction."""
+    joined = estimates.merge(truth.rename(columns={"value": "truth"}), on=list(KEY_COLUMNS), how="inner")
+    nulls = joined["estimand"].map(null_value)
+    joined["covered"] = (joined["ci_low"] <= joined["truth"]) & (joined["truth"] <= joined["ci_high"])
+    joined["planted"] = ~np.isclose(joined["truth"], nulls)
+    upward = joined["truth"] > nulls
+    joined["detected"] = detected(joined)
+    joined["detected_in_direction"] = np.where(upward, joined["p_positive"] >= DETECTION, joined["p_positive"] <= 1 - DETECTION)
+    return joined

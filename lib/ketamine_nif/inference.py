@@ -1,0 +1,148 @@
+"""One way to fit every model: sampler as a parameter, seeds, the pointwise
+log-likelihood kept, the posterior saved, and diagnostics with a verdict.
+
+A fit that fails the verdict (R-hat > 1.01, bulk or tail ESS < 400, any
+divergence) still completes; the chapter shows a warning and its estimates
+carry ``converged = False``. Low E-BFMI (< 0.3) is reported as a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+SAMPLERS = ("pymc", "nutpie", "numpyro")
+DEFAULT_SAMPLER = "pymc"  # chosen by benchmarks/samplers.py on the project's 2-core machine
+MAX_R_HAT = 1.01
+MIN_ESS = 400
+MIN_BFMI = 0.3
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    sampler: str = DEFAULT_SAMPLER
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 1
+    target_accept: float = 0.9
+
+    def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}; got {self.sampler!r}")
+        for name in ("draws", "tune", "chains"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive whole number")
+        if not 0.5 <= self.target_accept < 1:
+            raise ValueError("target_accept must lie in [0.5, 1)")
+
+    def for_fit(self, offset: int) -> SamplerSettings:
+        """The same settings with a seed derived for the fit number ``offset``."""
+        return SamplerSettings(self.sampler, self.draws, self.tune, self.chains, self.seed * 1000 + offset, self.target_accept)
+
+
+@dataclass
+class Diagnostics:
+    model: str
+    sampler: str
+    draws: int
+    tune: int
+    chains: int
+    seed: int
+    seconds: float
+    max_r_hat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    divergences: int
+    min_bfmi: float
+    worst: dict = field(default_factory=dict)  # variable with the largest R-hat and the smallest ESS
+
+    @property
+    def converged(self) -> bool:
+        return (
+            self.max_r_hat <= MAX_R_HAT
+            and self.min_ess_bulk >= MIN_ESS
+            and self.min_ess_tail >= MIN_ESS
+            and self.divergences == 0
+        )
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.max_r_hat > MAX_R_HAT:
+            out.append(f"R-hat up to {self.max_r_hat:.3f} (> {MAX_R_HAT}) in {self.worst.get('r_hat')}")
+        if min(self.min_ess_bulk, self.min_ess_tail) < MIN_ESS:
+            out.append(f"effective sample size down to {min(self.min_ess_bulk, self.min_ess_tail):.0f} (< {MIN_ESS}) in {self.worst.get('ess')}")
+        if self.divergences:
+            out.append(f"{self.divergences} divergent transitions")
+        return out
+
+    def warnings(self) -> list[str]:
+        return [f"E-BFMI down to {self.min_bfmi:.2f} (< {MIN_BFMI})"] if self.min_bfmi < MIN_BFMI else []
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "converged": self.converged, "problems": self.problems(), "warnings": self.warnings()}
+
+
+@dataclass
+class Fit:
+    model: pm.Model
+    idata: object  # xarray.DataTree from pm.sample
+    diagnostics: Diagnostics
+
+
+def _extreme(result, pick) -> tuple[float, str]:
+    """Max or min over every variable of an ArviZ per-variable result."""
+    values = {name: float(pick(np.asarray(result[name]))) for name in result.data_vars}
+    name = (max if pick is np.nanmax else min)(values, key=values.get)
+    return values[name], name
+
+
+def diagnose(idata, name: str, settings: SamplerSettings, seconds: float) -> Diagnostics:
+    posterior = idata.posterior
+    r_hat, worst_r_hat = _extreme(az.rhat(posterior), np.nanmax)
+    ess_bulk, worst_bulk = _extreme(az.ess(posterior, method="bulk"), np.nanmin)
+    ess_tail, worst_tail = _extreme(az.ess(posterior, method="tail"), np.nanmin)
+    bfmi = np.asarray(az.bfmi(idata)["energy"])  # one value per chain
+    return Diagnostics(
+        model=name, sampler=settings.sampler, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+        seed=settings.seed, seconds=round(seconds, 1), max_r_hat=r_hat, min_ess_bulk=ess_bulk, min_ess_tail=ess_tail,
+        divergences=int(idata.sample_stats["diverging"].sum()), min_bfmi=float(np.min(bfmi)),
+        worst={"r_hat": worst_r_hat, "ess": worst_bulk if ess_bulk <= ess_tail else worst_tail},
+    )
+
+
+def sample(model: pm.Model, settings: SamplerSettings):
+    """Posterior draws with observed data and pointwise log-likelihood."""
+    logging.getLogger("pymc").setLevel(logging.ERROR)  # the chapter prints its own diagnostics table
+    idata = pm.sample(
+        draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=min(settings.chains, os.cpu_count() or 1),
+        random_seed=settings.seed, nuts_sampler=settings.sampler, target_accept=settings.target_accept,
+        progressbar=False, model=model,
+    )
+    pm.compute_log_likelihood(idata, model=model, progressbar=False)
+    return idata
+
+
+def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str | Path | None = None) -> Fit:
+    """Sample, diagnose and (with ``output_dir``) save ``<name>.nc`` and the
+    diagnostics into ``diagnostics.json`` under the fit's name."""
+    start = time.perf_counter()
+    idata = sample(model, settings)
+    diagnostics = diagnose(idata, name, settings, time.perf_counter() - start)
+    if output_dir is not None:
+        out = Path(output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        idata.to_netcdf(out / f"{name}.nc", engine="h5netcdf")
+        record = out / "diagnostics.json"
+        existing = json.loads(record.read_text()) if record.exists() else {}
+        existing[name] = diagnostics.to_dict()
+        record.write_text(json.dumps(existing, indent=2) + "\n")
+    return Fit(model, idata, diagnostics)

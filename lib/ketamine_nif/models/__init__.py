@@ -1,0 +1,24 @@
+"""Model builders: ``build_..._model(data, ...) -> pm.Model`` with named coords
+and dims. ``prepare`` turns a validated dataset into the arrays they use."""
+
+from .depression import (
+    OutcomePriors,
+    build_coupling_model,
+    build_moderation_model,
+    build_outcome_model,
+)
+from .prepare import ModelData, ModelDataError, prepare
+from .trajectory import LIKELIHOODS, TrajectoryPriors, build_nif_trajectory_model
+
+__all__ = [
+    "LIKELIHOODS",
+    "ModelData",
+    "ModelDataError",
+    "OutcomePriors",
+    "TrajectoryPriors",
+    "build_coupling_model",
+    "build_moderation_model",
+    "build_nif_trajectory_model",
+    "build_outcome_model",
+    "prepare",
+]

@@ -1,0 +1,121 @@
+"""From a validated dataset (the contract's two tables) to the arrays the models
+use. Outcome, markers and arms are named by arguments, so the same code serves
+any longitudinal dataset that follows the contract.
+
+Nothing is dropped silently: :class:`ModelData` counts what it leaves out (post
+visits of participants without a baseline outcome) in ``excluded``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
+
+TREATED_ARM = "ketamine"
+
+
+class ModelDataError(ValueError):
+    """The data cannot feed this model (e.g. a marker that is not measured)."""
+
+
+@dataclass
+class ModelData:
+    participants: list[str]
+    treated: np.ndarray  # (N,) 1.0 for the treated arm (ketamine), 0.0 for the control arm
+    visits: list[str]  # baseline first, then post-infusion visits in schedule order
+    markers: list[str]
+    outcome: str
+    # NIF observations, long: one row per participant x marker x visit with a sample
+    nif_person: np.ndarray
+    nif_marker: np.ndarray
+    nif_visit: np.ndarray  # 0 = baseline
+    nif_log: np.ndarray  # natural log of the value, or of the lod where censored
+    nif_censored: np.ndarray  # bool: below the detection limit (value <= exp(nif_log))
+    # outcome observations after baseline, for participants with a baseline outcome
+    y_person: np.ndarray
+    y_visit: np.ndarray  # 1..T (index into visits)
+    y: np.ndarray
+    y0: np.ndarray  # (N,) baseline outcome (nan where missing)
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def post_visits(self) -> list[str]:
+        return self.visits[1:]
+
+    @property
+    def n_participants(self) -> int:
+        return len(self.participants)
+
+    def nif_center(self) -> np.ndarray:
+        """Per-marker median of observed log values (censored at their lod): the
+        centre of the intercept priors."""
+        return np.array([np.median(self.nif_log[self.nif_marker == j]) for j in range(len(self.markers))])
+
+    def outcome_scale(self) -> tuple[float, float]:
+        """Mean of post-baseline outcomes and SD of all outcomes: centre and scale
+        of the outcome model's weakly informative priors."""
+        all_y = np.concatenate([self.y, self.y0[~np.isnan(self.y0)]])
+        return float(self.y.mean()), float(all_y.std())
+
+
+def prepare(dataset: Dataset, markers: list[str] | None = None, outcome: str = DEPRESSION_MEASURE) -> ModelData:
+    """Arrays for the models. ``markers`` defaults to every NIF in the data."""
+    markers = list(markers) if markers is not None else dataset.markers
+    unknown = sorted(set(markers) - set(dataset.markers))
+    if unknown:
+        raise ModelDataError(f"marker(s) {', '.join(unknown)} not in the data; available: {', '.join(dataset.markers)}")
+    visits = dataset.visits
+    if visits[0] != BASELINE_VISIT:
+        raise ModelDataError(f"the first visit must be '{BASELINE_VISIT}'; the data's visits are {visits}")
+    p = dataset.participants
+    people = list(p["participant_id"])
+    person_index = {pid: i for i, pid in enumerate(people)}
+    visit_index = {v: t for t, v in enumerate(visits)}
+    marker_index = {m: j for j, m in enumerate(markers)}
+    m = dataset.measurements
+
+    nif = m[m["measure"].isin(markers) & (m["value"].notna() | m["below_lod"])]
+    censored = nif["below_lod"].to_numpy()
+    level = np.where(censored, nif["lod"].to_numpy(), nif["value"].to_numpy())
+
+    y_rows = m[(m["measure"] == outcome) & m["value"].notna()]
+    if y_rows.empty:
+        raise ModelDataError(f"no observed values of the outcome {outcome!r}")
+    base = y_rows[y_rows["visit"] == BASELINE_VISIT].set_index("participant_id")["value"]
+    y0 = np.array([base.get(pid, np.nan) for pid in people], dtype=float)
+    post = y_rows[y_rows["visit"] != BASELINE_VISIT]
+    has_base = post["participant_id"].map(lambda pid: not np.isnan(y0[person_index[pid]]))
+    excluded = {"post-baseline outcomes without a baseline outcome": int((~has_base).sum())}
+    post = post[has_base]
+
+    return ModelData(
+        participants=people,
+        treated=(p["arm"].to_numpy() == TREATED_ARM).astype(float),
+        visits=visits,
+        markers=markers,
+        outcome=outcome,
+        nif_person=nif["participant_id"].map(person_index).to_numpy(),
+        nif_marker=nif["measure"].map(marker_index).to_numpy(),
+        nif_visit=nif["visit"].map(visit_index).to_numpy(),
+        nif_log=np.log(level.astype(float)),
+        nif_censored=censored.astype(bool),
+        y_person=post["participant_id"].map(person_index).to_numpy(),
+        y_visit=post["visit"].map(visit_index).to_numpy(),
+        y=post["value"].to_numpy(dtype=float),
+        y0=y0,
+        excluded=excluded,
+    )
+
+
+def summary_counts(data: ModelData) -> pd.DataFrame:
+    """What a model sees: observations per marker, censored share, outcome rows."""
+    rows = []
+    for j, marker in enumerate(data.markers):
+        mask = data.nif_marker == j
+        rows.append({"series": marker, "observations": int(mask.sum()), "censored": int(data.nif_censored[mask].sum())})
+    rows.append({"series": f"{data.outcome} after baseline", "observations": len(data.y), "censored": 0})
+    return pd.DataFrame(rows)

@@ -1,0 +1,88 @@
+"""Aim 1: NIF trajectories by arm, all markers in one hierarchical model.
+
+For participant i, marker m and visit t (t = 0 before the infusion), on the
+natural-log scale of the concentration:
+
+    log y_imt = mu_m + u_im + [t > 0] (delta_mt + k_i * beta_mt) + e_imt
+    u_im = tau_m * z_im,            z_im ~ N(0, 1)
+    beta_mt = beta_bar_t + s_beta * w_mt,  w_mt ~ N(0, 1)
+    e_imt ~ Normal(0, sigma_m)  or  Student-t(nu, 0, sigma_m)
+
+Baseline is constrained to be common to both arms (randomisation), so
+exp(beta_mt) is the ketamine/saline ratio of geometric-mean change from
+baseline. Values below the detection limit contribute P(log y <= log lod)
+(left-censoring). Arm effects are partially pooled across markers; every
+hierarchical effect is non-centred.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+
+from .prepare import ModelData
+
+LIKELIHOODS = ("normal", "student")
+
+
+@dataclass(frozen=True)
+class TrajectoryPriors:
+    """Prior scales, on the natural-log scale of a concentration unless stated."""
+
+    intercept_sd: float = 1.5  # around each marker's median log value: a factor e^3 either way
+    time_sd: float = 0.5  # common change from baseline at a visit (both arms): factor 0.37-2.7 at 2 SD
+    arm_mean_sd: float = 0.3  # pooled ketamine/saline log ratio: 95% prior mass on ratios 0.56-1.8
+    arm_spread_sd: float = 0.15  # half-normal scale of marker-to-marker spread of log ratios
+    person_sd: float = 1.0  # half-normal scale of stable between-person SD
+    residual_sd: float = 0.7  # half-normal scale of occasion-to-occasion SD
+
+
+def check_likelihood(likelihood: str) -> None:
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}; got {likelihood!r}")
+
+
+def censored_log_values(name, mu, sigma, data_log, censored, likelihood, nu=None):
+    """Log values: observed ones enter as densities (``name``), those under the
+    lod as P(log y <= log lod) (``name_censored``). Two variables, so that no
+    likelihood term has an infinite bound (JAX samplers take NaN gradients from one)."""
+    def dist(mu_, sigma_):
+        return pm.Normal.dist(mu_, sigma_) if likelihood == "normal" else pm.StudentT.dist(nu=nu, mu=mu_, sigma=sigma_)
+
+    seen, below = ~censored, censored
+    if likelihood == "normal":
+        pm.Normal(name, mu[seen], sigma[seen], observed=data_log[seen])
+    else:
+        pm.StudentT(name, nu=nu, mu=mu[seen], sigma=sigma[seen], observed=data_log[seen])
+    if below.any():
+        pm.Censored(f"{name}_censored", dist(mu[below], sigma[below]), lower=data_log[below], upper=None, observed=data_log[below])
+
+
+def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", priors: TrajectoryPriors = TrajectoryPriors()) -> pm.Model:
+    """The aim 1 model for every marker in ``data``."""
+    check_likelihood(likelihood)
+    coords = {
+        "marker": data.markers,
+        "post_visit": data.post_visits,
+        "participant": data.participants,
+    }
+    m, i, t = data.nif_marker, data.nif_person, data.nif_visit
+    post = t > 0
+    t_post = np.maximum(t - 1, 0)
+    with pm.Model(coords=coords) as model:
+        mu = pm.Normal("mu", mu=data.nif_center(), sigma=priors.intercept_sd, dims="marker")
+        delta = pm.Normal("delta", 0.0, priors.time_sd, dims=("marker", "post_visit"))
+        beta_bar = pm.Normal("beta_bar", 0.0, priors.arm_mean_sd, dims="post_visit")
+        beta_spread = pm.HalfNormal("beta_spread", priors.arm_spread_sd)
+        beta_raw = pm.Normal("beta_raw", 0.0, 1.0, dims=("marker", "post_visit"))
+        beta = pm.Deterministic("log_ratio", beta_bar + beta_spread * beta_raw, dims=("marker", "post_visit"))
+        pm.Deterministic("nif_change_ratio", pm.math.exp(beta), dims=("marker", "post_visit"))
+        tau = pm.HalfNormal("tau", priors.person_sd, dims="marker")
+        level = pm.Normal("level", mu, tau, dims=("participant", "marker"))  # person's stable level
+        sigma = pm.HalfNormal("sigma", priors.residual_sd, dims="marker")
+        nu = pm.Gamma("nu", alpha=2.0, beta=0.1) if likelihood == "student" else None
+        eta = level[i, m] + post * (delta[m, t_post] + data.treated[i] * beta[m, t_post])
+        censored_log_values("log_nif", eta, sigma[m], data.nif_log, data.nif_censored, likelihood, nu)
+    return model
