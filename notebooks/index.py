@@ -82,10 +82,16 @@ say(
 #
 # @sec-data describes the data: how they were checked, who was measured when,
 # how the arms compare at baseline, how MADRS and each marker evolved, and
-# every assumption the analyses rest on. The Bayesian analyses of the three
-# questions — NIF trajectories by arm, the coupling of NIF and depression
-# trajectories, and baseline NIF levels as predictors — follow as chapters of
-# their own, each with its model in mathematics, its checks and its answer.
+# every assumption the analyses rest on. Then the three questions, each with
+# its model in mathematics, prior and posterior predictive checks, convergence
+# diagnostics that gate the conclusions, and a plain answer:
+#
+# - @sec-nif-trajectories: do NIF levels change differently after ketamine
+#   than after saline?
+# - @sec-coupling: how much did ketamine lower depression scores, and does a
+#   participant's depression move with their NIF levels?
+# - @sec-baseline-prediction: do pre-infusion NIF levels tell who benefits
+#   from ketamine?
 #
 # Every result in the text is computed from the data when the report is built;
 # the only numbers typed by hand describe the published trial and its design.

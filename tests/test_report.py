@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from ketamine_nif import estimates
 from ketamine_nif.paths import ROOT
 from ketamine_nif.twin import load_scenario, simulate
 
@@ -35,6 +36,10 @@ def make_project(root: Path) -> Path:
     return root
 
 
+# test-size sampling for the analysis chapters (their fits are flagged as unconverged)
+TINY = ["-p", "draws=60", "-p", "tune=60", "-p", "chains=2", "-p", "prior_draws=30"]
+
+
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "KETAMINE_NIF_ROOT": str(root)}
     return subprocess.run([str(BIN / "ketamine-nif"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=600)
@@ -49,7 +54,7 @@ def book_text(root: Path) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = make_project(tmp_path_factory.mktemp("project"))
-    first = cli(root, "run")
+    first = cli(root, "run", *TINY)
     assert first.returncode == 0, first.stderr
     rendered = cli(root, "render")
     assert rendered.returncode == 0, rendered.stderr
@@ -58,34 +63,41 @@ def project(tmp_path_factory):
 
 def test_book_is_built_from_executed_notebooks(project):
     root, first, rendered = project
-    assert "2 executed, 0 unchanged" in first.stdout
-    assert "[2/2] 01-data: done in" in first.stdout
+    assert "5 executed, 0 unchanged" in first.stdout
+    assert "[2/5] 01-data: done in" in first.stdout
     assert (root / "_book" / "index.html").exists() and (root / "_book" / "01-data.html").exists()
     assert (root / "_book" / "ketamine-nif-reanalysis.pdf").exists()
     assert "HTML:" in rendered.stdout and "PDF:" in rendered.stdout
     html, pdf = book_text(root)
-    assert html.count('class="synthetic-banner"') == 2
+    assert html.count('class="synthetic-banner"') == 5
     assert "Figure 1.1: MADRS by days since the infusion" in html and "Table 1.1: What was read" in html
     assert not re.search(r"[?]?@(fig|tbl|sec)-", html) and "#|" not in html
     assert "The data" in pdf and "Contents" in pdf and "Figure 1.2" in pdf
     outputs = root / "_build" / "outputs" / "01-data"
     assert {"validation.csv", "flow.csv", "baseline.csv", "subgroups.csv"} <= {p.name for p in outputs.iterdir()}
+    for stem in ("02-nif-trajectories", "03-coupling", "04-baseline-prediction"):
+        table = pd.read_csv(root / "_build" / "outputs" / stem / "estimates.csv")
+        assert list(table.columns) == estimates.COLUMNS and len(table) > 0
+        assert not table["converged"].any()  # 2 chains x 60 draws cannot pass the checks ...
+        assert json.loads((root / "_build" / "outputs" / stem / "diagnostics.json").read_text())
+        page = (root / "_book" / f"{stem}.html").read_text()
+        assert "Convergence checks failed" in page and "No answer is given" in page  # ... and the chapter says so
     run_log = json.loads((root / "_build" / "run-log.json").read_text())
     assert run_log["01-data"]["threads"]["OMP_NUM_THREADS"] == "1"
 
 
 def test_second_run_reuses_unchanged_notebooks(project):
     root, _, _ = project
-    again = cli(root, "run")
+    again = cli(root, "run", *TINY)
     assert again.returncode == 0, again.stderr
-    assert "0 executed, 2 unchanged" in again.stdout
+    assert "0 executed, 5 unchanged" in again.stdout
     # a comment in a parameter file changes no parameter, so nothing runs
     (root / "params" / "01-data.yaml").write_text("subgroups_file: params/subgroups.yaml\n# edited\n")
-    assert "0 executed, 2 unchanged" in cli(root, "run").stdout
+    assert "0 executed, 5 unchanged" in cli(root, "run", *TINY).stdout
     # a changed source re-executes only its notebook
     (root / "notebooks" / "01-data.py").write_text((root / "notebooks" / "01-data.py").read_text() + "\n# %%\n1\n")
-    changed = cli(root, "run")
-    assert "1 executed, 1 unchanged" in changed.stdout
+    changed = cli(root, "run", *TINY)
+    assert "1 executed, 4 unchanged" in changed.stdout
 
 
 def test_notebook_reruns_with_new_parameters(project, tmp_path):
@@ -156,7 +168,7 @@ def test_real_data_show_no_banner_and_no_participant_ids(tmp_path):
         frame = pd.read_csv(real / f"{table}.csv", dtype=str, keep_default_na=False)
         frame["participant_id"] = frame["participant_id"].str.replace("P", "SECRETID-", regex=False)
         frame.to_csv(real / f"{table}.csv", index=False)
-    assert cli(root, "run", "--data", str(real)).returncode == 0
+    assert cli(root, "run", "--data", str(real), *TINY).returncode == 0
     assert cli(root, "render").returncode == 0
     html, pdf = book_text(root)
     assert "SECRETID" not in html and "SECRETID" not in pdf

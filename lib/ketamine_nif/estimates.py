@@ -31,9 +31,10 @@ def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, 
     """One row per element of a posterior variable whose dims are (marker-like[,
     post_visit]). ``marker`` names the marker when the variable has no marker dim."""
     estimand = estimand or variable
-    draws = idata.posterior[variable]
-    r_hat = az.rhat(idata.posterior[[variable]])[variable]
-    ess = az.ess(idata.posterior[[variable]], method="bulk")[variable]
+    subset = idata.posterior.to_dataset()[[variable]]
+    draws = subset[variable]
+    r_hat = az.rhat(subset)[variable]
+    ess = az.ess(subset, method="bulk")[variable]
     dims = [d for d in draws.dims if d not in ("chain", "draw")]
     null = null_value(estimand)
     stacked = draws.stack(sample=("chain", "draw")).transpose(*dims, "sample")

@@ -33,7 +33,7 @@ class SamplerSettings:
     tune: int = 1000
     chains: int = 4
     seed: int = 1
-    target_accept: float = 0.9
+    target_accept: float = 0.95  # the pooled arm effects (7 markers) need small steps to avoid divergences
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:

@@ -78,3 +78,96 @@ def observed_change(change: pd.DataFrame) -> plt.Figure:
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+VISIT_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000"]
+
+
+def forest(estimates: pd.DataFrame, null: float, rope: tuple[float, float] | None, xlabel: str, log: bool = False) -> plt.Figure:
+    """Posterior means and 95% intervals per marker (rows) and visit (colours),
+    with the null line and the region of practical equivalence shaded. Estimates
+    from fits that failed the diagnostics are drawn hollow."""
+    markers = list(dict.fromkeys(estimates["marker"]))
+    visits = list(dict.fromkeys(estimates["visit"]))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH * 0.8, 0.45 * len(markers) * max(1, len(visits)) ** 0.5 + 1.2))
+    if rope is not None:
+        ax.axvspan(*rope, color="0.85", zorder=0, label="practical equivalence")
+    ax.axvline(null, color="0.3", lw=0.8)
+    step = 0.7 / max(len(visits), 1)
+    for k, visit in enumerate(visits):
+        rows = estimates[estimates["visit"] == visit].set_index("marker").reindex(markers)
+        y = np.arange(len(markers)) - 0.35 + step * (k + 0.5)
+        colour = VISIT_COLOURS[k % len(VISIT_COLOURS)]
+        ok = rows["converged"].fillna(False).astype(bool).to_numpy()
+        ax.errorbar(rows["mean"], y, xerr=[rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]], fmt="none",
+                    ecolor=colour, lw=1.4, capsize=2)
+        ax.scatter(rows["mean"][ok], y[ok], color=colour, s=22, zorder=3, label=visit if len(visits) > 1 else None)
+        ax.scatter(rows["mean"][~ok], y[~ok], facecolor="white", edgecolor=colour, s=22, zorder=3)
+    ax.set_yticks(np.arange(len(markers)), markers)
+    ax.invert_yaxis()
+    if log:
+        ax.set_xscale("log")
+        low, high = ax.get_xlim()
+        nice = np.array([0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0])
+        ax.set_xticks(nice[(nice >= low) & (nice <= high)])
+        ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def predictive_check(check: pd.DataFrame, ylabel: str) -> plt.Figure:
+    """Observed summary (dots) within the 90% interval of replicated summaries
+    (bars), per series (panels), arm (colour) and visit."""
+    series = list(dict.fromkeys(check["marker"]))
+    columns = min(len(series), 4)
+    rows = int(np.ceil(len(series) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(FIGURE_WIDTH, 2.2 * rows + 0.3), squeeze=False)
+    for ax, name in zip(axes.flat, series, strict=False):
+        part = check[check["marker"] == name]
+        visits = list(dict.fromkeys(part["visit"]))
+        for arm, shift in (("ketamine", -0.12), ("saline", 0.12)):
+            p = part[part["arm"] == arm].set_index("visit").reindex(visits)
+            x = np.arange(len(visits)) + shift
+            ax.vlines(x, p["low"], p["high"], color=ARM_COLOURS[arm], lw=3, alpha=0.45)
+            ax.plot(x, p["observed"], "o", color=ARM_COLOURS[arm], ms=4, label=arm)
+        ax.set_xticks(np.arange(len(visits)), visits, fontsize=8)
+        ax.set_title(name)
+    for ax in list(axes.flat)[len(series):]:
+        ax.set_visible(False)
+    axes.flat[0].set_ylabel(ylabel)
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def prior_check(prior_values: np.ndarray, observed: np.ndarray, value_label: str, estimand_draws: np.ndarray,
+                estimand_label: str, rope: tuple[float, float] | None, log_estimand: bool = False) -> plt.Figure:
+    """Left: prior predictive distribution of the data against the observed data.
+    Right: the prior of the key estimand, with the region of practical equivalence."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(FIGURE_WIDTH, 2.8))
+    prior_values = np.asarray(prior_values).ravel()
+    low, high = np.quantile(prior_values, [0.005, 0.995])
+    bins = np.linspace(min(low, observed.min()), max(high, observed.max()), 60)
+    left.hist(prior_values, bins=bins, density=True, color="0.6", alpha=0.7, label="prior predictive")
+    left.hist(observed, bins=bins, density=True, histtype="step", color="#D55E00", lw=1.5, label="observed")
+    left.set_xlabel(value_label)
+    left.set_yticks([])
+    left.legend(fontsize=8)
+    draws = np.asarray(estimand_draws).ravel()
+    shown = np.log(draws) if log_estimand else draws
+    right.hist(shown, bins=50, density=True, color="0.6", alpha=0.7)
+    if rope is not None:
+        band = np.log(rope) if log_estimand else rope
+        right.axvspan(*band, color="#56B4E9", alpha=0.35, label="practical equivalence")
+        right.legend(fontsize=8)
+    if log_estimand:
+        ticks = [0.25, 0.5, 1, 2, 4]
+        right.set_xticks(np.log(ticks), [f"{t:g}" for t in ticks])
+        right.set_xlim(np.log(0.2), np.log(5))
+    right.set_xlabel(estimand_label)
+    right.set_yticks([])
+    fig.tight_layout()
+    return fig

@@ -42,3 +42,51 @@ def join_words(items) -> str:
     if len(items) <= 2:
         return " and ".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def diagnostics_table(*diagnostics) -> pd.DataFrame:
+    """One row per fit: sampler settings, time and the convergence verdict."""
+    rows = []
+    for d in diagnostics:
+        rows.append({
+            "model": d.model, "sampler": d.sampler, "chains x draws": f"{d.chains} x {d.draws}", "seconds": f"{d.seconds:.0f}",
+            "max R-hat": f"{d.max_r_hat:.3f}", "min ESS (bulk/tail)": f"{d.min_ess_bulk:.0f} / {d.min_ess_tail:.0f}",
+            "divergences": d.divergences, "min E-BFMI": f"{d.min_bfmi:.2f}", "verdict": "pass" if d.converged else "FAIL",
+        })
+    return pd.DataFrame(rows)
+
+
+def verdict(*diagnostics) -> str:
+    """A sentence when every fit passed; otherwise a warning callout that says
+    which fit failed how, and that its estimates are not findings."""
+    from .inference import MAX_R_HAT, MIN_ESS
+
+    failed = [d for d in diagnostics if not d.converged]
+    rule = f"R-hat ≤ {MAX_R_HAT}, bulk and tail ESS ≥ {MIN_ESS}, no divergent transitions"
+    warnings = [w for d in diagnostics for w in d.warnings()]
+    if not failed:
+        text = f"Every fit passed the convergence checks ({rule})."
+        return text + (" Note: " + "; ".join(warnings) + "." if warnings else "")
+    lines = "\n".join(f"- **{d.model}**: {'; '.join(d.problems())}" for d in failed)
+    return (
+        '::: {.callout-warning title="Convergence checks failed: these estimates are not findings"}\n'
+        f"The checks ({rule}) failed for:\n\n{lines}\n\n"
+        "The estimates from these fits are shown, flagged as unreliable (hollow points, `converged = False` in "
+        "estimates.csv), but must not be read as results. Rerun with more draws or tuning steps.\n:::"
+    )
+
+
+def estimates_table(estimates: pd.DataFrame, digits: int = 2, rope_label: str = "P(ROPE)") -> pd.DataFrame:
+    """Estimates formatted for reading: mean [95% interval], probabilities, flag."""
+    def fmt(x):
+        return f"{x:.{digits}f}"
+
+    return pd.DataFrame({
+        "marker": estimates["marker"],
+        "visit": estimates["visit"],
+        "estimate [95% interval]": [f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]" for m, lo, hi in
+                                    zip(estimates["mean"], estimates["ci_low"], estimates["ci_high"], strict=True)],
+        "P(> null)": estimates["p_positive"].map(lambda p: f"{p:.2f}"),
+        rope_label: estimates["p_rope"].map(lambda p: f"{p:.2f}"),
+        "reliable": estimates["converged"].map({True: "yes", False: "NO"}),
+    })

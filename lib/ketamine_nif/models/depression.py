@@ -3,7 +3,7 @@
 Outcome model, for participant i at post-infusion visit t (baseline-adjusted,
 as in a randomised trial), one copy per marker c:
 
-    y_it = l_ic + d_ct + theta_c (y_i0 - mean y_0) + k_i b_ct + f_c(i, t) + e_it
+    y_it = l_ic + d_ct + theta_c (y_i0 - mean y_0) + (k_i - kbar) b_ct + f_c(i, t) + e_it
     l_ic = alpha_c + s_c r_ic, r ~ N(0, 1) summing to zero within each arm;
     d_c1 = 0;  e_it ~ Normal(0, sigma_c) or Student-t
 
@@ -15,7 +15,7 @@ as in a randomised trial), one copy per marker c:
   carry the censored likelihood), missing samples are latent; x
   follows the aim 1 trajectory model. gamma is MADRS points per doubling of the
   NIF within a person; it is partially pooled across markers per arm.
-* moderation (aim 3): f = (lambda_ct + k_i kappa_ct) z_ic, z the standardised
+* moderation (aim 3): f = (lambda_ct + (k_i - kbar) kappa_ct) z_ic, z the standardised
   latent baseline log NIF; kappa (points per SD) is pooled across markers.
 
 Each marker has its own copy of the outcome model's nuisance parameters, so the
@@ -54,8 +54,8 @@ def _outcome(data: ModelData, copy_dim: str, n_copies: int, effect, priors: Outc
     center, scale = data.outcome_scale()
     y0c = data.y0 - np.nanmean(data.y0)
     tp = data.y_visit - 1
-    treated = data.treated[data.y_person]
-    alpha = pm.Normal("alpha", center, scale, dims=copy_dim)  # first post visit, control arm, average baseline
+    contrast = data.arm_contrast[data.y_person]
+    alpha = pm.Normal("alpha", center, scale, dims=copy_dim)  # first post visit, average over arms and baselines
     shift = pm.Normal("visit_shift", 0.0, scale / 2, dims=(copy_dim, "later_visit"))  # later visits vs the first
     visit_shift = pt.concatenate([pt.zeros((n_copies, 1)), shift], axis=1)
     theta = pm.Normal("theta", priors.baseline_slope_mean, priors.baseline_slope_sd, dims=copy_dim)
@@ -66,7 +66,7 @@ def _outcome(data: ModelData, copy_dim: str, n_copies: int, effect, priors: Outc
     person = _per_arm_zero_sum("person_raw", data, copy_dim, n_copies) * person_sd[:, None]
     sigma = pm.HalfNormal("sigma_y", scale, dims=copy_dim)
     rows = data.y_person
-    mean = alpha[:, None] + visit_shift[:, tp] + theta[:, None] * y0c[rows] + b[:, tp] * treated + person[:, rows] + effect
+    mean = alpha[:, None] + visit_shift[:, tp] + theta[:, None] * y0c[rows] + b[:, tp] * contrast + person[:, rows] + effect
     observed = np.tile(data.y, (n_copies, 1))
     if likelihood == "normal":
         pm.Normal("y", mean, sigma[:, None], observed=observed, dims=(copy_dim, "y_obs"))
@@ -162,7 +162,7 @@ def _latent_trajectories(data: ModelData, priors: TrajectoryPriors):
     tau = pm.HalfNormal("nif_tau", priors.person_sd, dims="marker")
     level = pm.Normal("nif_level", mu[:, None], tau[:, None], dims=("marker", "participant"))  # centred, as in aim 1
     sigma = pm.HalfNormal("nif_sigma", priors.residual_sd, dims="marker")
-    change = pt.concatenate([pt.zeros((n_m, n_i, 1)), delta[:, None, :] + data.treated[None, :, None] * beta[:, None, :]], axis=2)
+    change = pt.concatenate([pt.zeros((n_m, n_i, 1)), delta[:, None, :] + data.arm_contrast[None, :, None] * beta[:, None, :]], axis=2)
     mean = level[:, :, None] + change
 
     def at(idx):
@@ -237,7 +237,7 @@ def build_moderation_model(
         person, tp = data.y_person, data.y_visit - 1
         kappa = _pooled("moderation", ("marker", "post_visit"), priors, "post_visit")
         lam = pm.Normal("baseline_slope_nif", 0.0, priors.level_sd, dims=("marker", "post_visit"))
-        effect = (lam[:, tp] + data.treated[person] * kappa[:, tp]) * z[:, person]
+        effect = (lam[:, tp] + data.arm_contrast[person] * kappa[:, tp]) * z[:, person]
         _outcome(data, "marker", n_m, effect, priors, likelihood)
         pm.Deterministic("baseline_moderation_difference", kappa, dims=("marker", "post_visit"))
     return model

@@ -35,6 +35,7 @@ class ModelData:
     nif_visit: np.ndarray  # 0 = baseline
     nif_log: np.ndarray  # natural log of the value, or of the lod where censored
     nif_censored: np.ndarray  # bool: below the detection limit (value <= exp(nif_log))
+    nif_log_lod: np.ndarray  # natural log of the row's lod (-inf where the assay has none)
     # outcome observations after baseline, for participants with a baseline outcome
     y_person: np.ndarray
     y_visit: np.ndarray  # 1..T (index into visits)
@@ -45,6 +46,13 @@ class ModelData:
     @property
     def post_visits(self) -> list[str]:
         return self.visits[1:]
+
+    @property
+    def arm_contrast(self) -> np.ndarray:
+        """Treatment indicator centred on its mean (ketamine 1 - share, saline
+        -share): arm effects keep their meaning, and the common change becomes
+        the average over arms, which decorrelates the two in the posterior."""
+        return self.treated - self.treated.mean()
 
     @property
     def n_participants(self) -> int:
@@ -103,6 +111,7 @@ def prepare(dataset: Dataset, markers: list[str] | None = None, outcome: str = D
         nif_visit=nif["visit"].map(visit_index).to_numpy(),
         nif_log=np.log(level.astype(float)),
         nif_censored=censored.astype(bool),
+        nif_log_lod=np.log(nif["lod"].fillna(0.0).to_numpy(dtype=float), where=nif["lod"].notna().to_numpy(), out=np.full(len(nif), -np.inf)),
         y_person=post["participant_id"].map(person_index).to_numpy(),
         y_visit=post["visit"].map(visit_index).to_numpy(),
         y=post["value"].to_numpy(dtype=float),

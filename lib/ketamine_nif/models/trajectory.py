@@ -3,14 +3,15 @@
 For participant i, marker m and visit t (t = 0 before the infusion), on the
 natural-log scale of the concentration:
 
-    log y_imt = mu_m + u_im + [t > 0] (delta_mt + k_i * beta_mt) + e_imt
-    u_im = tau_m * z_im,            z_im ~ N(0, 1)
+    log y_imt = l_im + [t > 0] (delta_mt + (k_i - kbar) * beta_mt) + e_imt
+    l_im ~ N(mu_m, tau_m)   (centred: each person has several values)
     beta_mt = beta_bar_t + s_beta * w_mt,  w_mt ~ N(0, 1)
     e_imt ~ Normal(0, sigma_m)  or  Student-t(nu, 0, sigma_m)
 
 Baseline is constrained to be common to both arms (randomisation), so
 exp(beta_mt) is the ketamine/saline ratio of geometric-mean change from
-baseline. Values below the detection limit contribute P(log y <= log lod)
+baseline; with the arm indicator k centred on its mean kbar, delta_mt is the
+change averaged over the arms. Values below the detection limit contribute P(log y <= log lod)
 (left-censoring). Arm effects are partially pooled across markers; every
 hierarchical effect is non-centred.
 """
@@ -83,6 +84,6 @@ def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", prio
         level = pm.Normal("level", mu, tau, dims=("participant", "marker"))  # person's stable level
         sigma = pm.HalfNormal("sigma", priors.residual_sd, dims="marker")
         nu = pm.Gamma("nu", alpha=2.0, beta=0.1) if likelihood == "student" else None
-        eta = level[i, m] + post * (delta[m, t_post] + data.treated[i] * beta[m, t_post])
+        eta = level[i, m] + post * (delta[m, t_post] + data.arm_contrast[i] * beta[m, t_post])
         censored_log_values("log_nif", eta, sigma[m], data.nif_log, data.nif_censored, likelihood, nu)
     return model

@@ -1,0 +1,88 @@
+"""Prior and posterior predictive checks: replicated data summarised the way the
+data are, so that the two can be set side by side.
+
+NIF replicates are censored at each row's detection limit, as the laboratory
+would report them, and summarised by the mean log value per marker, arm and
+visit; outcome replicates by the mean per arm and visit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+
+from .models.prepare import ModelData
+
+ARM_LABELS = {1.0: "ketamine", 0.0: "saline"}
+
+
+def _draws(group, name: str) -> np.ndarray:
+    """(samples, ...) array of a variable in a predictive group."""
+    values = group[name]
+    return np.asarray(values.stack(sample=("chain", "draw")).transpose("sample", ...))
+
+
+def nif_replicates(group, data: ModelData) -> np.ndarray:
+    """Replicated log NIF values (samples x rows, in ``data`` order), censored at the lod."""
+    seen = ~data.nif_censored
+    first = _draws(group, "log_nif")
+    out = np.empty((first.shape[0], len(data.nif_log)))
+    out[:, seen] = first
+    if data.nif_censored.any():
+        out[:, data.nif_censored] = _draws(group, "log_nif_censored")
+    return np.maximum(out, data.nif_log_lod[None, :])
+
+
+def outcome_replicates(group) -> np.ndarray:
+    """Replicated outcomes (samples x rows) from the first copy of the outcome model."""
+    draws = _draws(group, "y")
+    return draws[:, 0, :] if draws.ndim == 3 else draws
+
+
+def nif_check(data: ModelData, replicates: np.ndarray) -> pd.DataFrame:
+    """Observed vs replicated mean log NIF (censored at the lod) per marker, arm, visit."""
+    keys = pd.DataFrame({
+        "marker": np.asarray(data.markers)[data.nif_marker],
+        "arm": [ARM_LABELS[a] for a in data.treated[data.nif_person]],
+        "visit": np.asarray(data.visits)[data.nif_visit],
+    })
+    observed = np.maximum(data.nif_log, data.nif_log_lod)
+    rows = []
+    for (marker, arm, visit), idx in keys.groupby(["marker", "arm", "visit"], sort=False).indices.items():
+        rep = replicates[:, idx].mean(axis=1)
+        rows.append({"marker": marker, "arm": arm, "visit": visit, "observed": observed[idx].mean(),
+                     "low": np.quantile(rep, 0.05), "high": np.quantile(rep, 0.95),
+                     "p_above": (rep > observed[idx].mean()).mean()})
+    return pd.DataFrame(rows)
+
+
+def outcome_check(data: ModelData, replicates: np.ndarray) -> pd.DataFrame:
+    """Observed vs replicated mean outcome per arm and post-infusion visit."""
+    arm = np.array([ARM_LABELS[a] for a in data.treated[data.y_person]])
+    visit = np.asarray(data.visits)[data.y_visit]
+    rows = []
+    for v in data.post_visits:
+        for a in ("ketamine", "saline"):
+            idx = np.flatnonzero((arm == a) & (visit == v))
+            if not len(idx):
+                continue
+            rep = replicates[:, idx].mean(axis=1)
+            rows.append({"marker": data.outcome, "arm": a, "visit": v, "observed": data.y[idx].mean(),
+                         "low": np.quantile(rep, 0.05), "high": np.quantile(rep, 0.95),
+                         "p_above": (rep > data.y[idx].mean()).mean()})
+    return pd.DataFrame(rows)
+
+
+def prior_predictive(model: pm.Model, draws: int, seed: int):
+    return pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
+
+
+def posterior_predictive(idata, model: pm.Model, seed: int, var_names: list[str]):
+    return pm.sample_posterior_predictive(idata, model=model, random_seed=seed, var_names=var_names, progressbar=False)
+
+
+def interval_share(values: np.ndarray, low: float, high: float) -> float:
+    """Share of values inside [low, high]."""
+    values = np.asarray(values).ravel()
+    return float(((values >= low) & (values <= high)).mean())

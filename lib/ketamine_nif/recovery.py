@@ -1,0 +1,38 @@
+"""Fit every aim's model to one dataset and collect its estimates: the engine
+of the recovery tests and of the fuller recovery study (benchmarks/recovery.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .contract import Dataset
+from .estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO
+from .estimates import summarise
+from .inference import SamplerSettings, fit
+from .models import build_coupling_model, build_moderation_model, build_nif_trajectory_model, build_outcome_model, prepare
+
+# the regions of practical equivalence the notebooks use by default
+DEFAULT_ROPES = {
+    NIF_CHANGE_RATIO: (0.9, 1.1),
+    MADRS_CHANGE_DIFFERENCE: (-2.0, 2.0),
+    **{name: (-1.0, 1.0) for name in COUPLING_WITHIN.values()},
+    BASELINE_MODERATION_DIFFERENCE: (-1.5, 1.5),
+}
+
+FITS = (
+    ("nif-trajectories", build_nif_trajectory_model, [NIF_CHANGE_RATIO]),
+    ("depression", build_outcome_model, [MADRS_CHANGE_DIFFERENCE]),
+    ("coupling", build_coupling_model, list(COUPLING_WITHIN.values())),
+    ("baseline-prediction", build_moderation_model, [BASELINE_MODERATION_DIFFERENCE]),
+)
+
+
+def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | None = None) -> tuple[pd.DataFrame, list]:
+    """Estimates of every estimand (the output contract's rows) and the diagnostics of each fit."""
+    data = prepare(dataset, markers=markers)
+    frames, diagnostics = [], []
+    for offset, (name, build, names) in enumerate(FITS, start=1):
+        result = fit(build(data), settings.for_fit(offset), name)
+        diagnostics.append(result.diagnostics)
+        frames += [summarise(result.idata, n, DEFAULT_ROPES[n], result.diagnostics.converged) for n in names]
+    return pd.concat(frames, ignore_index=True), diagnostics

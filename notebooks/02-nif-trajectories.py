@@ -1,0 +1,222 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # NIF trajectories by arm {#sec-nif-trajectories}
+#
+# Does ketamine change the blood levels of neurotrophic and inflammatory
+# factors over the five days after the infusion, compared with saline? For each
+# marker and each visit after the infusion, this chapter estimates how much
+# more (or less) the marker changed from baseline with ketamine than with
+# saline, as a ratio of geometric means: 1 means no difference, 1.2 means a 20%
+# larger rise with ketamine. All markers are analysed in one model that lets
+# them share what they say about the size of ketamine effects.
+
+# %% tags=["parameters"]
+data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
+output_dir = "_build/outputs/02-nif-trajectories"  # estimates.csv, diagnostics.json, posterior
+seed = 20250404  # every random draw below derives from this
+draws = 1000  # posterior draws per chain
+tune = 1000  # tuning steps per chain
+chains = 4  # independent chains (R-hat needs several)
+sampler = "pymc"  # pymc, nutpie or numpyro
+target_accept = 0.95  # NUTS step-size target
+markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
+likelihood = "normal"  # normal or student (robust to outlying values)
+prior_arm_mean_sd = 0.3  # prior SD of the pooled log ratio (ratios 0.56-1.8 at 95%)
+prior_arm_spread_sd = 0.15  # half-normal scale of marker-to-marker spread of log ratios
+prior_time_sd = 0.5  # prior SD of the change common to both arms (log scale)
+rope_ratio = [0.9, 1.1]  # region of practical equivalence for the ratio (±10%)
+prior_draws = 500  # draws for the prior predictive check
+
+# %%
+from dataclasses import asdict
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ketamine_nif import checks, estimates, plotting
+from ketamine_nif.contract import load_dataset
+from ketamine_nif.estimands import NIF_CHANGE_RATIO
+from ketamine_nif.inference import SamplerSettings, fit
+from ketamine_nif.models import TrajectoryPriors, build_nif_trajectory_model, prepare
+from ketamine_nif.reporting import diagnostics_table, estimates_table, join_words, say, show_table, verdict
+
+plotting.setup()
+out = Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
+data = prepare(load_dataset(data_dir), markers=markers)
+priors = TrajectoryPriors(arm_mean_sd=prior_arm_mean_sd, arm_spread_sd=prior_arm_spread_sd, time_sd=prior_time_sd)
+settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
+model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors)
+rope = tuple(rope_ratio)
+
+# %% [markdown]
+# ## The model {#sec-nif-model}
+#
+# For participant $i$, marker $m$ and visit $t$ ($t = 0$ before the infusion),
+# the log concentration is
+#
+# $$
+# \log y_{imt} = \ell_{im} + [t > 0]\,\bigl(\delta_{mt} + (k_i - \bar k)\,\beta_{mt}\bigr) + \varepsilon_{imt},
+# \qquad \ell_{im} \sim \mathrm{N}(\mu_m, \tau_m),
+# $$
+#
+# where $k_i = 1$ for ketamine and 0 for saline ($\bar k$ its mean, so that
+# $\delta_{mt}$ is the change averaged over the arms), $\ell_{im}$ is the
+# participant's stable level and $\beta_{mt}$ the extra change with ketamine. There is no arm term at
+# baseline: randomisation makes the arms equal before the infusion, and the
+# model says so (a constrained baseline). Then $e^{\beta_{mt}}$ is the
+# ketamine/saline ratio of geometric-mean change from baseline. The
+# occasion-to-occasion noise $\varepsilon_{imt}$ is normal with SD $\sigma_m$
+# (or Student-$t$ with the `likelihood` parameter). A value under the
+# detection limit $L$ enters through $\Pr(\log y_{imt} \le \log L)$, the
+# probability of a value that low, instead of a made-up number.
+#
+# The ketamine effects are partially pooled across markers,
+#
+# $$
+# \beta_{mt} = \bar\beta_t + s\,w_{mt}, \qquad w_{mt} \sim \mathrm{N}(0, 1),
+# $$
+#
+# so that a marker with little information borrows from the others, and a
+# marker with a clear signal keeps it. @tbl-nif-priors lists the priors.
+
+# %%
+#| label: tbl-nif-priors
+#| tbl-cap: "Priors of the NIF trajectory model (natural-log scale of a concentration)."
+prior_rows = {
+    "intercept_sd": ("μ_m ~ N(marker median, ·)", "each marker's typical level"),
+    "time_sd": ("δ_mt ~ N(0, ·)", "change common to both arms"),
+    "arm_mean_sd": ("β̄_t ~ N(0, ·)", "pooled ketamine effect (log ratio)"),
+    "arm_spread_sd": ("s ~ half-N(0, ·)", "spread of ketamine effects across markers"),
+    "person_sd": ("τ_m ~ half-N(0, ·)", "between-person SD"),
+    "residual_sd": ("σ_m ~ half-N(0, ·)", "occasion-to-occasion SD"),
+}
+show_table(pd.DataFrame(
+    [{"parameter": label, "scale": value, "role": role} for key, value in asdict(priors).items() for label, role in [prior_rows[key]]]
+))
+
+# %% [markdown]
+# ## Prior predictive check {#sec-nif-prior}
+#
+# Before seeing the data, do the priors produce plausible data and plausible
+# effects? @fig-nif-prior draws data sets from the priors alone.
+
+# %%
+#| label: fig-nif-prior
+#| fig-cap: "Prior predictive check. Left: log concentrations simulated from the priors (grey) against the observed ones (all markers). Right: the prior of the ketamine/saline ratio, with the region of practical equivalence."
+#| fig-alt: "Two histograms: simulated against observed log concentrations, and the prior distribution of the ketamine to saline ratio centred on 1."
+prior = checks.prior_predictive(model, prior_draws, seed + 1)
+prior_values = checks.nif_replicates(prior.prior_predictive, data)
+prior_ratio = np.asarray(prior.prior[NIF_CHANGE_RATIO]).ravel()
+plotting.prior_check(prior_values, np.maximum(data.nif_log, data.nif_log_lod), "log concentration (all markers)",
+                     prior_ratio, "ketamine/saline ratio", rope, log_estimand=True)
+plt.show()
+
+# %%
+within = checks.interval_share(prior_ratio, 0.5, 2.0)
+in_rope = checks.interval_share(prior_ratio, *rope)
+observed_range = np.quantile(data.nif_log, [0.01, 0.99])
+prior_range = np.quantile(prior_values, [0.01, 0.99])
+say(
+    f"The priors put {100 * within:.0f}% of their mass on ratios between 0.5 and 2, and {100 * in_rope:.0f}% inside "
+    f"the region of practical equivalence ({rope[0]:g} to {rope[1]:g}): they are sceptical of huge effects but leave "
+    f"room for any effect the literature considers. Simulated log concentrations span {prior_range[0]:.1f} to "
+    f"{prior_range[1]:.1f} (1st to 99th percentile) against {observed_range[0]:.1f} to {observed_range[1]:.1f} observed: "
+    "wider than the data, as weakly informative priors should be, without putting mass on impossible values."
+)
+
+# %% [markdown]
+# ## Fit and diagnostics {#sec-nif-fit}
+#
+# The model is fitted by Hamiltonian Monte Carlo. Conclusions are drawn only
+# from fits that pass the convergence checks in @tbl-nif-diagnostics.
+
+# %%
+#| label: tbl-nif-diagnostics
+#| tbl-cap: "Sampler settings and convergence diagnostics."
+result = fit(model, settings, "nif-trajectories", out)
+show_table(diagnostics_table(result.diagnostics))
+
+# %%
+say(verdict(result.diagnostics))
+
+# %% [markdown]
+# ## Posterior predictive check {#sec-nif-ppc}
+#
+# Data simulated from the fitted model should look like the data. For each
+# marker, arm and visit, @fig-nif-ppc compares the observed mean log
+# concentration (values under the limit counted at the limit, as reported)
+# with the 90% range of the same mean in replicated data sets.
+
+# %%
+#| label: fig-nif-ppc
+#| fig-cap: "Posterior predictive check: observed mean log concentration (dots) and the 90% range in replicated data (bars), by marker, arm and visit."
+#| fig-alt: "Panels per marker comparing observed mean log concentrations with bars of replicated means for the ketamine and saline arms at each visit."
+replicated = checks.posterior_predictive(result.idata, model, seed + 2, ["log_nif", "log_nif_censored"] if data.nif_censored.any() else ["log_nif"])
+ppc = checks.nif_check(data, checks.nif_replicates(replicated.posterior_predictive, data))
+plotting.predictive_check(ppc, "mean log concentration")
+plt.show()
+
+# %%
+inside = ((ppc["observed"] >= ppc["low"]) & (ppc["observed"] <= ppc["high"])).mean()
+say(
+    f"In {100 * inside:.0f}% of the {len(ppc)} marker × arm × visit cells the observed mean lies within the 90% range "
+    "of replicated means (about 90% is expected when the model describes the data well)."
+)
+
+# %% [markdown]
+# ## Ketamine/saline ratios {#sec-nif-estimates}
+#
+# @tbl-nif-estimates and @fig-nif-forest give, per marker and visit, the
+# posterior ratio of geometric-mean change from baseline (ketamine over
+# saline), its 95% interval, the probability that it exceeds 1, and the
+# probability that it lies inside the region of practical equivalence.
+
+# %%
+#| label: tbl-nif-estimates
+#| tbl-cap: "Ketamine/saline ratio of geometric-mean change from baseline: posterior mean, 95% interval, P(ratio > 1), P(inside the region of practical equivalence)."
+table = estimates.summarise(result.idata, NIF_CHANGE_RATIO, rope, result.diagnostics.converged)
+estimates.write(table, out)
+show_table(estimates_table(table))
+
+# %%
+#| label: fig-nif-forest
+#| fig-cap: "Ketamine/saline ratios of geometric-mean change from baseline with 95% intervals, by marker and visit; the shaded band is the region of practical equivalence."
+#| fig-alt: "Forest plot of ratios with intervals for each blood marker at each visit after the infusion, around the line of no difference at 1."
+plotting.forest(table, 1.0, rope, "ketamine/saline ratio of geometric-mean change", log=True)
+plt.show()
+
+# %% [markdown]
+# ## Answer {#sec-nif-answer}
+
+# %%
+found = table[estimates.detected(table)]
+ruled_out = table[table["p_rope"] >= 0.95]
+widest = table.assign(width=table["ci_high"] / table["ci_low"]).sort_values("width").iloc[-1]
+if not result.diagnostics.converged:
+    say("**No answer is given**: the fit did not pass the convergence checks (see above), so its numbers are not findings.")
+else:
+    effects = (
+        "no marker at any visit" if found.empty else
+        join_words(f"{r.marker} at {r.visit} (ratio {r.mean:.2f}, 95% interval {r.ci_low:.2f} to {r.ci_high:.2f})" for r in found.itertuples())
+    )
+    say(
+        f"Across {len(table)} marker × visit comparisons, the 95% interval excludes a ratio of 1 for {effects}. "
+        f"For {len(ruled_out)} of the {len(table)} comparisons the data rule out a difference larger than the region of "
+        f"practical equivalence (P ≥ 0.95 inside {rope[0]:g} to {rope[1]:g}); for the others they are too imprecise to "
+        f"rule it out: the widest interval, for {widest.marker} at {widest.visit}, runs from {widest.ci_low:.2f} to "
+        f"{widest.ci_high:.2f}."
+    )
