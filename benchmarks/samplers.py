@@ -14,7 +14,7 @@ import os
 import platform
 import time
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")  # numpyro: chains in parallel
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")  # numpyro: 4 chains in parallel
 
 import pandas as pd  # noqa: E402
 

@@ -24,7 +24,7 @@
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
 output_dir = "_build/outputs/03-coupling"  # estimates.csv, diagnostics.json, posteriors
 seed = 20250404  # every random draw below derives from this
-draws = 1000  # posterior draws per chain
+draws = 2000  # posterior draws per chain (2000 keeps max R-hat over ~2,500 parameters safely under 1.01)
 tune = 1000  # tuning steps per chain
 chains = 4  # independent chains (R-hat needs several)
 sampler = "pymc"  # pymc, nutpie or numpyro
@@ -39,23 +39,25 @@ rope_coupling = [-1.0, 1.0]  # region of practical equivalence, MADRS points per
 prior_draws = 500  # draws for the prior predictive check
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ketamine_nif import checks, estimates, plotting
-from ketamine_nif.contract import load_dataset
+from ketamine_nif.chapter import start
 from ketamine_nif.estimands import COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import OutcomePriors, build_coupling_model, build_outcome_model, prepare
-from ketamine_nif.reporting import diagnostics_table, estimates_table, join_words, say, show_table, verdict
+from ketamine_nif.models import OutcomePriors, build_coupling_model, build_outcome_model
+from ketamine_nif.reporting import (
+    diagnostics_table,
+    estimates_table,
+    join_words,
+    say,
+    show_table,
+    verdict,
+)
 
-plotting.setup()
-out = Path(output_dir)
-out.mkdir(parents=True, exist_ok=True)
-data = prepare(load_dataset(data_dir), markers=markers)
+out, data = start(data_dir, output_dir, markers)
 priors = OutcomePriors(arm_sd=prior_arm_sd, effect_mean_sd=prior_coupling_mean_sd, effect_spread_sd=prior_coupling_spread_sd)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 outcome_model = build_outcome_model(data, likelihood=likelihood, priors=priors)

@@ -4,8 +4,8 @@ documented Quarto subset (docs/quarto-subset.md)."""
 from __future__ import annotations
 
 import base64
-import os
 import io
+import os
 import re
 from pathlib import Path
 

@@ -174,3 +174,15 @@ def test_real_data_show_no_banner_and_no_participant_ids(tmp_path):
     assert "SECRETID" not in html and "SECRETID" not in pdf
     assert "synthetic-banner" not in html and "SYNTHETIC" not in pdf
     assert "real trial data" in html
+
+
+def test_one_aim_reruns_on_one_marker_with_another_sampler(project, tmp_path):
+    """The README's one-liner: aim 1, IL-6 only, numpyro, into a folder of one's own."""
+    root, _, _ = project
+    out = tmp_path / "il6" / "02-nif-trajectories.ipynb"
+    result = cli(root, "run", "02-nif-trajectories", "--out", str(out), "-p", 'markers=["IL-6"]', "-p", "sampler=numpyro", *TINY)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "il6" / "02-nif-trajectories-outputs" / "estimates.csv")
+    assert set(table["marker"]) == {"IL-6"} and len(table) == 3
+    diagnostics = json.loads((tmp_path / "il6" / "02-nif-trajectories-outputs" / "diagnostics.json").read_text())
+    assert diagnostics["nif-trajectories"]["sampler"] == "numpyro"

@@ -18,6 +18,7 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pymc as pm
+import xarray as xr
 
 SAMPLERS = ("pymc", "nutpie", "numpyro")
 DEFAULT_SAMPLER = "pymc"  # chosen by benchmarks/samplers.py on the project's 2-core machine
@@ -131,16 +132,33 @@ def sample(model: pm.Model, settings: SamplerSettings):
     return idata
 
 
+SAVED_GROUPS = ("posterior", "sample_stats", "observed_data")
+
+
+def save_posterior(idata, path: Path) -> None:
+    """Posterior draws (float32, compressed), sampler statistics and observed
+    data. The pointwise log-likelihood is kept in memory but not saved (it is
+    the largest group; ``pm.compute_log_likelihood`` rebuilds it from the
+    posterior and the model)."""
+    tree = xr.DataTree.from_dict({f"/{g}": idata[g].to_dataset() for g in SAVED_GROUPS if g in idata.children})
+    encoding = {
+        f"/{g}": {v: {"dtype": "float32", "zlib": True, "complevel": 4}
+                  for v, da in tree[g].data_vars.items() if da.dtype.kind == "f"}
+        for g in tree.children
+    }
+    tree.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+
+
 def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str | Path | None = None) -> Fit:
-    """Sample, diagnose and (with ``output_dir``) save ``<name>.nc`` and the
-    diagnostics into ``diagnostics.json`` under the fit's name."""
+    """Sample, diagnose and (with ``output_dir``) save the posterior as
+    ``<name>.nc`` and the diagnostics into ``diagnostics.json`` under the fit's name."""
     start = time.perf_counter()
     idata = sample(model, settings)
     diagnostics = diagnose(idata, name, settings, time.perf_counter() - start)
     if output_dir is not None:
         out = Path(output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        idata.to_netcdf(out / f"{name}.nc", engine="h5netcdf")
+        save_posterior(idata, out / f"{name}.nc")
         record = out / "diagnostics.json"
         existing = json.loads(record.read_text()) if record.exists() else {}
         existing[name] = diagnostics.to_dict()

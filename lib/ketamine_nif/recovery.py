@@ -6,10 +6,21 @@ from __future__ import annotations
 import pandas as pd
 
 from .contract import Dataset
-from .estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO
+from .estimands import (
+    BASELINE_MODERATION_DIFFERENCE,
+    COUPLING_WITHIN,
+    MADRS_CHANGE_DIFFERENCE,
+    NIF_CHANGE_RATIO,
+)
 from .estimates import summarise
 from .inference import SamplerSettings, fit
-from .models import build_coupling_model, build_moderation_model, build_nif_trajectory_model, build_outcome_model, prepare
+from .models import (
+    build_coupling_model,
+    build_moderation_model,
+    build_nif_trajectory_model,
+    build_outcome_model,
+    prepare,
+)
 
 # the regions of practical equivalence the notebooks use by default
 DEFAULT_ROPES = {

@@ -60,6 +60,7 @@ def configure_environment() -> dict[str, str]:
         "IPYTHONDIR": str(CACHE / "ipython"),
         "JUPYTER_RUNTIME_DIR": str(CACHE / "jupyter-runtime"),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",  # numpyro: 4 chains in parallel on the CPU
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
