@@ -218,8 +218,12 @@ else:
         f"{r.marker} ({r.estimand.replace('coupling_within_', '')}: {r.mean:+.1f} points per doubling, {r.ci_low:+.1f} to {r.ci_high:+.1f})"
         for r in found.itertuples()
     )
+    half_width = float(((difference["ci_high"] - difference["ci_low"]) / 2).median())
     say(
-        f"Couplings whose 95% interval excludes zero: {effects}. For {len(ruled_out)} of {len(difference)} markers the "
-        f"data rule out an arm difference in coupling larger than {rope_coupling[1]:g} point per doubling (P ≥ 0.95 "
-        "inside the region of practical equivalence); for the others, an effect of that size remains possible."
+        f"Couplings whose 95% interval excludes zero: {effects}. The data rule out an arm difference in coupling "
+        f"larger than {rope_coupling[1]:g} point per doubling (P ≥ 0.95 inside the region of practical equivalence) for "
+        f"{len(ruled_out)} of {len(difference)} markers; the typical 95% interval of the difference reaches ±{half_width:.1f} "
+        "points per doubling, "
+        + ("so differences of that size cannot be excluded with this trial's size." if half_width > rope_coupling[1]
+           else "narrow enough to exclude differences beyond the region of practical equivalence.")
     )
