@@ -68,18 +68,6 @@ def trajectories(dataset: Dataset, measures: list[str], columns: int = 2, indivi
     return fig
 
 
-def observed_change(change: pd.DataFrame) -> plt.Figure:
-    """Mean MADRS change from baseline per arm and visit."""
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH * 0.6, 3.0))
-    for arm in ARMS:
-        ax.plot(change["visit"], change[arm], marker="o", color=ARM_COLOURS[arm], label=arm)
-    ax.axhline(0, color="0.5", lw=0.8)
-    ax.set_ylabel("mean MADRS change")
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 VISIT_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000"]
 
 

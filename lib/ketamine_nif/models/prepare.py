@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
 
@@ -118,13 +117,3 @@ def prepare(dataset: Dataset, markers: list[str] | None = None, outcome: str = D
         y0=y0,
         excluded=excluded,
     )
-
-
-def summary_counts(data: ModelData) -> pd.DataFrame:
-    """What a model sees: observations per marker, censored share, outcome rows."""
-    rows = []
-    for j, marker in enumerate(data.markers):
-        mask = data.nif_marker == j
-        rows.append({"series": marker, "observations": int(mask.sum()), "censored": int(data.nif_censored[mask].sum())})
-    rows.append({"series": f"{data.outcome} after baseline", "observations": len(data.y), "censored": 0})
-    return pd.DataFrame(rows)
