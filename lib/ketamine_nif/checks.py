@@ -40,6 +40,19 @@ def outcome_replicates(group) -> np.ndarray:
     return draws[:, 0, :] if draws.ndim == 3 else draws
 
 
+def _cell_check(keys: pd.DataFrame, observed: np.ndarray, replicates: np.ndarray, visits: list[str]) -> pd.DataFrame:
+    """Per group of ``keys`` (marker, arm, visit): the observed mean and the 90%
+    range of the replicated means, in schedule order."""
+    rows = []
+    for (marker, arm, visit), idx in keys.groupby(["marker", "arm", "visit"], sort=False).indices.items():
+        rep = replicates[:, idx].mean(axis=1)
+        mean = observed[idx].mean()
+        rows.append({"marker": marker, "arm": arm, "visit": visit, "observed": mean,
+                     "low": np.quantile(rep, 0.05), "high": np.quantile(rep, 0.95), "p_above": (rep > mean).mean()})
+    order = {v: i for i, v in enumerate(visits)}
+    return pd.DataFrame(rows).sort_values("visit", key=lambda v: v.map(order), kind="stable").reset_index(drop=True)
+
+
 def nif_check(data: ModelData, replicates: np.ndarray) -> pd.DataFrame:
     """Observed vs replicated mean log NIF (censored at the lod) per marker, arm, visit."""
     keys = pd.DataFrame({
@@ -47,31 +60,17 @@ def nif_check(data: ModelData, replicates: np.ndarray) -> pd.DataFrame:
         "arm": [ARM_LABELS[a] for a in data.treated[data.nif_person]],
         "visit": np.asarray(data.visits)[data.nif_visit],
     })
-    observed = np.maximum(data.nif_log, data.nif_log_lod)
-    rows = []
-    for (marker, arm, visit), idx in keys.groupby(["marker", "arm", "visit"], sort=False).indices.items():
-        rep = replicates[:, idx].mean(axis=1)
-        rows.append({"marker": marker, "arm": arm, "visit": visit, "observed": observed[idx].mean(),
-                     "low": np.quantile(rep, 0.05), "high": np.quantile(rep, 0.95),
-                     "p_above": (rep > observed[idx].mean()).mean()})
-    return pd.DataFrame(rows)
+    return _cell_check(keys, np.maximum(data.nif_log, data.nif_log_lod), replicates, data.visits)
 
 
 def outcome_check(data: ModelData, replicates: np.ndarray) -> pd.DataFrame:
     """Observed vs replicated mean outcome per arm and post-infusion visit."""
-    arm = np.array([ARM_LABELS[a] for a in data.treated[data.y_person]])
-    visit = np.asarray(data.visits)[data.y_visit]
-    rows = []
-    for v in data.post_visits:
-        for a in ("ketamine", "saline"):
-            idx = np.flatnonzero((arm == a) & (visit == v))
-            if not len(idx):
-                continue
-            rep = replicates[:, idx].mean(axis=1)
-            rows.append({"marker": data.outcome, "arm": a, "visit": v, "observed": data.y[idx].mean(),
-                         "low": np.quantile(rep, 0.05), "high": np.quantile(rep, 0.95),
-                         "p_above": (rep > data.y[idx].mean()).mean()})
-    return pd.DataFrame(rows)
+    keys = pd.DataFrame({
+        "marker": data.outcome,
+        "arm": [ARM_LABELS[a] for a in data.treated[data.y_person]],
+        "visit": np.asarray(data.visits)[data.y_visit],
+    })
+    return _cell_check(keys, data.y, replicates, data.visits)
 
 
 def prior_predictive(model: pm.Model, draws: int, seed: int):

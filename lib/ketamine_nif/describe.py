@@ -12,6 +12,17 @@ from .contract import ARMS, BASELINE_VISIT, COVARIATES, DEPRESSION_MEASURE, Data
 from .subgroups import baseline_values
 
 
+def measurements_with_arm(dataset: Dataset) -> pd.DataFrame:
+    """The measurements with each participant's arm."""
+    return dataset.measurements.merge(dataset.participants[["participant_id", "arm"]], on="participant_id")
+
+
+def descriptive_values(rows: pd.DataFrame) -> pd.Series:
+    """Values for description only: a censored value counts as lod/sqrt(2)
+    (the models treat it as censored instead)."""
+    return rows["value"].where(~rows["below_lod"], rows["lod"] / np.sqrt(2))
+
+
 def arm_sizes(dataset: Dataset) -> dict[str, int]:
     counts = dataset.participants["arm"].value_counts()
     return {arm: int(counts.get(arm, 0)) for arm in ARMS}
@@ -20,7 +31,7 @@ def arm_sizes(dataset: Dataset) -> dict[str, int]:
 def participant_flow(dataset: Dataset) -> pd.DataFrame:
     """Participants with a MADRS rating and with a blood sample, per arm and visit,
     as 'n (% of randomised)'."""
-    m = dataset.measurements.merge(dataset.participants[["participant_id", "arm"]], on="participant_id")
+    m = measurements_with_arm(dataset)
     sizes = arm_sizes(dataset)
     rows = []
     for visit in dataset.visits:
@@ -144,10 +155,10 @@ def trajectory_summary(dataset: Dataset, measure: str) -> pd.DataFrame:
     """Per arm and visit: n, centre and 95% interval of the mean. MADRS: arithmetic
     mean. NIFs: geometric mean, with censored values set to lod/sqrt(2) for this
     description only (the models treat them as censored)."""
-    m = dataset.measurements.merge(dataset.participants[["participant_id", "arm"]], on="participant_id")
+    m = measurements_with_arm(dataset)
     rows_m = m[(m["measure"] == measure)].copy()
     log_scale = measure != DEPRESSION_MEASURE
-    values = rows_m["value"].where(~rows_m["below_lod"], rows_m["lod"] / np.sqrt(2))
+    values = descriptive_values(rows_m)
     rows_m["y"] = np.log(values) if log_scale else values
     hours = m.groupby("visit")["hours"].median()
     out = []

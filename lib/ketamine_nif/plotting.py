@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib import ticker
 
 from .contract import ARMS, DEPRESSION_MEASURE, Dataset
-from .describe import trajectory_summary
+from .describe import descriptive_values, measurements_with_arm, trajectory_summary
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
 ARM_COLOURS = {"ketamine": "#D55E00", "saline": "#0072B2"}
@@ -37,13 +37,13 @@ def trajectories(dataset: Dataset, measures: list[str], columns: int = 2, indivi
     and per arm the mean (geometric for NIFs) with its 95% interval."""
     rows = int(np.ceil(len(measures) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(FIGURE_WIDTH, 2.6 * rows), squeeze=False)
-    m = dataset.measurements.merge(dataset.participants[["participant_id", "arm"]], on="participant_id")
+    m = measurements_with_arm(dataset)
     units = dataset.units
     for ax, measure in zip(axes.flat, measures, strict=False):
         rows_m = m[m["measure"] == measure]
         log_scale = measure != DEPRESSION_MEASURE
         if individual:
-            shown = rows_m.assign(y=rows_m["value"].where(~rows_m["below_lod"], rows_m["lod"] / np.sqrt(2)))
+            shown = rows_m.assign(y=descriptive_values(rows_m))
             for (arm, _), g in shown.dropna(subset=["y"]).groupby(["arm", "participant_id"]):
                 ax.plot(g["hours"] / 24, g["y"], color=ARM_COLOURS[arm], alpha=0.12, lw=0.6)
         summary = trajectory_summary(dataset, measure)
