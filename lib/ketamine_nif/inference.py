@@ -120,11 +120,22 @@ def diagnose(idata, name: str, settings: SamplerSettings, seconds: float) -> Dia
     )
 
 
+CORES_VARIABLE = "KETAMINE_NIF_SAMPLER_CORES"  # set to 1 by the sweep runner: one process per fit
+
+
+def sampler_cores(chains: int) -> int:
+    """Processes for the chains: one per chain up to the CPU count, unless
+    ``KETAMINE_NIF_SAMPLER_CORES`` caps it (the sweep runner runs fits side by
+    side and sets 1, so that fits, not chains, share the cores)."""
+    cap = int(os.environ.get(CORES_VARIABLE) or 0) or os.cpu_count() or 1
+    return max(1, min(chains, cap))
+
+
 def sample(model: pm.Model, settings: SamplerSettings):
     """Posterior draws with observed data and pointwise log-likelihood."""
     logging.getLogger("pymc").setLevel(logging.ERROR)  # the chapter prints its own diagnostics table
     idata = pm.sample(
-        draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=min(settings.chains, os.cpu_count() or 1),
+        draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=sampler_cores(settings.chains),
         random_seed=settings.seed, nuts_sampler=settings.sampler, target_accept=settings.target_accept,
         progressbar=False, model=model,
     )

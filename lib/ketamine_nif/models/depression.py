@@ -31,6 +31,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from .pooling import pooled
 from .prepare import ModelData
 from .trajectory import TrajectoryPriors, check_likelihood
 
@@ -180,14 +181,6 @@ def _latent_trajectories(data: ModelData, priors: TrajectoryPriors):
     return _fill((n_m, n_i, n_v), parts), mu
 
 
-def _pooled(name: str, dims: tuple[str, str], priors: OutcomePriors, mean_dims):
-    """effect[c, j] = pooled mean[j] + spread * raw[c, j] (non-centred)."""
-    mean = pm.Normal(f"{name}_mean", 0.0, priors.effect_mean_sd, dims=mean_dims)
-    spread = pm.HalfNormal(f"{name}_spread", priors.effect_spread_sd)
-    raw = pm.Normal(f"{name}_raw", 0.0, 1.0, dims=dims)
-    return mean + spread * raw
-
-
 def build_coupling_model(
     data: ModelData,
     likelihood: str = "normal",
@@ -202,7 +195,7 @@ def build_coupling_model(
         person, visit = data.y_person, data.y_visit
         within = (grid[:, person, visit] - grid[:, person, 0]) / math.log(2)
         level = (grid[:, person, 0] - mu[:, None]) / math.log(2)
-        gamma = _pooled("coupling", ("marker", "arm"), priors, "arm")
+        gamma = pooled("coupling", len(data.markers), priors.effect_mean_sd, priors.effect_spread_sd, ("marker", "arm"), "arm")
         arm_index = np.where(data.treated[person] == 1.0, 0, 1)
         lam = pm.Normal("level_slope", 0.0, priors.level_sd, dims="marker")
         effect = gamma[:, arm_index] * within + lam[:, None] * level
@@ -235,7 +228,7 @@ def build_moderation_model(
         x0 = _fill((n_m, n_i), parts)
         z = (x0 - mu0[:, None]) / sd0[:, None]
         person, tp = data.y_person, data.y_visit - 1
-        kappa = _pooled("moderation", ("marker", "post_visit"), priors, "post_visit")
+        kappa = pooled("moderation", n_m, priors.effect_mean_sd, priors.effect_spread_sd, ("marker", "post_visit"), "post_visit")
         lam = pm.Normal("baseline_slope_nif", 0.0, priors.level_sd, dims=("marker", "post_visit"))
         effect = (lam[:, tp] + data.arm_contrast[person] * kappa[:, tp]) * z[:, person]
         _outcome(data, "marker", n_m, effect, priors, likelihood)

@@ -5,7 +5,7 @@ natural-log scale of the concentration:
 
     log y_imt = l_im + [t > 0] (delta_mt + (k_i - kbar) * beta_mt) + e_imt
     l_im ~ N(mu_m, tau_m)   (centred: each person has several values)
-    beta_mt = beta_bar_t + s_beta * w_mt,  w_mt ~ N(0, 1)
+    beta_mt = beta_bar_t + s_beta * w_mt,  w_mt ~ N(0, 1)   (beta_mt = beta_bar_t with one marker)
     e_imt ~ Normal(0, sigma_m)  or  Student-t(nu, 0, sigma_m)
 
 Baseline is constrained to be common to both arms (randomisation), so
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 
+from .pooling import pooled
 from .prepare import ModelData
 
 LIKELIHOODS = ("normal", "student")
@@ -75,10 +76,8 @@ def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", prio
     with pm.Model(coords=coords) as model:
         mu = pm.Normal("mu", mu=data.nif_center(), sigma=priors.intercept_sd, dims="marker")
         delta = pm.Normal("delta", 0.0, priors.time_sd, dims=("marker", "post_visit"))
-        beta_bar = pm.Normal("beta_bar", 0.0, priors.arm_mean_sd, dims="post_visit")
-        beta_spread = pm.HalfNormal("beta_spread", priors.arm_spread_sd)
-        beta_raw = pm.Normal("beta_raw", 0.0, 1.0, dims=("marker", "post_visit"))
-        beta = pm.Deterministic("log_ratio", beta_bar + beta_spread * beta_raw, dims=("marker", "post_visit"))
+        arm = pooled("arm", len(data.markers), priors.arm_mean_sd, priors.arm_spread_sd, ("marker", "post_visit"), "post_visit")
+        beta = pm.Deterministic("log_ratio", arm, dims=("marker", "post_visit"))
         pm.Deterministic("nif_change_ratio", pm.math.exp(beta), dims=("marker", "post_visit"))
         tau = pm.HalfNormal("tau", priors.person_sd, dims="marker")
         level = pm.Normal("level", mu, tau, dims=("participant", "marker"))  # person's stable level
