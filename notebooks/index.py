@@ -8,6 +8,9 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   ketamine-nif:
+#     run: last
+#     reads: [estimates.csv]
 # ---
 
 # %% [markdown]
@@ -24,36 +27,74 @@
 
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
-output_dir = "_build/outputs/index"  # where this page writes its files
+output_dir = "_build/outputs/index"  # where this page writes its files (summary.csv, the summary figure)
+outputs_dir = "_build/outputs"  # where the chapters wrote their outputs (<chapter>/estimates.csv)
 
 # %%
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+
+from ketamine_nif import plotting, summary
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.describe import arm_sizes
 from ketamine_nif.reporting import join_words, say
+from ketamine_nif.runner import book_jobs
 
+plotting.setup()
 dataset = load_dataset(data_dir)
-Path(output_dir).mkdir(parents=True, exist_ok=True)
+out = Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
 sizes = arm_sizes(dataset)
+jobs = book_jobs()
+chapters = summary.collect(jobs, outputs_dir)
+questions = summary.questions(chapters)
+summary.summary_frame(questions).to_csv(out / "summary.csv", index=False)
+
+# %% [markdown]
+# ## Summary of findings
+#
+# Every line below is computed from the estimates that the analysis chapters
+# wrote when this edition was built; the link in each line leads to the
+# chapter that explains the model, its checks and the full results.
+
+# %%
+say(summary.thresholds_text())
+if questions:
+    say(summary.summary_markdown(questions))
+else:
+    say("No analysis chapter has written estimates yet: run the notebooks first (`make report`).")
+missing = [c for c in chapters if c.estimates is None]
+planned = summary.missing_planned(jobs)
+if missing:
+    say("Missing from this summary: " + "; ".join(f"[{c.title}]({c.link}): {c.problem}" for c in missing) + ".")
+if planned:
+    say(f"Not yet part of this edition: {join_words(planned.values())}.")
+
+# %%
+#| label: fig-summary
+#| fig-cap: "Evidence across markers: for each question (row) and marker (column), the estimate with the strongest evidence of an effect, coloured and shaped by its evidence category."
+#| fig-alt: "Dot chart with one row per question of the report and one column per blood marker or MADRS; each dot's colour and shape give the evidence category: supported, ruled out, inconclusive or unreliable."
+fig = summary.figure(questions)
+fig.savefig(out / "summary.png")
+plt.show()
 
 # %% [markdown]
 # ## The trial
 #
 # Adults with treatment-resistant depression received one infusion of ketamine
-# (0.5 mg/kg) or saline. Depression severity was rated on the
-# Montgomery–Åsberg Depression Rating Scale (MADRS) [@montgomery1979] and blood
-# was drawn before the infusion and over the following five days. The trial
-# behind it [@price2022] also randomised the ketamine group to an automated
-# self-association training (ASAT) or a sham version, starting a day after the
+# (0.5 mg/kg) or saline; depression was rated on the Montgomery–Åsberg
+# Depression Rating Scale (MADRS) [@montgomery1979] and blood was drawn before
+# the infusion and over the following five days. The parent trial
+# [@price2022] also randomised the ketamine group to an automated
+# self-association training (ASAT) or a sham version from a day after the
 # infusion, while everyone on saline received ASAT.
 #
 # ::: {.callout-important title="A training imbalance from day 1 on"}
-# Because every saline participant had active training and only about half of
-# the ketamine participants did, the ketamine–saline contrast from day 1 on mixes
-# the drug with a difference in training. The training subgroup exists only
-# inside the ketamine arm. Every chapter that compares the arms after day 1 has
-# to be read with this in mind.
+# Every saline participant had active training and only about half of the
+# ketamine participants did, so from day 1 on the ketamine–saline contrast mixes
+# the drug with a difference in training, and the training subgroup exists only
+# inside the ketamine arm.
 # :::
 
 # %% [markdown]
@@ -78,20 +119,12 @@ say(
 )
 
 # %% [markdown]
-# ## What this report covers
+# ## The chapters
 #
-# @sec-data describes the data: how they were checked, who was measured when,
-# how the arms compare at baseline, how MADRS and each marker evolved, and
-# every assumption the analyses rest on. Then the three questions, each with
-# its model in mathematics, prior and posterior predictive checks, convergence
-# diagnostics that gate the conclusions, and a plain answer:
-#
-# - @sec-nif-trajectories: do NIF levels change differently after ketamine
-#   than after saline?
-# - @sec-coupling: how much did ketamine lower depression scores, and does a
-#   participant's depression move with their NIF levels?
-# - @sec-baseline-prediction: do pre-infusion NIF levels tell who benefits
-#   from ketamine?
-#
-# Every result in the text is computed from the data when the report is built;
+# Each analysis chapter shows its model in mathematics, prior and posterior
+# predictive checks, convergence diagnostics that gate its conclusions, and a
+# plain answer. Every result in the text is computed when the report is built;
 # the only numbers typed by hand describe the published trial and its design.
+
+# %%
+say("\n".join(f"- [{summary.chapter_title(j.source)}]({j.stem}.ipynb)" for j in jobs if j.stem != "index"))

@@ -224,3 +224,37 @@ def test_quarto_route_gets_banner_files_and_a_home_page(tmp_path, monkeypatch):
     assert (tmp_path / "quarto-args.txt").read_text().split() == ["render", "--no-execute"]
     assert index == tmp_path / "_book" / "index.html"
     assert 'url=_build/notebooks/index.html' in index.read_text()
+
+
+def test_chapter_links_downloads_rerun_commands_and_search_index(tmp_path):
+    """Links to a chapter's notebook lead to its page (or its heading in the PDF);
+    each chapter links its executed notebook, copied into the book, and shows the
+    command that reruns it with the parameters of its recorded run."""
+    import json
+
+    config = make_book(tmp_path, chapter_two_extra="See [the first chapter](01-first.ipynb) and [its method](01-first.ipynb#sec-method).")
+    record = {"seconds": 12.3, "started": "2026-01-02T03:04:05+00:00",
+              "parameters": {"data_dir": "data/x", "output_dir": "_build/outputs/01-first", "markers": ["IL-6"], "sampler": "numpyro"}}
+    (tmp_path / "_build" / "run-log.json").write_text(json.dumps({"01-first": record}))
+    render_book(config, None, tmp_path / "work")
+    book = tmp_path / "_book"
+    second, first = (book / "02-second.html").read_text(), (book / "01-first.html").read_text()
+    assert '<a href="01-first.html">the first chapter</a>' in second and '<a href="01-first.html#sec-method">its method</a>' in second
+    assert ".ipynb)" not in second
+    command = """.venv/bin/ketamine-nif run 01-first --data data/x -p 'markers=["IL-6"]' -p sampler=numpyro"""
+    assert command in re.sub(r"<[^>]+>", "", first).replace("&quot;", '"').replace("&#39;", "'")
+    assert 'href="notebooks/01-first.ipynb"' in first and "in 12.3 s" in first
+    assert "not recorded" in second and 'href="notebooks/02-second.ipynb"' in second
+    assert {p.name for p in (book / "notebooks").iterdir()} == {"index.ipynb", "01-first.ipynb", "02-second.ipynb"}
+    assert 'id="search"' in first and (book / "assets" / "search.js").exists()
+    index = json.loads((book / "search-index.js").read_text().split("=", 1)[1].strip().rstrip(";"))
+    assert [p["href"] for p in index] == ["index.html", "01-first.html", "02-second.html"]
+    assert "Counts by arm" in index[1]["text"] and "<" not in index[1]["text"]
+    pdf = "\n".join(page.extract_text() for page in PdfReader(book / "fixture-book.pdf").pages)
+    assert "ketamine-nif run 01-first" in pdf and "Reproduce this chapter" in pdf
+
+
+def test_link_to_a_notebook_that_is_no_chapter_fails(tmp_path):
+    config = make_book(tmp_path, chapter_two_extra="See [elsewhere](99-nowhere.ipynb).")
+    with pytest.raises(RenderError, match="99-nowhere.ipynb"):
+        render_book(config, None, tmp_path / "work")

@@ -21,6 +21,7 @@ from pypdf import PdfReader
 
 from ketamine_nif import estimates
 from ketamine_nif.paths import ROOT
+from ketamine_nif.runner import run_settings
 from ketamine_nif.twin import load_scenario, simulate
 
 pytestmark = pytest.mark.slow
@@ -102,10 +103,12 @@ def test_second_run_reuses_unchanged_notebooks(project):
     # a comment in a parameter file changes no parameter, so nothing runs
     (root / "params" / "01-data.yaml").write_text("subgroups_file: params/subgroups.yaml\n# edited\n")
     assert f"0 executed, {n} unchanged" in cli(root, "run", *TINY).stdout
-    # a changed source re-executes only its notebook
+    # a changed source re-executes only its notebook, and the notebooks that report run times (the appendix)
     (root / "notebooks" / "01-data.py").write_text((root / "notebooks" / "01-data.py").read_text() + "\n# %%\n1\n")
     changed = cli(root, "run", *TINY)
-    assert f"1 executed, {n - 1} unchanged" in changed.stdout
+    followers = sum("run-log" in (run_settings(p).get("reads") or []) for p in (root / "notebooks").glob("*.py"))
+    assert f"{1 + followers} executed, {n - 1 - followers} unchanged" in changed.stdout
+    assert "01-data: done in" in changed.stdout
 
 
 def test_notebook_reruns_with_new_parameters(project, tmp_path):

@@ -5,6 +5,19 @@ The chapters and their order come from ``_quarto.yml``: a chapter
 (Jupytext py:percent) with ``params/01-data.yaml``. A notebook is executed again
 only when one of its inputs changed: its source, its parameters, the data, or
 the package code in ``lib/``.
+
+A notebook that reads the other chapters' results (the summary of findings, the
+reproducibility appendix) says so in its Jupytext header::
+
+    # jupyter:
+    #   ketamine-nif:
+    #     run: last              # executed after every other chapter
+    #     reads: [estimates.csv] # outputs of the other chapters it depends on
+
+It keeps its place in the book (the summary is shown first) but is executed
+after the other chapters, and it is executed again whenever one of the files it
+reads changed. ``reads`` names files in each chapter's output folder, or
+``run-log`` for the chapters' records in ``_build/run-log.json``.
 """
 
 from __future__ import annotations
@@ -14,7 +27,8 @@ import json
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -43,6 +57,8 @@ class NotebookJob:
     source: Path  # notebooks/NN-name.py
     params_file: Path  # params/NN-name.yaml (optional)
     output: Path  # the executed notebook
+    runs_last: bool = False  # executed after the other chapters (header: ketamine-nif: run: last)
+    reads: tuple[str, ...] = field(default_factory=tuple)  # other chapters' outputs it depends on
 
     @property
     def output_dir(self) -> Path:
@@ -74,6 +90,27 @@ def configure_environment() -> dict[str, str]:
     return {key: os.environ[key] for key in defaults}
 
 
+def run_settings(source: Path) -> dict:
+    """The ``ketamine-nif`` entry of a notebook's Jupytext header ({} when absent)."""
+    if not source.exists():
+        return {}
+    header = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line[2:] if line.startswith("# ") else line[1:])
+    if not header or header[0].strip() != "---":
+        return {}
+    try:
+        meta = yaml.safe_load("\n".join(header[1:header.index("---", 1)])) or {}
+    except (ValueError, yaml.YAMLError):
+        return {}
+    settings = (meta.get("jupyter") or {}).get("ketamine-nif") or {}
+    if settings.get("run", "in-order") not in ("in-order", "last"):
+        raise RunError(f"{display_path(source)}: ketamine-nif.run must be 'last' or 'in-order', not {settings['run']!r}")
+    return settings
+
+
 def book_jobs(config_path: Path = QUARTO_CONFIG) -> list[NotebookJob]:
     """The notebooks behind the chapters of the book, in book order."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
@@ -81,8 +118,35 @@ def book_jobs(config_path: Path = QUARTO_CONFIG) -> list[NotebookJob]:
     for entry in (config.get("book") or {}).get("chapters", []):
         chapter = Path(entry if isinstance(entry, str) else entry["href"])
         stem = chapter.stem
-        jobs.append(NotebookJob(stem, NOTEBOOKS / f"{stem}.py", PARAMS / f"{stem}.yaml", ROOT / chapter))
+        source = NOTEBOOKS / f"{stem}.py"
+        settings = run_settings(source)
+        jobs.append(NotebookJob(stem, source, PARAMS / f"{stem}.yaml", ROOT / chapter,
+                                runs_last=settings.get("run") == "last", reads=tuple(settings.get("reads") or ())))
     return jobs
+
+
+def execution_order(jobs: list[NotebookJob]) -> list[NotebookJob]:
+    """Book order, except that notebooks marked ``run: last`` come after the others."""
+    return [j for j in jobs if not j.runs_last] + [j for j in jobs if j.runs_last]
+
+
+def dependency_hash(job: NotebookJob, chapters: list[NotebookJob], run_log: dict) -> str:
+    """A fingerprint of what ``job`` reads from the other chapters (empty when it reads nothing)."""
+    if not job.reads:
+        return ""
+    parts = []
+    for other in chapters:
+        if other.stem == job.stem:
+            continue
+        for name in job.reads:
+            if name == "run-log":
+                record = {k: v for k, v in run_log.get(other.stem, {}).items() if k != "status"}
+                parts.append(f"{other.stem}:run-log:{json.dumps(record, sort_keys=True, default=str)}")
+            else:
+                path = other.output_dir / name
+                digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+                parts.append(f"{other.stem}:{name}:{digest}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def find_job(name: str) -> NotebookJob:
@@ -184,19 +248,22 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
         json.dumps({"data_dir": display_path(data_dir), "data_hash": dataset.data_hash(), **dataset.metadata}, indent=2) + "\n",
         encoding="utf-8",
     )
-    jobs = [j for j in book_jobs() if not only or j.stem in only]
+    chapters = book_jobs()
+    jobs = execution_order([j for j in chapters if not only or j.stem in only])
     # an override goes to the notebooks that define it, and must be known to one of them
     known = {job.stem: notebook_parameters(to_notebook(job)) for job in jobs}
     stray = sorted(set(overrides or {}) - set().union(*known.values()))
     if stray:
         raise RunError(f"unknown parameter(s) {', '.join(stray)}: no notebook run here defines them")
     previous = json.loads(RUN_LOG.read_text()) if RUN_LOG.exists() else {}
+    run_log = dict(previous)  # written after each notebook, so later ones (the appendix) read it
     records, package = [], code_hash()
     for n, job in enumerate(jobs, start=1):
         mine = {k: v for k, v in (overrides or {}).items() if k in known[job.stem]}
         parameters = load_parameters(job, {"data_dir": display_path(data_dir), "output_dir": display_path(job.output_dir), **mine})
         key = hashlib.sha256(
-            "\n".join([job.source.read_text(encoding="utf-8"), json.dumps(parameters, sort_keys=True), data_hash, package]).encode()
+            "\n".join([job.source.read_text(encoding="utf-8"), json.dumps(parameters, sort_keys=True), data_hash, package,
+                       dependency_hash(job, chapters, run_log)]).encode()
         ).hexdigest()
         stamp = CACHE / f"{job.stem}.key"
         prefix = f"[{n}/{len(jobs)}] {job.stem}"
@@ -204,6 +271,7 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
             log(f"{prefix}: unchanged, not re-executed")
             records.append({**previous.get(job.stem, {}), "stem": job.stem, "status": "cached"})
             continue
+        started = datetime.now(UTC)
         log(f"{prefix}: executing ...")
         stamp.unlink(missing_ok=True)
         seconds = execute(job, parameters)
@@ -213,6 +281,14 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
         records.append({
             "stem": job.stem, "status": "executed", "seconds": round(seconds, 1), "parameters": parameters,
             "threads": {k: settings[k] for k in THREAD_SETTINGS}, "python": platform.python_version(),
+            "platform": platform.platform(), "started": started.isoformat(timespec="seconds"),
         })
-    RUN_LOG.write_text(json.dumps({**previous, **{r["stem"]: r for r in records}}, indent=2, default=str) + "\n", encoding="utf-8")
+        run_log[job.stem] = records[-1]
+        _write_run_log(run_log)
+    run_log.update({r["stem"]: r for r in records})
+    _write_run_log(run_log)
     return records
+
+
+def _write_run_log(run_log: dict) -> None:
+    RUN_LOG.write_text(json.dumps(run_log, indent=2, default=str) + "\n", encoding="utf-8")

@@ -4,13 +4,21 @@ and citations, banner) and a PDF (Pandoc -> Typst), without Quarto.
 
 Pandoc comes from ``pypandoc-binary`` and Typst from the ``typst`` package, both
 on PyPI. Only the Quarto subset in ``docs/quarto-subset.md`` is understood;
-anything else passes through as Pandoc Markdown.
+anything else passes through as Pandoc Markdown. A link to a chapter's notebook
+file (``[the coupling chapter](03-coupling.ipynb)``) leads to that chapter.
+
+Each chapter ends with how to reproduce it: a download link to its executed
+notebook (copied into ``_book/notebooks/``) and the command that reruns it with
+the parameters it was run with (from ``_build/run-log.json``). The HTML book has
+an offline search box (``search-index.js`` holds the text of every page).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +32,7 @@ from .convert import Chapter, Label, RenderError, notebook_to_chapter
 
 _REFERENCE = re.compile(r"(?<![\w@\[])@((?:fig|tbl|sec)-[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_CHAPTER_LINK = re.compile(r"\]\(([A-Za-z0-9_.-]+)\.ipynb(#[A-Za-z0-9_-]+)?\)")
 BANNER_CLASS = "synthetic-banner"
 
 
@@ -114,6 +123,86 @@ def resolve_references(markdown: str, labels: dict[str, Label], here: str | None
     return "\n".join(out)
 
 
+def resolve_chapter_links(markdown: str, chapters: list[Chapter], here: str | None, source: Path) -> str:
+    """Links to a chapter's notebook (``03-coupling.ipynb``, optionally with
+    ``#anchor``) lead to its page (``here`` is the current page) or, in the one
+    document of the PDF (``here`` None), to its heading."""
+    by_stem = {c.source.stem: c for c in chapters}
+    unknown = []
+
+    def link(match: re.Match) -> str:
+        chapter = by_stem.get(match.group(1))
+        if chapter is None:
+            unknown.append(match.group(1) + ".ipynb")
+            return match.group(0)
+        anchor = match.group(2) or ""
+        if here is None:
+            return f"](#{anchor[1:] or chapter.anchor})"
+        page = "" if chapter.html_name == here and anchor else chapter.html_name
+        return f"]({page}{anchor})"
+
+    out, in_fence = [], False
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        out.append(line if in_fence else _CHAPTER_LINK.sub(link, line))
+    if unknown:
+        raise RenderError(f"{source}: link(s) to {', '.join(sorted(set(unknown)))}, which is not a chapter of the book")
+    return "\n".join(out)
+
+
+def load_run_log(config: BookConfig) -> dict:
+    """``_build/run-log.json`` (what the runner recorded), or {} when there is none."""
+    path = config.root / "_build" / "run-log.json"
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RenderError(f"{path} is not valid JSON ({exc}); rerun the notebooks (make report)") from None
+
+
+def _parameter_text(value) -> str:
+    """A parameter value as the command line reads it (YAML)."""
+    if isinstance(value, str):
+        try:
+            if yaml.safe_load(value) == value:
+                return value
+        except yaml.YAMLError:
+            pass
+    return json.dumps(value)
+
+
+def rerun_command(stem: str, record: dict) -> str:
+    """The command that reruns a chapter with the parameters it was run with."""
+    parameters = dict(record.get("parameters") or {})
+    data_dir = parameters.pop("data_dir", None)
+    parameters.pop("output_dir", None)
+    args = [".venv/bin/ketamine-nif", "run", stem]
+    if data_dir:
+        args += ["--data", str(data_dir)]
+    for key, value in parameters.items():
+        args += ["-p", f"{key}={_parameter_text(value)}"]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def run_block(chapter: Chapter, record: dict | None, html_book: bool) -> str:
+    """How to reproduce a chapter: its executed notebook (a download in the HTML
+    book) and the command that reruns it, with its run time."""
+    name = chapter.source.name
+    notebook = f"[{name}](notebooks/{name}){{download=\"{name}\"}}" if html_book else f"`{name}` (in `_build/notebooks/`)"
+    if not record:
+        return (f"::: {{.chapter-run}}\n**Reproduce this chapter.** Executed notebook: {notebook}. "
+                "Its run is not recorded in `_build/run-log.json`.\n:::")
+    when = f" on {record['started'].replace('T', ' ')}" if record.get("started") else ""
+    took = f" in {record['seconds']:g} s" if isinstance(record.get("seconds"), int | float) else ""
+    return (
+        f"::: {{.chapter-run}}\n**Reproduce this chapter.** Executed notebook: {notebook}, run{when}{took}. "
+        f"This command reruns it with the parameters it was run with:\n\n"
+        f"```bash\n{rerun_command(chapter.source.stem, record)}\n```\n:::"
+    )
+
+
 def load_chapters(config: BookConfig) -> tuple[list[Chapter], dict[str, Label]]:
     chapters, labels = [], {}
     number = 0
@@ -139,6 +228,12 @@ def _citation_args(config: BookConfig) -> list[str]:
 
 def _chapter_heading(chapter: Chapter) -> str:
     return f"{chapter.number}\u2002{chapter.title}" if chapter.number is not None else chapter.title
+
+
+def page_text(body: str) -> str:
+    """The plain text of an HTML fragment (for the search index)."""
+    text = re.sub(r"<(script|style|math)\b.*?</\1>", " ", body, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text))).strip()
 
 
 def _page(config: BookConfig, chapters: list[Chapter], i: int, body: str, banner: str | None) -> str:
@@ -167,6 +262,11 @@ def _page(config: BookConfig, chapters: list[Chapter], i: int, body: str, banner
 {banner_html}<div class="layout">
 <nav class="sidebar" aria-label="Chapters">
 <a class="book-title" href="index.html">{html.escape(config.title)}</a>
+<form class="search" role="search" onsubmit="return false">
+<label for="search">Search the book</label>
+<input id="search" type="search" placeholder="a marker, a word ..." autocomplete="off">
+<ol id="search-results" aria-live="polite"></ol>
+</form>
 <ol class="chapters">
 {chr(10).join(items)}
 </ol>
@@ -177,6 +277,8 @@ def _page(config: BookConfig, chapters: list[Chapter], i: int, body: str, banner
 <nav class="pager" aria-label="Previous and next chapter">{"".join(pager)}</nav>
 </main>
 </div>
+<script src="search-index.js"></script>
+<script src="assets/search.js"></script>
 </body>
 </html>
 """
@@ -186,16 +288,26 @@ def build_html(config: BookConfig, chapters: list[Chapter], labels: dict[str, La
     out = config.output_dir
     (out / "figures").mkdir(parents=True, exist_ok=True)
     (out / "assets").mkdir(exist_ok=True)
-    shutil.copyfile(_asset("book.css"), out / "assets" / "book.css")
-    pages = []
+    (out / "notebooks").mkdir(exist_ok=True)
+    for asset in ("book.css", "search.js"):
+        shutil.copyfile(_asset(asset), out / "assets" / asset)
+    run_log = load_run_log(config)
+    pages, index = [], []
     for i, chapter in enumerate(chapters):
         for name, data in chapter.images.items():
             (out / "figures" / name).write_bytes(data)
+        shutil.copyfile(chapter.source, out / "notebooks" / chapter.source.name)
         markdown = resolve_references(chapter.markdown, labels, chapter.html_name, chapter.source)
+        markdown = resolve_chapter_links(markdown, chapters, chapter.html_name, chapter.source)
+        markdown += "\n\n" + run_block(chapter, run_log.get(chapter.source.stem), html_book=True)
         body = run_pandoc(markdown, "html5", ["--mathml", *_citation_args(config)], cwd=config.root)
         page = out / chapter.html_name
         page.write_text(_page(config, chapters, i, body, banner), encoding="utf-8")
         pages.append(page)
+        index.append({"href": chapter.html_name, "title": _chapter_heading(chapter), "text": page_text(body)})
+    (out / "search-index.js").write_text(
+        "// The text of every page, for the search box (assets/search.js); generated by the renderer.\n"
+        f"window.BOOK_SEARCH = {json.dumps(index, ensure_ascii=False)};\n", encoding="utf-8")
     return pages
 
 
@@ -236,10 +348,13 @@ def build_pdf(config: BookConfig, chapters: list[Chapter], labels: dict[str, Lab
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "figures").mkdir(exist_ok=True)
     parts = []
+    run_log = load_run_log(config)
     for chapter in chapters:
         for name, data in chapter.images.items():
             (work_dir / "figures" / name).write_bytes(data)
-        parts.append(resolve_references(chapter.markdown, labels, None, chapter.source))
+        markdown = resolve_references(chapter.markdown, labels, None, chapter.source)
+        markdown = resolve_chapter_links(markdown, chapters, None, chapter.source)
+        parts.append(markdown + "\n\n" + run_block(chapter, run_log.get(chapter.source.stem), html_book=False))
     body = run_pandoc("\n\n".join(parts), "typst", _citation_args(config), cwd=config.root)
     source = work_dir / "book.typ"
     source.write_text(_typst_preamble(config, banner) + "\n" + body, encoding="utf-8")

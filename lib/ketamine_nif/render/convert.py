@@ -47,6 +47,7 @@ class Chapter:
     html_name: str
     number: int | None  # None for an unnumbered chapter (the index)
     title: str = ""
+    anchor: str = ""  # the id of the chapter's heading (its sec- label, else chapter-<name>)
     markdown: str = ""
     labels: dict[str, Label] = field(default_factory=dict)
     images: dict[str, bytes] = field(default_factory=dict)  # file name -> PNG bytes
@@ -171,6 +172,12 @@ class _ChapterBuilder:
                 number = "" if self.chapter.number is None else str(self.chapter.number)
                 if label:
                     self.add_label(label.group(1), "sec", number, is_chapter=True)
+                    self.chapter.anchor = label.group(1)
+                elif not re.search(r"#[\w-]", attrs or ""):
+                    self.chapter.anchor = f"chapter-{Path(self.chapter.html_name).stem}"
+                    attrs = "{#" + self.chapter.anchor + (" " + attrs[1:] if attrs else "}")
+                else:
+                    self.chapter.anchor = re.search(r"#([\w-]+)", attrs).group(1)
             elif level <= 3 and self.chapter.number is not None:
                 if level == 2:
                     counters = [counters[0] + 1, 0]

@@ -1,0 +1,339 @@
+"""The summary of findings: one line per question, built from the
+``estimates.csv`` that every analysis chapter writes (never typed by hand).
+
+Each estimate gets an evidence category:
+
+- **unreliable**: its fit failed the convergence checks (``converged`` is
+  False); it is never counted as a finding;
+- **ruled out**: P(inside the region of practical equivalence) >= 0.95, so an
+  effect of practical size is ruled out;
+- **supported**: P(direction) >= 0.975 (``estimates.DETECTION``): the 95%
+  interval excludes the null, so an effect in that direction is supported;
+- **inconclusive**: neither;
+- **not classified**: the chapter reports no posterior probabilities for it
+  (for example a frequentist fit).
+
+A question is one estimand of one chapter, and gets a category from its
+estimates: supported when any reliable estimate is, ruled out when all reliable
+estimates are, unreliable when none is reliable, inconclusive otherwise. Its key
+estimate is the estimate of that category with the strongest evidence of an
+effect (the highest probability of direction; ties go to the one farthest from
+the null).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import estimands
+from .estimates import COLUMNS, DETECTION, null_value
+
+RULED_OUT = 0.95  # P(inside ROPE) at or above which an effect of practical size is ruled out
+SUPPORTED = DETECTION  # P(direction) at or above which an effect is supported
+UNRELIABLE, RULED, SUPPORT, INCONCLUSIVE, UNCLASSIFIED = "unreliable", "ruled out", "supported", "inconclusive", "not classified"
+CATEGORIES = (SUPPORT, RULED, INCONCLUSIVE, UNRELIABLE, UNCLASSIFIED)
+# Okabe & Ito colours, and a distinct shape for each category (colour is never the only cue)
+CATEGORY_STYLE = {
+    SUPPORT: {"color": "#D55E00", "marker": "D"},
+    RULED: {"color": "#009E73", "marker": "o"},
+    INCONCLUSIVE: {"color": "#56B4E9", "marker": "s"},
+    UNRELIABLE: {"color": "#000000", "marker": "x"},
+    UNCLASSIFIED: {"color": "#999999", "marker": "_"},
+}
+DIGITS = 2  # estimates are shown with two decimals
+
+# The questions behind the estimands the project knows; other estimands fall back
+# to their description in ``estimands.DESCRIPTIONS`` or to their name.
+QUESTIONS = {
+    estimands.MADRS_CHANGE_DIFFERENCE: "Did ketamine lower depression scores (MADRS) more than saline?",
+    estimands.NIF_CHANGE_RATIO: "Do NIF levels change differently after ketamine than after saline?",
+    estimands.COUPLING_WITHIN["ketamine"]: "After ketamine, does depression move with a NIF within a person?",
+    estimands.COUPLING_WITHIN["saline"]: "After saline, does depression move with a NIF within a person?",
+    estimands.COUPLING_WITHIN["difference"]: "Does that within-person coupling differ between ketamine and saline?",
+    estimands.BASELINE_MODERATION_DIFFERENCE: "Do baseline NIF levels predict who benefits from ketamine?",
+}
+
+# Short names of the estimands for the summary figure's rows
+SHORT = {
+    estimands.MADRS_CHANGE_DIFFERENCE: "MADRS change, ketamine - saline",
+    estimands.NIF_CHANGE_RATIO: "NIF change, ketamine / saline",
+    estimands.COUPLING_WITHIN["ketamine"]: "coupling, ketamine arm",
+    estimands.COUPLING_WITHIN["saline"]: "coupling, saline arm",
+    estimands.COUPLING_WITHIN["difference"]: "coupling, ketamine - saline",
+    estimands.BASELINE_MODERATION_DIFFERENCE: "baseline NIF as moderator",
+}
+
+# The analyses the project plans (brief, section 4); one not in the book yet is named as missing.
+PLANNED = {
+    "05-subgroups": "subgroups without the multiplicity trap",
+    "06-evidence-for-absence": "evidence for absence",
+    "07-frequentist-replication": "replication of the original (frequentist) approach",
+    "08-model-criticism": "model criticism",
+    "09-external-validation": "external validation on Beat the Blues",
+    "10-design-sensitivity": "design sensitivity",
+}
+
+_TITLE = re.compile(r"^#\s+#\s+(.*?)\s*(\{[^}]*\})?\s*$")
+
+
+@dataclass
+class ChapterResults:
+    stem: str
+    title: str
+    link: str  # the chapter's notebook file name; both renderers turn it into the chapter's page
+    estimates: pd.DataFrame | None = None  # None when the chapter wrote none (yet)
+    problem: str = ""  # why there are no estimates
+
+
+@dataclass
+class Question:
+    chapter: ChapterResults
+    estimand: str
+    text: str
+    rows: pd.DataFrame  # this estimand's estimates, with a 'category' column
+    key: pd.Series | None = field(default=None)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = self.rows["category"].value_counts()
+        return {c: int(counted.get(c, 0)) for c in CATEGORIES}
+
+
+def chapter_title(source: Path) -> str:
+    """The level-1 heading of a Jupytext notebook, without its label."""
+    if source.exists():
+        for line in source.read_text(encoding="utf-8").splitlines():
+            match = _TITLE.match(line)
+            if match:
+                return match.group(1)
+    return source.stem
+
+
+def writes_estimates(source: Path) -> bool:
+    """Whether a chapter's source writes the estimates contract."""
+    return source.exists() and "estimates.write(" in source.read_text(encoding="utf-8")
+
+
+def collect(jobs, outputs_dir: str | Path) -> list[ChapterResults]:
+    """Each analysis chapter of the book (``runner.book_jobs()``) with its
+    estimates read from ``outputs_dir/<stem>/estimates.csv``; a chapter whose
+    estimates are missing or broken is kept, with the reason."""
+    outputs_dir = Path(outputs_dir)
+    found = []
+    for job in jobs:
+        path = outputs_dir / job.stem / "estimates.csv"
+        if not path.exists() and not writes_estimates(job.source):
+            continue  # not an analysis chapter (the data chapter, this page, the appendix)
+        chapter = ChapterResults(job.stem, chapter_title(job.source), f"{job.stem}.ipynb")
+        if not path.exists():
+            chapter.problem = f"no estimates yet ({path.as_posix()} is missing: the chapter has not run, or failed)"
+        else:
+            table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            missing = [c for c in COLUMNS if c not in table.columns]
+            if missing:
+                chapter.problem = f"{path.as_posix()} lacks the column(s) {', '.join(missing)}"
+            else:
+                chapter.estimates = table
+        found.append(chapter)
+    return found
+
+
+def missing_planned(jobs) -> dict[str, str]:
+    """Planned analyses that are not chapters of this edition."""
+    present = {j.stem for j in jobs}
+    return {stem: what for stem, what in PLANNED.items() if stem not in present}
+
+
+def _converged(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+
+
+def p_direction(table: pd.DataFrame) -> pd.Series:
+    return np.maximum(table["p_positive"], 1 - table["p_positive"])
+
+
+def classify(table: pd.DataFrame) -> pd.Series:
+    """The evidence category of each estimate (see the module docstring)."""
+    converged = _converged(table["converged"])
+    p_rope = pd.to_numeric(table["p_rope"], errors="coerce")
+    direction = p_direction(table.assign(p_positive=pd.to_numeric(table["p_positive"], errors="coerce")))
+    category = np.select(
+        [~converged, p_rope >= RULED_OUT, direction >= SUPPORTED, p_rope.isna() & direction.isna()],
+        [UNRELIABLE, RULED, SUPPORT, UNCLASSIFIED],
+        default=INCONCLUSIVE,
+    )
+    return pd.Series(category, index=table.index, name="category")
+
+
+def overall_category(rows: pd.DataFrame) -> str:
+    """The category of a set of estimates (one question, or one marker of it)."""
+    categories = set(rows["category"])
+    reliable = categories - {UNRELIABLE}
+    if not reliable:
+        return UNRELIABLE
+    if SUPPORT in reliable:
+        return SUPPORT
+    if reliable == {RULED}:
+        return RULED
+    if reliable == {UNCLASSIFIED}:
+        return UNCLASSIFIED
+    return INCONCLUSIVE
+
+
+def key_estimate(rows: pd.DataFrame) -> pd.Series:
+    """The estimate that decides the category of ``rows``: among the estimates of
+    that category, the one with the highest probability of direction (ties: the
+    farthest from the null)."""
+    category = overall_category(rows)
+    pool = rows if category == UNRELIABLE else rows[rows["category"] == category]
+    null = pool["estimand"].map(null_value)
+    distance = np.where(null == 1.0, np.abs(np.log(pool["mean"].clip(lower=1e-12))), np.abs(pool["mean"] - null))
+    order = pool.assign(_pd=p_direction(pool).fillna(-1), _dist=distance).sort_values(["_pd", "_dist"], ascending=False, kind="stable")
+    return order.drop(columns=["_pd", "_dist"]).iloc[0]
+
+
+def questions(chapters: list[ChapterResults]) -> list[Question]:
+    out = []
+    for chapter in chapters:
+        if chapter.estimates is None:
+            continue
+        table = chapter.estimates.assign(category=classify(chapter.estimates))
+        for estimand, rows in table.groupby("estimand", sort=False):
+            text = QUESTIONS.get(estimand) or estimands.DESCRIPTIONS.get(estimand, estimand.replace("_", " "))
+            text = text[0].upper() + text[1:]
+            out.append(Question(chapter, estimand, text, rows, key_estimate(rows)))
+    return out
+
+
+def where(row: pd.Series) -> str:
+    """Which estimate: 'IL-6 at 24h in BMI < 25' (visit and subgroup unless all)."""
+    text = str(row["marker"])
+    if str(row["visit"]) not in (estimands.ALL_VISITS, "", "nan"):
+        text += f" at {row['visit']}"
+    if str(row["subgroup"]) not in (estimands.ALL_PARTICIPANTS, "", "nan"):
+        text += f" in {row['subgroup']}"
+    return text
+
+
+def number(x: float) -> str:
+    return f"{x:.{DIGITS}f}"
+
+
+def interval_text(row: pd.Series) -> str:
+    return f"{number(row['mean'])} [{number(row['ci_low'])}, {number(row['ci_high'])}]"
+
+
+def _some(rows: pd.DataFrame, limit: int = 3) -> str:
+    names = [where(r) for _, r in rows.iterrows()]
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def answer(question: Question) -> str:
+    """The answer in one sentence, from the counts of the categories."""
+    c, rows = question.counts, question.rows
+    total = len(rows)
+    reliable = total - c[UNRELIABLE]
+    if reliable == 0:
+        return f"No answer: the fit behind {'this estimate' if total == 1 else f'these {total} estimates'} failed the convergence checks, so nothing here is a finding."
+    if c[UNCLASSIFIED] == reliable:
+        text = f"Estimates only ({reliable}); the chapter gives no posterior probabilities to classify them."
+    elif c[SUPPORT]:
+        supported = rows[rows["category"] == SUPPORT]
+        text = f"An effect is supported for {c[SUPPORT]} of {reliable} ({_some(supported)})"
+        rest = [f"ruled out for {c[RULED]}" if c[RULED] else "", f"inconclusive for {c[INCONCLUSIVE]}" if c[INCONCLUSIVE] else ""]
+        rest = [r for r in rest if r]
+        text += ("; " + " and ".join(rest) if rest else "") + "."
+    elif c[RULED] == reliable:
+        text = f"No: an effect of practical size is ruled out for all {reliable}." if reliable > 1 else "No: an effect of practical size is ruled out."
+    elif c[RULED]:
+        text = f"No effect is supported; one of practical size is ruled out for {c[RULED]} of {reliable}, the rest are inconclusive."
+    else:
+        text = (f"Inconclusive: no effect is supported, but one of practical size cannot be ruled out for any of the {reliable}."
+                if reliable > 1 else "Inconclusive: no effect is supported, but one of practical size cannot be ruled out.")
+    if c[UNRELIABLE]:
+        text += f" {c[UNRELIABLE]} more from fits that failed the convergence checks are left out."
+    return text
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def summary_markdown(qs: list[Question]) -> str:
+    """The summary table (a Markdown pipe table with links to the chapters)."""
+    lines = ["| question | answer | key estimate [95% interval] | evidence |", "|:------|:------------|:-------|:---|"]
+    for q in qs:
+        key = q.key
+        category = overall_category(q.rows)
+        shown = f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*"
+        estimate = f"{where(key)}: {interval_text(key)}"
+        lines.append("| " + " | ".join(_cell(x) for x in (
+            f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", answer(q), estimate, shown)) + " |")
+    return "\n".join(lines)
+
+
+def summary_frame(qs: list[Question]) -> pd.DataFrame:
+    """One row per question: the chapter, the key estimate's keys and values, its
+    category and the counts (saved as ``summary.csv`` next to the page)."""
+    rows = []
+    for q in qs:
+        key = q.key
+        rows.append({
+            "chapter": q.chapter.stem, "question": q.text, **{k: key[k] for k in COLUMNS}, "category": overall_category(q.rows),
+            "answer": answer(q), **{f"n_{c.replace(' ', '_')}": n for c, n in q.counts.items()},
+        })
+    return pd.DataFrame(rows)
+
+
+def thresholds_text() -> str:
+    return (
+        f"Each estimate is placed in one evidence category: **ruled out** when the probability that it lies inside "
+        f"its region of practical equivalence (ROPE, set in each chapter) is at least {RULED_OUT:g}, so an effect of "
+        f"practical size is ruled out; **supported** when the probability of its direction is at least {SUPPORTED:g} "
+        f"(its 95% interval excludes no effect); *inconclusive* otherwise. Estimates from fits that failed the "
+        f"convergence checks are *unreliable* and are never counted as findings. A question is supported when any of "
+        f"its reliable estimates is, ruled out when all of them are, inconclusive otherwise; its key estimate is the "
+        f"estimate of that category with the strongest evidence of an effect (the highest probability of direction)."
+    )
+
+
+def figure(qs: list[Question]):
+    """Key estimands across markers: one row per question, one column per marker;
+    each point is the strongest estimate for that marker, coloured and shaped by
+    its evidence category."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from .plotting import FIGURE_WIDTH
+
+    markers: list[str] = []
+    for q in qs:
+        markers += [m for m in dict.fromkeys(q.rows["marker"].astype(str)) if m not in markers]
+    labels = [f"{q.chapter.stem.split('-')[0]}: {SHORT.get(q.estimand, q.estimand.replace('_', ' '))}" for q in qs]
+    height = 0.38 * max(len(qs), 1) + 1.4
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, height))
+    if not qs:
+        ax.text(0.5, 0.5, "no estimates yet: run the analysis chapters", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    for y, q in enumerate(qs):
+        for marker, rows in q.rows.groupby(q.rows["marker"].astype(str), sort=False):
+            style = CATEGORY_STYLE[overall_category(rows)]
+            ax.scatter(markers.index(marker), y, s=70, color=style["color"], marker=style["marker"], zorder=3,
+                       linewidths=1.8 if style["marker"] in "x_" else 0.6, edgecolors=style["color"] if style["marker"] in "x_" else "white")
+    ax.set_xticks(range(len(markers)), markers, rotation=45, ha="right")
+    ax.set_yticks(range(len(qs)), [label if len(label) <= 48 else label[:45] + "..." for label in labels], fontsize=9)
+    ax.set_xlim(-0.6, len(markers) - 0.4)
+    ax.set_ylim(len(qs) - 0.5, -0.5)
+    ax.grid(True, color="0.9", zorder=0)
+    used = [c for c in CATEGORIES if any((q.rows["category"] == c).any() for q in qs)] or list(CATEGORIES[:3])
+    handles = [Line2D([], [], ls="", color=CATEGORY_STYLE[c]["color"], marker=CATEGORY_STYLE[c]["marker"], ms=7, label=c) for c in used]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28 if len(markers) else -0.1), ncol=len(handles), fontsize=8)
+    fig.tight_layout()
+    return fig
