@@ -1,14 +1,53 @@
-"""Shared fixtures: small synthetic datasets written to temporary folders."""
+"""Shared fixtures: small synthetic datasets written to temporary folders, and
+one book built at test size in a copy of the project (shared by the end-to-end,
+browser and summary tests, so it is built once per session)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from ketamine_nif.paths import ROOT
 from ketamine_nif.twin import load_scenario, simulate
+
+BIN = Path(sys.executable).parent
+# test-size sampling for the analysis chapters (their fits are flagged as unconverged)
+TINY = ["-p", "draws=60", "-p", "tune=60", "-p", "chains=2", "-p", "prior_draws=30"]
+
+
+def make_project(root: Path) -> Path:
+    """A copy of the project (book config, notebooks, parameters) with a 20-participant twin."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("_quarto.yml", "references.bib"):
+        shutil.copy(ROOT / name, root / name)
+    for folder in ("notebooks", "params"):
+        shutil.copytree(ROOT / folder, root / folder)
+    simulate(load_scenario("paper-null", overrides={"design": {"n_ketamine": 12, "n_saline": 8}}), seed=2).write(root / "data" / "synthetic")
+    return root
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """``ketamine-nif`` run in the copied project."""
+    env = {**os.environ, "KETAMINE_NIF_ROOT": str(root)}
+    return subprocess.run([str(BIN / "ketamine-nif"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """Every chapter run at TINY size in a copied project, then rendered:
+    (root, the run's result, the render's result)."""
+    root = make_project(tmp_path_factory.mktemp("project"))
+    first = cli(root, "run", *TINY)
+    assert first.returncode == 0, first.stderr
+    rendered = cli(root, "render")
+    assert rendered.returncode == 0, rendered.stderr
+    return root, first, rendered
 
 SMALL = {"design": {"n_ketamine": 8, "n_saline": 6}}
 

@@ -1,0 +1,141 @@
+"""The summary of findings: evidence categories, answers and key estimates
+from estimates tables; and, on the book built at test size, every number on the
+rendered summary page equals the value in the estimates.csv it came from."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ketamine_nif import summary
+from ketamine_nif.estimates import COLUMNS
+from ketamine_nif.runner import NotebookJob
+
+
+def rows(*specs, estimand="nif_change_ratio") -> pd.DataFrame:
+    """Estimates from (marker, visit, mean, p_positive, p_rope, converged) tuples."""
+    frame = pd.DataFrame([{
+        "estimand": estimand, "marker": m, "visit": v, "subgroup": "all", "mean": mean, "sd": 0.1,
+        "ci_low": mean - 0.2, "ci_high": mean + 0.2, "p_positive": pp, "p_rope": pr, "r_hat": 1.0, "ess_bulk": 1000.0,
+        "converged": ok,
+    } for m, v, mean, pp, pr, ok in specs])
+    return frame[COLUMNS]
+
+
+def question(table: pd.DataFrame, stem: str = "02-x") -> summary.Question:
+    chapter = summary.ChapterResults(stem, "A chapter", f"{stem}.ipynb", table)
+    (q,) = summary.questions([chapter])
+    return q
+
+
+def test_categories_follow_the_stated_thresholds():
+    table = rows(("A", "24h", 1.0, 0.5, 0.95, True), ("B", "24h", 1.0, 0.5, 0.9499, True), ("C", "24h", 1.3, 0.975, 0.1, True),
+                 ("D", "24h", 0.7, 0.025, 0.1, True), ("E", "24h", 1.3, 0.99, 0.99, False), ("F", "24h", 1.1, np.nan, np.nan, True))
+    assert list(summary.classify(table)) == ["ruled out", "inconclusive", "supported", "supported", "unreliable", "not classified"]
+    assert summary.RULED_OUT == 0.95 and summary.SUPPORTED == 0.975
+
+
+def test_an_unconverged_fit_is_never_a_finding():
+    q = question(rows(("A", "24h", 1.5, 0.999, 0.0, False), ("B", "24h", 1.0, 0.5, 0.99, False)))
+    assert summary.overall_category(q.rows) == "unreliable"
+    assert summary.answer(q).startswith("No answer: the fit behind these 2 estimates failed")
+    # a reliable estimate beside unreliable ones is answered, and the others are said to be left out
+    q = question(rows(("A", "24h", 1.5, 0.999, 0.0, False), ("B", "24h", 1.0, 0.5, 0.99, True)))
+    assert summary.overall_category(q.rows) == "ruled out" and q.key["marker"] == "B"
+    assert summary.answer(q) == "No: an effect of practical size is ruled out. 1 more from fits that failed the convergence checks are left out."
+
+
+def test_answers_and_key_estimates():
+    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "day3", 1.4, 0.99, 0.02, True), ("C", "24h", 0.8, 0.1, 0.5, True)))
+    assert summary.overall_category(q.rows) == "supported" and q.key["marker"] == "B"
+    assert summary.answer(q) == "An effect is supported for 1 of 3 (B at day3); ruled out for 1 and inconclusive for 1."
+    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "24h", 1.1, 0.8, 0.6, True), ("C", "24h", 0.8, 0.05, 0.5, True)))
+    assert summary.overall_category(q.rows) == "inconclusive" and q.key["marker"] == "C"  # P(direction) 0.95 beats 0.8
+    assert summary.answer(q) == "No effect is supported; one of practical size is ruled out for 1 of 3, the rest are inconclusive."
+    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "24h", 1.02, 0.7, 0.97, True)))
+    assert summary.answer(q) == "No: an effect of practical size is ruled out for all 2."
+    q = question(rows(("A", "24h", 1.2, 0.9, 0.3, True), ("B", "24h", 1.1, 0.7, 0.6, True)))
+    assert summary.answer(q).startswith("Inconclusive: no effect is supported")
+
+
+def test_summary_table_links_each_line_to_its_chapter():
+    q = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)), stem="02-nif-trajectories")
+    table = summary.summary_markdown([q])
+    line = table.splitlines()[2]
+    assert "([A chapter](02-nif-trajectories.ipynb))" in line
+    assert "IL-6 at 24h: 1.23 [1.03, 1.43]" in line and "**supported**" in line
+
+
+def test_missing_and_broken_estimates_are_said_to_be_missing(tmp_path):
+    sources = tmp_path / "notebooks"
+    sources.mkdir()
+    (sources / "01-data.py").write_text("# # The data {#sec-data}\n")
+    (sources / "05-subgroups.py").write_text("# # Subgroups {#sec-subgroups}\nestimates.write(table, out)\n")
+    (sources / "06-evidence.py").write_text("# # Evidence\n")
+    (tmp_path / "out" / "06-evidence").mkdir(parents=True)
+    (tmp_path / "out" / "06-evidence" / "estimates.csv").write_text("estimand,mean\nx,1\n")
+    jobs = [NotebookJob(s, sources / f"{s}.py", tmp_path / "p.yaml", tmp_path / f"{s}.ipynb") for s in ("01-data", "05-subgroups", "06-evidence")]
+    chapters = summary.collect(jobs, tmp_path / "out")
+    assert [c.stem for c in chapters] == ["05-subgroups", "06-evidence"]  # the data chapter writes no estimates
+    assert chapters[0].title == "Subgroups" and "missing" in chapters[0].problem
+    assert "lacks the column(s)" in chapters[1].problem and chapters[1].estimates is None
+    assert summary.questions(chapters) == []
+    assert "05-subgroups" not in summary.missing_planned(jobs) and "10-design-sensitivity" in summary.missing_planned(jobs)
+
+
+def test_figure_has_one_row_per_question():
+    qs = summary.questions([summary.ChapterResults("02-x", "A", "02-x.ipynb", rows(("A", "24h", 1.0, 0.5, 0.99, True))),
+                            summary.ChapterResults("03-y", "B", "03-y.ipynb", rows(("MADRS", "24h", -7, 0.0, 0.0, True), estimand="madrs_change_difference"))])
+    fig = summary.figure(qs)
+    assert len(fig.axes[0].get_yticklabels()) == 2 and [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["A", "MADRS"]
+    assert len(fig.axes[0].collections) == 2
+
+
+# --- the rendered summary page of the book built at test size (conftest.built_book) ---
+
+def _cells(row_html: str) -> list[str]:
+    return re.findall(r"<td[^>]*>(.*?)</td>", row_html, re.S)
+
+
+def _text(cell: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", cell))).strip()
+
+
+@pytest.mark.slow
+def test_every_number_on_the_summary_page_equals_its_estimate(built_book):
+    root = built_book[0]
+    page = (root / "_book" / "index.html").read_text()
+    table = next(t for t in re.findall(r"<table.*?</table>", page, re.S) if "key estimate" in t)
+    body_rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
+    keys = pd.read_csv(root / "_build" / "outputs" / "index" / "summary.csv", keep_default_na=False)
+    assert len(body_rows) == len(keys) > 0
+    outputs = root / "_build" / "outputs"
+    stems_with_estimates = sorted(p.parent.name for p in outputs.glob("*/estimates.csv"))
+    assert sorted(set(keys["chapter"])) == stems_with_estimates  # every analysis chapter is summarised
+    for row_html, (_, key) in zip(body_rows, keys.iterrows(), strict=True):
+        question_cell, answer_cell, estimate_cell, category_cell = _cells(row_html)
+        assert f'href="{key["chapter"]}.html"' in question_cell  # the line links to its chapter
+        source = pd.read_csv(outputs / key["chapter"] / "estimates.csv", keep_default_na=False)
+        source = source[source["estimand"] == key["estimand"]]
+        match = source[(source["marker"] == key["marker"]) & (source["visit"] == key["visit"]) & (source["subgroup"] == key["subgroup"])]
+        assert len(match) == 1
+        estimate = match.iloc[0]
+        shown = [float(x) for x in re.findall(r"[-+]?\d+\.\d+", _text(estimate_cell).split(": ", 1)[1])]
+        assert shown == [float(f"{estimate[c]:.2f}") for c in ("mean", "ci_low", "ci_high")]
+        # the category and the counts in the answer, recomputed here from the thresholds as stated
+        converged = source["converged"].astype(str).str.lower() == "true"
+        direction = np.maximum(source["p_positive"], 1 - source["p_positive"])
+        ruled = converged & (source["p_rope"] >= 0.95)
+        supported = converged & ~ruled & (direction >= 0.975)
+        reliable = int(converged.sum())
+        expected = ("unreliable" if reliable == 0 else "supported" if supported.any() else
+                    "ruled out" if ruled.sum() == reliable else "inconclusive")
+        assert _text(category_cell) == expected
+        counts = {len(source), reliable, int(ruled.sum()), int(supported.sum()), reliable - int(ruled.sum()) - int(supported.sum()),
+                  len(source) - reliable}
+        numbers = {int(n) for n in re.findall(r"\b\d+\b", re.sub(r"\(.*?\)|\d+\.\d+", "", _text(answer_cell)))}
+        assert numbers <= counts, (_text(answer_cell), counts)
