@@ -224,6 +224,7 @@ def test_quarto_route_gets_banner_files_and_a_home_page(tmp_path, monkeypatch):
     assert (tmp_path / "quarto-args.txt").read_text().split() == ["render", "--no-execute"]
     assert index == tmp_path / "_book" / "index.html"
     assert 'url=_build/notebooks/index.html' in index.read_text()
+    assert {p.name for p in (tmp_path / "_book" / "notebooks").iterdir()} == {"index.ipynb", "01-first.ipynb", "02-second.ipynb"}
 
 
 def test_chapter_links_downloads_rerun_commands_and_search_index(tmp_path):

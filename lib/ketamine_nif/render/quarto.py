@@ -4,6 +4,7 @@ files that ``_quarto.yml`` includes, and Quarto renders without executing."""
 from __future__ import annotations
 
 import html
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -28,11 +29,16 @@ def write_includes(banner: str | None, build_dir: Path) -> None:
 def render_with_quarto(config_path: Path) -> Path:
     """``quarto render --no-execute`` in the project; returns the book's entry page.
     Quarto names pages after the chapters' paths, so where the home page is not
-    ``_book/index.html`` a redirect is written there."""
+    ``_book/index.html`` a redirect is written there. The executed notebooks are
+    copied into ``_book/notebooks/`` for download, as the offline renderer does."""
     result = subprocess.run(["quarto", "render", "--no-execute"], cwd=config_path.parent, check=False)
     if result.returncode != 0:
         raise RenderError(f"quarto render failed (exit {result.returncode}); its messages are above")
     config = BookConfig.load(config_path)
+    (config.output_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    for chapter in config.chapters:
+        if chapter.exists():
+            shutil.copyfile(chapter, config.output_dir / "notebooks" / chapter.name)
     index = config.output_dir / "index.html"
     if not index.exists():
         home = config.chapters[0].relative_to(config.root).with_suffix(".html").as_posix()
