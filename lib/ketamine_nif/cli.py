@@ -4,6 +4,7 @@
     ketamine-nif validate data/synthetic
     ketamine-nif run [NOTEBOOK ...] [--data DIR] [-p KEY=VALUE ...] [--out FILE.ipynb] [--force]
     ketamine-nif render [--engine auto|quarto|offline]
+    ketamine-nif sweep FILE [--workers N] [--scheduler tcp://HOST:PORT] [--out DIR]
 
 Errors are reported as one clear message (no traceback) and a non-zero exit code:
 2 for bad input (data, scenario, parameters), 1 for a failed run or render.
@@ -116,6 +117,19 @@ def cmd_render(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from .sweep import load_sweep, run_sweep
+
+    result = run_sweep(load_sweep(args.file), out=args.out, workers=args.workers, scheduler=args.scheduler,
+                       log=lambda msg: print(msg, flush=True))
+    if len(result.failures):
+        for row in result.failures.itertuples():
+            print(f"  failed: {row.run}: {row.error}", file=sys.stderr)
+        print(f"error: {len(result.failures)} run(s) failed; the others finished. Details: {result.out / 'failures.csv'}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .twin import DEFAULT_SCENARIO, DEFAULT_SEED, available_scenarios
 
@@ -145,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["auto", "quarto", "offline"], default="auto",
                    help="auto: Quarto when on PATH, else the offline renderer")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("sweep", help="run a sweep (many fits over a grid and seeds) in parallel, resumably")
+    p.add_argument("file", type=Path, help="sweep file (YAML), e.g. sweeps/smoke.yaml")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="send the runs to a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786, instead of local processes")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default: _build/sweeps/<name>)")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 
@@ -152,12 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     from .contract import ContractError
     from .render import RenderError
     from .runner import RunError
+    from .sweep import SweepError
     from .twin import ScenarioError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ContractError, ScenarioError) as exc:
+    except (ContractError, ScenarioError, SweepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (RunError, RenderError) as exc:
