@@ -80,7 +80,7 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     data = prepare(dataset, markers=[marker])
     build = build_nif_trajectory_model if estimand == NIF_CHANGE_RATIO else build_coupling_model
     settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
-    result = fit(build(data), settings, estimand)
+    result = fit(build(data), settings, estimand, log_likelihood=False)
     rows = summarise(result.idata, estimand, DEFAULT_ROPES[estimand], result.diagnostics.converged)
     if estimand == NIF_CHANGE_RATIO:
         rows = rows[rows["visit"] == visit]

@@ -131,15 +131,17 @@ def sampler_cores(chains: int) -> int:
     return max(1, min(chains, cap))
 
 
-def sample(model: pm.Model, settings: SamplerSettings):
-    """Posterior draws with observed data and pointwise log-likelihood."""
+def sample(model: pm.Model, settings: SamplerSettings, log_likelihood: bool = True):
+    """Posterior draws with observed data and (unless asked not to: it costs a
+    compilation, a large share of a small fit) the pointwise log-likelihood."""
     logging.getLogger("pymc").setLevel(logging.ERROR)  # the chapter prints its own diagnostics table
     idata = pm.sample(
         draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=sampler_cores(settings.chains),
         random_seed=settings.seed, nuts_sampler=settings.sampler, target_accept=settings.target_accept,
         progressbar=False, model=model,
     )
-    pm.compute_log_likelihood(idata, model=model, progressbar=False)
+    if log_likelihood:
+        pm.compute_log_likelihood(idata, model=model, progressbar=False)
     return idata
 
 
@@ -160,11 +162,14 @@ def save_posterior(idata, path: Path) -> None:
     tree.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
-def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str | Path | None = None) -> Fit:
+def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str | Path | None = None,
+        log_likelihood: bool = True) -> Fit:
     """Sample, diagnose and (with ``output_dir``) save the posterior as
-    ``<name>.nc`` and the diagnostics into ``diagnostics.json`` under the fit's name."""
+    ``<name>.nc`` and the diagnostics into ``diagnostics.json`` under the fit's name.
+    ``log_likelihood=False`` skips the pointwise log-likelihood (for sweeps that
+    only need the estimates)."""
     start = time.perf_counter()
-    idata = sample(model, settings)
+    idata = sample(model, settings, log_likelihood)
     diagnostics = diagnose(idata, name, settings, time.perf_counter() - start)
     if output_dir is not None:
         out = Path(output_dir)
