@@ -170,3 +170,36 @@ def interpretable(estimand: str, value: float) -> str:
     if estimand == NIF_CHANGE_RATIO:
         return f"{(value - 1) * 100:+.0f}% NIF change (ratio {value:.2f})"
     return f"{value:.1f} MADRS points per doubling"
+
+
+LABELS = {
+    NIF_CHANGE_RATIO: "true ketamine/saline ratio of change",
+    COUPLING_WITHIN["ketamine"]: "true coupling (MADRS points per doubling)",
+}
+
+
+def plot_detection(curves: dict[str, pd.DataFrame], smallest: dict[str, dict], target: float = TARGET_POWER):
+    """Detection probability against true size, one panel per estimand: points
+    with 95% Wilson intervals (Monte Carlo error), the target power and the
+    smallest effect reaching it."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import FIGURE_WIDTH, OKABE_ITO
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(FIGURE_WIDTH, 3.2), squeeze=False)
+    for ax, (estimand, curve) in zip(axes.flat, curves.items(), strict=True):
+        x = curve["truth"].to_numpy(float)
+        ax.errorbar(x, curve["power"], yerr=[curve["power"] - curve["power_low"], curve["power_high"] - curve["power"]],
+                    color=OKABE_ITO[4], marker="o", ms=4, capsize=2, lw=1.4)
+        ax.axhline(target, color="grey", lw=0.8, ls="--")
+        ax.axhline(0.025, color="grey", lw=0.6, ls=":")  # the rule's false-alarm rate in one direction
+        best = smallest.get(estimand, {})
+        if np.isfinite(best.get("effect", np.nan)):
+            ax.axvspan(best["low"], best["high"], color=OKABE_ITO[0], alpha=0.2, lw=0)
+            ax.axvline(best["effect"], color=OKABE_ITO[0], lw=1.2)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(LABELS.get(estimand, estimand))
+        ax.set_ylabel("probability of detection")
+        ax.set_title(f"{curve['marker'].iloc[0]}: {estimand.replace('_', ' ')}")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,223 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # What could this trial have found? {#sec-design-sensitivity}
+#
+# "No association was found" means little until we know how large an
+# association the trial could have found. This chapter asks it by simulation:
+# if ketamine really raised a marker by a given factor, or depression really
+# moved with a marker within a person by a given amount, how often would this
+# report's own analysis, on a trial of this size and design, have said so?
+# The answer is a curve of detection probability against true effect size, and
+# the smallest effect the trial would detect four times out of five.
+
+# %% tags=["parameters"]
+data_dir = "data/synthetic"  # the data of this edition (their design is compared with the simulations)
+output_dir = "_build/outputs/10-design-sensitivity"  # detection.csv and smallest-detectable.csv
+sweeps_dir = "_build/sweeps"  # where the sweeps wrote their results (ketamine-nif sweep)
+nif_sweep = "design-nif"  # sweep of the aim 1 arm effect (sweeps/design-nif.yaml)
+coupling_sweep = "design-coupling"  # sweep of the aim 2 coupling (sweeps/design-coupling.yaml)
+target_power = 0.8  # detection probability that defines the smallest detectable effect
+
+# %%
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import yaml
+
+from ketamine_nif import design, plotting
+from ketamine_nif.contract import load_dataset
+from ketamine_nif.describe import arm_sizes
+from ketamine_nif.estimates import DETECTION
+from ketamine_nif.reporting import join_words, say, show_table
+from ketamine_nif.twin import load_scenario
+
+plotting.setup()
+out = Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
+sizes = arm_sizes(load_dataset(data_dir))
+
+
+def read_sweep(name: str) -> dict | None:
+    """A sweep's results, settings and the command that made them; None when it has not been run."""
+    folder = Path(sweeps_dir) / name
+    if not (folder / "results.csv").exists() or (folder / "results.csv").stat().st_size < 2:
+        return None
+    results = pd.read_csv(folder / "results.csv")
+    if results.empty:
+        return None
+    return {
+        "results": results,
+        "spec": yaml.safe_load((folder / "sweep.yaml").read_text()) if (folder / "sweep.yaml").exists() else {},
+        "summary": json.loads((folder / "sweep.json").read_text()) if (folder / "sweep.json").exists() else {},
+        "command": (folder / "command.txt").read_text().strip() if (folder / "command.txt").exists() else "(not recorded)",
+        "failures": len(pd.read_csv(folder / "failures.csv")) if (folder / "failures.csv").exists() else 0,
+    }
+
+
+sweeps = {name: read_sweep(name) for name in (nif_sweep, coupling_sweep)}
+
+# %% [markdown]
+# ## How the question is answered {#sec-design-method}
+#
+# One replicate simulates the trial with the project's synthetic twin (the
+# trial's arms, visits, dropout, detection limits and assumed marker
+# variability; the paper-null scenario), plants one effect of true size
+# $\theta$, fits the model this report uses for that question, and applies the
+# report's decision rule: the effect is *detected* when the posterior
+# probability of its true direction is at least 0.975, that is, when its 95%
+# interval excludes no effect. Over $R$ replicates at each size, the detection
+# probability
+#
+# $$
+# \pi(\theta) = \Pr\bigl(\Pr(\text{effect in the true direction} \mid \text{data}) \ge 0.975 \;\big|\; \theta\bigr)
+# $$
+#
+# is estimated by the share $\hat\pi$ of replicates in which the effect was
+# detected, with Monte Carlo standard error $\sqrt{\hat\pi(1-\hat\pi)/R}$ (the
+# bars show 95% Wilson intervals). At $\theta$ = no effect, $\hat\pi$ is the
+# rate of false alarms, which the rule keeps near 5% (2.5% in each direction).
+# The smallest detectable effect is where a logistic regression of detection
+# on $\theta$ (on the log scale for ratios) crosses the target probability;
+# its interval carries the regression's uncertainty.
+#
+# Two effects are studied:
+#
+# - **Aim 1**: ketamine raises IL-6 at 24 hours by a factor $\theta$ (the
+#   ketamine/saline ratio of geometric-mean change from baseline), estimated
+#   with the NIF trajectory model of @sec-nif-trajectories.
+# - **Aim 2**: within a person in the ketamine arm, MADRS moves by $\theta$
+#   points per doubling of IL-1RA (the marker of the paper's one subgroup
+#   finding), estimated with the coupling model of @sec-coupling.
+#
+# Two simplifications keep hundreds of fits affordable, and both are stated
+# where they matter. Each replicate fits the planted marker alone; in the
+# book, all markers share one model whose pooling pulls a lone large effect
+# toward the others, so the curves here are an upper bound on the power of
+# the book's pooled analysis. And each fit draws 2 chains of 500 samples
+# (the book draws 4 × 2000): ample for a probability near 0.975 to about ±0.01,
+# though fewer fits pass the report's strict convergence verdict, whose share
+# is shown. The results also depend on the twin's assumed variability of each
+# marker within and between people (@sec-data), which the paper did not report.
+
+# %% [markdown]
+# ## Results {#sec-design-results}
+
+# %%
+missing = [name for name, s in sweeps.items() if s is None]
+if missing:
+    commands = "\n".join(f"    ketamine-nif sweep sweeps/{name}.yaml" for name in missing)
+    say(
+        '::: {.callout-note title="Simulation results not available"}\n'
+        f"The sweep(s) {join_words(missing)} have not been run in this project, so their curves are missing. "
+        "They take hours of computing and are not part of the default build; run\n\n"
+        f"{commands}\n\n"
+        "(add `--workers N`, or `--scheduler tcp://HOST:PORT` for a Dask cluster), then rebuild the report.\n:::"
+    )
+available = {name: s for name, s in sweeps.items() if s is not None}
+curves, smallest = {}, {}
+for s in available.values():
+    results = s["results"]
+    estimand = results["estimand"].iloc[0]
+    curves[estimand] = design.detection_curve(results)
+    smallest[estimand] = design.smallest_detectable(results, estimand, target_power)
+default_design = load_scenario("paper-null")["design"]
+designs = {
+    name: (s["spec"].get("fixed", {}).get("n_ketamine") or default_design["n_ketamine"],
+           s["spec"].get("fixed", {}).get("n_saline") or default_design["n_saline"])
+    for name, s in available.items()
+}
+if available:
+    pd.concat(curves.values()).to_csv(out / "detection.csv", index=False)
+    pd.DataFrame(smallest.values()).to_csv(out / "smallest-detectable.csv", index=False)
+    fits = sum(len(s["results"]) for s in available.values())
+    say(
+        f"The results below come from {fits} fits in {len(available)} sweep(s), made by "
+        + join_words(f"`{s['command']}` ({s['summary'].get('runs', '?')} runs, {s['failures']} failed, "
+                     f"{s['summary'].get('mean_seconds_per_run', float('nan')):.0f} s per fit on average, finished "
+                     f"{s['summary'].get('finished', 'at an unrecorded time')})" for s in available.values())
+        + ". Simulated trials had "
+        + join_words(f"{n_k} ketamine and {n_s} saline participants ({name})" for name, (n_k, n_s) in designs.items())
+        + f"; this edition's data have {sizes['ketamine']} and {sizes['saline']}."
+    )
+
+
+# %%
+def curve_table(curve: pd.DataFrame, estimand: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "true effect": [design.interpretable(estimand, t) for t in curve["truth"]],
+        "replicates": curve["replicates"],
+        "detected": [f"{p:.2f} ± {se:.2f}" for p, se in zip(curve["power"], curve["mc_se"], strict=True)],
+        "95% interval": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(curve["power_low"], curve["power_high"], strict=True)],
+        "95% CrI covers truth": curve["covered"].map(lambda c: f"{c:.2f}"),
+        "pass verdict": curve["converged"].map(lambda c: f"{c:.2f}"),
+    })
+
+
+# %%
+#| label: tbl-design-nif
+#| tbl-cap: "Aim 1 (ketamine effect on IL-6 at 24 h): share of simulated trials in which the effect was detected (± Monte Carlo standard error), coverage of the 95% credible interval, and share of fits passing the convergence verdict at the sweep's sampling settings."
+if design.NIF_CHANGE_RATIO in curves:
+    show_table(curve_table(curves[design.NIF_CHANGE_RATIO], design.NIF_CHANGE_RATIO))
+else:
+    say("*Not available: the aim 1 sweep has not been run.*")
+
+# %%
+#| label: tbl-design-coupling
+#| tbl-cap: "Aim 2 (within-person coupling of IL-1RA and MADRS, ketamine arm): share of simulated trials in which the coupling was detected (± Monte Carlo standard error), coverage of the 95% credible interval, and share of fits passing the convergence verdict."
+coupling = design.COUPLING_WITHIN["ketamine"]
+if coupling in curves:
+    show_table(curve_table(curves[coupling], coupling))
+else:
+    say("*Not available: the aim 2 sweep has not been run.*")
+
+# %%
+#| label: fig-design-curves
+#| fig-cap: "Probability that the report's analysis detects an effect, against its true size, with 95% Monte Carlo intervals. Dashed: the target probability; dotted: the 2.5% false-alarm rate in one direction; orange line and band: the smallest detectable effect and its 95% interval."
+#| fig-alt: "Detection probability curves rising from near zero at no effect toward one at large effects, for the ketamine effect on IL-6 and the within-person coupling of IL-1RA with depression."
+if curves:
+    design.plot_detection(curves, smallest, target_power)
+    plt.show()
+else:
+    say("*No curves: neither sweep has been run.*")
+
+# %% [markdown]
+# ## Answer {#sec-design-answer}
+
+# %%
+sentences = []
+for estimand, best in smallest.items():
+    curve = curves[estimand]
+    null_rows = curve[curve["truth"] == (1.0 if estimand == design.NIF_CHANGE_RATIO else 0.0)]
+    false_alarms = f" and raises a false alarm in {100 * null_rows['power'].iloc[0]:.0f}% of trials without one" if len(null_rows) else ""
+    what = "a ketamine effect on IL-6 at 24 hours" if estimand == design.NIF_CHANGE_RATIO else "a within-person coupling of IL-1RA with depression in the ketamine arm"
+    if pd.isna(best["effect"]):
+        sentences.append(f"For {what}, the simulations do not bracket the target detection probability ({100 * target_power:.0f}%), so no smallest detectable effect is given.")
+        continue
+    where = "" if best.get("within_tested_range", True) else " (outside the sizes simulated: an extrapolation)"
+    sentences.append(
+        f"For {what}, the trial detects an effect of {design.interpretable(estimand, best['effect'])} with "
+        f"{100 * target_power:.0f}% probability (95% interval {design.interpretable(estimand, best['low'])} to "
+        f"{design.interpretable(estimand, best['high'])}){where}{false_alarms}."
+    )
+if sentences:
+    say(
+        " ".join(sentences)
+        + f" Smaller effects would usually go unnoticed: a null result for them says the trial was too small, not that "
+        f"they are absent (the decision rule is P(direction) ≥ {DETECTION}). Because each replicate fitted the planted "
+        "marker alone, the book's pooled analysis is, if anything, less sensitive than this."
+    )
+else:
+    say("**No answer yet**: the simulations behind this chapter have not been run (see above).")
