@@ -63,3 +63,21 @@ def test_null_scenario_detects_no_nif_effect(null):
     # the ketamine effect on MADRS one day after the infusion is there in both scenarios
     day1 = joined[(joined["estimand"] == MADRS_CHANGE_DIFFERENCE) & (joined["visit"] == "24h")].iloc[0]
     assert day1["p_positive"] < 0.025
+
+
+def test_recovery_summary_counts_coverage_bias_and_detections():
+    import pandas as pd
+
+    from ketamine_nif.recovery import recovery_summary
+
+    rows = pd.DataFrame({
+        "estimand": ["a"] * 4 + ["b"] * 2, "seed": [1, 1, 2, 2, 1, 2],
+        "covered": [True, False, True, True, True, True], "error": [1.0, -1.0, 3.0, -1.0, 0.0, 0.0],
+        "planted": [True, False, True, False, False, False], "detected_in_direction": [True, False, False, False, False, False],
+        "detected": [True, True, False, False, False, True],
+    })
+    summary = recovery_summary(rows).set_index("estimand")
+    assert summary.loc["a", "coverage"] == 0.75 and summary.loc["a", "bias"] == 0.5
+    assert summary.loc["a", "rmse"] == (12 / 4) ** 0.5 and summary.loc["a", "replicates"] == 2
+    assert summary.loc["a", "detected_planted"] == 0.5 and summary.loc["a", "false_detections"] == 1
+    assert pd.isna(summary.loc["b", "detected_planted"]) and summary.loc["b", "false_detections"] == 1

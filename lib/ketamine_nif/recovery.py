@@ -47,3 +47,42 @@ def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | No
         diagnostics.append(result.diagnostics)
         frames += [summarise(result.idata, n, DEFAULT_ROPES[n], result.diagnostics.converged) for n in names]
     return pd.concat(frames, ignore_index=True), diagnostics
+
+
+def recovery_replicate(*, seed: int, scenario: str = "planted-effects", draws: int = 1000, tune: int | None = None,
+                       chains: int = 4, sampler: str = "pymc", markers: list[str] | None = None) -> pd.DataFrame:
+    """One replicate of the recovery study: a twin of ``scenario`` with this
+    seed, every aim's model fitted, estimates joined to the truth. Run many of
+    them with ``ketamine-nif sweep sweeps/recovery.yaml``."""
+    import tempfile
+
+    from .contract import load_dataset
+    from .estimates import recovery
+    from .twin import simulate
+
+    twin = simulate(scenario, seed=seed)
+    with tempfile.TemporaryDirectory() as folder:
+        dataset = load_dataset(twin.write(folder))
+    settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune or draws, chains=chains, seed=seed)
+    table, _ = fit_all(dataset, settings, markers)
+    joined = recovery(table, twin.truth)
+    joined["error"] = joined["mean"] - joined["truth"]
+    return joined.drop(columns=["subgroup"])
+
+
+def recovery_summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Per estimand, over every replicate of a recovery sweep: coverage of the
+    95% intervals, bias and RMSE, the share of planted effects detected in their
+    direction, and the number of false detections of null effects."""
+    rows = []
+    for estimand, g in results.groupby("estimand", sort=True):
+        planted = g["planted"].astype(bool)
+        rows.append({
+            "estimand": estimand, "replicates": g["seed"].nunique(), "estimates": len(g),
+            "coverage": g["covered"].astype(bool).mean(), "bias": g["error"].mean(),
+            "rmse": float((g["error"] ** 2).mean() ** 0.5),
+            "planted": int(planted.sum()),
+            "detected_planted": g.loc[planted, "detected_in_direction"].astype(bool).mean() if planted.any() else float("nan"),
+            "false_detections": int(g.loc[~planted, "detected"].astype(bool).sum()), "nulls": int((~planted).sum()),
+        })
+    return pd.DataFrame(rows)
