@@ -62,6 +62,15 @@ def test_answers_and_key_estimates():
     assert summary.answer(q).startswith("Inconclusive: no effect is supported")
 
 
+def test_subgroup_estimates_and_model_covariates():
+    table = rows(("IL-1RA", "24h", 1.5, 0.99, 0.0, True), ("IL-1RA", "24h", 1.0, 0.5, 0.99, True))
+    table.loc[0, "subgroup"] = "BMI < 25"
+    q = question(table)
+    assert q.text.endswith("(by subgroup)") and summary.where(q.key) == "IL-1RA at 24h in BMI < 25"
+    covariate = rows(("BDI", "all", 0.6, 1.0, 0.0, True), estimand="bdi_pre")
+    assert summary.questions([summary.ChapterResults("09-x", "X", "09-x.ipynb", covariate)]) == []
+
+
 def test_summary_table_links_each_line_to_its_chapter():
     q = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)), stem="02-nif-trajectories")
     table = summary.summary_markdown([q])

@@ -56,7 +56,10 @@ QUESTIONS = {
     estimands.COUPLING_WITHIN["saline"]: "After saline, does depression move with a NIF within a person?",
     estimands.COUPLING_WITHIN["difference"]: "Does that within-person coupling differ between ketamine and saline?",
     estimands.BASELINE_MODERATION_DIFFERENCE: "Do baseline NIF levels predict who benefits from ketamine?",
+    "treatment_btheb": "On real data (Beat the Blues), does the same kind of model find the published treatment effect on BDI?",
 }
+# Estimands that are covariates of a model rather than questions of the report (not summarised)
+NOT_QUESTIONS = {"intercept", "bdi_pre", "time", "drug_yes", "length_gt6m"}
 
 # Short names of the estimands for the summary figure's rows
 SHORT = {
@@ -66,6 +69,7 @@ SHORT = {
     estimands.COUPLING_WITHIN["saline"]: "coupling, saline arm",
     estimands.COUPLING_WITHIN["difference"]: "coupling, ketamine - saline",
     estimands.BASELINE_MODERATION_DIFFERENCE: "baseline NIF as moderator",
+    "treatment_btheb": "Beat the Blues treatment (BDI)",
 }
 
 # The analyses the project plans (brief, section 4); one not in the book yet is named as missing.
@@ -197,6 +201,19 @@ def key_estimate(rows: pd.DataFrame) -> pd.Series:
     return order.drop(columns=["_pd", "_dist"]).iloc[0]
 
 
+def describe(estimand: str) -> str:
+    """The question behind an estimand: from QUESTIONS, else from the descriptions
+    in :mod:`ketamine_nif.estimands` (every ``*DESCRIPTIONS`` dict), else its name."""
+    if estimand in QUESTIONS:
+        return QUESTIONS[estimand]
+    for name in dir(estimands):
+        table = getattr(estimands, name)
+        if name.endswith("DESCRIPTIONS") and isinstance(table, dict) and estimand in table:
+            text = str(table[estimand])
+            return text[0].upper() + text[1:]
+    return estimand.replace("_", " ").capitalize()
+
+
 def questions(chapters: list[ChapterResults]) -> list[Question]:
     out = []
     for chapter in chapters:
@@ -204,8 +221,11 @@ def questions(chapters: list[ChapterResults]) -> list[Question]:
             continue
         table = chapter.estimates.assign(category=classify(chapter.estimates))
         for estimand, rows in table.groupby("estimand", sort=False):
-            text = QUESTIONS.get(estimand) or estimands.DESCRIPTIONS.get(estimand, estimand.replace("_", " "))
-            text = text[0].upper() + text[1:]
+            if estimand in NOT_QUESTIONS:
+                continue
+            text = describe(estimand)
+            if (rows["subgroup"].astype(str) != estimands.ALL_PARTICIPANTS).any():
+                text += " (by subgroup)"
             out.append(Question(chapter, estimand, text, rows, key_estimate(rows)))
     return out
 
