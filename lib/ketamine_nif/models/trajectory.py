@@ -27,6 +27,10 @@ from .pooling import pooled
 from .prepare import ModelData
 
 LIKELIHOODS = ("normal", "student")
+# how values under the detection limit enter: the censored likelihood (the
+# model's), or the common substitutions LOD/2 and LOD/sqrt(2) taken as observed
+# values (for the model-criticism chapter's comparison); log-scale offsets from the lod
+BELOW_LOD = {"censored": None, "lod/2": np.log(2.0), "lod/sqrt2": 0.5 * np.log(2.0)}
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,24 @@ def censored_log_values(name, mu, sigma, data_log, censored, likelihood, nu=None
         pm.Censored(f"{name}_censored", dist(mu[below], sigma[below]), lower=data_log[below], upper=None, observed=data_log[below])
 
 
-def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", priors: TrajectoryPriors = TrajectoryPriors()) -> pm.Model:
-    """The aim 1 model for every marker in ``data``."""
+def substituted(data: ModelData, below_lod: str = "censored") -> tuple[np.ndarray, np.ndarray]:
+    """Log values and censoring flags as the likelihood sees them: unchanged
+    for ``censored``; for a substitution, values under the lod replaced by
+    log(lod/2) or log(lod/sqrt 2) and treated as observed."""
+    if below_lod not in BELOW_LOD:
+        raise ValueError(f"below_lod must be one of {', '.join(BELOW_LOD)}; got {below_lod!r}")
+    if BELOW_LOD[below_lod] is None:
+        return data.nif_log, data.nif_censored
+    values = np.where(data.nif_censored, data.nif_log - BELOW_LOD[below_lod], data.nif_log)
+    return values, np.zeros_like(data.nif_censored)
+
+
+def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", priors: TrajectoryPriors = TrajectoryPriors(),
+                               below_lod: str = "censored") -> pm.Model:
+    """The aim 1 model for every marker in ``data``; ``below_lod`` picks how
+    values under the detection limit enter (:data:`BELOW_LOD`)."""
     check_likelihood(likelihood)
+    log_values, censored = substituted(data, below_lod)
     coords = {
         "marker": data.markers,
         "post_visit": data.post_visits,
@@ -84,5 +103,5 @@ def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", prio
         sigma = pm.HalfNormal("sigma", priors.residual_sd, dims="marker")
         nu = pm.Gamma("nu", alpha=2.0, beta=0.1) if likelihood == "student" else None
         eta = level[i, m] + post * (delta[m, t_post] + data.arm_contrast[i] * beta[m, t_post])
-        censored_log_values("log_nif", eta, sigma[m], data.nif_log, data.nif_censored, likelihood, nu)
+        censored_log_values("log_nif", eta, sigma[m], log_values, censored, likelihood, nu)
     return model

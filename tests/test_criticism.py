@@ -1,0 +1,105 @@
+"""Model criticism: SBC replicates give sane ranks; the rank/ECDF-band code
+finds uniform ranks uniform and overconfident ones not (conjugate normal toy);
+the simultaneous band holds its level; integrated leave-one-participant-out
+likelihood equals the closed form; the aim 1 builder's LOD substitutions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from scipy import stats
+
+from ketamine_nif import criticism
+from ketamine_nif.models.trajectory import substituted
+
+
+def test_sbc_replicate_returns_sane_ranks():
+    rows = criticism.sbc_replicate(seed=3, participants=12, markers=2, draws=60, tune=100, chains=1, thin=1)
+    table = pd.DataFrame(rows)
+    expected = {"arm_mean[24h]", "arm_mean[day3]", "arm_mean[day5]", "arm_spread", "mu[marker1]", "mu[marker2]",
+                "tau[marker1]", "tau[marker2]", "sigma[marker1]", "sigma[marker2]"}
+    assert set(table["parameter"]) == expected
+    assert (table["draws"] == 60).all()
+    assert table["rank"].between(0, 60).all()
+    assert np.isfinite(table["truth"]).all() and (table.loc[table["parameter"].str.startswith("tau"), "truth"] > 0).all()
+    # the second of two markers is censored at its lower quartile: an eighth of all values
+    assert table["censored_share"].iloc[0] == pytest.approx(0.125, abs=0.02)
+
+
+def conjugate_ranks(replicates: int, width: float, seed: int, n: int = 5, draws: int = 99) -> pd.DataFrame:
+    """Normal mean, known unit SD, N(0, 1) prior: the posterior is exact;
+    ``width`` scales its SD (1 = calibrated, < 1 = overconfident)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(replicates):
+        mu = rng.normal()
+        y = rng.normal(mu, 1.0, n)
+        post = rng.normal(y.sum() / (n + 1), width / np.sqrt(n + 1), draws)
+        rows.append({"parameter": "mu", "rank": criticism.rank_statistic(post, mu), "draws": draws})
+    return pd.DataFrame(rows)
+
+
+def test_ranks_are_uniform_for_an_exact_posterior_and_not_for_an_overconfident_one():
+    calibrated = criticism.sbc_summary(conjugate_ranks(400, 1.0, seed=1))
+    assert not calibrated["outside_band"].iloc[0]
+    assert stats.chisquare(np.histogram(conjugate_ranks(400, 1.0, seed=2)["rank"], bins=10, range=(0, 100))[0]).pvalue > 0.001
+    overconfident = criticism.sbc_summary(conjugate_ranks(400, 0.5, seed=1))
+    assert overconfident["outside_band"].iloc[0]
+
+
+def test_simultaneous_band_has_its_coverage():
+    rng = np.random.default_rng(5)
+    z = np.linspace(0, 1, 52)[1:-1]
+    low, high = criticism.simultaneous_band(100, z, 0.95, n_simulations=2000, rng=rng)
+    inside = []
+    for _ in range(400):
+        ecdf = criticism.ecdf_difference(rng.uniform(size=100), z) + z
+        inside.append(((ecdf >= low) & (ecdf <= high)).all())
+    assert 0.91 <= np.mean(inside) <= 0.99
+    # simultaneous is wider than pointwise
+    point_low = stats.binom.ppf(0.025, 100, z) / 100
+    assert (low <= point_low).all() and (low < point_low).any()
+
+
+def test_integrated_participant_likelihood_matches_the_closed_form():
+    rng = np.random.default_rng(2)
+    data = criticism.sbc_design(participants=4, markers=1, rng=rng)
+    data.nif_log = rng.normal(1.0, 1.0, len(data.nif_log))
+    posterior = xr.Dataset({
+        "mu": (("chain", "draw", "marker"), [[[0.8], [1.1]]]),
+        "tau": (("chain", "draw", "marker"), [[[0.7], [0.4]]]),
+        "sigma": (("chain", "draw", "marker"), [[[0.5], [0.9]]]),
+        "delta": (("chain", "draw", "marker", "post_visit"), [[[[0.1, -0.2, 0.3]], [[0.0, 0.2, -0.1]]]]),
+        "log_ratio": (("chain", "draw", "marker", "post_visit"), [[[[0.4, 0.0, -0.3]], [[-0.2, 0.1, 0.2]]]]),
+    })
+    ours = criticism.integrated_participant_log_likelihood(posterior, data, nodes=40)
+    coarse = criticism.integrated_participant_log_likelihood(posterior, data, nodes=24)  # the chapter's default
+    for d in range(2):
+        p = posterior.isel(chain=0, draw=d)
+        for i in range(4):
+            rows = np.flatnonzero(data.nif_person == i)
+            t = data.nif_visit[rows]
+            mean = float(p["mu"][0]) + np.where(t > 0, np.asarray(p["delta"][0])[np.maximum(t - 1, 0)]
+                                                + data.arm_contrast[i] * np.asarray(p["log_ratio"][0])[np.maximum(t - 1, 0)], 0.0)
+            cov = float(p["tau"][0]) ** 2 + np.eye(len(rows)) * float(p["sigma"][0]) ** 2
+            exact = stats.multivariate_normal(mean, cov).logpdf(data.nif_log[rows])
+            assert ours[0, d, i] == pytest.approx(exact, abs=1e-3)
+            assert coarse[0, d, i] == pytest.approx(exact, abs=2e-2)
+
+
+def test_lod_substitutions():
+    rng = np.random.default_rng(0)
+    data = criticism.sbc_design(participants=3, markers=1, rng=rng)
+    data.nif_log = np.log(np.full(len(data.nif_log), 2.0))
+    data.nif_censored = np.arange(len(data.nif_log)) % 3 == 0
+    values, censored = substituted(data, "censored")
+    assert np.array_equal(censored, data.nif_censored) and np.array_equal(values, data.nif_log)
+    values, censored = substituted(data, "lod/2")
+    assert not censored.any()
+    assert np.allclose(np.exp(values[data.nif_censored]), 1.0) and np.allclose(np.exp(values[~data.nif_censored]), 2.0)
+    values, _ = substituted(data, "lod/sqrt2")
+    assert np.allclose(np.exp(values[data.nif_censored]), 2.0 / np.sqrt(2.0))
+    with pytest.raises(ValueError, match="below_lod"):
+        substituted(data, "zero")
