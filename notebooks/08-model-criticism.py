@@ -36,7 +36,7 @@ target_accept = 0.95  # NUTS step-size target
 markers = ["IL-6", "IL-10", "CRP"]  # markers for the aim 1 variants: two often under the detection limit, one rarely
 quadrature_nodes = 24  # Gauss-Hermite nodes for integrating out each person's level (leave-one-participant-out)
 prior_scale_factor = 2.0  # refit with the prior SDs of the arm effects multiplied and divided by this
-recovery_dir = "_build/studies/recovery-planted-effects"  # saved by benchmarks/recovery.py
+recovery_results = "_build/sweeps/recovery/results.csv"  # saved by: ketamine-nif sweep sweeps/recovery.yaml
 lod_study_dir = "_build/studies/lod-bias-planted-effects"  # saved by benchmarks/lod_bias.py
 sbc_results = "_build/sweeps/sbc/results.csv"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
 
@@ -57,6 +57,7 @@ from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import TrajectoryPriors, build_nif_trajectory_model, build_outcome_model
+from ketamine_nif.recovery import recovery_summary
 from ketamine_nif.reporting import diagnostics_table, join_words, say, show_table, verdict
 
 logging.getLogger("arviz_stats").setLevel(logging.ERROR)  # its advice is in the prose below
@@ -356,19 +357,21 @@ if errors is not None:
 #
 # Fitting every aim's model to several twins with planted effects shows how
 # often the 95% intervals cover the truth and how large the errors are, per
-# estimand. The study is a script (`benchmarks/recovery.py`); this chapter
-# reads its saved summary.
+# estimand. The study is a sweep (`ketamine-nif sweep sweeps/recovery.yaml`);
+# this chapter reads its saved results.
 
 # %%
-recovery = criticism.read_study(recovery_dir, ["recovery-summary.csv"], "recovery-command.txt")
-if recovery.missing:
-    say(f"**The recovery study's results are missing** ({join_words(recovery.missing)}). Run "
-        "`.venv/bin/python benchmarks/recovery.py --scenario planted-effects --seeds 1,2,3` (about 3 minutes per seed).")
+recovery_path = Path(recovery_results)
+if not recovery_path.exists():
+    say(f"**The recovery study's results are missing** ({recovery_path}). Run "
+        "`.venv/bin/ketamine-nif sweep sweeps/recovery.yaml` (about 3-4 minutes per replicate and core).")
 else:
-    rec = recovery.tables["recovery-summary.csv"]
-    say(f"Made by `{recovery.command}`. Per estimand: fits (seeds), estimates, coverage of the 95% intervals, mean error "
-        "(bias) and root mean square error on the estimand's scale, the share of planted effects detected in their "
-        "direction, and detections of effects that were not planted.")
+    command = recovery_path.parent / "command.txt"
+    rec = recovery_summary(pd.read_csv(recovery_path))
+    say(f"Made by `{command.read_text().strip() if command.exists() else 'unknown command'}`. Per estimand: replicates "
+        "(twins), estimates, coverage of the 95% intervals, mean error (bias) and root mean square error on the "
+        "estimand's scale, planted effects and the share detected in their direction, and detections of effects that "
+        "were not planted (out of the null estimates).")
     show_table(rec, digits=3)
     low = rec[rec["coverage"] < 0.85]
     say("Coverage is at least 85% for every estimand." if low.empty else
