@@ -259,3 +259,19 @@ def test_link_to_a_notebook_that_is_no_chapter_fails(tmp_path):
     config = make_book(tmp_path, chapter_two_extra="See [elsewhere](99-nowhere.ipynb).")
     with pytest.raises(RenderError, match="99-nowhere.ipynb"):
         render_book(config, None, tmp_path / "work")
+
+
+def test_labelled_cell_without_its_figure_shows_its_message_and_defines_no_label(tmp_path):
+    """A chapter whose study outputs are missing says so in the figure's cell instead."""
+    config = make_book(tmp_path)
+    path = tmp_path / "_build/notebooks/02-second.ipynb"
+    notebook = nbformat.read(path, 4)
+    notebook.cells.append(code('#| label: fig-absent\n#| fig-cap: "Never drawn."\nsay()', markdown_output("*No curves: the sweep has not run.*")))
+    nbformat.write(notebook, path)
+    render_book(config, None, tmp_path / "work")
+    page = (tmp_path / "_book" / "02-second.html").read_text()
+    assert "<em>No curves: the sweep has not run.</em>" in page and "Never drawn" not in page and 'id="fig-absent"' not in page
+    notebook.cells.append(new_markdown_cell("See @fig-absent."))
+    nbformat.write(notebook, path)
+    with pytest.raises(RenderError, match="@fig-absent"):
+        render_book(config, None, tmp_path / "work")

@@ -148,9 +148,9 @@ class _ChapterBuilder:
                 self.blocks.append(f"```{{=html}}\n{_text(data['text/html'])}\n```")
             elif "text/plain" in data:
                 self.blocks.append(_fenced(_text(data["text/plain"])))
-        missing = figure_label or table_label
-        if missing:
-            raise RenderError(f"{self.chapter.source}: cell labelled '{missing}' produced no {'image' if figure_label else 'Markdown table'}")
+        # A labelled cell without its image or table (say, a study's outputs are missing and
+        # the cell says so instead) shows its other outputs and defines no label; a
+        # reference to that label then fails as unresolved, with its name.
 
     def headings(self, markdown: str) -> str:
         """Number chapter (level 1) and section (levels 2-3) headings; record labels."""
