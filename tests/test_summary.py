@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_nif import summary
+from ketamine_nif import runner, summary
 from ketamine_nif.estimates import COLUMNS
+from ketamine_nif.paths import NOTEBOOKS
 from ketamine_nif.runner import NotebookJob
 
 
@@ -102,6 +103,37 @@ def test_figure_has_one_row_per_question():
     fig = summary.figure(qs)
     assert len(fig.axes[0].get_yticklabels()) == 2 and [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["A", "MADRS"]
     assert len(fig.axes[0].collections) == 2
+
+
+def test_summary_and_appendix_run_last_but_keep_their_place():
+    assert runner.run_settings(NOTEBOOKS / "index.py") == {"run": "last", "reads": ["estimates.csv"]}
+    assert runner.run_settings(NOTEBOOKS / "appendix.py")["reads"] == ["run-log", "diagnostics.json"]
+    assert runner.run_settings(NOTEBOOKS / "01-data.py") == {}
+    jobs = runner.book_jobs()
+    assert jobs[0].stem == "index" and jobs[-1].stem == "appendix"
+    order = [j.stem for j in runner.execution_order(jobs)]
+    assert order[-2:] == ["index", "appendix"] and order[:-2] == [j.stem for j in jobs[1:-1]]
+
+
+def test_dependency_hash_follows_the_other_chapters_outputs(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "run_output_dir", lambda stem: tmp_path / stem)
+    jobs = [NotebookJob(s, tmp_path / f"{s}.py", tmp_path / "p.yaml", tmp_path / f"{s}.ipynb") for s in ("02-a", "03-b")]
+    summary_job = NotebookJob("index", tmp_path / "index.py", tmp_path / "p.yaml", tmp_path / "index.ipynb", True, ("estimates.csv",))
+    chapters = [summary_job, *jobs]
+    (tmp_path / "02-a").mkdir()
+    before = runner.dependency_hash(summary_job, chapters, {})
+    (tmp_path / "02-a" / "estimates.csv").write_text("estimand\nx\n")
+    written = runner.dependency_hash(summary_job, chapters, {})
+    (tmp_path / "02-a" / "figure.png").write_bytes(b"unrelated")
+    assert before != written == runner.dependency_hash(summary_job, chapters, {})
+    (tmp_path / "02-a" / "estimates.csv").write_text("estimand\ny\n")
+    assert runner.dependency_hash(summary_job, chapters, {}) != written
+    assert runner.dependency_hash(jobs[0], chapters, {}) == ""  # a chapter that reads nothing
+    appendix = NotebookJob("appendix", tmp_path / "a.py", tmp_path / "p.yaml", tmp_path / "a.ipynb", True, ("run-log",))
+    log = {"02-a": {"seconds": 1.0, "status": "executed"}}
+    same = runner.dependency_hash(appendix, [*chapters, appendix], log)
+    assert runner.dependency_hash(appendix, [*chapters, appendix], {"02-a": {"seconds": 1.0, "status": "cached"}}) == same
+    assert runner.dependency_hash(appendix, [*chapters, appendix], {"02-a": {"seconds": 2.0, "status": "executed"}}) != same
 
 
 # --- the rendered summary page of the book built at test size (conftest.built_book) ---
