@@ -424,3 +424,22 @@ def plot_sbc(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: 
     axes.flat[0].set_ylabel("ECDF − uniform", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def paired_differences(errors: pd.DataFrame, reference: str = "censored") -> pd.DataFrame:
+    """Each method against ``reference`` on the same estimates (same data,
+    marker, visit and seed): mean difference of the error and of the absolute
+    error of the log ratio, with their standard errors."""
+    keys = [k for k in ("seed", "marker", "visit") if k in errors]
+    wide = errors.pivot_table(index=keys, columns="method", values="log_error")
+    rows = []
+    for method in wide.columns:
+        if method == reference:
+            continue
+        diff = wide[method] - wide[reference]
+        abs_diff = wide[method].abs() - wide[reference].abs()
+        n = int(diff.notna().sum())
+        rows.append({"method": method, "against": reference, "estimates": n,
+                     "error_difference": float(diff.mean()), "se": float(diff.std(ddof=1) / np.sqrt(n)),
+                     "abs_error_difference": float(abs_diff.mean()), "abs_se": float(abs_diff.std(ddof=1) / np.sqrt(n))})
+    return pd.DataFrame(rows)
