@@ -199,7 +199,7 @@ show_table(pd.DataFrame({
 
 # %%
 best = loo_table.index[0]
-clear = loo_table[(loo_table["elpd_diff"] > 4) & (loo_table["elpd_diff"] > 2 * loo_table["dse"])]
+clear = loo_table[(-loo_table["elpd_diff"] > 4) & (-loo_table["elpd_diff"] > 2 * loo_table["dse"])]  # elpd_diff < 0: worse
 student_vs_normal = elpd["Student-t, censored"].elpd - elpd["normal, censored"].elpd
 say(
     f"The best-predicting variant is **{best}**. "

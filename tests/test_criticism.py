@@ -103,3 +103,29 @@ def test_lod_substitutions():
     assert np.allclose(np.exp(values[data.nif_censored]), 2.0 / np.sqrt(2.0))
     with pytest.raises(ValueError, match="below_lod"):
         substituted(data, "zero")
+
+
+def test_paired_differences_pair_the_same_estimates():
+    errors = pd.DataFrame({
+        "seed": [1, 1, 2, 2] * 2, "marker": ["A", "B"] * 4, "visit": "24h",
+        "method": ["censored"] * 4 + ["lod/2"] * 4,
+        "log_error": [0.0, 0.1, -0.1, 0.0, 0.1, 0.2, 0.0, 0.1],
+    })
+    row = criticism.paired_differences(errors).iloc[0]
+    assert row["method"] == "lod/2" and row["estimates"] == 4
+    assert row["error_difference"] == pytest.approx(0.1) and row["se"] == pytest.approx(0.0, abs=1e-12)
+    assert row["abs_error_difference"] == pytest.approx((0.1 + 0.2 + 0.0 + 0.1 - 0.0 - 0.1 - 0.1 - 0.0) / 4)
+
+
+def test_participant_loo_prefers_the_model_that_predicts_better():
+    rng = np.random.default_rng(4)
+    posterior = xr.Dataset({"mu": (("chain", "draw"), rng.normal(size=(2, 200)))})
+    idata = xr.DataTree.from_dict({"/posterior": posterior})
+    people = [f"p{i}" for i in range(30)]
+    good = rng.normal(-1.0, 0.05, size=(2, 200, 30))
+    bad = good - 0.5
+    table = criticism.comparison_table({
+        "good": criticism.participant_loo(idata, good, people), "bad": criticism.participant_loo(idata, bad, people)})
+    assert table.index[0] == "good"
+    assert table.loc["bad", "elpd_diff"] == pytest.approx(-15.0, abs=0.5)  # ArviZ 1.x: negative for worse models
+    assert (table["share_k_over_0.7"] == 0).all()
