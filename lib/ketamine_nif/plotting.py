@@ -159,3 +159,28 @@ def prior_check(prior_values: np.ndarray, observed: np.ndarray, value_label: str
     right.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+def shrinkage(no_pooling: pd.DataFrame, pooled: pd.DataFrame, null: float, rope: tuple[float, float] | None,
+              xlabel: str) -> plt.Figure:
+    """Per subgroup (rows): the no-pooling estimate with its 95% confidence
+    interval (separate frequentist fit in the subgroup, grey) above the
+    partial-pooling posterior mean with its 95% interval (colour). Both frames
+    have columns subgroup, mean, ci_low, ci_high; rows are drawn in ``pooled`` order."""
+    groups = list(dict.fromkeys(pooled["subgroup"]))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH * 0.85, 0.26 * len(groups) + 1.2))
+    if rope is not None:
+        ax.axvspan(*rope, color="0.9", zorder=0, label="practical equivalence")
+    ax.axvline(null, color="0.3", lw=0.8)
+    y = np.arange(len(groups))
+    for frame, shift, colour, label in ((no_pooling, -0.17, "0.55", "no pooling (frequentist, 95% CI)"),
+                                        (pooled, 0.17, "#D55E00", "partial pooling (posterior, 95% interval)")):
+        rows = frame.set_index("subgroup").reindex(groups)
+        ax.errorbar(rows["mean"], y + shift, xerr=[rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]],
+                    fmt="o", ms=3.5, color=colour, ecolor=colour, lw=1.2, capsize=1.5, label=label)
+    ax.set_yticks(y, groups, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / (0.26 * len(groups) + 1.2)), ncol=2, fontsize=8)
+    fig.tight_layout()
+    return fig

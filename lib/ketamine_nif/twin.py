@@ -16,6 +16,10 @@ Generative model, per participant i, marker m, visit t (log scale for NIFs):
 * MADRS ``y_it = B_i + saline_change(t) + [ketamine] diff(t) + c_i + e_it
   + gamma_m,arm * (log2 x_imt - log2 x_im0) + [ketamine] delta_m(t) * z_im0``,
   rounded and kept within 0..60.
+* subgroup couplings (``effects.subgroup_coupling``): gamma_m,arm is added only
+  for participants whose covariate (BMI) lies below a threshold; the truth then
+  also carries the couplings in the two subgroups, their difference, and the
+  population-average coupling in the ``all`` rows.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from .estimands import (
     KEY_COLUMNS,
     MADRS_CHANGE_DIFFERENCE,
     NIF_CHANGE_RATIO,
+    SUBGROUP_COUPLING_DIFFERENCE,
+    split_key,
 )
 from .paths import SCENARIOS
 
@@ -107,6 +113,12 @@ def _check_scenario(s: dict, path: Path) -> None:
         for marker in s["effects"].get(kind) or {}:
             if marker not in s["markers"]:
                 raise ScenarioError(f"{path}: effects.{kind} names {marker!r}, which is not in the marker panel")
+    for i, spec in enumerate(s["effects"].get("subgroup_coupling") or [], start=1):
+        if spec.get("marker") not in s["markers"]:
+            raise ScenarioError(f"{path}: effects.subgroup_coupling {i} names {spec.get('marker')!r}, which is not in the marker panel")
+        if spec.get("covariate") not in SUBGROUP_COVARIATES or "below" not in spec or len(spec.get("labels", [])) != 2:
+            raise ScenarioError(f"{path}: effects.subgroup_coupling {i} needs covariate (one of {', '.join(SUBGROUP_COVARIATES)}), "
+                                "below (the threshold) and two labels")
     for marker, spec in s["markers"].items():
         if not 0 < spec["icc"] < 1:
             raise ScenarioError(f"{path}: markers.{marker}.icc must lie strictly between 0 and 1")
@@ -179,7 +191,7 @@ def truth_table(s: dict) -> pd.DataFrame:
     post = [v["visit"] for v in s["schedule"][1:]]
     effects = s["effects"]
     ratios = effects.get("nif_change_ratio") or {}
-    couplings = effects.get("coupling_within") or {}
+    couplings = _average_couplings(s)
     moderation = effects.get("baseline_moderation") or {}
     rows = []
     for visit in post:
@@ -200,7 +212,66 @@ def truth_table(s: dict) -> pd.DataFrame:
             rows.append((BASELINE_MODERATION_DIFFERENCE, marker, visit, float(moderation.get(marker, {}).get(visit, 0.0))))
     truth = pd.DataFrame(rows, columns=["estimand", "marker", "visit", "value"])
     truth.insert(3, "subgroup", ALL_PARTICIPANTS)
+    subgroup = _subgroup_truth(s)
+    if subgroup is not None:
+        truth = _add_subgroup_truth(truth, subgroup)
     return truth[[*KEY_COLUMNS, "value"]]
+
+
+# covariates a subgroup coupling may be planted on, and the population share below a threshold
+SUBGROUP_COVARIATES = ("bmi",)
+
+
+def _share_below(s: dict, covariate: str, threshold: float) -> float:
+    """Population share of participants with the covariate below ``threshold``
+    (BMI: log-normal, recorded to 0.1)."""
+    c = s["covariates"]["bmi"]
+    return float(0.5 * math.erfc(-(math.log(threshold - 0.05) - math.log(c["median"])) / (c["log_sd"] * math.sqrt(2))))
+
+
+def _subgroup_truth(s: dict) -> list[tuple] | None:
+    """(estimand, marker, visit, subgroup, value) rows of the planted subgroup
+    couplings: each arm's coupling in both subgroups of each planted split, and
+    the first minus the second subgroup's coupling per arm."""
+    planted = s["effects"].get("subgroup_coupling") or []
+    if not planted:
+        return None
+    base = s["effects"].get("coupling_within") or {}
+    rows = []
+    for spec in planted:
+        first, second = spec["labels"]
+        for marker in s["markers"]:
+            gamma = {arm: float(base.get(marker, {}).get(arm, 0.0)) for arm in ("ketamine", "saline")}
+            extra = {arm: sum(float(p.get(arm, 0.0)) for p in planted if p["marker"] == marker and p["labels"] == spec["labels"])
+                     for arm in ("ketamine", "saline")}
+            for label, add in ((first, 1.0), (second, 0.0)):
+                values = {arm: gamma[arm] + add * extra[arm] for arm in gamma}
+                values["difference"] = values["ketamine"] - values["saline"]
+                rows += [(COUPLING_WITHIN[arm], marker, ALL_VISITS, label, values[arm]) for arm in COUPLING_WITHIN]
+            rows += [(SUBGROUP_COUPLING_DIFFERENCE[arm], marker, ALL_VISITS, split_key(spec["labels"]), extra[arm])
+                     for arm in SUBGROUP_COUPLING_DIFFERENCE]
+    return rows
+
+
+def _add_subgroup_truth(truth: pd.DataFrame, rows: list[tuple]) -> pd.DataFrame:
+    s_rows = pd.DataFrame(rows, columns=[*KEY_COLUMNS, "value"]).drop_duplicates(list(KEY_COLUMNS))
+    return pd.concat([truth, s_rows], ignore_index=True)
+
+
+def _average_couplings(s: dict) -> dict:
+    """Population-average coupling per marker and arm: the planted overall
+    coupling plus each planted subgroup coupling times its subgroup's share."""
+    couplings = s["effects"].get("coupling_within") or {}
+    planted = s["effects"].get("subgroup_coupling") or []
+    if not planted:
+        return couplings
+    couplings = copy.deepcopy(couplings)
+    for spec in planted:
+        share = _share_below(s, spec["covariate"], float(spec["below"]))
+        entry = couplings.setdefault(spec["marker"], {})
+        for arm in ("ketamine", "saline"):
+            entry[arm] = float(entry.get(arm, 0.0)) + share * float(spec.get(arm, 0.0))
+    return couplings
 
 
 def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT_SEED) -> Twin:
@@ -256,6 +327,11 @@ def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT
     for marker, gamma in (s["effects"].get("coupling_within") or {}).items():
         slope = np.where(ketamine, gamma.get("ketamine", 0.0), gamma.get("saline", 0.0))
         within = (log_nif[marker][:, 1:] - log_nif[marker][:, :1]) / math.log(2)
+        mean_post += slope[:, None] * within
+    for spec in s["effects"].get("subgroup_coupling") or []:
+        member = participants[spec["covariate"]].to_numpy() < float(spec["below"])
+        slope = member * np.where(ketamine, spec.get("ketamine", 0.0), spec.get("saline", 0.0))
+        within = (log_nif[spec["marker"]][:, 1:] - log_nif[spec["marker"]][:, :1]) / math.log(2)
         mean_post += slope[:, None] * within
     for marker, delta in (s["effects"].get("baseline_moderation") or {}).items():
         spec = s["markers"][marker]

@@ -8,6 +8,7 @@ from .depression import (
     build_outcome_model,
 )
 from .prepare import ModelData, ModelDataError, prepare
+from .subgroups import SubgroupPriors, build_subgroup_model, subgroup_data, subgroup_design
 from .trajectory import LIKELIHOODS, TrajectoryPriors, build_nif_trajectory_model
 
 __all__ = [
@@ -15,10 +16,14 @@ __all__ = [
     "ModelData",
     "ModelDataError",
     "OutcomePriors",
+    "SubgroupPriors",
     "TrajectoryPriors",
     "build_coupling_model",
     "build_moderation_model",
     "build_nif_trajectory_model",
     "build_outcome_model",
+    "build_subgroup_model",
     "prepare",
+    "subgroup_data",
+    "subgroup_design",
 ]

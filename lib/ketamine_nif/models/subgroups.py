@@ -1,0 +1,295 @@
+"""Subgroups without the multiplicity trap: one model for every subgroup.
+
+For every marker m, one participant-level model of both aims that have
+subgroup questions, with subgroup deviations for every binary split k at once:
+
+* coupling (aim 2): MADRS of participant i at visit t,
+  ``y_imt = a_{m,arm(i),t} + g_{m,i} w_imt + l_m b_im + u_im + e_imt``, where
+  ``w`` is the log2 NIF centred on the person's mean (the within-person part),
+  ``b`` that mean, centred (the between-person part), ``u`` a person effect,
+  and ``g_{m,i} = gamma_{m,arm(i)} + sum_k c_ik d_{m,arm(i),k}``;
+* NIF change (aim 1): change in log NIF from baseline,
+  ``c_imt = delta_mt + (k_i - kbar) (beta_mt + sum_k c_ik e_{m,k}) + v_im + eta_imt``;
+
+``c_ik`` is i's centred membership of split k (``1 - p_k`` in the first
+subgroup, ``-p_k`` in the second, 0 where the covariate is missing or the split
+does not apply, e.g. training in the saline arm), so ``d`` and ``e`` are the
+first minus the second subgroup's effect, and ``gamma``/``beta`` the effects at
+the sample's average composition. The deviations are additive across splits (a
+main-effects model of effect modification) and shrunk together:
+
+    d_{m,a,k} = s_d * u_{m,a,k},   e_{m,k} = s_e * v_{m,k},   u, v ~ Student-t(nu, 0, 1)
+    s_d ~ HalfNormal(coupling_deviation_sd),   s_e ~ HalfNormal(arm_deviation_sd)
+
+One scale per kind of deviation is shared by every split, marker and arm: the
+more the subgroup differences look like noise, the smaller the scale and the
+more each is pulled to zero, which is the model's answer to multiplicity. The
+Student-t's heavy tails (nu = 3 by default) let one large real difference
+escape the shrinkage that a normal would impose on it. ``gamma`` (per arm) and
+``beta`` (per visit) are partially pooled across markers as in chapters 02-03.
+
+To keep one model of 7 markers x 28 subgroups feasible on two cores, the NIF
+values are those of the frequentist replication (chapter 07: values under the
+detection limit at LOD/2, missing samples left out), not the latent values of
+chapters 02-04; the model is linear and Gaussian, and samples in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from ..contract import Dataset
+from ..estimands import (
+    COUPLING_WITHIN,
+    NIF_CHANGE_RATIO,
+    SUBGROUP_COUPLING_DIFFERENCE,
+    SUBGROUP_NIF_RATIO,
+    split_key,
+)
+from ..estimates import COLUMNS
+from ..frequentist import LOD_FRACTION, aim1_data, aim2_data, person_visit_table
+from ..subgroups import Split, assign
+from .depression import ARMS, OutcomePriors
+from .pooling import pooled
+from .trajectory import TrajectoryPriors
+
+
+@dataclass(frozen=True)
+class SubgroupDesign:
+    """Membership of each participant (rows, in model order) in each split (columns)."""
+
+    splits: list[str]
+    labels: list[tuple[str, str]]
+    first: np.ndarray  # (N, K) bool: in the split's first subgroup
+    member: np.ndarray  # (N, K) bool: the split applies and the covariate is known
+    shares: np.ndarray  # (K,) share of the split's members in its first subgroup
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Centred membership c_ik: 1 - p_k (first), -p_k (second), 0 (not a member)."""
+        return np.where(self.member, self.first.astype(float) - self.shares[None, :], 0.0)
+
+    @property
+    def subgroups(self) -> list[str]:
+        return [label for pair in self.labels for label in pair]
+
+
+def subgroup_design(dataset: Dataset, splits: list[Split], participants: list[str]) -> SubgroupDesign:
+    """Membership arrays for ``splits`` (``participants`` in model order)."""
+    first, member = [], []
+    for split in splits:
+        labels = assign(split, dataset).reindex(participants)
+        member.append(labels.notna().to_numpy())
+        first.append((labels == split.labels[0]).to_numpy())
+    first_a, member_a = np.column_stack(first), np.column_stack(member)
+    shares = np.array([first_a[member_a[:, k], k].mean() if member_a[:, k].any() else 0.5 for k in range(len(splits))])
+    return SubgroupDesign([s.name for s in splits], [tuple(s.labels) for s in splits], first_a, member_a, shares)
+
+
+@dataclass(frozen=True)
+class SubgroupPriors:
+    coupling_deviation_sd: float = 1.0  # half-normal scale of subgroup differences in coupling (MADRS points per doubling)
+    arm_deviation_sd: float = 0.1  # half-normal scale of subgroup differences in the NIF arm effect (log ratio; 0.1 = 10%)
+    nu: float = 3.0  # degrees of freedom of the Student-t deviations (heavy tails)
+
+
+@dataclass
+class SubgroupData:
+    """Long arrays for :func:`build_subgroup_model` (person indices in ``participants`` order)."""
+
+    participants: list[str]
+    treated: np.ndarray  # (N,) 1.0 ketamine, 0.0 saline
+    markers: list[str]
+    visits: list[str]  # baseline first
+    # outcome rows (aim 2): every visit with MADRS and the marker
+    y_marker: np.ndarray
+    y_person: np.ndarray
+    y_visit: np.ndarray
+    y: np.ndarray
+    within: np.ndarray  # log2 NIF minus the person's mean
+    between: np.ndarray  # the person's mean log2 NIF, centred per marker
+    # NIF change rows (aim 1): post visits with a baseline and a post value
+    c_marker: np.ndarray
+    c_person: np.ndarray
+    c_visit: np.ndarray  # 0 = first post visit
+    change: np.ndarray
+
+    @property
+    def post_visits(self) -> list[str]:
+        return self.visits[1:]
+
+    @property
+    def arm_contrast(self) -> np.ndarray:
+        return self.treated - self.treated.mean()
+
+    @property
+    def n_participants(self) -> int:
+        return len(self.participants)
+
+
+def subgroup_data(dataset: Dataset, markers: list[str] | None = None, lod_fraction: float = LOD_FRACTION) -> SubgroupData:
+    """The data of the frequentist replication (same substitution under the
+    lod), as arrays for the subgroup model."""
+    markers = list(markers) if markers is not None else dataset.markers
+    table = person_visit_table(dataset, lod_fraction)
+    people = list(dataset.participants["participant_id"])
+    index = {p: i for i, p in enumerate(people)}
+    visit_index = {v: t for t, v in enumerate(dataset.visits)}
+    a2 = pd.concat([aim2_data(table, m).assign(m=j) for j, m in enumerate(markers)], ignore_index=True)
+    a1 = pd.concat([aim1_data(table, m).assign(m=j) for j, m in enumerate(markers)], ignore_index=True)
+    return SubgroupData(
+        participants=people,
+        treated=(dataset.participants["arm"].to_numpy() == "ketamine").astype(float),
+        markers=markers, visits=list(dataset.visits),
+        y_marker=a2["m"].to_numpy(), y_person=a2["participant_id"].map(index).to_numpy(),
+        y_visit=a2["visit"].astype(str).map(visit_index).to_numpy(), y=a2["madrs"].to_numpy(float),
+        within=a2["within"].to_numpy(float), between=a2["between"].to_numpy(float),
+        c_marker=a1["m"].to_numpy(), c_person=a1["participant_id"].map(index).to_numpy(),
+        c_visit=a1["visit"].astype(str).map(visit_index).to_numpy() - 1, change=a1["change"].to_numpy(float),
+    )
+
+
+def random_intercept_loglik(resid, group: np.ndarray, n_groups: int, sigma, person_sd, per_marker: int):
+    """Log-likelihood of residuals with a random intercept per group integrated
+    out: within a group of n rows the residuals are jointly normal with
+    covariance sigma^2 I + s^2 J, so
+
+        log L = -1/2 [n log 2pi + (n - 1) log sigma^2 + log(sigma^2 + n s^2)
+                      + (S2 - s^2 S1^2 / (sigma^2 + n s^2)) / sigma^2],
+
+    S1 and S2 the group's sum and sum of squares of residuals. Group g belongs to
+    marker g // per_marker, whose sigma and s it uses. Integrating the person
+    effects out removes hundreds of parameters and their correlation with the means."""
+    n = np.bincount(group, minlength=n_groups).astype(float)
+    present = n > 0
+    marker = np.arange(n_groups) // per_marker
+    s1 = pt.inc_subtensor(pt.zeros(n_groups)[group], resid)
+    s2 = pt.inc_subtensor(pt.zeros(n_groups)[group], resid**2)
+    var, tau2 = sigma[marker] ** 2, person_sd[marker] ** 2
+    total = var + n * tau2
+    logl = -0.5 * (n * np.log(2 * np.pi) + (n - 1) * pt.log(var) + pt.log(total) + (s2 - tau2 * s1**2 / total) / var)
+    return pt.sum(logl[present])
+
+
+def _student_t(name: str, nu: float, dims: tuple[str, ...]):
+    """Standard Student-t draws written as a scale mixture, z = n / sqrt(g) with
+    n ~ N(0, 1) and g ~ Gamma(nu/2, nu/2): the same distribution, without the
+    heavy-tailed geometry that NUTS explores badly (nu = 1 is the Cauchy, whose
+    local scales make this a horseshoe)."""
+    n = pm.Normal(f"{name}_raw", 0.0, 1.0, dims=dims)
+    g = pm.Gamma(f"{name}_local", alpha=nu / 2, beta=nu / 2, dims=dims)
+    return n / pt.sqrt(g)
+
+
+def build_subgroup_model(
+    data: SubgroupData,
+    design: SubgroupDesign,
+    priors: OutcomePriors = OutcomePriors(),
+    nif_priors: TrajectoryPriors = TrajectoryPriors(),
+    subgroup_priors: SubgroupPriors = SubgroupPriors(),
+) -> pm.Model:
+    """Couplings and NIF arm effects with subgroup deviations per marker (and
+    arm) and split, shrunk by shared scales; one model for every marker and split."""
+    n_m, n_i = len(data.markers), len(data.participants)
+    codes = design.codes
+    people = np.array(data.participants)
+    coords = {"marker": data.markers, "arm": ARMS, "split": design.splits, "visit": data.visits,
+              "post_visit": data.post_visits, "participant": data.participants,
+              "participant_ketamine": list(people[data.treated == 1.0]), "participant_saline": list(people[data.treated == 0.0])}
+    y_center, y_scale = float(np.mean(data.y)), float(np.std(data.y))
+    arm_of = np.where(data.treated == 1.0, 0, 1)
+    with pm.Model(coords=coords) as model:
+        # aim 2: MADRS on within-person NIF change, couplings with subgroup deviations
+        means = pm.Normal("madrs_mean", y_center, y_scale, dims=("marker", "arm", "visit"))
+        gamma = pooled("coupling", n_m, priors.effect_mean_sd, priors.effect_spread_sd, ("marker", "arm"), "arm")
+        # one scale per marker and arm, shared by all its splits
+        scale = pm.HalfNormal("coupling_deviation_scale", subgroup_priors.coupling_deviation_sd, dims=("marker", "arm"))
+        raw = _student_t("coupling_deviation", subgroup_priors.nu, ("marker", "arm", "split"))
+        dev = pm.Deterministic("coupling_deviation", scale[:, :, None] * raw, dims=("marker", "arm", "split"))
+        by_person = pt.stack([pt.dot(dev[:, a, :], codes.T) for a in range(len(ARMS))], axis=1)  # (M, arms, N)
+        person_gamma = gamma[:, arm_of] + by_person[:, arm_of, np.arange(n_i)]  # (M, N)
+        level = pm.Normal("level_slope", 0.0, priors.level_sd, dims="marker")
+        person_sd = pm.HalfNormal("madrs_person_sd", y_scale, dims="marker")
+        sigma = pm.HalfNormal("madrs_sigma", y_scale, dims="marker")
+        m, i = data.y_marker, data.y_person
+        mean = means[m, arm_of[i], data.y_visit] + person_gamma[m, i] * data.within + level[m] * data.between
+        pm.Potential("y", random_intercept_loglik(data.y - mean, m * n_i + i, n_m * n_i, sigma, person_sd, n_i))
+        for a, arm in enumerate(ARMS):
+            pm.Deterministic(COUPLING_WITHIN[arm], gamma[:, a], dims="marker")
+        pm.Deterministic(COUPLING_WITHIN["difference"], gamma[:, 0] - gamma[:, 1], dims="marker")
+        # aim 1: change in log NIF, arm effects with subgroup deviations
+        delta = pm.Normal("nif_delta", 0.0, nif_priors.time_sd, dims=("marker", "post_visit"))
+        beta = pm.Deterministic("nif_arm", pooled("nif_arm", n_m, nif_priors.arm_mean_sd, nif_priors.arm_spread_sd,
+                                                  ("marker", "post_visit"), "post_visit"), dims=("marker", "post_visit"))
+        arm_scale = pm.HalfNormal("arm_deviation_scale", subgroup_priors.arm_deviation_sd, dims="marker")
+        arm_raw = _student_t("arm_deviation", subgroup_priors.nu, ("marker", "split"))
+        arm_dev = pm.Deterministic("arm_deviation", arm_scale[:, None] * arm_raw, dims=("marker", "split"))
+        shift = pt.dot(arm_dev, codes.T)  # (M, N)
+        nif_person_sd = pm.HalfNormal("nif_person_sd", nif_priors.person_sd, dims="marker")
+        nif_sigma = pm.HalfNormal("nif_sigma", nif_priors.residual_sd, dims="marker")
+        m, i, t = data.c_marker, data.c_person, data.c_visit
+        c_mean = delta[m, t] + data.arm_contrast[i] * (beta[m, t] + shift[m, i])
+        pm.Potential("change", random_intercept_loglik(data.change - c_mean, m * n_i + i, n_m * n_i, nif_sigma, nif_person_sd, n_i))
+    return model
+
+
+def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool) -> pd.DataFrame:
+    """Output-contract rows from (chain, draw) draws, one per key (estimand,
+    marker, visit, subgroup); R-hat and bulk ESS computed for all at once."""
+    stacked = np.stack([np.asarray(d) for d in draws])  # (rows, chain, draw)
+    dataset = xr.Dataset({"x": xr.DataArray(stacked.transpose(1, 2, 0), dims=("chain", "draw", "row"))})
+    r_hat = np.asarray(az.rhat(dataset)["x"])
+    ess = np.asarray(az.ess(dataset, method="bulk")["x"])
+    values = stacked.reshape(len(keys), -1)
+    rows = []
+    for j, (estimand, marker, visit, subgroup) in enumerate(keys):
+        v = values[j]
+        null = 1.0 if estimand in (NIF_CHANGE_RATIO, SUBGROUP_NIF_RATIO) else 0.0
+        rope = ropes[estimand]
+        rows.append({
+            "estimand": estimand, "marker": marker, "visit": visit, "subgroup": subgroup,
+            "mean": v.mean(), "sd": v.std(ddof=1), "ci_low": np.quantile(v, 0.025), "ci_high": np.quantile(v, 0.975),
+            "p_positive": (v > null).mean(), "p_rope": ((v >= rope[0]) & (v <= rope[1])).mean(),
+            "r_hat": float(r_hat[j]), "ess_bulk": float(ess[j]), "converged": bool(converged),
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def subgroup_estimates(idata, data: SubgroupData, design: SubgroupDesign, ropes: dict, converged: bool) -> pd.DataFrame:
+    """Output-contract rows: every arm's coupling and every visit's NIF change
+    ratio in each subgroup (``subgroup`` = its label), and per split the first
+    minus the second subgroup's coupling and the ratio of their NIF change
+    ratios (``subgroup`` = "<first> vs <second>"). ``ropes`` maps an estimand
+    to its region of practical equivalence."""
+    post = idata.posterior
+    gamma = {arm: post[COUPLING_WITHIN[arm]] for arm in ARMS}
+    dev, arm_dev, beta = post["coupling_deviation"], post["arm_deviation"], post["nif_arm"]
+    keys, draws = [], []
+
+    def add(key, values):
+        keys.append(key)
+        draws.append(values.transpose("chain", "draw"))
+
+    for k, (split, labels) in enumerate(zip(design.splits, design.labels, strict=True)):
+        for position, label in enumerate(labels):
+            weight = (1.0 - design.shares[k]) if position == 0 else -design.shares[k]
+            for m in data.markers:
+                per_arm = {arm: gamma[arm].sel(marker=m) + weight * dev.sel(marker=m, arm=arm, split=split) for arm in ARMS}
+                per_arm["difference"] = per_arm["ketamine"] - per_arm["saline"]
+                for arm, values in per_arm.items():
+                    add((COUPLING_WITHIN[arm], m, "all", label), values)
+                for visit in data.post_visits:
+                    add((NIF_CHANGE_RATIO, m, visit, label),
+                        np.exp(beta.sel(marker=m, post_visit=visit) + weight * arm_dev.sel(marker=m, split=split)))
+        for m in data.markers:
+            for arm in ARMS:
+                add((SUBGROUP_COUPLING_DIFFERENCE[arm], m, "all", split_key(labels)), dev.sel(marker=m, arm=arm, split=split))
+            add((SUBGROUP_NIF_RATIO, m, "all", split_key(labels)), np.exp(arm_dev.sel(marker=m, split=split)))
+    return _summary_rows(keys, draws, ropes, converged)
