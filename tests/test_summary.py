@@ -68,6 +68,13 @@ def test_subgroup_estimates_and_model_covariates():
     table.loc[0, "subgroup"] = "BMI < 25"
     q = question(table)
     assert q.text.endswith("(by subgroup)") and summary.where(q.key) == "IL-1RA at 24h in BMI < 25"
+    variant = rows(("IL-6", "24h", 1.0, 0.5, 0.99, True), estimand="nif_change_ratio_student")
+    again = summary.questions([summary.ChapterResults("02-x", "X", "02-x.ipynb", rows(("IL-6", "24h", 1.0, 0.5, 0.99, True))),
+                               summary.ChapterResults("08-y", "Y", "08-y.ipynb", pd.concat([rows(("IL-6", "24h", 1.0, 0.5, 0.99, True)), variant]))])
+    assert [q.text for q in again][1:] == [
+        "Do NIF levels change differently after ketamine than after saline? (estimated again)",
+        "Do NIF levels change differently after ketamine than after saline? Sensitivity analysis: Student-t likelihood."]
+    assert summary.short_name("nif_change_ratio_lod_half") == "NIF change, ketamine / saline (lod half)"
     covariate = rows(("BDI", "all", 0.6, 1.0, 0.0, True), estimand="bdi_pre")
     assert summary.questions([summary.ChapterResults("09-x", "X", "09-x.ipynb", covariate)]) == []
 

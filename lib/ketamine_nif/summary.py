@@ -58,6 +58,12 @@ QUESTIONS = {
     estimands.BASELINE_MODERATION_DIFFERENCE: "Do baseline NIF levels predict who benefits from ketamine?",
     "treatment_btheb": "On real data (Beat the Blues), does the same kind of model find the published treatment effect on BDI?",
 }
+# Sensitivity variants of a known estimand are named <estimand>_<variant> (model criticism)
+VARIANTS = {
+    "student": "Student-t likelihood",
+    "lod_half": "values below the detection limit set to half of it",
+    "lod_sqrt2": "values below the detection limit set to it divided by the square root of 2",
+}
 # Estimands that are covariates of a model rather than questions of the report (not summarised)
 NOT_QUESTIONS = {"intercept", "bdi_pre", "time", "drug_yes", "length_gt6m"}
 
@@ -201,11 +207,24 @@ def key_estimate(rows: pd.DataFrame) -> pd.Series:
     return order.drop(columns=["_pd", "_dist"]).iloc[0]
 
 
+def variant_of(estimand: str) -> tuple[str, str] | None:
+    """(known estimand, variant) for a sensitivity variant such as ``nif_change_ratio_student``."""
+    for base in sorted(QUESTIONS, key=len, reverse=True):
+        if estimand.startswith(base + "_"):
+            return base, estimand[len(base) + 1:]
+    return None
+
+
 def describe(estimand: str) -> str:
-    """The question behind an estimand: from QUESTIONS, else from the descriptions
-    in :mod:`ketamine_nif.estimands` (every ``*DESCRIPTIONS`` dict), else its name."""
+    """The question behind an estimand: from QUESTIONS (a sensitivity variant of
+    one says which), else from the descriptions in :mod:`ketamine_nif.estimands`
+    (every ``*DESCRIPTIONS`` dict), else its name."""
     if estimand in QUESTIONS:
         return QUESTIONS[estimand]
+    variant = variant_of(estimand)
+    if variant:
+        base, name = variant
+        return f"{QUESTIONS[base]} Sensitivity analysis: {VARIANTS.get(name, name.replace('_', ' '))}."
     for name in dir(estimands):
         table = getattr(estimands, name)
         if name.endswith("DESCRIPTIONS") and isinstance(table, dict) and estimand in table:
@@ -215,7 +234,7 @@ def describe(estimand: str) -> str:
 
 
 def questions(chapters: list[ChapterResults]) -> list[Question]:
-    out = []
+    out, seen = [], set()
     for chapter in chapters:
         if chapter.estimates is None:
             continue
@@ -226,6 +245,9 @@ def questions(chapters: list[ChapterResults]) -> list[Question]:
             text = describe(estimand)
             if (rows["subgroup"].astype(str) != estimands.ALL_PARTICIPANTS).any():
                 text += " (by subgroup)"
+            elif estimand in seen:
+                text += " (estimated again)"
+            seen.add(estimand)
             out.append(Question(chapter, estimand, text, rows, key_estimate(rows)))
     return out
 
@@ -323,6 +345,16 @@ def thresholds_text() -> str:
     )
 
 
+def short_name(estimand: str) -> str:
+    """A row label for the figure."""
+    if estimand in SHORT:
+        return SHORT[estimand]
+    variant = variant_of(estimand)
+    if variant and variant[0] in SHORT:
+        return f"{SHORT[variant[0]]} ({variant[1].replace('_', ' ')})"
+    return estimand.replace("_", " ")
+
+
 def figure(qs: list[Question]):
     """Key estimands across markers: one row per question, one column per marker;
     each point is the strongest estimate for that marker, coloured and shaped by
@@ -335,7 +367,7 @@ def figure(qs: list[Question]):
     markers: list[str] = []
     for q in qs:
         markers += [m for m in dict.fromkeys(q.rows["marker"].astype(str)) if m not in markers]
-    labels = [f"{q.chapter.stem.split('-')[0]}: {SHORT.get(q.estimand, q.estimand.replace('_', ' '))}" for q in qs]
+    labels = [f"{q.chapter.stem.split('-')[0]}: {short_name(q.estimand)}" for q in qs]
     height = 0.38 * max(len(qs), 1) + 1.4
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, height))
     if not qs:
