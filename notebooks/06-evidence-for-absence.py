@@ -110,6 +110,9 @@ else:
 #| label: fig-evidence-rope
 #| fig-cap: "Posterior probability that each effect lies inside its region of practical equivalence, per marker (rows) and estimand (panels); the dashed line marks 0.95. Points from fits that failed the convergence checks are hollow."
 #| fig-alt: "Dot plots of the probability inside the region of practical equivalence for each marker, one panel per estimand."
+SHORT_TITLES = {NIF_CHANGE_RATIO: "NIF change\nratio", MADRS_CHANGE_DIFFERENCE: "MADRS\ndifference",
+                COUPLING_WITHIN["ketamine"]: "coupling,\nketamine", COUPLING_WITHIN["saline"]: "coupling,\nsaline",
+                COUPLING_WITHIN["difference"]: "coupling,\ndifference", BASELINE_MODERATION_DIFFERENCE: "baseline\nmoderation"}
 if not table.empty:
     families = list(dict.fromkeys(table["estimand"]))
     fig, axes = plt.subplots(1, len(families), figsize=(plotting.FIGURE_WIDTH, 0.3 * table["marker"].nunique() + 1.6),
@@ -123,7 +126,8 @@ if not table.empty:
         ax.scatter(part["p_rope"][~ok], y[~ok], s=14, facecolor="white", edgecolor="#0072B2")
         ax.axvline(equivalence_level, color="0.3", ls="--", lw=0.8)
         ax.set_xlim(-0.03, 1.03)
-        ax.set_title(family.replace("_", " ").replace("coupling within ", "coupling, "), fontsize=7)
+        ax.set_title(SHORT_TITLES.get(family, family), fontsize=8)
+        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
     axes.flat[0].set_yticks(range(len(rows)), rows)
     axes.flat[0].invert_yaxis()
     fig.supxlabel("P(inside the region of practical equivalence)", fontsize=9)

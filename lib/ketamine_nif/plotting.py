@@ -181,6 +181,6 @@ def shrinkage(no_pooling: pd.DataFrame, pooled: pd.DataFrame, null: float, rope:
     ax.set_yticks(y, groups, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / (0.26 * len(groups) + 1.2)), ncol=2, fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
     fig.tight_layout()
     return fig
