@@ -306,8 +306,8 @@ def _dispatch(tasks: list[dict], workers: int, scheduler: str | None) -> Iterabl
 
     configure_environment()  # inherited by the workers before they import numpy
     context = multiprocessing.get_context("spawn")
-    # a fresh process every few runs keeps compiled-model caches from piling up
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=25) as pool:
+    # (no max_tasks_per_child: with it, Python 3.12's pool hangs once every worker has been replaced)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(execute, task): task for task in tasks}
         for future in as_completed(futures):
             try:
