@@ -118,8 +118,14 @@ def cmd_render(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    import signal
+
     from .sweep import load_sweep, run_sweep
 
+    def stop(*_):  # `kill` stops the workers as Ctrl-C does; finished runs stay recorded
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     result = run_sweep(load_sweep(args.file), out=args.out, workers=args.workers, scheduler=args.scheduler,
                        log=lambda msg: print(msg, flush=True))
     if len(result.failures):

@@ -307,7 +307,8 @@ def _dispatch(tasks: list[dict], workers: int, scheduler: str | None) -> Iterabl
     configure_environment()  # inherited by the workers before they import numpy
     context = multiprocessing.get_context("spawn")
     # (no max_tasks_per_child: with it, Python 3.12's pool hangs once every worker has been replaced)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
         futures = {pool.submit(execute, task): task for task in tasks}
         for future in as_completed(futures):
             try:
@@ -316,6 +317,12 @@ def _dispatch(tasks: list[dict], workers: int, scheduler: str | None) -> Iterabl
                 task = futures[future]
                 yield {"run": task["run"], "key": task["key"], "seed": task["seed"], "point": task["point"],
                        "status": "failed", "error": f"worker process died: {type(exc).__name__}: {exc}", "seconds": math.nan}
+    except BaseException:  # interrupted: stop the workers now (finished runs are recorded; rerun to resume)
+        for process in list((pool._processes or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def _read(path: Path) -> dict | None:
