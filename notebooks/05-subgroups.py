@@ -45,6 +45,9 @@ focus_subgroup = "BMI < 25"  # the subgroup of the paper's finding
 prior_draws = 500  # draws for the prior check
 
 # %%
+import logging
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pymc as pm
@@ -173,8 +176,11 @@ say(
 #| label: fig-subgroups-prior
 #| fig-cap: "Prior distribution of a subgroup difference in within-person coupling (MADRS points per doubling), with the region of practical equivalence shaded."
 #| fig-alt: "Histogram of prior subgroup differences in coupling, concentrated near zero with heavy tails."
-prior = pm.sample_prior_predictive(draws=prior_draws, model=model, random_seed=seed + 1,
-                                   var_names=["coupling_deviation", "arm_deviation"])
+with warnings.catch_warnings():  # the likelihood is a Potential: prior draws of the deviations only, as intended
+    warnings.simplefilter("ignore", UserWarning)
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    prior = pm.sample_prior_predictive(draws=prior_draws, model=model, random_seed=seed + 1,
+                                       var_names=["coupling_deviation", "arm_deviation"])
 prior_d = np.asarray(prior.prior["coupling_deviation"]).ravel()
 fig, ax = plt.subplots(figsize=(plotting.FIGURE_WIDTH * 0.6, 2.6))
 ax.hist(np.clip(prior_d, -10, 10), bins=80, density=True, color="0.6")

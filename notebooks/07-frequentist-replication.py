@@ -72,6 +72,10 @@ marker_list = markers or dataset.markers
 #    post-infusion visit on arm × standardised baseline log concentration.
 #    Test: the arm × baseline interaction at each visit (points per SD).
 #
+# p-values are the Wald tests statsmodels reports (estimate over standard
+# error against a normal distribution), which run a little small in small
+# subgroups.
+#
 # Every model is fitted to all participants and again within each subgroup.
 # Comparisons between arms are skipped in a subgroup that has fewer than
 # three participants in an arm; in particular the training split exists only

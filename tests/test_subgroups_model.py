@@ -6,6 +6,10 @@ same data give their handful of p < 0.05."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pandas as pd
 import pytest
 
 from ketamine_nif import estimates, frequentist
@@ -25,9 +29,8 @@ from ketamine_nif.models.subgroups import (
 )
 from ketamine_nif.paths import PARAMS
 from ketamine_nif.subgroups import load_splits
-from ketamine_nif.twin import simulate
+from ketamine_nif.twin import load_scenario, simulate
 
-pytestmark = pytest.mark.slow
 MARKERS = ["IL-1RA", "BDNF"]  # the planted marker and a null one
 SPLITS = ["bmi", "sex", "age"]  # the planted split and two null ones
 SETTINGS = SamplerSettings(draws=400, tune=400, chains=2, seed=7, target_accept=0.9)
@@ -62,6 +65,30 @@ def differences(table):
     return table[table["estimand"].isin([*SUBGROUP_COUPLING_DIFFERENCE.values(), SUBGROUP_NIF_RATIO])]
 
 
+def test_planted_subgroup_coupling_is_in_the_data_and_the_truth():
+    scenario = load_scenario("planted-subgroup", overrides={"design": {"n_ketamine": 3000, "n_saline": 1000}})
+    twin = simulate(scenario, seed=9)
+    m, p = twin.measurements, twin.participants.set_index("participant_id")
+    wide = {k: m[m["measure"] == k].pivot(index="participant_id", columns="visit", values="value").apply(pd.to_numeric)
+            .reindex(p.index) for k in ("MADRS", "IL-1RA")}
+    post = ["24h", "day3", "day5"]
+    for low_bmi, gamma in ((True, 10.0), (False, 0.0)):
+        ids = p.index[(p["arm"] == "ketamine") & ((p["bmi"] < 25) == low_bmi)]
+        dy = wide["MADRS"].loc[ids, post].sub(wide["MADRS"].loc[ids, "baseline"], axis=0)
+        dx = np.log2(wide["IL-1RA"].loc[ids, post]).sub(np.log2(wide["IL-1RA"].loc[ids, "baseline"]), axis=0)
+        dy, dx = dy.sub(dy.mean(axis=1), axis=0), dx.sub(dx.mean(axis=1), axis=0)
+        slope = np.nansum((dx * dy).to_numpy()) / np.nansum((dx**2).to_numpy())
+        assert abs(slope - gamma) < 1.0, (low_bmi, slope)
+    truth = twin.truth.set_index(["estimand", "marker", "visit", "subgroup"])["value"]
+    share = 0.5 * math.erfc(-(math.log(24.95) - math.log(25.0)) / (0.2 * math.sqrt(2)))
+    assert truth[(COUPLING_WITHIN["ketamine"], "IL-1RA", "all", "all")] == pytest.approx(10.0 * share)
+    assert truth[(COUPLING_WITHIN["ketamine"], "IL-1RA", "all", "BMI < 25")] == 10.0
+    assert truth[(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], "IL-1RA", "all", "BMI < 25 vs BMI >= 25")] == 10.0
+    assert truth[(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], "BDNF", "all", "BMI < 25 vs BMI >= 25")] == 0.0
+    assert not simulate("paper-null", 1).truth["subgroup"].ne("all").any()  # other scenarios keep their truth
+
+
+@pytest.mark.slow
 def test_estimates_are_keyed_like_the_truth(planted):
     table, _, twin, _, _ = planted
     assert list(table.columns) == estimates.COLUMNS
@@ -72,6 +99,7 @@ def test_estimates_are_keyed_like_the_truth(planted):
     assert joined["covered"].mean() >= 0.85
 
 
+@pytest.mark.slow
 def test_planted_subgroup_effect_is_detected(planted):
     table, diagnostics, _, _, _ = planted
     assert diagnostics.max_r_hat < 1.05
@@ -81,6 +109,7 @@ def test_planted_subgroup_effect_is_detected(planted):
     assert found.iloc[0]["mean"] > 2.0
 
 
+@pytest.mark.slow
 def test_null_has_no_subgroup_effect_but_frequentist_hits(null):
     table, diagnostics, _, dataset, splits = null
     assert diagnostics.max_r_hat < 1.05
