@@ -8,6 +8,8 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   ketamine-nif:
+#     studies: [_build/sweeps/design-nif/results.csv, _build/sweeps/design-coupling/results.csv]
 # ---
 
 # %% [markdown]

@@ -179,3 +179,18 @@ def test_sampler_cores_follow_the_cap(monkeypatch):
     assert sampler_cores(4) == 1
     monkeypatch.delenv(CORES_VARIABLE)
     assert sampler_cores(4) == min(4, os.cpu_count() or 1)
+
+
+def test_a_chapter_reading_study_results_reruns_when_they_change(tmp_path, monkeypatch):
+    from ketamine_nif import runner
+
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+    job = runner.NotebookJob("10-x", tmp_path / "x.py", tmp_path / "x.yaml", tmp_path / "x.ipynb",
+                             studies=("_build/sweeps/s/results.csv",))
+    missing = runner.dependency_hash(job, [job], {})
+    results = tmp_path / "_build" / "sweeps" / "s" / "results.csv"
+    results.parent.mkdir(parents=True)
+    results.write_text("run,mean\na,1\n")
+    present = runner.dependency_hash(job, [job], {})
+    results.write_text("run,mean\na,2\n")
+    assert len({missing, present, runner.dependency_hash(job, [job], {})}) == 3

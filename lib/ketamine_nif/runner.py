@@ -18,6 +18,11 @@ It keeps its place in the book (the summary is shown first) but is executed
 after the other chapters, and it is executed again whenever one of the files it
 reads changed. ``reads`` names files in each chapter's output folder, or
 ``run-log`` for the chapters' records in ``_build/run-log.json``.
+
+A chapter that shows the saved results of a slow study (a sweep) lists them
+under ``studies`` (paths in the project, e.g.
+``[_build/sweeps/design-nif/results.csv]``): it is executed again when one of
+them appears or changes.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class NotebookJob:
     output: Path  # the executed notebook
     runs_last: bool = False  # executed after the other chapters (header: ketamine-nif: run: last)
     reads: tuple[str, ...] = field(default_factory=tuple)  # other chapters' outputs it depends on
+    studies: tuple[str, ...] = field(default_factory=tuple)  # saved study results (project paths) it reads
 
     @property
     def output_dir(self) -> Path:
@@ -121,7 +127,8 @@ def book_jobs(config_path: Path = QUARTO_CONFIG) -> list[NotebookJob]:
         source = NOTEBOOKS / f"{stem}.py"
         settings = run_settings(source)
         jobs.append(NotebookJob(stem, source, PARAMS / f"{stem}.yaml", ROOT / chapter,
-                                runs_last=settings.get("run") == "last", reads=tuple(settings.get("reads") or ())))
+                                runs_last=settings.get("run") == "last", reads=tuple(settings.get("reads") or ()),
+                                studies=tuple(settings.get("studies") or ())))
     return jobs
 
 
@@ -131,10 +138,15 @@ def execution_order(jobs: list[NotebookJob]) -> list[NotebookJob]:
 
 
 def dependency_hash(job: NotebookJob, chapters: list[NotebookJob], run_log: dict) -> str:
-    """A fingerprint of what ``job`` reads from the other chapters (empty when it reads nothing)."""
-    if not job.reads:
+    """A fingerprint of what ``job`` reads from the other chapters and of the
+    saved study results it reads (empty when it reads nothing)."""
+    if not job.reads and not job.studies:
         return ""
     parts = []
+    for name in job.studies:
+        path = ROOT / name
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        parts.append(f"study:{name}:{digest}")
     for other in chapters:
         if other.stem == job.stem:
             continue
