@@ -6,11 +6,9 @@ with new parameters; failures name the cell and keep the partial output."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,32 +17,11 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
+from conftest import BIN, TINY, cli, make_project
 from ketamine_nif import estimates
-from ketamine_nif.paths import ROOT
 from ketamine_nif.runner import run_settings
-from ketamine_nif.twin import load_scenario, simulate
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def make_project(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name in ("_quarto.yml", "references.bib"):
-        shutil.copy(ROOT / name, root / name)
-    for folder in ("notebooks", "params"):
-        shutil.copytree(ROOT / folder, root / folder)
-    simulate(load_scenario("paper-null", overrides={"design": {"n_ketamine": 12, "n_saline": 8}}), seed=2).write(root / "data" / "synthetic")
-    return root
-
-
-# test-size sampling for the analysis chapters (their fits are flagged as unconverged)
-TINY = ["-p", "draws=60", "-p", "tune=60", "-p", "chains=2", "-p", "prior_draws=30"]
-
-
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KETAMINE_NIF_ROOT": str(root)}
-    return subprocess.run([str(BIN / "ketamine-nif"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=600)
 
 
 def chapter_count(root: Path) -> int:
@@ -59,13 +36,9 @@ def book_text(root: Path) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = make_project(tmp_path_factory.mktemp("project"))
-    first = cli(root, "run", *TINY)
-    assert first.returncode == 0, first.stderr
-    rendered = cli(root, "render")
-    assert rendered.returncode == 0, rendered.stderr
-    return root, first, rendered
+def project(built_book):
+    """The book built at test size (conftest.built_book, shared with the browser and summary tests)."""
+    return built_book
 
 
 def test_book_is_built_from_executed_notebooks(project):
