@@ -179,11 +179,12 @@ def test_every_number_on_the_summary_page_equals_its_estimate(built_book):
         direction = np.maximum(source["p_positive"], 1 - source["p_positive"])
         ruled = converged & (source["p_rope"] >= 0.95)
         supported = converged & ~ruled & (direction >= 0.975)
+        unclassified = converged & source["p_rope"].isna() & source["p_positive"].isna()  # no posterior probabilities
         reliable = int(converged.sum())
         expected = ("unreliable" if reliable == 0 else "supported" if supported.any() else
-                    "ruled out" if ruled.sum() == reliable else "inconclusive")
+                    "ruled out" if ruled.sum() == reliable else "not classified" if unclassified.sum() == reliable else "inconclusive")
         assert _text(category_cell) == expected
-        counts = {len(source), reliable, int(ruled.sum()), int(supported.sum()), reliable - int(ruled.sum()) - int(supported.sum()),
-                  len(source) - reliable}
+        counts = {len(source), reliable, int(ruled.sum()), int(supported.sum()), int(unclassified.sum()),
+                  reliable - int(ruled.sum()) - int(supported.sum()) - int(unclassified.sum()), len(source) - reliable}
         numbers = {int(n) for n in re.findall(r"\b\d+\b", re.sub(r"\(.*?\)|\d+\.\d+", "", _text(answer_cell)))}
         assert numbers <= counts, (_text(answer_cell), counts)
