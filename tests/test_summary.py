@@ -72,7 +72,7 @@ def test_subgroup_estimates_and_model_covariates():
     again = summary.questions([summary.ChapterResults("02-x", "X", "02-x.ipynb", rows(("IL-6", "24h", 1.0, 0.5, 0.99, True))),
                                summary.ChapterResults("08-y", "Y", "08-y.ipynb", pd.concat([rows(("IL-6", "24h", 1.0, 0.5, 0.99, True)), variant]))])
     assert [q.text for q in again][1:] == [
-        "Do NIF levels change differently after ketamine than after saline? (estimated again)",
+        "Do NIF levels change differently after ketamine than after saline? (revisited)",
         "Do NIF levels change differently after ketamine than after saline? Sensitivity analysis: Student-t likelihood."]
     assert summary.short_name("nif_change_ratio_lod_half") == "NIF change, ketamine / saline (lod half)"
     covariate = rows(("BDI", "all", 0.6, 1.0, 0.0, True), estimand="bdi_pre")

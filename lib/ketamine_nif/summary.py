@@ -246,7 +246,7 @@ def questions(chapters: list[ChapterResults]) -> list[Question]:
             if (rows["subgroup"].astype(str) != estimands.ALL_PARTICIPANTS).any():
                 text += " (by subgroup)"
             elif estimand in seen:
-                text += " (estimated again)"
+                text += " (revisited)"
             seen.add(estimand)
             out.append(Question(chapter, estimand, text, rows, key_estimate(rows)))
     return out
