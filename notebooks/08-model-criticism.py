@@ -451,12 +451,29 @@ if sbc is not None:
     sbc_table = criticism.sbc_summary(sbc, seed=seed)
     show_table(sbc_table, digits=3)
     bad = sbc_table[sbc_table["outside_band"]]
-    divergent = float((sbc.groupby("seed")["divergences"].first() > 0).mean()) if "seed" in sbc else float("nan")
+    per_fit = sbc.groupby("seed")["divergences"].first() if "seed" in sbc else pd.Series(dtype=float)
+    divergent = float((per_fit > 0).mean()) if len(per_fit) else float("nan")
+    spread_note = ""
+    if "arm_spread" in set(bad["parameter"]) and len(per_fit):
+        spread = sbc[sbc["parameter"] == "arm_spread"].set_index("seed")
+        low_rank = (spread["rank"] / spread["draws"] < 0.1)
+        spread_note = (
+            f" The spread of the arm effects across markers is learned from only {sbc['parameter'].str.startswith('mu[').sum() // max(len(per_fit), 1)} "
+            f"markers at this size; its true value falls below 90% of the posterior draws in {100 * low_rank.mean():.0f}% of the "
+            "replicates (10% expected): the posterior of the spread sits too high when the true spread is small. Replicates "
+            f"with divergent transitions ({100 * divergent:.0f}%) show this in {100 * low_rank[per_fit.reindex(spread.index) > 0].mean():.0f}%, "
+            "so it is not only the sampler's trouble in the funnel of the non-centred pooling; the cause is not yet "
+            "established (more replicates, longer chains and a centred variant are the next checks). "
+            + ("The pooled arm effects themselves, which carry the report's estimands, stay inside their bands. "
+               if not bad["parameter"].str.startswith("arm_mean").any() else "The pooled arm effects are affected too. ")
+            + "With the book's seven markers the spread is better informed than with two."
+        )
     say(("No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
          "number of replicates. " if bad.empty else
-         f"The rank ECDF leaves its band for {join_words(bad['parameter'])}: these posteriors are miscalibrated at reduced "
-         "size and deserve a closer look. ")
-        + f"{100 * divergent:.0f}% of the replicate fits had divergent transitions (reduced settings; the book's fits are gated).")
+         f"The rank ECDF leaves its band for {join_words(bad['parameter'])}.")
+        + spread_note
+        + f" {100 * divergent:.0f}% of the replicate fits had divergent transitions (reduced settings; the book's fits are "
+        "gated on having none). With one band per parameter, about one parameter in twenty leaves its band by chance.")
 
 # %% [markdown]
 # ## Estimates {#sec-criticism-estimates}
