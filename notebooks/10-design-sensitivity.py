@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ketamine-nif:
-#     studies: [_build/sweeps/design-nif/results.csv, _build/sweeps/design-coupling/results.csv]
+#     inputs: [_build/sweeps/design-nif/results.csv, _build/sweeps/design-coupling/results.csv]
 # ---
 
 # %% [markdown]

@@ -181,12 +181,12 @@ def test_sampler_cores_follow_the_cap(monkeypatch):
     assert sampler_cores(4) == min(4, os.cpu_count() or 1)
 
 
-def test_a_chapter_reading_study_results_reruns_when_they_change(tmp_path, monkeypatch):
+def test_a_chapter_reading_other_files_reruns_when_they_change(tmp_path, monkeypatch):
     from ketamine_nif import runner
 
     monkeypatch.setattr(runner, "ROOT", tmp_path)
     job = runner.NotebookJob("10-x", tmp_path / "x.py", tmp_path / "x.yaml", tmp_path / "x.ipynb",
-                             studies=("_build/sweeps/s/results.csv",))
+                             inputs=("_build/sweeps/s/results.csv",))
     missing = runner.dependency_hash(job, [job], {})
     results = tmp_path / "_build" / "sweeps" / "s" / "results.csv"
     results.parent.mkdir(parents=True)
@@ -194,3 +194,15 @@ def test_a_chapter_reading_study_results_reruns_when_they_change(tmp_path, monke
     present = runner.dependency_hash(job, [job], {})
     results.write_text("run,mean\na,2\n")
     assert len({missing, present, runner.dependency_hash(job, [job], {})}) == 3
+
+
+def test_shared_data_model_has_the_same_density(small_twin_dir):
+    from ketamine_nif.contract import load_dataset
+    from ketamine_nif.inference import with_shared_data
+    from ketamine_nif.models import build_coupling_model, prepare
+
+    model = build_coupling_model(prepare(load_dataset(small_twin_dir), markers=["IL-6"]))
+    shared = with_shared_data(model)
+    point = model.initial_point(random_seed=3)
+    assert set(shared.initial_point(random_seed=3)) == set(point)
+    assert np.isclose(model.compile_logp()(point), shared.compile_logp()(point))

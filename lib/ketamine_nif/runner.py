@@ -19,10 +19,10 @@ after the other chapters, and it is executed again whenever one of the files it
 reads changed. ``reads`` names files in each chapter's output folder, or
 ``run-log`` for the chapters' records in ``_build/run-log.json``.
 
-A chapter that shows the saved results of a slow study (a sweep) lists them
-under ``studies`` (paths in the project, e.g.
-``[_build/sweeps/design-nif/results.csv]``): it is executed again when one of
-them appears or changes.
+A chapter that reads other files, such as the saved results of a slow study
+(a sweep) or one chapter's posterior, lists them under ``inputs`` (paths in
+the project, e.g. ``[_build/sweeps/design-nif/results.csv]``): it is executed
+again when one of them appears or changes.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class NotebookJob:
     output: Path  # the executed notebook
     runs_last: bool = False  # executed after the other chapters (header: ketamine-nif: run: last)
     reads: tuple[str, ...] = field(default_factory=tuple)  # other chapters' outputs it depends on
-    studies: tuple[str, ...] = field(default_factory=tuple)  # saved study results (project paths) it reads
+    inputs: tuple[str, ...] = field(default_factory=tuple)  # other files (project paths) it reads
 
     @property
     def output_dir(self) -> Path:
@@ -128,7 +128,7 @@ def book_jobs(config_path: Path = QUARTO_CONFIG) -> list[NotebookJob]:
         settings = run_settings(source)
         jobs.append(NotebookJob(stem, source, PARAMS / f"{stem}.yaml", ROOT / chapter,
                                 runs_last=settings.get("run") == "last", reads=tuple(settings.get("reads") or ()),
-                                studies=tuple(settings.get("studies") or ())))
+                                inputs=tuple(settings.get("inputs") or ())))
     return jobs
 
 
@@ -139,14 +139,14 @@ def execution_order(jobs: list[NotebookJob]) -> list[NotebookJob]:
 
 def dependency_hash(job: NotebookJob, chapters: list[NotebookJob], run_log: dict) -> str:
     """A fingerprint of what ``job`` reads from the other chapters and of the
-    saved study results it reads (empty when it reads nothing)."""
-    if not job.reads and not job.studies:
+    other files it reads (empty when it reads nothing)."""
+    if not job.reads and not job.inputs:
         return ""
     parts = []
-    for name in job.studies:
+    for name in job.inputs:
         path = ROOT / name
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
-        parts.append(f"study:{name}:{digest}")
+        parts.append(f"input:{name}:{digest}")
     for other in chapters:
         if other.stem == job.stem:
             continue
