@@ -8,6 +8,15 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   ketamine-nif:
+#     inputs:
+#       - _build/outputs/02-nif-trajectories/nif-trajectories.nc
+#       - _build/outputs/03-coupling/depression.nc
+#       - _build/outputs/03-coupling/coupling.nc
+#       - _build/outputs/04-baseline-prediction/baseline-prediction.nc
+#       - _build/outputs/02-nif-trajectories/diagnostics.json
+#       - _build/outputs/03-coupling/diagnostics.json
+#       - _build/outputs/04-baseline-prediction/diagnostics.json
 # ---
 
 # %% [markdown]
