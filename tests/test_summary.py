@@ -57,6 +57,8 @@ def test_answers_and_key_estimates():
     q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "24h", 1.1, 0.8, 0.6, True), ("C", "24h", 0.8, 0.05, 0.5, True)))
     assert summary.overall_category(q.rows) == "inconclusive" and q.key["marker"] == "C"  # P(direction) 0.95 beats 0.8
     assert summary.answer(q) == "No effect is supported; one of practical size is ruled out for 1 of 3, the rest are inconclusive."
+    q = question(rows(("A", "24h", 2.0, np.nan, np.nan, True), ("B", "24h", 1.25, np.nan, np.nan, True)).assign(ci_low=[0.5, 1.05]))
+    assert summary.overall_category(q.rows) == "not classified" and q.key["marker"] == "B"  # its interval excludes 1
     q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "24h", 1.02, 0.7, 0.97, True)))
     assert summary.answer(q) == "No: an effect of practical size is ruled out for all 2."
     q = question(rows(("A", "24h", 1.2, 0.9, 0.3, True), ("B", "24h", 1.1, 0.7, 0.6, True)))

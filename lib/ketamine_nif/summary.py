@@ -17,8 +17,9 @@ A question is one estimand of one chapter, and gets a category from its
 estimates: supported when any reliable estimate is, ruled out when all reliable
 estimates are, unreliable when none is reliable, inconclusive otherwise. Its key
 estimate is the estimate of that category with the strongest evidence of an
-effect (the highest probability of direction; ties go to the one farthest from
-the null).
+effect (the highest probability of direction; ties, and estimates without
+probabilities, go to one whose 95% interval excludes the null, then to the one
+farthest from the null).
 """
 
 from __future__ import annotations
@@ -203,8 +204,10 @@ def key_estimate(rows: pd.DataFrame) -> pd.Series:
     pool = rows if category == UNRELIABLE else rows[rows["category"] == category]
     null = pool["estimand"].map(null_value)
     distance = np.where(null == 1.0, np.abs(np.log(pool["mean"].clip(lower=1e-12))), np.abs(pool["mean"] - null))
-    order = pool.assign(_pd=p_direction(pool).fillna(-1), _dist=distance).sort_values(["_pd", "_dist"], ascending=False, kind="stable")
-    return order.drop(columns=["_pd", "_dist"]).iloc[0]
+    excludes = (pool["ci_low"] > null) | (pool["ci_high"] < null)  # decides among estimates without probabilities
+    order = pool.assign(_pd=p_direction(pool).fillna(-1), _ex=excludes, _dist=distance)
+    order = order.sort_values(["_pd", "_ex", "_dist"], ascending=False, kind="stable")
+    return order.drop(columns=["_pd", "_ex", "_dist"]).iloc[0]
 
 
 def variant_of(estimand: str) -> tuple[str, str] | None:
