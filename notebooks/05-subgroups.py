@@ -42,6 +42,8 @@ rope_coupling = [-1.0, 1.0]  # region of practical equivalence, MADRS points per
 rope_ratio = [0.9, 1.1]  # region of practical equivalence of a NIF change ratio
 focus_marker = "IL-1RA"  # the marker of the paper's finding
 focus_subgroup = "BMI < 25"  # the subgroup of the paper's finding
+day1_visit = "24h"  # the visit of the paper's finding (day 1)
+prior_coupling_mean_sd = 3.0  # prior SD of the day-1 coupling (MADRS points per doubling), as chapter 03's coupling prior
 prior_draws = 500  # draws for the prior check
 
 # %%
@@ -50,6 +52,7 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pymc as pm
 
 from ketamine_nif import estimates, frequentist, plotting
@@ -62,8 +65,14 @@ from ketamine_nif.estimands import (
 )
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models.subgroups import (
+    MIN_DAY1_PARTICIPANTS,
+    Day1Priors,
     SubgroupPriors,
+    build_day1_model,
     build_subgroup_model,
+    day1_data,
+    day1_estimates,
+    day1_ols,
     subgroup_data,
     subgroup_design,
     subgroup_estimates,
@@ -213,8 +222,7 @@ say(verdict(result.diagnostics))
 # ## Subgroup differences {#sec-subgroups-differences}
 
 # %%
-table = subgroup_estimates(result.idata, data, design, ropes, result.diagnostics.converged)
-estimates.write(table, output_dir)
+table = subgroup_estimates(result.idata, data, design, ropes, result.diagnostics.converged)  # written with the day-1 rows below
 differences = table[table["estimand"].isin([*SUBGROUP_COUPLING_DIFFERENCE.values(), SUBGROUP_NIF_RATIO])]
 found = differences[estimates.detected(differences)]
 scale = result.idata.posterior["coupling_deviation_scale"]  # (marker, arm)
@@ -289,8 +297,121 @@ else:
            if estimates.detected(split_row).iloc[0] else
            "In plain words: once every subgroup is weighed together, this subgroup does not stand out from the others; "
            "the coupling there is not distinguishable from the coupling elsewhere.")
-        + " The coupling here is the slope across all visits (day 1 included), as in the original analysis's model."
+        + " The coupling here is the slope across all visits (day 1 included), as in the original analysis's model; "
+        "the paper's own day-1 question follows in @sec-subgroups-day1."
     )
+
+# %% [markdown]
+# ## The paper's own question: day 1 {#sec-subgroups-day1}
+#
+# The paper's finding was narrower than the coupling above: in participants
+# with BMI < 25 given ketamine, a rise in IL-1RA from baseline to day 1 (24 h)
+# went with less improvement in MADRS at day 1. That question has one
+# observation per participant: the MADRS change $\Delta y_i$ from baseline to
+# day 1 and the marker's change $\Delta x_i$ over the same day, in doublings
+# ($\log_2$ of day 1 over baseline; values under the detection limit count as
+# a fraction of the limit, as above). In each subgroup $g$ of the split,
+# ketamine arm only,
+#
+# $$
+# \Delta y_i \sim \mathrm N\bigl(a_{g} + b_{g}\,\Delta x_i + t_{g}\,(y_{i0} - \bar y_0),\ s_{g}\bigr),
+# $$
+#
+# where $y_{i0}$ is the baseline MADRS ($\bar y_0$ its mean) and $b_g$ is the
+# day-1 coupling: MADRS points per doubling of the marker, positive when a rise
+# goes with less improvement (the paper's direction). The two subgroups are
+# fitted side by side without pooling, as the paper looked at them, so that
+# their difference $b_1 - b_2$ has a posterior; the pooled view is the one
+# above.
+#
+# **Priors.** $b_g \sim \mathrm N(0, 3)$, chapter 03's prior for a coupling
+# (@sec-coupling): a doubling is expected to move MADRS by a few points at
+# most. $a_g \sim \mathrm N(0, 10)$: a day-1 change of up to about 20 points in
+# either direction at no change in the marker. $t_g \sim \mathrm N(0, 1)$: the
+# change per point of baseline lies between $-1$ (full regression to the mean)
+# and 0 in most trials. $s_g \sim \mathrm{HalfNormal}(10)$: the spread of a
+# MADRS change between people is typically 5 to 10 points.
+
+# %%
+focus_split = next((s for s in load_splits(subgroups_file) if focus_subgroup in s.labels), None)
+day1 = (day1_data(dataset, focus_split, focus_marker, day1_visit, lod_fraction)
+        if focus_split is not None and focus_marker in dataset.markers and day1_visit in dataset.visits else None)
+day1_table = table.iloc[:0]
+if day1 is None:
+    say(f"The subgroup {focus_subgroup!r}, the marker {focus_marker!r} or the visit {day1_visit!r} is not in this run's data, "
+        "so the day-1 question is not asked.")
+else:
+    other = next(label for label in day1.labels if label != focus_subgroup)
+    left = sum(day1.left_out.values())
+    say(
+        f"In the ketamine arm, {day1.count(focus_subgroup)} participants with {focus_subgroup} and {day1.count(other)} with "
+        f"{other} have MADRS and {focus_marker} at baseline and at {day1_visit}; "
+        + (f"{left} more ({day1.left_out[focus_subgroup]} with {focus_subgroup}, {day1.left_out[other]} with {other}) lack "
+           "one of these values and are left out."
+           if left else "none is left out for a missing value.")
+        + ("" if day1.enough else
+           f" That is fewer than {MIN_DAY1_PARTICIPANTS} in a subgroup, too few to estimate a slope there: the day-1 "
+           "question is not fitted on these data.")
+    )
+
+# %%
+#| label: tbl-subgroups-day1
+#| tbl-cap: "Day-1 coupling in the ketamine arm: MADRS change from baseline to day 1 per doubling of the marker over the same day, adjusted for baseline MADRS. Bayesian posterior (95% interval, probability of a positive slope) and ordinary least squares in each subgroup alone (95% confidence interval, p-value)."
+if day1 is not None and day1.enough:
+    day1_fit = fit(build_day1_model(day1, Day1Priors(coupling_sd=prior_coupling_mean_sd)), settings.for_fit(2),
+                   "day1_coupling", output_dir)
+    day1_table = day1_estimates(day1_fit.idata, day1, ropes, day1_fit.diagnostics.converged)
+    ols = {label: day1_ols(day1, label) for label in day1.labels}
+    show_table(day1_table.assign(
+        participants=[day1.count(r.subgroup) if r.subgroup in ols else len(day1.table) for r in day1_table.itertuples()],
+        posterior=[f"{r.mean:+.1f} [{r.ci_low:+.1f}, {r.ci_high:+.1f}]" for r in day1_table.itertuples()],
+        least_squares=[f"{ols[r.subgroup]['estimate']:+.1f} [{ols[r.subgroup]['ci_low']:+.1f}, {ols[r.subgroup]['ci_high']:+.1f}]"
+                       if r.subgroup in ols else "" for r in day1_table.itertuples()],
+        p_value=[f"{ols[r.subgroup]['p_value']:.3f}" if r.subgroup in ols else "" for r in day1_table.itertuples()],
+    )[["subgroup", "participants", "posterior", "p_positive", "least_squares", "p_value"]]
+        .rename(columns={"posterior": "posterior mean [95% interval]", "p_positive": "P(> 0)",
+                         "least_squares": "least squares [95% CI]", "p_value": "p"}), digits=3)
+else:
+    say("No day-1 estimates on these data (see above).")
+
+# %%
+if day1 is not None and day1.enough:
+    f = day1_table[day1_table["subgroup"] == focus_subgroup].iloc[0]
+    d = day1_table[day1_table["estimand"] == SUBGROUP_COUPLING_DIFFERENCE["ketamine"]].iloc[0]
+    o = ols[focus_subgroup]
+    if not day1_fit.diagnostics.converged:
+        meaning = (f"The fit did not pass the convergence checks ({join_words(day1_fit.diagnostics.problems())}), so these "
+                   "numbers are not findings.")
+    elif f["p_positive"] >= estimates.DETECTION:
+        meaning = ("The data agree with the paper's claim in this subgroup"
+                   + (", and the coupling there differs from the other subgroup's." if d["p_positive"] >= estimates.DETECTION
+                      else f", but not that it is special to it: the coupling there is not distinguishable from that in "
+                           f"participants with {other}."))
+    elif f["p_positive"] <= 1 - estimates.DETECTION:
+        meaning = "The data point the other way from the paper's claim: a rise went with more improvement."
+    else:
+        meaning = ("The data do not support the paper's claim: the 95% interval includes no coupling"
+                   + (", and an effect of practical size cannot be ruled out either." if f["p_rope"] < 0.95 else
+                      ", and a coupling of practical size is ruled out."))
+    say(
+        f"**Day 1, {focus_marker}, {focus_subgroup}, ketamine arm.** Each doubling of {focus_marker} from baseline to "
+        f"{day1_visit} went with a MADRS change of {f['mean']:+.1f} points (95% interval {f['ci_low']:+.1f} to "
+        f"{f['ci_high']:+.1f}); the probability that a rise went with less improvement, as the paper found, is "
+        f"{f['p_positive']:.3f}. The slope differs from that in participants with {other} by {d['mean']:+.1f} points "
+        f"(95% interval {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; P(> 0) = {d['p_positive']:.2f}). Fitted the paper's "
+        f"way, by least squares in this subgroup alone, the slope is {o['estimate']:+.1f} (95% CI {o['ci_low']:+.1f} to "
+        f"{o['ci_high']:+.1f}, p = {o['p_value']:.3f})"
+        + ("; the posterior lies nearer zero because the prior expects a doubling to move MADRS by a few points at most. "
+           if abs(f["mean"]) < abs(o["estimate"]) else ". ")
+        + f"{meaning} This is one of many looks at these data (the paper's finding was one of "
+        f"{2 * len(load_splits(subgroups_file))} subgroups, several markers and three questions; the pooled model above "
+        "weighs it among all of them)"
+        + (", so one result this strong is expected somewhere by chance and is not, by itself, evidence of a "
+           "subgroup-specific effect." if max(f["p_positive"], 1 - f["p_positive"]) >= estimates.DETECTION else ".")
+    )
+
+# %%
+estimates.write(pd.concat([table, day1_table], ignore_index=True), output_dir)
 
 # %% [markdown]
 # ## Answer {#sec-subgroups-answer}

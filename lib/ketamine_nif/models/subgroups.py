@@ -47,7 +47,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from ..contract import Dataset
+from ..contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
 from ..estimands import (
     COUPLING_WITHIN,
     NIF_CHANGE_RATIO,
@@ -295,3 +295,113 @@ def subgroup_estimates(idata, data: SubgroupData, design: SubgroupDesign, ropes:
                 add((SUBGROUP_COUPLING_DIFFERENCE[arm], m, "all", split_key(labels)), dev.sel(marker=m, arm=arm, split=split))
             add((SUBGROUP_NIF_RATIO, m, "all", split_key(labels)), np.exp(arm_dev.sel(marker=m, split=split)))
     return _summary_rows(keys, draws, ropes, converged)
+
+
+# --- The paper's exact estimand: day-1 coupling in one subgroup (chapter 05) ---------------------------------
+
+DAY1_VISIT = "24h"  # the paper's day 1
+MIN_DAY1_PARTICIPANTS = 6  # fewest participants with a day-1 pair in each subgroup for the day-1 look
+
+
+@dataclass
+class Day1Data:
+    """One row per ketamine participant of a split with MADRS and the marker at
+    baseline and at ``visit``: ``madrs_change`` (visit minus baseline, points),
+    ``marker_change`` (log2 of visit over baseline: doublings), ``madrs_baseline``,
+    ``subgroup`` (label) and ``group`` (0 = the split's first subgroup, 1 = its second)."""
+
+    marker: str
+    visit: str
+    labels: tuple[str, str]
+    table: pd.DataFrame
+    left_out: dict[str, int]  # per subgroup label: ketamine participants without a complete pair at the visit
+
+    def count(self, label: str) -> int:
+        return int((self.table["subgroup"] == label).sum())
+
+    @property
+    def enough(self) -> bool:
+        return all(self.count(label) >= MIN_DAY1_PARTICIPANTS for label in self.labels)
+
+
+def day1_data(dataset: Dataset, split: Split, marker: str, visit: str = DAY1_VISIT,
+              lod_fraction: float = LOD_FRACTION) -> Day1Data:
+    """The paper's day-1 question as data: the ketamine participants of
+    ``split`` (covariate known), values under the detection limit at
+    ``lod_fraction`` of the limit (as in the rest of the chapter); participants
+    lacking MADRS or the marker at baseline or at ``visit`` are left out and counted."""
+    table = person_visit_table(dataset, lod_fraction)
+    labels = assign(split, dataset)
+    arm = dataset.participants.set_index("participant_id")["arm"]
+    people = labels.index[labels.notna() & (arm.reindex(labels.index) == "ketamine")]
+    if marker not in table or visit not in set(table["visit"].astype(str)):
+        raise ValueError(f"no {marker!r} or no visit {visit!r} in the data")
+    madrs, nif = (table.pivot(index="participant_id", columns="visit", values=column).reindex(people)
+                  for column in (DEPRESSION_MEASURE, marker))
+    frame = pd.DataFrame({
+        "participant_id": people,
+        "subgroup": labels[people].to_numpy(),
+        "madrs_change": (madrs[visit] - madrs[BASELINE_VISIT]).to_numpy(float),
+        "marker_change": ((nif[visit] - nif[BASELINE_VISIT]) / np.log(2)).to_numpy(float),  # natural logs to doublings
+        "madrs_baseline": madrs[BASELINE_VISIT].to_numpy(float),
+    })
+    complete = frame[["madrs_change", "marker_change", "madrs_baseline"]].notna().all(axis=1)
+    left_out = {label: int(((frame["subgroup"] == label) & ~complete).sum()) for label in split.labels}
+    frame = frame[complete].reset_index(drop=True)
+    frame.insert(2, "group", np.where(frame["subgroup"] == split.labels[0], 0, 1))
+    return Day1Data(marker, visit, tuple(split.labels), frame, left_out)
+
+
+@dataclass(frozen=True)
+class Day1Priors:
+    coupling_sd: float = 3.0  # slope: MADRS points per doubling of the marker (chapter 03's coupling prior)
+    intercept_sd: float = 10.0  # MADRS change with no change in the marker, at the average baseline (points)
+    baseline_slope_sd: float = 1.0  # MADRS change per point of baseline MADRS (regression to the mean: -1 to 0)
+    sigma_sd: float = 10.0  # half-normal scale of the residual SD (points)
+
+
+def build_day1_model(data: Day1Data, priors: Day1Priors = Day1Priors()) -> pm.Model:
+    """Two regressions in one model, one per subgroup g of the split (no pooling):
+
+        madrs_change_i ~ Normal(a_g + b_g * marker_change_i + t_g * (madrs_baseline_i - mean), s_g)
+
+    ``day1_coupling`` is b (MADRS points per doubling, by subgroup),
+    ``day1_coupling_difference`` the first minus the second subgroup's b."""
+    t = data.table
+    g = t["group"].to_numpy(int)
+    centred = t["madrs_baseline"].to_numpy(float) - t["madrs_baseline"].mean()
+    with pm.Model(coords={"subgroup": list(data.labels), "participant": list(t["participant_id"])}) as model:
+        a = pm.Normal("day1_intercept", 0.0, priors.intercept_sd, dims="subgroup")
+        b = pm.Normal("day1_coupling", 0.0, priors.coupling_sd, dims="subgroup")
+        slope = pm.Normal("day1_baseline_slope", 0.0, priors.baseline_slope_sd, dims="subgroup")
+        sigma = pm.HalfNormal("day1_sigma", priors.sigma_sd, dims="subgroup")
+        mean = a[g] + b[g] * t["marker_change"].to_numpy(float) + slope[g] * centred
+        pm.Normal("madrs_change", mean, sigma[g], observed=t["madrs_change"].to_numpy(float), dims="participant")
+        pm.Deterministic("day1_coupling_difference", b[0] - b[1])
+    return model
+
+
+def day1_estimates(idata, data: Day1Data, ropes: dict, converged: bool) -> pd.DataFrame:
+    """Output-contract rows at ``visit`` = the day-1 visit: the ketamine-arm
+    coupling in each subgroup (``subgroup`` = its label) and their difference
+    (``subgroup`` = "<first> vs <second>")."""
+    post = idata.posterior
+    keys = [(COUPLING_WITHIN["ketamine"], data.marker, data.visit, label) for label in data.labels]
+    draws = [post["day1_coupling"].sel(subgroup=label).transpose("chain", "draw") for label in data.labels]
+    keys.append((SUBGROUP_COUPLING_DIFFERENCE["ketamine"], data.marker, data.visit, split_key(data.labels)))
+    draws.append(post["day1_coupling_difference"].transpose("chain", "draw"))
+    return _summary_rows(keys, draws, ropes, converged)
+
+
+def day1_ols(data: Day1Data, label: str) -> dict:
+    """The paper's way, in one subgroup alone: ordinary least squares of the
+    MADRS change on the marker's log2 change and baseline MADRS (statsmodels);
+    the marker's coefficient, its 95% confidence interval and p-value."""
+    import statsmodels.formula.api as smf
+
+    part = data.table[data.table["subgroup"] == label]
+    result = smf.ols("madrs_change ~ marker_change + madrs_baseline", data=part).fit()
+    low, high = result.conf_int().loc["marker_change"]
+    return {"estimate": float(result.params["marker_change"]), "se": float(result.bse["marker_change"]),
+            "ci_low": float(low), "ci_high": float(high), "p_value": float(result.pvalues["marker_change"]),
+            "participants": int(result.nobs)}
