@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ketamine-nif:
-#     inputs: [_build/sweeps/design-nif/results.csv, _build/sweeps/design-coupling/results.csv]
+#     inputs: [studies/design-nif/results.csv, studies/design-coupling/results.csv]
 # ---
 
 # %% [markdown]
@@ -26,7 +26,7 @@
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data of this edition (their design is compared with the simulations)
 output_dir = "_build/outputs/10-design-sensitivity"  # detection.csv and smallest-detectable.csv
-sweeps_dir = "_build/sweeps"  # where the sweeps wrote their results (ketamine-nif sweep)
+sweeps_dir = "studies"  # where the sweeps keep their results (out: in sweeps/*.yaml)
 nif_sweep = "design-nif"  # sweep of the aim 1 arm effect (sweeps/design-nif.yaml)
 coupling_sweep = "design-coupling"  # sweep of the aim 2 coupling (sweeps/design-coupling.yaml)
 target_power = 0.8  # detection probability that defines the smallest detectable effect

@@ -195,14 +195,3 @@ def test_a_chapter_reading_other_files_reruns_when_they_change(tmp_path, monkeyp
     results.write_text("run,mean\na,2\n")
     assert len({missing, present, runner.dependency_hash(job, [job], {})}) == 3
 
-
-def test_shared_data_model_has_the_same_density(small_twin_dir):
-    from ketamine_nif.contract import load_dataset
-    from ketamine_nif.inference import with_shared_data
-    from ketamine_nif.models import build_coupling_model, prepare
-
-    model = build_coupling_model(prepare(load_dataset(small_twin_dir), markers=["IL-6"]))
-    shared = with_shared_data(model)
-    point = model.initial_point(random_seed=3)
-    assert set(shared.initial_point(random_seed=3)) == set(point)
-    assert np.isclose(model.compile_logp()(point), shared.compile_logp()(point))

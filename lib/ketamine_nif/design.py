@@ -68,7 +68,7 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
 
     from .contract import load_dataset
     from .estimates import summarise
-    from .inference import SamplerSettings, fit, with_shared_data
+    from .inference import SamplerSettings, fit
     from .models import build_coupling_model, build_nif_trajectory_model, prepare
     from .recovery import DEFAULT_ROPES
     from .twin import simulate
@@ -80,8 +80,7 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     data = prepare(dataset, markers=[marker])
     build = build_nif_trajectory_model if estimand == NIF_CHANGE_RATIO else build_coupling_model
     settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
-    # shared data: replicates reuse one compiled model (PyTensor's disk cache) instead of compiling their own
-    result = fit(with_shared_data(build(data)), settings, estimand, log_likelihood=False)
+    result = fit(build(data), settings, estimand, log_likelihood=False)
     rows = summarise(result.idata, estimand, DEFAULT_ROPES[estimand], result.diagnostics.converged)
     if estimand == NIF_CHANGE_RATIO:
         rows = rows[rows["visit"] == visit]

@@ -162,27 +162,6 @@ def save_posterior(idata, path: Path) -> None:
     tree.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
-def with_shared_data(model: pm.Model) -> pm.Model:
-    """The same model with its data arrays (observations, indices, covariates)
-    held as shared variables instead of constants. PyTensor caches compiled
-    functions on disk by graph, and constants are part of the graph: with the
-    data shared, every replicate of a sweep (same model, new data) reuses one
-    compiled function instead of compiling its own, which is most of the cost
-    of a small fit. Scalars (prior scales, structural numbers) stay constants."""
-    from pymc.model.fgraph import fgraph_from_model, model_from_fgraph
-    from pytensor import shared
-    from pytensor.graph.basic import Constant
-    from pytensor.graph.fg import FunctionGraph
-    from pytensor.graph.replace import graph_replace
-
-    graph, _ = fgraph_from_model(model)
-    arrays = [v for v in graph.variables if isinstance(v, Constant) and getattr(v, "ndim", 0) >= 1]
-    replacements = {c: shared(np.asarray(c.data), shape=(None,) * c.ndim, name=f"data_{i}") for i, c in enumerate(arrays)}
-    shared_graph = FunctionGraph(outputs=graph_replace(graph.outputs, replacements, strict=False), clone=False)
-    shared_graph._coords, shared_graph._dim_lengths = graph._coords, graph._dim_lengths
-    return model_from_fgraph(shared_graph, mutate_fgraph=True)
-
-
 def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str | Path | None = None,
         log_likelihood: bool = True) -> Fit:
     """Sample, diagnose and (with ``output_dir``) save the posterior as

@@ -10,19 +10,25 @@ A sweep file (YAML)::
     grid: {effect: [1.0, 1.8]}                    # every combination is a grid point
     replicates: 2                                 # runs per grid point, seeds seed, seed+1, ...
     seed: 1
+    out: studies/smoke                            # optional: results folder in the project (default _build/sweeps/<name>)
 
 A function is called as ``fn(seed=..., **fixed, **point)`` and returns a dict
 (one row), a list of dicts or a DataFrame. A notebook is executed by Papermill
 with those parameters (``seed`` only if it defines one) and a private
 ``output_dir``; its rows are that run's ``estimates.csv``.
 
-Each run is recorded in ``runs/<run>.json`` as soon as it finishes; a run whose
+Each run is recorded in ``runs/<run>.json`` as soon as it finishes (runs go
+replicate by replicate over the whole grid, so an early stop leaves results at
+every grid point); a run whose
 record shows success with the same inputs is skipped next time, so an
 interrupted sweep resumes where it stopped. A failing run is recorded with its
 error and traceback (and, for a notebook, the partial executed notebook) while
 the others go on. ``results.csv`` gathers the rows of every successful run with
 the run, its seed and grid values; ``failures.csv`` lists the failed runs;
 ``sweep.json`` holds timings and settings, and ``command.txt`` the command.
+The table is written also when a sweep is interrupted. The report's studies
+keep their results in ``studies/<name>/`` (records included), so that the book
+shows them on a fresh clone and a sweep can be resumed on another machine.
 
 Runs go to a local process pool (one process per core by default, each with
 one BLAS thread and one sampling process) or, with ``scheduler``, to a Dask
@@ -82,14 +88,17 @@ class Sweep:
     seed: int = 1
     description: str = ""
     source: Path | None = None
+    out: Path | None = None  # results folder (default: _build/sweeps/<name>)
 
     def runs(self) -> list[Run]:
+        """Replicate by replicate, each over the whole grid, so that a sweep
+        stopped early has results at every grid point."""
         names = list(self.grid)
         points = [dict(zip(names, values, strict=True)) for values in itertools.product(*self.grid.values())]
         runs = []
-        for point in points:
-            for r in range(self.replicates):
-                seed = self.seed + r
+        for r in range(self.replicates):
+            seed = self.seed + r
+            for point in points:
                 label = "-".join([*(f"{k}={_slug(v)}" for k, v in point.items()), f"seed={seed}"])
                 runs.append(Run(label, point, seed, r))
         return runs
@@ -115,7 +124,7 @@ def load_sweep(path: str | Path) -> Sweep:
         raise SweepError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(spec, dict):
         raise SweepError(f"{path}: expected a mapping with name, function or notebook, grid, replicates")
-    known = {"name", "description", "function", "notebook", "fixed", "grid", "replicates", "seed"}
+    known = {"name", "description", "function", "notebook", "fixed", "grid", "replicates", "seed", "out"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise SweepError(f"{path}: unknown key(s) {', '.join(unknown)}; known keys are {', '.join(sorted(known))}")
@@ -134,7 +143,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if not isinstance(replicates, int) or replicates < 1 or not isinstance(seed, int):
         raise SweepError(f"{path}: replicates must be a positive whole number and seed a whole number")
     sweep = Sweep(str(spec.get("name") or path.stem), kind, target, fixed, grid, replicates, seed,
-                  " ".join(str(spec.get("description", "")).split()), path)
+                  " ".join(str(spec.get("description", "")).split()), path, ROOT / spec["out"] if spec.get("out") else None)
     if kind == "function":
         resolve_function(target)  # fail before any run starts
     elif not (ROOT / target).exists() and not Path(target).exists():
@@ -236,7 +245,7 @@ def run_sweep(sweep: Sweep, out: str | Path | None = None, workers: int | None =
               scheduler: str | None = None, log: Callable[[str], None] = print,
               progress: bool | None = None) -> SweepResult:
     """Run every run of ``sweep`` not already done; gather the results."""
-    out = Path(out) if out else SWEEPS / sweep.name
+    out = Path(out) if out else sweep.out or SWEEPS / sweep.name
     records = out / "runs"
     records.mkdir(parents=True, exist_ok=True)
     runs = sweep.runs()
@@ -258,13 +267,15 @@ def run_sweep(sweep: Sweep, out: str | Path | None = None, workers: int | None =
     log(f"sweep {sweep.name}: {len(runs)} runs, {skipped} already done, {len(tasks)} to run on {where}")
     start = time.perf_counter()
     bar = Progress(len(tasks), log, progress)
-    for record in _dispatch(tasks, workers, scheduler):
-        (records / f"{record['run']}.json").write_text(json.dumps(record, indent=1, default=_plain) + "\n", encoding="utf-8")
-        bar.update(record)
-    bar.close()
-    seconds = time.perf_counter() - start
-    result = gather(sweep, out)
-    _write_summary(sweep, out, result, len(tasks), skipped, seconds, workers, scheduler)
+    try:
+        for record in _dispatch(tasks, workers, scheduler):
+            (records / f"{record['run']}.json").write_text(json.dumps(record, indent=1, default=_plain) + "\n", encoding="utf-8")
+            bar.update(record)
+    finally:  # also when interrupted: the table holds every run finished so far
+        bar.close()
+        seconds = time.perf_counter() - start
+        result = gather(sweep, out)
+        _write_summary(sweep, out, result, bar.done, skipped, seconds, workers, scheduler)
     failed = len(result.failures)
     log(f"sweep {sweep.name}: {len(tasks)} run now, {skipped} skipped, {failed} failed, in {seconds:.1f} s; "
         f"results in {out / 'results.csv'}" + (f"; failures in {out / 'failures.csv'}" if failed else ""))
@@ -362,9 +373,12 @@ def gather(sweep: Sweep, out: str | Path) -> Gathered:
 
 def _write_summary(sweep: Sweep, out: Path, result: Gathered, executed: int, skipped: int, seconds: float,
                    workers: int, scheduler: str | None) -> None:
-    seconds_per_run = [r["seconds"] for r in (_read(p) for p in (out / "runs").glob("*.json")) if r and r.get("status") == "ok"]
+    current = {sweep.key(run) for run in sweep.runs()}
+    seconds_per_run = [r["seconds"] for r in (_read(p) for p in (out / "runs").glob("*.json"))
+                       if r and r.get("status") == "ok" and r.get("key") in current]
     summary = {
-        "name": sweep.name, "description": sweep.description, "runs": len(sweep.runs()), "executed_now": executed,
+        "name": sweep.name, "description": sweep.description, "runs": len(sweep.runs()),
+        "finished_runs": len(seconds_per_run), "executed_now": executed,
         "skipped": skipped, "failed": len(result.failures), "wall_seconds_now": round(seconds, 1),
         "workers": None if scheduler else workers, "scheduler": scheduler,
         "mean_seconds_per_run": round(sum(seconds_per_run) / len(seconds_per_run), 2) if seconds_per_run else None,
