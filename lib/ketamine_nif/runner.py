@@ -78,7 +78,7 @@ def configure_environment() -> dict[str, str]:
     defaults = {
         **THREAD_SETTINGS,
         "MPLCONFIGDIR": str(CACHE / "matplotlib"),
-        "PYTENSOR_FLAGS": f"compiledir={CACHE / 'pytensor'}",
+        "PYTENSOR_FLAGS": f"base_compiledir={CACHE / 'pytensor'}",  # C modules and the Numba cache
         "IPYTHONDIR": str(CACHE / "ipython"),
         "JUPYTER_RUNTIME_DIR": str(CACHE / "jupyter-runtime"),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
