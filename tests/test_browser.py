@@ -49,7 +49,7 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session scope: set up (or skipped) before the session's book is built
 def browser():
     if not CHROMIUM.exists():
         _unavailable(f"Chromium not found at {CHROMIUM}: install Debian's package (apt-get install -y chromium) to run the browser checks")
@@ -64,7 +64,7 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def visited(built_book, browser):
+def visited(browser, built_book):
     """Every page of the HTML book opened once: its console messages and facts."""
     root = built_book[0]
     book = root / "_book"
