@@ -90,7 +90,8 @@ FIT_NAMES = {"normal, censored": "nif-normal", "Student-t, censored": "nif-stude
 fits = {}
 for offset, (label, options) in enumerate(VARIANTS.items(), start=1):
     fits[label] = fit(build_nif_trajectory_model(data, **options), settings.for_fit(offset), FIT_NAMES[label], out)
-outcome_fit = fit(build_outcome_model(data), settings.for_fit(9), "depression", out)
+# the outcome model needs twice the draws for its R-hat (as in its own chapter)
+outcome_fit = fit(build_outcome_model(data), replace(settings.for_fit(9), draws=2 * draws), "depression", out)
 all_diagnostics = [f.diagnostics for f in fits.values()] + [outcome_fit.diagnostics]
 show_table(diagnostics_table(*all_diagnostics))
 
@@ -246,6 +247,7 @@ scaled = {}
 for offset, (word, factor) in enumerate((("wider", prior_scale_factor), ("narrower", 1 / prior_scale_factor)), start=5):
     priors = replace(base_priors, arm_mean_sd=base_priors.arm_mean_sd * factor, arm_spread_sd=base_priors.arm_spread_sd * factor)
     scaled[word] = fit(build_nif_trajectory_model(data, priors=priors), settings.for_fit(offset), f"nif-priors-{word}", out)
+say(verdict(*[f.diagnostics for f in scaled.values()]))
 ratio_tables = {"book": estimates.summarise(book.idata, NIF_CHANGE_RATIO, rope, book.diagnostics.converged)}
 ratio_tables.update({w: estimates.summarise(f.idata, NIF_CHANGE_RATIO, rope, f.diagnostics.converged) for w, f in scaled.items()})
 
