@@ -7,7 +7,7 @@ ketamine/saline ratio to the truth. Not part of the default build.
 
 Saves the joined estimates (lod-bias-estimates.csv), the summary per method and
 marker (lod-bias-summary.csv) and the command that made them
-(lod-bias-command.txt) into --out (default _build/studies/lod-bias-<scenario>),
+(lod-bias-command.txt) into --out (default studies/lod-bias-<scenario>, kept in the repository),
 where the model-criticism chapter reads them.
 """
 
@@ -27,7 +27,7 @@ from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import build_nif_trajectory_model, prepare
 from ketamine_nif.models.trajectory import BELOW_LOD
-from ketamine_nif.paths import BUILD
+from ketamine_nif.paths import ROOT
 from ketamine_nif.runner import configure_environment
 from ketamine_nif.twin import simulate
 
@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     configure_environment()
-    out = args.out or BUILD / "studies" / f"lod-bias-{args.scenario}"
+    out = args.out or ROOT / "studies" / f"lod-bias-{args.scenario}"
     out.mkdir(parents=True, exist_ok=True)
     markers = args.markers.split(",")
     frames = []

@@ -8,6 +8,8 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   ketamine-nif:
+#     inputs: [studies/recovery/results.csv, studies/sbc/results.csv, studies/lod-bias-planted-effects/lod-bias-summary.csv]
 # ---
 
 # %% [markdown]
@@ -36,9 +38,9 @@ target_accept = 0.95  # NUTS step-size target
 markers = ["IL-6", "IL-10"]  # markers for the aim 1 variants: the two most often under the detection limit
 quadrature_nodes = 24  # Gauss-Hermite nodes for integrating out each person's level (leave-one-participant-out)
 prior_scale_factor = 2.0  # refit with the prior SDs of the arm effects multiplied and divided by this
-recovery_results = "_build/sweeps/recovery/results.csv"  # saved by: ketamine-nif sweep sweeps/recovery.yaml
-lod_study_dir = "_build/studies/lod-bias-planted-effects"  # saved by benchmarks/lod_bias.py
-sbc_results = "_build/sweeps/sbc/results.csv"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
+recovery_results = "studies/recovery/results.csv"  # saved by: ketamine-nif sweep sweeps/recovery.yaml
+lod_study_dir = "studies/lod-bias-planted-effects"  # saved by benchmarks/lod_bias.py
+sbc_results = "studies/sbc/results.csv"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
 
 # %%
 import logging
