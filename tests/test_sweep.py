@@ -136,7 +136,8 @@ def synthetic_results(estimand: str, sizes, power, replicates: int, seed: int = 
     for size, p in zip(sizes, power, strict=True):
         hit = rng.random(replicates) < p
         rows += [{"estimand": estimand, "marker": "X", "truth": size, "p_positive": 0.99 if h else 0.6,
-                  "mean": size, "ci_low": size - 1, "ci_high": size + 1, "converged": True, "seconds": 1.0} for h in hit]
+                  "mean": size, "ci_low": size - 1, "ci_high": size + 1, "converged": True, "seconds": 1.0,
+                  "max_r_hat": 1.0, "divergences": 0} for h in hit]
     return pd.DataFrame(rows)
 
 

@@ -121,7 +121,8 @@ def detection_curve(results: pd.DataFrame) -> pd.DataFrame:
     results = results.assign(found=found(results), covered=(results["ci_low"] <= results["truth"]) & (results["truth"] <= results["ci_high"]))
     groups = results.groupby(["estimand", "marker", "truth"], sort=True)
     curve = groups.agg(replicates=("found", "size"), found=("found", "sum"), converged=("converged", "mean"),
-                       covered=("covered", "mean"), mean_estimate=("mean", "mean"), seconds=("seconds", "mean")).reset_index()
+                       covered=("covered", "mean"), mean_estimate=("mean", "mean"), seconds=("seconds", "mean"),
+                       median_max_r_hat=("max_r_hat", "median"), divergent=("divergences", lambda d: (d > 0).mean())).reset_index()
     n, k = curve["replicates"].to_numpy(float), curve["found"].to_numpy(float)
     p = k / n
     curve["power"] = p
@@ -165,13 +166,15 @@ def smallest_detectable(results: pd.DataFrame, estimand: str, target: float = TA
             "within_tested_range": bool(tested[0] <= point <= tested[1])}
 
 
-def interpretable(estimand: str, value: float) -> str:
-    """An effect in the words of its unit."""
+def interpretable(estimand: str, value: float, short: bool = False) -> str:
+    """An effect in the words of its unit ('+40% (ratio 1.40)', '3.0 MADRS
+    points per doubling'; ``short``: '+40%', '3.0 points')."""
     if estimand == NIF_CHANGE_RATIO:
-        return f"{(value - 1) * 100:+.0f}% NIF change (ratio {value:.2f})"
-    return f"{value:.1f} MADRS points per doubling"
+        return f"{(value - 1) * 100:+.0f}%" + ("" if short else f" (ratio {value:.2f})")
+    return f"{value:.1f} " + ("points" if short else "MADRS points per doubling")
 
 
+TITLES = {NIF_CHANGE_RATIO: "ketamine effect on the level", COUPLING_WITHIN["ketamine"]: "within-person coupling, ketamine arm"}
 LABELS = {
     NIF_CHANGE_RATIO: "true ketamine/saline ratio of change",
     COUPLING_WITHIN["ketamine"]: "true coupling (MADRS points per doubling)",
@@ -189,7 +192,9 @@ def plot_detection(curves: dict[str, pd.DataFrame], smallest: dict[str, dict], t
     fig, axes = plt.subplots(1, len(curves), figsize=(FIGURE_WIDTH, 3.2), squeeze=False)
     for ax, (estimand, curve) in zip(axes.flat, curves.items(), strict=True):
         x = curve["truth"].to_numpy(float)
-        ax.errorbar(x, curve["power"], yerr=[curve["power"] - curve["power_low"], curve["power_high"] - curve["power"]],
+        below = np.clip(curve["power"] - curve["power_low"], 0, None)  # Wilson bounds at 0 or 1 can cross by rounding
+        above = np.clip(curve["power_high"] - curve["power"], 0, None)
+        ax.errorbar(x, curve["power"], yerr=[below, above],
                     color=OKABE_ITO[4], marker="o", ms=4, capsize=2, lw=1.4)
         ax.axhline(target, color="grey", lw=0.8, ls="--")
         ax.axhline(0.025, color="grey", lw=0.6, ls=":")  # the rule's false-alarm rate in one direction
@@ -200,6 +205,6 @@ def plot_detection(curves: dict[str, pd.DataFrame], smallest: dict[str, dict], t
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(LABELS.get(estimand, estimand))
         ax.set_ylabel("probability of detection")
-        ax.set_title(f"{curve['marker'].iloc[0]}: {estimand.replace('_', ' ')}")
+        ax.set_title(f"{curve['marker'].iloc[0]}: {TITLES.get(estimand, estimand)}")
     fig.tight_layout()
     return fig
