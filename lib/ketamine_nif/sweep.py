@@ -387,7 +387,11 @@ def _write_summary(sweep: Sweep, out: Path, result: Gathered, executed: int, ski
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if sweep.source is not None:
         (out / "sweep.yaml").write_text(Path(sweep.source).read_text(encoding="utf-8"), encoding="utf-8")
-    argv = sys.argv if Path(sys.argv[0]).name == "ketamine-nif" else ["ketamine-nif", "sweep", str(sweep.source)]
+    if Path(sys.argv[0]).name == "ketamine-nif":
+        argv = ["ketamine-nif", *sys.argv[1:]]
+    else:  # called from Python: the command that does the same
+        source = Path(sweep.source).resolve() if sweep.source else None
+        argv = ["ketamine-nif", "sweep", str(source.relative_to(ROOT) if source and source.is_relative_to(ROOT) else source)]
     (out / "command.txt").write_text(" ".join(shlex.quote(a) for a in argv) + "\n", encoding="utf-8")
 
 

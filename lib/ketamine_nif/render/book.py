@@ -36,6 +36,16 @@ _CHAPTER_LINK = re.compile(r"\]\(([A-Za-z0-9_.-]+)\.ipynb(#[A-Za-z0-9_-]+)?\)")
 BANNER_CLASS = "synthetic-banner"
 
 
+def _substitute_outside_fences(markdown: str, pattern: re.Pattern, replace) -> str:
+    """``pattern.sub(replace, line)`` on every line outside fenced code blocks."""
+    out, in_fence = [], False
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        out.append(line if in_fence else pattern.sub(replace, line))
+    return "\n".join(out)
+
+
 @dataclass
 class BookConfig:
     root: Path
@@ -113,14 +123,10 @@ def resolve_references(markdown: str, labels: dict[str, Label], here: str | None
             target = label.chapter
         return f"[{label.text}]({target})"
 
-    out, in_fence = [], False
-    for line in markdown.splitlines():
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        out.append(line if in_fence else _REFERENCE.sub(link, line))
+    markdown = _substitute_outside_fences(markdown, _REFERENCE, link)
     if unresolved:
         raise RenderError(f"{source}: unresolved cross-reference(s) {', '.join('@' + k for k in sorted(set(unresolved)))}")
-    return "\n".join(out)
+    return markdown
 
 
 def resolve_chapter_links(markdown: str, chapters: list[Chapter], here: str | None, source: Path) -> str:
@@ -141,14 +147,10 @@ def resolve_chapter_links(markdown: str, chapters: list[Chapter], here: str | No
         page = "" if chapter.html_name == here and anchor else chapter.html_name
         return f"]({page}{anchor})"
 
-    out, in_fence = [], False
-    for line in markdown.splitlines():
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        out.append(line if in_fence else _CHAPTER_LINK.sub(link, line))
+    markdown = _substitute_outside_fences(markdown, _CHAPTER_LINK, link)
     if unknown:
         raise RenderError(f"{source}: link(s) to {', '.join(sorted(set(unknown)))}, which is not a chapter of the book")
-    return "\n".join(out)
+    return markdown
 
 
 def load_run_log(config: BookConfig) -> dict:
