@@ -71,6 +71,12 @@ def read_sweep(name: str) -> dict | None:
 
 sweeps = {name: read_sweep(name) for name in (nif_sweep, coupling_sweep)}
 
+
+def progress(summary: dict) -> str:
+    """'250 runs', or '76 of 250 runs finished so far' for a sweep stopped early."""
+    runs, done = summary.get("runs", "?"), summary.get("finished_runs", summary.get("runs", "?"))
+    return f"{runs} runs" if done == runs else f"{done} of {runs} runs finished so far: the sweep resumes where it stopped"
+
 # %% [markdown]
 # ## How the question is answered {#sec-design-method}
 #
@@ -149,7 +155,7 @@ if available:
     fits = sum(len(s["results"]) for s in available.values())
     say(
         f"The results below come from {fits} fits in {len(available)} sweep(s), made by "
-        + join_words(f"`{s['command']}` ({s['summary'].get('runs', '?')} runs, {s['failures']} failed, "
+        + join_words(f"`{s['command']}` ({progress(s['summary'])}, {s['failures']} failed, "
                      f"{s['summary'].get('mean_seconds_per_run', float('nan')):.0f} s per fit on average, finished "
                      f"{s['summary'].get('finished', 'at an unrecorded time')})" for s in available.values())
         + ". Simulated trials had "
