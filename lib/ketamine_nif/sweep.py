@@ -306,10 +306,6 @@ def _dispatch(tasks: list[dict], workers: int, scheduler: str | None) -> Iterabl
             for future in as_completed(futures):
                 yield future.result()
         return
-    if workers == 1:
-        for task in tasks:
-            yield execute(task)
-        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -317,6 +313,7 @@ def _dispatch(tasks: list[dict], workers: int, scheduler: str | None) -> Iterabl
 
     configure_environment()  # inherited by the workers before they import numpy
     context = multiprocessing.get_context("spawn")
+    # worker processes even for one worker: a stop signal then reaches this process, not a fit in progress
     # (no max_tasks_per_child: with it, Python 3.12's pool hangs once every worker has been replaced)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
