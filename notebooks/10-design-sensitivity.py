@@ -114,13 +114,14 @@ def progress(summary: dict) -> str:
 # where they matter. Each replicate fits the planted marker alone; in the
 # book, all markers share one model whose pooling pulls a lone large effect
 # toward the others, so the curves here are an upper bound on the power of
-# the book's pooled analysis. And each fit draws 2 chains of 500 samples
-# (the book draws 4 × 2000): ample for a probability near 0.975 to about ±0.01,
-# but short of the report's verdict, which asks every one of the model's
-# parameters (about 140 here, most of them person levels) for R-hat ≤ 1.01 and
-# 400 effective draws; the tables show each size's median largest R-hat and
-# the share of fits with divergent transitions instead. The results also depend on the twin's assumed variability of each
-# marker within and between people (@sec-data), which the paper did not report.
+# the book's pooled analysis. And each fit draws fewer samples than the book
+# (the settings are given with the results): enough to place a probability near
+# 0.975 on the right side of the threshold, but short of the report's verdict,
+# which asks every one of the model's parameters, most of them person levels,
+# for R-hat ≤ 1.01 and 400 effective draws; the tables show each size's median
+# largest R-hat and the share of fits with divergent transitions instead. The
+# results also depend on the twin's assumed variability of each marker within
+# and between people (@sec-data), which the paper did not report.
 
 # %% [markdown]
 # ## Results {#sec-design-results}
@@ -158,6 +159,9 @@ if available:
         + join_words(f"`{s['command']}` ({progress(s['summary'])}, {s['failures']} failed, "
                      f"{s['summary'].get('mean_seconds_per_run', float('nan')):.0f} s per fit on average, finished "
                      f"{s['summary'].get('finished', 'at an unrecorded time')})" for s in available.values())
+        + ". Each fit drew "
+        + join_words(f"{s['spec'].get('fixed', {}).get('chains', '?')} chains × {s['spec'].get('fixed', {}).get('draws', '?')} "
+                     f"draws ({name})" for name, s in available.items())
         + ". Simulated trials had "
         + join_words(f"{n_k} ketamine and {n_s} saline participants ({name})" for name, (n_k, n_s) in designs.items())
         + f"; this edition's data have {sizes['ketamine']} and {sizes['saline']}."
