@@ -32,50 +32,24 @@ coupling_sweep = "design-coupling"  # sweep of the aim 2 coupling (sweeps/design
 target_power = 0.8  # detection probability that defines the smallest detectable effect
 
 # %%
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import yaml
 
 from ketamine_nif import design, plotting
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.describe import arm_sizes
 from ketamine_nif.estimates import DETECTION
 from ketamine_nif.reporting import join_words, say, show_table
+from ketamine_nif.sweep import read_saved
 from ketamine_nif.twin import load_scenario
 
 plotting.setup()
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
 sizes = arm_sizes(load_dataset(data_dir))
-
-
-def read_sweep(name: str) -> dict | None:
-    """A sweep's results, settings and the command that made them; None when it has not been run."""
-    folder = Path(sweeps_dir) / name
-    if not (folder / "results.csv").exists() or (folder / "results.csv").stat().st_size < 2:
-        return None
-    results = pd.read_csv(folder / "results.csv")
-    if results.empty:
-        return None
-    return {
-        "results": results,
-        "spec": yaml.safe_load((folder / "sweep.yaml").read_text()) if (folder / "sweep.yaml").exists() else {},
-        "summary": json.loads((folder / "sweep.json").read_text()) if (folder / "sweep.json").exists() else {},
-        "command": (folder / "command.txt").read_text().strip() if (folder / "command.txt").exists() else "(not recorded)",
-        "failures": len(pd.read_csv(folder / "failures.csv")) if (folder / "failures.csv").exists() else 0,
-    }
-
-
-sweeps = {name: read_sweep(name) for name in (nif_sweep, coupling_sweep)}
-
-
-def progress(summary: dict) -> str:
-    """'250 runs', or '76 of 250 runs finished so far' for a sweep stopped early."""
-    runs, done = summary.get("runs", "?"), summary.get("finished_runs", summary.get("runs", "?"))
-    return f"{runs} runs" if done == runs else f"{done} of {runs} runs finished so far: the sweep resumes where it stopped"
+sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coupling_sweep)}
 
 # %% [markdown]
 # ## How the question is answered {#sec-design-method}
@@ -140,27 +114,27 @@ if missing:
 available = {name: s for name, s in sweeps.items() if s is not None}
 curves, smallest = {}, {}
 for s in available.values():
-    results = s["results"]
+    results = s.results
     estimand = results["estimand"].iloc[0]
     curves[estimand] = design.detection_curve(results)
     smallest[estimand] = design.smallest_detectable(results, estimand, target_power)
 default_design = load_scenario("paper-null")["design"]
 designs = {
-    name: (s["spec"].get("fixed", {}).get("n_ketamine") or default_design["n_ketamine"],
-           s["spec"].get("fixed", {}).get("n_saline") or default_design["n_saline"])
+    name: (s.spec.get("fixed", {}).get("n_ketamine") or default_design["n_ketamine"],
+           s.spec.get("fixed", {}).get("n_saline") or default_design["n_saline"])
     for name, s in available.items()
 }
 if available:
     pd.concat(curves.values()).to_csv(out / "detection.csv", index=False)
     pd.DataFrame(smallest.values()).to_csv(out / "smallest-detectable.csv", index=False)
-    fits = sum(len(s["results"]) for s in available.values())
+    fits = sum(len(s.results) for s in available.values())
     say(
         f"The results below come from {fits} fits in {len(available)} sweep(s), made by "
-        + join_words(f"`{s['command']}` ({progress(s['summary'])}, {s['failures']} failed, "
-                     f"{s['summary'].get('mean_seconds_per_run', float('nan')):.0f} s per fit on average, finished "
-                     f"{s['summary'].get('finished', 'at an unrecorded time')})" for s in available.values())
+        + join_words(f"`{s.command}` ({s.progress}, {s.failures} failed, "
+                     f"{s.summary.get('mean_seconds_per_run', float('nan')):.0f} s per fit on average, finished "
+                     f"{s.summary.get('finished', 'at an unrecorded time')})" for s in available.values())
         + ". Each fit drew "
-        + join_words(f"{s['spec'].get('fixed', {}).get('chains', '?')} chains × {s['spec'].get('fixed', {}).get('draws', '?')} "
+        + join_words(f"{s.spec.get('fixed', {}).get('chains', '?')} chains × {s.spec.get('fixed', {}).get('draws', '?')} "
                      f"draws ({name})" for name, s in available.items())
         + ". Simulated trials had "
         + join_words(f"{n_k} ketamine and {n_s} saline participants ({name})" for name, (n_k, n_s) in designs.items())

@@ -16,7 +16,7 @@ import yaml
 
 from ketamine_nif import design
 from ketamine_nif.estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
-from ketamine_nif.sweep import SweepError, load_sweep, run_sweep
+from ketamine_nif.sweep import SweepError, load_sweep, read_saved, run_sweep
 from ketamine_nif.twin import ScenarioError, simulate
 
 BIN = Path(sys.executable).parent
@@ -74,6 +74,11 @@ def test_sweep_runs_in_parallel_resumes_and_collects_failures(tmp_path):
     assert list(results["effect"]) == [1.6] and results.loc[0, "truth"] == 1.6 and results.loc[0, "seed"] == 3
     assert list(failures["effect"]) == [-1.0] and "ScenarioError" in failures.loc[0, "error"]
     assert (out / "command.txt").read_text().startswith("ketamine-nif sweep")
+    # what a chapter reads back: the same table, the sweep file, the command, the failure count
+    saved = read_saved(out)
+    assert saved.results.equals(results) and saved.failures == 1 and saved.spec["grid"] == {"effect": [1.6, -1.0]}
+    assert saved.command.startswith("ketamine-nif sweep") and saved.progress == "1 of 2 runs finished so far: the sweep resumes where it stopped"
+    assert read_saved(tmp_path / "never-run") is None
     # run again: the finished run is skipped, the failed one is tried again
     again = run_sweep(load_sweep(path), out=out, workers=2, log=lambda _: None)
     assert (again.skipped, again.executed, len(again.failures)) == (1, 1, 1)

@@ -392,6 +392,47 @@ def _write_summary(sweep: Sweep, out: Path, result: Gathered, executed: int, ski
     (out / "command.txt").write_text(" ".join(shlex.quote(a) for a in argv) + "\n", encoding="utf-8")
 
 
+@dataclass
+class SavedSweep:
+    """A sweep's saved results, as a chapter reads them: the tidy table, the
+    sweep file (``spec``), timings (``summary``), the command that made them
+    and the number of failed runs."""
+
+    folder: Path
+    results: pd.DataFrame
+    spec: dict
+    summary: dict
+    command: str
+    failures: int
+
+    @property
+    def progress(self) -> str:
+        """'250 runs', or '76 of 250 runs finished so far ...' for a sweep stopped early."""
+        runs = self.summary.get("runs", "?")
+        done = self.summary.get("finished_runs", runs)
+        return f"{runs} runs" if done == runs else f"{done} of {runs} runs finished so far: the sweep resumes where it stopped"
+
+
+def read_saved(folder: str | Path) -> SavedSweep | None:
+    """The saved results of the sweep whose ``out`` is ``folder``; None when
+    it has not been run (no or an empty ``results.csv``)."""
+    folder = Path(folder)
+    path = folder / "results.csv"
+    if not path.exists() or path.stat().st_size < 2:
+        return None
+    results = pd.read_csv(path)
+    if results.empty:
+        return None
+    failures = folder / "failures.csv"
+    return SavedSweep(
+        folder=folder, results=results,
+        spec=yaml.safe_load((folder / "sweep.yaml").read_text(encoding="utf-8")) if (folder / "sweep.yaml").exists() else {},
+        summary=_read(folder / "sweep.json") or {},
+        command=(folder / "command.txt").read_text(encoding="utf-8").strip() if (folder / "command.txt").exists() else "(not recorded)",
+        failures=len(pd.read_csv(failures)) if failures.exists() and failures.stat().st_size > 1 else 0,
+    )
+
+
 class Progress:
     """A one-line progress bar on a terminal; one line per finished run otherwise."""
 
