@@ -12,6 +12,7 @@ import xarray as xr
 from scipy import stats
 
 from ketamine_nif import criticism
+from ketamine_nif.models import TrajectoryPriors, build_nif_trajectory_model
 from ketamine_nif.models.trajectory import substituted
 
 
@@ -24,8 +25,21 @@ def test_sbc_replicate_returns_sane_ranks():
     assert (table["draws"] == 60).all()
     assert table["rank"].between(0, 60).all()
     assert np.isfinite(table["truth"]).all() and (table.loc[table["parameter"].str.startswith("tau"), "truth"] > 0).all()
-    # the second of two markers is censored at its lower quartile: an eighth of all values
-    assert table["censored_share"].iloc[0] == pytest.approx(0.125, abs=0.02)
+    # the second of two markers has a detection limit fixed in advance, the same in every replicate
+    other = pd.DataFrame(criticism.sbc_replicate(seed=4, participants=12, markers=2, draws=60, tune=100, chains=1, thin=1))
+    assert table["log_lod"].iloc[0] == other["log_lod"].iloc[0] == criticism.sbc_log_lod(1.0, 0.25)
+    assert 0 <= table["censored_share"].iloc[0] <= 0.5  # only the second of two markers can be censored
+
+
+def test_sbc_detection_limit_censors_the_intended_share_on_average():
+    # the prior predictive share of values under the fixed limit is about the share asked for
+    rng = np.random.default_rng(0)
+    sd = TrajectoryPriors()
+    n = 200_000
+    values = (rng.normal(1.0, sd.intercept_sd, n) + rng.gamma(2.0, sd.person_sd / 2.0, n) * rng.normal(size=n)
+              + np.abs(rng.normal(0, sd.residual_sd, n)) * rng.normal(size=n))
+    assert (values <= criticism.sbc_log_lod(1.0, 0.25)).mean() == pytest.approx(0.25, abs=0.03)
+    assert criticism.sbc_log_lod(1.0, 0.0) == -np.inf
 
 
 def conjugate_ranks(replicates: int, width: float, seed: int, n: int = 5, draws: int = 99) -> pd.DataFrame:
@@ -89,6 +103,46 @@ def test_integrated_participant_likelihood_matches_the_closed_form():
             assert coarse[0, d, i] == pytest.approx(exact, abs=2e-2)
 
 
+def test_integrated_likelihood_with_person_slopes_matches_the_closed_form():
+    # level and slope integrated out: the cell is multivariate normal with
+    # covariance tau^2 11' + omega^2 dd' + sigma^2 I (d = days since the infusion)
+    rng = np.random.default_rng(7)
+    data = criticism.sbc_design(participants=3, markers=1, rng=rng)
+    data.nif_log = rng.normal(1.0, 1.0, len(data.nif_log))
+    posterior = xr.Dataset({
+        "mu": (("chain", "draw", "marker"), [[[0.8]]]), "tau": (("chain", "draw", "marker"), [[[0.7]]]),
+        "sigma": (("chain", "draw", "marker"), [[[0.5]]]), "slope_sd": (("chain", "draw", "marker"), [[[0.15]]]),
+        "delta": (("chain", "draw", "marker", "post_visit"), [[[[0.1, -0.2, 0.3]]]]),
+        "log_ratio": (("chain", "draw", "marker", "post_visit"), [[[[0.4, 0.0, -0.3]]]]),
+    })
+    ours = criticism.integrated_participant_log_likelihood(posterior, data, nodes=40, slope_nodes=40)
+    coarse = criticism.integrated_participant_log_likelihood(posterior, data)  # the chapter's default grid
+    without = criticism.integrated_participant_log_likelihood(posterior.drop_vars("slope_sd"), data)
+    p = posterior.isel(chain=0, draw=0)
+    for i in range(3):
+        rows = np.flatnonzero(data.nif_person == i)
+        t = data.nif_visit[rows]
+        mean = 0.8 + np.where(t > 0, np.asarray(p["delta"][0])[np.maximum(t - 1, 0)]
+                              + data.arm_contrast[i] * np.asarray(p["log_ratio"][0])[np.maximum(t - 1, 0)], 0.0)
+        d = data.visit_days[t]
+        cov = 0.7 ** 2 + 0.15 ** 2 * np.outer(d, d) + np.eye(len(rows)) * 0.5 ** 2
+        exact = stats.multivariate_normal(mean, cov).logpdf(data.nif_log[rows])
+        assert ours[0, 0, i] == pytest.approx(exact, abs=1e-3)
+        assert coarse[0, 0, i] == pytest.approx(exact, abs=2e-2)
+        assert without[0, 0, i] != pytest.approx(exact, abs=1e-2)  # the slopes matter
+
+
+def test_person_slopes_variant_adds_slopes():
+    rng = np.random.default_rng(1)
+    data = criticism.sbc_design(participants=5, markers=2, rng=rng)
+    names = {v.name for v in build_nif_trajectory_model(data, person_slopes=True).free_RVs}
+    assert {"slope_sd", "slope_raw"} <= names
+    assert not {"slope_sd", "slope_raw"} & {v.name for v in build_nif_trajectory_model(data).free_RVs}
+    data.visit_days = None
+    with pytest.raises(ValueError, match="visit_days"):
+        build_nif_trajectory_model(data, person_slopes=True)
+
+
 def test_lod_substitutions():
     rng = np.random.default_rng(0)
     data = criticism.sbc_design(participants=3, markers=1, rng=rng)
@@ -129,3 +183,11 @@ def test_participant_loo_prefers_the_model_that_predicts_better():
     assert table.index[0] == "good"
     assert table.loc["bad", "elpd_diff"] == pytest.approx(-15.0, abs=0.5)  # ArviZ 1.x: negative for worse models
     assert (table["share_k_over_0.7"] == 0).all()
+    # a constant per-participant difference has no spread: SE 0; the table's SE (best vs bad) agrees with ours
+    same = criticism.participant_loo(idata, good, people)
+    assert criticism.difference_se(same, same) == 0.0
+    noisy = good + rng.normal(0, 0.3, size=(1, 1, 30))
+    ours = criticism.difference_se(criticism.participant_loo(idata, good, people), criticism.participant_loo(idata, noisy, people))
+    pair = criticism.comparison_table({"good": criticism.participant_loo(idata, good, people),
+                                       "noisy": criticism.participant_loo(idata, noisy, people)})
+    assert ours == pytest.approx(float(pair["dse"].max()), rel=1e-6)

@@ -74,28 +74,40 @@ def censored_log_likelihood(idata, data: ModelData, likelihood: str = "normal", 
 
 
 def integrated_participant_log_likelihood(posterior, data: ModelData, likelihood: str = "normal", nodes: int = 24,
-                                          chunk: int = 200) -> np.ndarray:
+                                          chunk: int = 200, slope_nodes: int = 12) -> np.ndarray:
     """Per-participant log-likelihood of the aim 1 model with each person's
     stable levels integrated out (Gauss-Hermite quadrature, one level per
     marker): log p(y_i | theta) = sum_m log int prod_rows p(y_imt | l, theta)
-    N(l | mu_m, tau_m) dl. Values under the lod are scored as censored
-    (P(log y <= log lod)), whatever likelihood the posterior came from.
+    N(l | mu_m, tau_m) dl. For the variant with person-level slopes (a
+    ``slope_sd`` in the posterior) each person's slope is integrated out too,
+    on a product grid of ``nodes`` x ``slope_nodes`` points. Values under the
+    lod are scored as censored (P(log y <= log lod)), whatever likelihood the
+    posterior came from.
 
     Leaving a participant out then removes only what they say about the
     shared parameters theta, which importance sampling handles well; with the
     levels left in, each participant's own parameters vanish with them and
     PSIS fails (Pareto k > 0.7 for most participants)."""
-    x, w = np.polynomial.hermite.hermgauss(nodes)
-    log_w = np.log(w / np.sqrt(np.pi))
     post = posterior.to_dataset() if hasattr(posterior, "to_dataset") else posterior
     n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+    slopes = "slope_sd" in post
+    x, w = np.polynomial.hermite.hermgauss(nodes)
+    if slopes:
+        xs, ws = np.polynomial.hermite.hermgauss(slope_nodes)
+        node_level, node_slope = np.repeat(x, slope_nodes), np.tile(xs, nodes)
+        log_w = np.log(np.outer(w, ws).ravel() / np.pi)
+    else:
+        node_level, node_slope, log_w = x, np.zeros(nodes), np.log(w / np.sqrt(np.pi))
+    chunk = max(1, chunk * nodes // len(log_w))  # the same memory per chunk with more nodes
 
     def draws(name):
         return np.asarray(post[name]).reshape(n_chain * n_draw, *post[name].shape[2:])
 
     mu, tau, sigma, delta, ratio = (draws(n) for n in ("mu", "tau", "sigma", "delta", "log_ratio"))
     nu = draws("nu") if likelihood == "student" else None
+    omega = draws("slope_sd") if slopes else np.zeros_like(tau)
     m, i, t = data.nif_marker, data.nif_person, data.nif_visit
+    days = data.visit_days[t] if slopes else np.zeros(len(t))
     post_row = (t > 0).astype(float)
     t_post = np.maximum(t - 1, 0)
     cell = i * len(data.markers) + m  # (participant, marker) cell of each row
@@ -108,7 +120,8 @@ def integrated_participant_log_likelihood(posterior, data: ModelData, likelihood
     for start in range(0, n_chain * n_draw, chunk):
         s = slice(start, start + chunk)
         fixed = post_row * (delta[s][:, m, t_post] + data.arm_contrast[i] * ratio[s][:, m, t_post])  # (S, R)
-        eta = mu[s][:, m, None] + tau[s][:, m, None] * np.sqrt(2.0) * x + fixed[:, :, None]  # (S, R, K)
+        eta = (mu[s][:, m, None] + fixed[:, :, None]  # (S, R, K)
+               + np.sqrt(2.0) * (tau[s][:, m, None] * node_level + omega[s][:, m, None] * days[None, :, None] * node_slope))
         scale = sigma[s][:, m, None]
         z = (data.nif_log[None, :, None] - eta) / scale
         logp = np.empty_like(z)
@@ -142,6 +155,13 @@ def participant_loo(idata, per_person: np.ndarray, participants: list[str]):
                                       coords={"participant": participants, "chain": posterior["chain"], "draw": posterior["draw"]}),
     })
     return loo(tree, var_name="by_participant", pointwise=True)
+
+
+def difference_se(a, b) -> float:
+    """Standard error of elpd(a) - elpd(b) from the paired pointwise (here
+    per-participant) values: sqrt(n var(elpd_i(a) - elpd_i(b)))."""
+    diff = np.asarray(a.elpd_i).ravel() - np.asarray(b.elpd_i).ravel()
+    return float(np.sqrt(len(diff) * diff.var()))  # as arviz_stats.compare computes it
 
 
 def comparison_table(elpds: dict) -> pd.DataFrame:
@@ -285,6 +305,7 @@ def sbc_design(participants: int, markers: int, rng: np.random.Generator, centre
         nif_person=person, nif_marker=marker, nif_visit=visit, nif_log=np.zeros(len(person)),
         nif_censored=np.zeros(len(person), bool), nif_log_lod=np.full(len(person), -np.inf),
         y_person=np.zeros(0, int), y_visit=np.zeros(0, int), y=np.zeros(0), y0=np.full(participants, np.nan),
+        visit_days=np.array([0.0, 1.0, 3.0, 5.0]),
     )
     data.centre = np.full(markers, centre)
     return data
@@ -304,14 +325,30 @@ def _flat(values: np.ndarray, name: str, labels: list[list[str]]) -> dict[str, n
 SBC_PARAMETERS = ("arm_mean", "arm_spread", "mu", "tau", "sigma")
 
 
+def sbc_log_lod(centre: float, censored_share: float, priors: TrajectoryPriors = TrajectoryPriors()) -> float:
+    """The detection limit (log scale) of the censored marker in SBC: fixed in
+    advance, as an assay's is, at the ``censored_share`` quantile of a normal
+    with the prior predictive's mean and expected variance of a log value
+    (intercept, between-person and residual variance; E[tau^2] = 1.5
+    person_sd^2 under the Gamma(2) prior of tau). A limit taken from each
+    simulated data set (a quantile of its values) would make censoring depend
+    on the values it hides, which the model's likelihood does not describe,
+    and would miscalibrate the posterior. The share censored then varies
+    between replicates, about ``censored_share`` on average."""
+    if censored_share <= 0:
+        return -np.inf
+    spread = np.sqrt(priors.intercept_sd ** 2 + 1.5 * priors.person_sd ** 2 + priors.residual_sd ** 2)
+    return float(centre + stats.norm.ppf(censored_share) * spread)
+
+
 def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censored_share: float = 0.25,
                   draws: int = 200, tune: int = 300, chains: int = 2, thin: int = 2, target_accept: float = 0.95,
                   **_ignored) -> list[dict]:
     """One SBC replicate of the NIF-trajectory model at reduced size.
 
     Draws every parameter and a data set from the prior (``participants`` x
-    ``markers`` x 4 visits); the last marker is censored at its
-    ``censored_share`` quantile (values under it enter as censored, as in the
+    ``markers`` x 4 visits); the last marker has a detection limit fixed in
+    advance (:func:`sbc_log_lod`; values under it enter as censored, as in the
     trial's assays); fits the model with ``chains`` x ``draws`` (thinned by
     ``thin``); returns one row per main parameter (pooled arm effect per visit,
     spread of arm effects, and per marker the mean level, between-person SD and
@@ -324,12 +361,9 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     simulated = pm.sample_prior_predictive(draws=1, model=prior_model, random_seed=seed)
     prior = simulated.prior
     values = np.asarray(simulated.prior_predictive["log_nif"]).ravel()
-    censored = np.zeros(len(values), bool)
-    log_lod = np.full(len(values), -np.inf)
-    if censored_share > 0:
-        last = design.nif_marker == markers - 1
-        log_lod[last] = np.quantile(values[last], censored_share)
-        censored = last & (values <= log_lod)
+    last = design.nif_marker == markers - 1
+    log_lod = np.where(last, sbc_log_lod(design.centre[-1], censored_share), -np.inf)
+    censored = values <= log_lod
     data = replace(design, nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod)
     data.centre = design.centre
     model = build_nif_trajectory_model(data)
@@ -348,7 +382,7 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
             truth = _flat(true, name, labels)[label][0]
             rows.append({"parameter": label, "rank": rank_statistic(column, truth), "draws": len(column),
                          "truth": float(truth), "posterior_mean": float(column.mean()), "divergences": divergences,
-                         "censored_share": float(censored.mean())})
+                         "censored_share": float(censored.mean()), "log_lod": float(log_lod[last][0])})
     return rows
 
 

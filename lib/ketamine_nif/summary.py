@@ -64,6 +64,7 @@ VARIANTS = {
     "student": "Student-t likelihood",
     "lod_half": "values below the detection limit set to half of it",
     "lod_sqrt2": "values below the detection limit set to it divided by the square root of 2",
+    "person_slopes": "each participant's own linear course over the days after the infusion",
 }
 # Estimands that are covariates of a model rather than questions of the report (not summarised)
 NOT_QUESTIONS = {"intercept", "bdi_pre", "time", "drug_yes", "length_gt6m"}

@@ -33,7 +33,7 @@ import pytensor.tensor as pt
 
 from .pooling import pooled
 from .prepare import ModelData
-from .trajectory import TrajectoryPriors, check_likelihood
+from .trajectory import TrajectoryPriors, between_person_sd, check_likelihood
 
 ARMS = ["ketamine", "saline"]
 
@@ -160,7 +160,7 @@ def _latent_trajectories(data: ModelData, priors: TrajectoryPriors):
     mu = pm.Normal("nif_mu", data.nif_center(), priors.intercept_sd, dims="marker")
     delta = pm.Normal("nif_delta", 0.0, priors.time_sd, dims=("marker", "post_visit"))
     beta = pm.Normal("nif_arm", 0.0, priors.arm_mean_sd, dims=("marker", "post_visit"))
-    tau = pm.HalfNormal("nif_tau", priors.person_sd, dims="marker")
+    tau = between_person_sd("nif_tau", priors, "marker")
     level = pm.Normal("nif_level", mu[:, None], tau[:, None], dims=("marker", "participant"))  # centred, as in aim 1
     sigma = pm.HalfNormal("nif_sigma", priors.residual_sd, dims="marker")
     change = pt.concatenate([pt.zeros((n_m, n_i, 1)), delta[:, None, :] + data.arm_contrast[None, :, None] * beta[:, None, :]], axis=2)

@@ -41,6 +41,8 @@ class ModelData:
     y: np.ndarray
     y0: np.ndarray  # (N,) baseline outcome (nan where missing)
     excluded: dict[str, int] = field(default_factory=dict)
+    # (T,) days since the infusion at each visit (median over participants; baseline 0), for person-level slopes
+    visit_days: np.ndarray | None = None
 
     @property
     def post_visits(self) -> list[str]:
@@ -116,4 +118,11 @@ def prepare(dataset: Dataset, markers: list[str] | None = None, outcome: str = D
         y=post["value"].to_numpy(dtype=float),
         y0=y0,
         excluded=excluded,
+        visit_days=_visit_days(m, visits),
     )
+
+
+def _visit_days(measurements, visits: list[str]) -> np.ndarray:
+    """Median days since the infusion of each visit; the baseline (before the infusion) counts as day 0."""
+    hours = measurements.groupby("visit")["hours"].median()
+    return np.array([max(float(hours[v]), 0.0) / 24.0 for v in visits])

@@ -234,6 +234,7 @@ def build_subgroup_model(
         arm_raw = _student_t("arm_deviation", subgroup_priors.nu, ("marker", "split"))
         arm_dev = pm.Deterministic("arm_deviation", arm_scale[:, None] * arm_raw, dims=("marker", "split"))
         shift = pt.dot(arm_dev, codes.T)  # (M, N)
+        # a person's mean change, unlike their level, may hardly vary: half-normal, not zero-avoiding
         nif_person_sd = pm.HalfNormal("nif_person_sd", nif_priors.person_sd, dims="marker")
         nif_sigma = pm.HalfNormal("nif_sigma", nif_priors.residual_sd, dims="marker")
         m, i, t = data.c_marker, data.c_person, data.c_visit
