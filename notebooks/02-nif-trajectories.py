@@ -111,6 +111,7 @@ prior_rows = {
     "arm_spread_sd": ("s ~ half-N(0, ·)", "spread of ketamine effects across markers"),
     "person_sd": ("τ_m ~ Gamma(2, 2/·), mean ·", "between-person SD; zero-avoiding: people's levels never agree to within a few percent"),
     "residual_sd": ("σ_m ~ half-N(0, ·)", "occasion-to-occasion SD"),
+    "person_slope_sd": ("ω_m ~ half-N(0, ·)", "between-person SD of slopes per day (only the model-criticism variant with person-level slopes)"),
 }
 show_table(pd.DataFrame(
     [{"parameter": label, "scale": value, "role": role} for key, value in asdict(priors).items() for label, role in [prior_rows[key]]]

@@ -74,10 +74,11 @@ def test_recovery_summary_counts_coverage_bias_and_detections():
         "estimand": ["a"] * 4 + ["b"] * 2, "seed": [1, 1, 2, 2, 1, 2],
         "covered": [True, False, True, True, True, True], "error": [1.0, -1.0, 3.0, -1.0, 0.0, 0.0],
         "planted": [True, False, True, False, False, False], "detected_in_direction": [True, False, False, False, False, False],
-        "detected": [True, True, False, False, False, True],
+        "detected": [True, True, False, False, False, True], "converged": [True, True, True, False, True, True],
     })
     summary = recovery_summary(rows).set_index("estimand")
     assert summary.loc["a", "coverage"] == 0.75 and summary.loc["a", "bias"] == 0.5
+    assert summary.loc["a", "converged"] == 0.75 and summary.loc["b", "converged"] == 1.0
     assert summary.loc["a", "rmse"] == (12 / 4) ** 0.5 and summary.loc["a", "replicates"] == 2
     assert summary.loc["a", "detected_planted"] == 0.5 and summary.loc["a", "false_detections"] == 1
     assert pd.isna(summary.loc["b", "detected_planted"]) and summary.loc["b", "false_detections"] == 1

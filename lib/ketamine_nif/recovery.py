@@ -71,7 +71,8 @@ def recovery_replicate(*, seed: int, scenario: str = "planted-effects", draws: i
 
 
 def recovery_summary(results: pd.DataFrame) -> pd.DataFrame:
-    """Per estimand, over every replicate of a recovery sweep: coverage of the
+    """Per estimand, over every replicate of a recovery sweep: the share of
+    estimates from fits that passed the convergence checks, coverage of the
     95% intervals, bias and RMSE, the share of planted effects detected in their
     direction, and the number of false detections of null effects."""
     rows = []
@@ -79,6 +80,7 @@ def recovery_summary(results: pd.DataFrame) -> pd.DataFrame:
         planted = g["planted"].astype(bool)
         rows.append({
             "estimand": estimand, "replicates": g["seed"].nunique(), "estimates": len(g),
+            "converged": g["converged"].astype(bool).mean() if "converged" in g else float("nan"),
             "coverage": g["covered"].astype(bool).mean(), "bias": g["error"].mean(),
             "rmse": float((g["error"] ** 2).mean() ** 0.5),
             "planted": int(planted.sum()),
