@@ -103,7 +103,10 @@ FIT_NAMES = {"normal, censored": "nif-normal", "Student-t, censored": "nif-stude
              "normal, LOD/√2": "nif-lod-sqrt2", "normal, censored, person slopes": "nif-person-slopes"}
 fits = {}
 for offset, (label, options) in enumerate(VARIANTS.items(), start=1):
-    fits[label] = fit(build_nif_trajectory_model(data, **options), settings.for_fit(offset), FIT_NAMES[label], out)
+    variant_settings = settings.for_fit(offset)
+    if options.get("person_slopes"):  # the SD of the slopes mixes slowly: twice the draws for its ESS
+        variant_settings = replace(variant_settings, draws=2 * draws)
+    fits[label] = fit(build_nif_trajectory_model(data, **options), variant_settings, FIT_NAMES[label], out)
 # the outcome model needs twice the draws for its R-hat (as in its own chapter)
 outcome_fit = fit(build_outcome_model(data), replace(settings.for_fit(9), draws=2 * draws), "depression", out)
 all_diagnostics = [f.diagnostics for f in fits.values()] + [outcome_fit.diagnostics]
