@@ -423,7 +423,7 @@ if errors is not None:
 recovery_study = read_saved(recovery_dir)
 if recovery_study is None:
     say(f"**The recovery study's results are missing** ({recovery_dir}). Run "
-        "`.venv/bin/ketamine-nif sweep sweeps/recovery.yaml` (about 15 minutes per replicate and core).")
+        "`.venv/bin/ketamine-nif sweep sweeps/recovery.yaml` (about 6 minutes per replicate and core).")
 else:
     rec = recovery_summary(recovery_study.results)
     fixed = recovery_study.spec.get("fixed", {})
