@@ -80,14 +80,18 @@ rope = (0.9, 1.1)
 # The book's model gives each participant their own stable level of each
 # marker but lets the course after the infusion differ only between the arms;
 # the slopes variant adds each participant's own linear course over the days
-# since the infusion $d_t$ (0 before it, then about 1, 3 and 5):
+# since the infusion $d_t$ (0 before it; the visits' median days below):
 #
-# $$\log y_{imt} = \dots + g_{im}\, d_t, \qquad g_{im} \sim \mathcal N(0, \omega_m), \qquad \omega_m \sim \text{Half-Normal}(0.1),$$
+# $$\log y_{imt} = \dots + g_{im}\, d_t, \qquad g_{im} \sim \mathcal N(0, \omega_m), \qquad \omega_m \sim \text{Half-Normal}(\cdot).$$
 #
-# a prior under which one SD of slopes moves a person's level by a factor of
-# about $e^{0.1 \cdot 5} \approx 1.6$ (or less) by day 5, more than short-term
-# biological variation should. The depression outcome model behind aims 2 and 3
-# (@sec-coupling) is fitted once for its predictive check.
+# The depression outcome model behind aims 2 and 3 (@sec-coupling) is fitted
+# once for its predictive check.
+
+# %%
+slope_scale, last_day = TrajectoryPriors().person_slope_sd, float(data.visit_days[-1])
+say(f"The visits fall {join_words(f'{d:.1f}' for d in data.visit_days[1:])} days after the infusion. The prior scale of "
+    f"$\\omega_m$ is {slope_scale:g} per day: one SD of slopes then moves a person's level by a factor of up to about "
+    f"{np.exp(slope_scale * last_day):.1f} by day {last_day:.0f}, more than short-term biological variation should.")
 
 # %%
 #| label: tbl-criticism-diagnostics

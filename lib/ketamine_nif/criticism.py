@@ -34,6 +34,7 @@ from scipy import special, stats
 from .contract import BASELINE_VISIT
 from .models import TrajectoryPriors, build_nif_trajectory_model
 from .models.prepare import ModelData
+from .models.trajectory import PERSON_SD_SHAPE
 
 # ---------------------------------------------------------------- leave one participant out
 
@@ -329,15 +330,16 @@ def sbc_log_lod(centre: float, censored_share: float, priors: TrajectoryPriors =
     """The detection limit (log scale) of the censored marker in SBC: fixed in
     advance, as an assay's is, at the ``censored_share`` quantile of a normal
     with the prior predictive's mean and expected variance of a log value
-    (intercept, between-person and residual variance; E[tau^2] = 1.5
-    person_sd^2 under the Gamma(2) prior of tau). A limit taken from each
+    (intercept, between-person and residual variance; E[tau^2] = (1 + 1/shape)
+    person_sd^2 under the Gamma prior of tau). A limit taken from each
     simulated data set (a quantile of its values) would make censoring depend
     on the values it hides, which the model's likelihood does not describe,
     and would miscalibrate the posterior. The share censored then varies
     between replicates, about ``censored_share`` on average."""
     if censored_share <= 0:
         return -np.inf
-    spread = np.sqrt(priors.intercept_sd ** 2 + 1.5 * priors.person_sd ** 2 + priors.residual_sd ** 2)
+    person_sd_squared = (1 + 1 / PERSON_SD_SHAPE) * priors.person_sd ** 2  # E[tau^2] of the Gamma prior
+    spread = np.sqrt(priors.intercept_sd ** 2 + person_sd_squared + priors.residual_sd ** 2)
     return float(centre + stats.norm.ppf(censored_share) * spread)
 
 

@@ -21,7 +21,7 @@ reads changed. ``reads`` names files in each chapter's output folder, or
 
 A chapter that reads other files, such as the saved results of a slow study
 (a sweep) or one chapter's posterior, lists them under ``inputs`` (paths in
-the project, e.g. ``[_build/sweeps/design-nif/results.csv]``): it is executed
+the project, e.g. ``[studies/design-nif/results.csv]``): it is executed
 again when one of them appears or changes.
 """
 

@@ -50,6 +50,9 @@ class TrajectoryPriors:
     person_slope_sd: float = 0.1  # half-normal scale of the between-person SD of slopes (per day; variant only)
 
 
+PERSON_SD_SHAPE = 2.0  # Gamma shape of the between-person SD's prior (mean priors.person_sd)
+
+
 def between_person_sd(name: str, priors: TrajectoryPriors, dims: str) -> pm.Distribution:
     """The between-person SD of a marker's stable level: Gamma(2, 2 / person_sd),
     with mean ``person_sd`` (95% between 0.12 and 2.8 times it). The density
@@ -58,7 +61,7 @@ def between_person_sd(name: str, priors: TrajectoryPriors, dims: str) -> pm.Dist
     sends the sampler into the funnel of the centred person levels, where it
     overstates small SDs (seen in simulation-based calibration with a
     half-normal prior)."""
-    return pm.Gamma(name, alpha=2.0, beta=2.0 / priors.person_sd, dims=dims)
+    return pm.Gamma(name, alpha=PERSON_SD_SHAPE, beta=PERSON_SD_SHAPE / priors.person_sd, dims=dims)
 
 
 def check_likelihood(likelihood: str) -> None:
