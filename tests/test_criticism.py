@@ -19,8 +19,8 @@ from ketamine_nif.models.trajectory import substituted
 def test_sbc_replicate_returns_sane_ranks():
     rows = criticism.sbc_replicate(seed=3, participants=12, markers=2, draws=60, tune=100, chains=1, thin=1)
     table = pd.DataFrame(rows)
-    expected = {"arm_mean[24h]", "arm_mean[day3]", "arm_mean[day5]", "arm_spread", "mu[marker1]", "mu[marker2]",
-                "tau[marker1]", "tau[marker2]", "sigma[marker1]", "sigma[marker2]"}
+    expected = {f"log_ratio[marker{m},{v}]" for m in (1, 2) for v in ("24h", "day3", "day5")} | {
+        f"{name}[marker{m}]" for name in ("log_ratio_scale", "mu", "tau", "sigma") for m in (1, 2)}
     assert set(table["parameter"]) == expected
     assert (table["draws"] == 60).all()
     assert table["rank"].between(0, 60).all()

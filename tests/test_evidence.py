@@ -1,7 +1,8 @@
 """Evidence for absence (chapter 06): the Savage-Dickey Bayes factor matches
 the analytic Bayes factor of a conjugate normal model within 5%, in the body
-and in the far tail of the posterior; the prior density of a partially pooled
-effect is right; ROPE probabilities and the reading of saved fits are right."""
+and in the far tail of the posterior; the prior density of an effect shrunk
+by its marker's own scale is right; ROPE probabilities, the reading of saved
+fits with their recorded priors, and the reweighting to other priors are right."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import xarray as xr
 from scipy import stats
 
 from ketamine_nif import evidence
+from ketamine_nif.estimands import MADRS_CHANGE_DIFFERENCE
+from ketamine_nif.inference import PRIORS_ATTRIBUTE
+from ketamine_nif.models.pooling import EffectPrior
 
 TAU = 1.0  # prior SD of theta under the alternative: theta ~ N(0, TAU)
 SIGMA, N = 2.0, 20  # y_i ~ N(theta, SIGMA), i = 1..N
@@ -46,18 +50,18 @@ def test_bayes_factor_favours_the_null_only_when_the_data_do():
     assert evidence.evidence_words(1.5) == "anecdotal evidence for the null"
 
 
-def test_prior_density_of_a_pooled_effect():
+def test_prior_density_of_an_effect_with_its_markers_own_scale():
     rng = np.random.default_rng(2)
-    mean_sd, spread_sd = 3.0, 1.5
-    draws = rng.normal(0, mean_sd, 2_000_000) + np.abs(rng.normal(0, spread_sd, 2_000_000)) * rng.normal(0, 1, 2_000_000)
-    width = 0.1
-    monte_carlo = np.mean(np.abs(draws) < width / 2) / width
-    assert evidence.pooled_prior_density(0.0, mean_sd, spread_sd) == pytest.approx(monte_carlo, rel=0.02)
-    difference = draws - (rng.normal(0, mean_sd, 2_000_000) + np.abs(rng.normal(0, spread_sd, 2_000_000)) * rng.normal(0, 1, 2_000_000))
-    # the difference of two effects sharing one spread: variance 2 (mean_sd^2 + s^2) given s
-    assert evidence.pooled_prior_density(0.0, mean_sd, spread_sd, factor=2.0) == pytest.approx(
-        np.mean(np.abs(difference) < width / 2) / width, rel=0.05)
-    assert evidence.pooled_prior_density(0.0, 0.3) == pytest.approx(stats.norm.pdf(0, 0, 0.3))
+    prior = EffectPrior(0.2)
+    n, width = 2_000_000, 0.004
+    scale = rng.gamma(2.0, 0.1, n)
+    one, other = scale * rng.normal(size=n), scale * rng.normal(size=n)  # two effects of one marker share its scale
+    for value in (0.0, 0.15):
+        assert prior.density(value) == pytest.approx(np.mean(np.abs(one - value) < width / 2) / width, rel=0.03)
+        assert prior.density(value, difference=True) == pytest.approx(np.mean(np.abs(one - other - value) < width / 2) / width, rel=0.03)
+    # E[1/s] phi(0) in closed form, and the fixed prior of the unpooled effects
+    assert prior.density(0.0) == pytest.approx(2 / 0.2 * stats.norm.pdf(0.0))
+    assert EffectPrior(0.3, pooling="none").density(0.1) == pytest.approx(stats.norm.pdf(0.1, 0, 0.3))
 
 
 def test_rope_probability():
@@ -66,20 +70,82 @@ def test_rope_probability():
     assert evidence.rope_probability(draws, (-2, 2)) == pytest.approx(expected, abs=0.005)
 
 
-def test_bayes_factors_read_saved_fits(tmp_path):
-    """A saved coupling fit with a pooled mean drawn from the conjugate posterior
-    gives the conjugate Bayes factor; its convergence verdict comes along."""
-    mean, sd, analytic = conjugate(0.6)
-    draws = np.random.default_rng(4).normal(mean, sd, (4, 10_000))
-    posterior = xr.Dataset({"coupling_mean": (("chain", "draw", "arm"), np.stack([draws, draws[::-1]], axis=-1))},
-                           coords={"arm": ["ketamine", "saline"]})
-    folder = tmp_path / evidence.COUPLING.stem
-    folder.mkdir()
-    xr.DataTree.from_dict({"/posterior": posterior}).to_netcdf(folder / f"{evidence.COUPLING.fit}.nc", engine="h5netcdf")
-    (folder / "diagnostics.json").write_text(json.dumps({evidence.COUPLING.fit: {"converged": True}}))
-    specs = [h for h in evidence.headlines(0.3, 0.15, 5.0, TAU, 1.5, 3.0, 1.5) if h.names == ("coupling_mean",)]
-    table = evidence.bayes_factors(tmp_path, specs)
-    assert list(table["arm"]) == ["ketamine", "saline"]
-    assert np.allclose(table["bf01"], analytic, rtol=0.05)
-    assert table["converged"].all()
-    assert evidence.bayes_factors(tmp_path / "nowhere", specs).empty
+def save_fit(outputs, source, posterior: xr.Dataset, priors: dict, converged: bool = True) -> None:
+    """A saved fit as inference.fit leaves it: the posterior with its recorded priors, and diagnostics.json."""
+    folder = outputs / source.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    posterior.attrs[PRIORS_ATTRIBUTE] = json.dumps(priors)
+    xr.DataTree.from_dict({"/posterior": posterior}).to_netcdf(folder / f"{source.fit}.nc", engine="h5netcdf")
+    (folder / "diagnostics.json").write_text(json.dumps({source.fit: {"converged": converged}}))
+
+
+def conjugate_fit(tmp_path, ybars=(0.6, 1.6), seed=4):
+    """The MADRS difference as a conjugate normal posterior per visit, saved with its N(0, TAU) prior."""
+    rng = np.random.default_rng(seed)
+    draws = np.stack([rng.normal(*conjugate(y)[:2], (4, 10_000)) for y in ybars], axis=-1)
+    posterior = xr.Dataset({MADRS_CHANGE_DIFFERENCE: (("chain", "draw", "post_visit"), draws)},
+                           coords={"post_visit": [f"v{i}" for i in range(len(ybars))]})
+    save_fit(tmp_path, evidence.DEPRESSION, posterior, {MADRS_CHANGE_DIFFERENCE: {"scale": TAU, "pooling": "none"}})
+    return ybars
+
+
+def test_bayes_factors_read_saved_fits_and_their_priors(tmp_path):
+    ybars = conjugate_fit(tmp_path)
+    table = evidence.bayes_factors(tmp_path)
+    assert list(table["visit"]) == ["v0", "v1"]
+    assert np.allclose(table["bf01"], [conjugate(y)[2] for y in ybars], rtol=0.05)
+    assert table["converged"].all() and (table["prior"] == f"N(0, {TAU:g})").all()
+    assert evidence.bayes_factors(tmp_path / "nowhere").empty
+
+
+def conjugate_with(prior_sd: float, ybar: float) -> tuple[float, float, float]:
+    se2 = SIGMA**2 / N
+    post_var = 1 / (1 / prior_sd**2 + 1 / se2)
+    bf01 = stats.norm.pdf(ybar, 0, math.sqrt(se2)) / stats.norm.pdf(ybar, 0, math.sqrt(prior_sd**2 + se2))
+    return post_var * ybar / se2, math.sqrt(post_var), bf01
+
+
+def test_reweighting_gives_the_answers_of_other_priors(tmp_path):
+    """A wider or narrower slab, and the sceptical prior, by reweighting the
+    saved draws: the same Bayes factors and ROPE probabilities as the
+    conjugate posterior under that prior."""
+    ybar = 0.6
+    conjugate_fit(tmp_path, ybars=(ybar,))
+    rope = (-0.2, 0.2)
+    table = evidence.sensitivity(tmp_path, {MADRS_CHANGE_DIFFERENCE: rope}, prior_factors=(0.5, 2.0), rope_factors=(1.0, 2.0))
+    for factor in (0.5, 2.0):
+        mean, sd, bf01 = conjugate_with(factor * TAU, ybar)
+        for rope_factor in (1.0, 2.0):
+            row = table[(table["prior_factor"] == factor) & (table["rope_factor"] == rope_factor)].iloc[0]
+            inside = stats.norm.cdf(rope_factor * 0.2, mean, sd) - stats.norm.cdf(-rope_factor * 0.2, mean, sd)
+            assert row["ruled_out"] == int(inside >= 0.95)
+            assert row["bf01_above_3"] == int(bf01 > 3) and row["bf01_below_third"] == int(bf01 < 1 / 3)
+            assert row["min_effective_draws"] > evidence.MIN_WEIGHTED_DRAWS
+    alternatives = evidence.alternative_priors(tmp_path, {MADRS_CHANGE_DIFFERENCE: rope}, {MADRS_CHANGE_DIFFERENCE: 0.5})
+    sceptical = evidence.reanalysis_priors(0.5)[0]
+    assert sceptical.name == "sceptical" and sceptical.mean == 0
+    mean, sd, _ = conjugate_with(sceptical.sd, ybar)
+    beyond = 1 - (stats.norm.cdf(0.2, mean, sd) - stats.norm.cdf(-0.2, mean, sd))
+    assert alternatives["sceptical"].iloc[0] == pytest.approx(beyond, abs=0.01)
+
+
+def test_reweighting_a_markers_scale(tmp_path):
+    """Draws from the prior itself (no data) with each marker's own scale:
+    reweighted to twice the slab, the share inside the ROPE is that of the
+    wider prior."""
+    rng = np.random.default_rng(5)
+    prior = EffectPrior(0.2)
+    scale = rng.gamma(2.0, 0.1, (4, 20_000, 2))
+    effects = scale[..., None] * rng.normal(size=(4, 20_000, 2, 3))
+    posterior = xr.Dataset({"log_ratio": (("chain", "draw", "marker", "post_visit"), effects),
+                            "log_ratio_scale": (("chain", "draw", "marker"), scale)},
+                           coords={"marker": ["a", "b"], "post_visit": ["24h", "day3", "day5"]})
+    save_fit(tmp_path, evidence.TRAJECTORIES, posterior, {"log_ratio": prior.to_dict()})
+    rope = (0.95, 1.05)
+    wide = EffectPrior(0.4).draw(rng, 400_000)
+    expected = np.mean(np.abs(wide) <= math.log(1.05))
+    table = evidence.sensitivity(tmp_path, {evidence.NIF_CHANGE_RATIO: rope}, prior_factors=(2.0,), rope_factors=(1.0,), level=0.0)
+    assert table["estimates"].iloc[0] == 6
+    # level 0: every estimate counts as ruled out; the per-estimate probabilities are checked directly below
+    w = evidence._scale_weights(evidence.KEY_ESTIMANDS[0], posterior, prior, 2.0, {"marker": "a"}, effects[..., 0, 0].ravel())
+    assert evidence.rope_probability(effects[..., 0, 0].ravel(), (math.log(0.95), math.log(1.05)), w) == pytest.approx(expected, abs=0.01)

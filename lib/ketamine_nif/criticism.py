@@ -323,7 +323,7 @@ def _flat(values: np.ndarray, name: str, labels: list[list[str]]) -> dict[str, n
     return out
 
 
-SBC_PARAMETERS = ("arm_mean", "arm_spread", "mu", "tau", "sigma")
+SBC_PARAMETERS = ("log_ratio", "log_ratio_scale", "mu", "tau", "sigma")
 
 
 def sbc_log_lod(centre: float, censored_share: float, priors: TrajectoryPriors = TrajectoryPriors()) -> float:
@@ -352,9 +352,10 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     ``markers`` x 4 visits); the last marker has a detection limit fixed in
     advance (:func:`sbc_log_lod`; values under it enter as censored, as in the
     trial's assays); fits the model with ``chains`` x ``draws`` (thinned by
-    ``thin``); returns one row per main parameter (pooled arm effect per visit,
-    spread of arm effects, and per marker the mean level, between-person SD and
-    residual SD) with the rank of the true value among the posterior draws."""
+    ``thin``); returns one row per main parameter (per marker the arm effect
+    at each visit, the scale of its arm effects, the mean level, the
+    between-person SD and the residual SD) with the rank of the true value
+    among the posterior draws."""
     rng = np.random.default_rng(seed)
     design = sbc_design(participants, markers, rng)
     logging.getLogger("pymc").setLevel(logging.ERROR)

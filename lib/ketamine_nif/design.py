@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
+from .estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO, null_value
 from .estimates import DETECTION
 
 STUDIED = (NIF_CHANGE_RATIO, COUPLING_WITHIN["ketamine"])
@@ -97,14 +97,10 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
 def found(results: pd.DataFrame) -> pd.Series:
     """The decision rule applied to each replicate: P(direction of the true
     effect) >= 0.975 (for a null truth, either direction: a false alarm)."""
-    null = results["estimand"].map(_null)
+    null = results["estimand"].map(null_value)
     up = results["p_positive"] >= DETECTION
     down = results["p_positive"] <= 1 - DETECTION
     return ((results["truth"] > null) & up) | ((results["truth"] < null) & down) | ((results["truth"] == null) & (up | down))
-
-
-def _null(estimand: str) -> float:
-    return 1.0 if estimand == NIF_CHANGE_RATIO else 0.0
 
 
 def effect_scale(estimand: str, effect):
@@ -143,7 +139,7 @@ def smallest_detectable(results: pd.DataFrame, estimand: str, target: float = TA
     Replicates at the null are left out (they measure false alarms, not power)."""
     import statsmodels.api as sm
 
-    rows = results[(results["estimand"] == estimand) & (results["truth"] != _null(estimand))]
+    rows = results[(results["estimand"] == estimand) & (results["truth"] != null_value(estimand))]
     x = effect_scale(estimand, rows["truth"].to_numpy(float))
     y = found(rows).to_numpy(float)
     if len(np.unique(x)) < 2 or y.min() == y.max():

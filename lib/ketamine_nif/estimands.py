@@ -44,6 +44,21 @@ SUBGROUP_COUPLING_DIFFERENCE = {arm: f"coupling_subgroup_difference_{arm}" for a
 SUBGROUP_NIF_RATIO = "nif_change_subgroup_ratio"
 
 
+RATIO_ESTIMANDS = (NIF_CHANGE_RATIO, SUBGROUP_NIF_RATIO)
+
+
+def is_ratio(estimand: str) -> bool:
+    """Ratios (1 = no effect): the NIF change ratios, the subgroup ratio, and
+    any variant named ``<ratio estimand>_<variant>`` (chapter 08's
+    ``nif_change_ratio_student``, ...)."""
+    return any(estimand == name or estimand.startswith(f"{name}_") for name in RATIO_ESTIMANDS)
+
+
+def null_value(estimand: str) -> float:
+    """The value of no effect: 1 for ratios, 0 otherwise."""
+    return 1.0 if is_ratio(estimand) else 0.0
+
+
 def split_key(labels) -> str:
     """The ``subgroup`` key of a split-level estimand: "<first> vs <second>"."""
     first, second = labels

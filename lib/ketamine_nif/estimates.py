@@ -16,14 +16,10 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from .estimands import ALL_PARTICIPANTS, ALL_VISITS, KEY_COLUMNS, NIF_CHANGE_RATIO
+from .estimands import ALL_PARTICIPANTS, ALL_VISITS, KEY_COLUMNS, null_value
 
 COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "r_hat", "ess_bulk", "converged"]
 DETECTION = 0.975  # an effect is "detected" when P(direction) >= 0.975: its 95% interval excludes the null
-
-
-def null_value(estimand: str) -> float:
-    return 1.0 if estimand == NIF_CHANGE_RATIO else 0.0
 
 
 def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, estimand: str | None = None,

@@ -1,25 +1,31 @@
-"""Evidence for absence: how much the data say an effect is negligible.
+"""Evidence for absence: how much the data say an effect is negligible, and
+how much that answer owes to the choices made.
 
-Two measures, from the posterior draws the analysis chapters save
-(``_build/outputs/<stem>/<fit>.nc``):
+From the posterior draws the analysis chapters save
+(``_build/outputs/<stem>/<fit>.nc``), with the priors those fits used (saved
+with the draws, :func:`ketamine_nif.inference.saved_priors`; never re-declared
+here):
 
 * the posterior probability that an estimand lies inside its region of
   practical equivalence (ROPE);
 * the Bayes factor for the point null (effect = 0; log ratio = 0) against the
-  model's prior, by the **Savage-Dickey density ratio**: for a parameter whose
-  prior under the alternative, restricted to the null value, is the null
-  model's prior (true here: the effects are independent of the nuisance
-  parameters a priori),
-
-      BF01 = p(theta = 0 | data) / p(theta = 0),
-
-  the posterior density at the null over the prior density at the null. The
-  prior density is exact (normal, or the normal scale mixture of a partially
-  pooled effect, integrated numerically); the posterior density is a Gaussian
-  kernel density estimate (Scott's bandwidth) of the draws, or a normal
-  approximation (mean and SD of the draws) when the null lies outside the
-  central 99% of the draws, where a kernel estimate has no draws to lean on.
-  BF01 > 1 favours the null, < 1 the effect.
+  model's prior, by the **Savage-Dickey density ratio**, BF01 = p(theta = 0 |
+  data) / p(theta = 0): the posterior density at the null over the prior
+  density at the null, where the null model is the full model conditioned on
+  theta = 0. The prior density is exact (:meth:`EffectPrior.density`); the
+  posterior density is a Gaussian kernel density estimate (Scott's bandwidth)
+  of the draws, or a normal approximation (mean and SD of the draws) when the
+  null lies outside the central 99% of the draws, where a kernel estimate has
+  no draws to lean on. BF01 > 1 favours the null, < 1 the effect;
+* both again under other priors, without refitting, by **importance
+  reweighting** of the saved draws: a prior p2 in place of the book's p1 turns
+  the posterior into one proportional to posterior x p2 / p1, so each draw gets
+  the weight p2 / p1 (of the parameters whose prior changed). The effective
+  number of draws, (sum w)^2 / sum w^2, says how far to trust a reweighted
+  answer; below :data:`MIN_WEIGHTED_DRAWS` it is flagged. Two uses: the
+  book's slabs scaled up and down (:func:`sensitivity`), and the sceptical,
+  neutral and optimistic priors of published Bayesian reanalyses of trials
+  [Spiegelhalter et al. 1994] (:func:`alternative_priors`).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import integrate, stats
+from scipy import stats
 
 from .estimands import (
     BASELINE_MODERATION_DIFFERENCE,
@@ -41,39 +47,36 @@ from .estimands import (
     NIF_CHANGE_RATIO,
 )
 from .estimates import summarise
+from .inference import saved_priors
+from .models.pooling import SCALE_SHAPE, EffectPrior
 
 KDE = "kernel density (Gaussian, Scott's bandwidth)"
 NORMAL_APPROXIMATION = "normal approximation (null in the far tail)"
 TAIL = 0.005  # the null is "in the far tail" outside the central 99% of the draws
+MIN_WEIGHTED_DRAWS = 200  # a reweighted answer resting on fewer effective draws is flagged
 
 
-def posterior_density_at(draws: np.ndarray, value: float = 0.0) -> tuple[float, str]:
-    """Posterior density at ``value`` from draws, and the method used."""
+def _weighted_quantiles(draws: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
+    order = np.argsort(draws)
+    cdf = np.cumsum(weights[order]) / weights.sum()
+    return np.interp(q, cdf, draws[order])
+
+
+def posterior_density_at(draws: np.ndarray, value: float = 0.0, weights: np.ndarray | None = None) -> tuple[float, str]:
+    """Posterior density at ``value`` from (optionally weighted) draws, and the method used."""
     draws = np.asarray(draws, dtype=float).ravel()
-    low, high = np.quantile(draws, [TAIL, 1 - TAIL])
+    weights = np.ones_like(draws) if weights is None else np.asarray(weights, dtype=float).ravel()
+    low, high = _weighted_quantiles(draws, weights, [TAIL, 1 - TAIL])
     if low <= value <= high:
-        return float(stats.gaussian_kde(draws)(value)[0]), KDE
-    return float(stats.norm.pdf(value, draws.mean(), draws.std(ddof=1))), NORMAL_APPROXIMATION
+        return float(stats.gaussian_kde(draws, weights=weights)(value)[0]), KDE
+    mean = np.average(draws, weights=weights)
+    sd = math.sqrt(np.average((draws - mean) ** 2, weights=weights))
+    return float(stats.norm.pdf(value, mean, sd)), NORMAL_APPROXIMATION
 
 
-def pooled_prior_density(value: float, mean_sd: float, spread_sd: float | None = None, factor: float = 1.0) -> float:
-    """Prior density at ``value`` of an effect ``mean + spread * raw`` with mean ~
-    N(0, mean_sd), spread ~ HalfNormal(spread_sd), raw ~ N(0, 1) (a partially
-    pooled effect; ``spread_sd`` None: just the mean). ``factor`` scales the
-    variance (2 for the difference of two such effects with independent parts)."""
-    if spread_sd is None:
-        return float(stats.norm.pdf(value, 0.0, math.sqrt(factor) * mean_sd))
-
-    def integrand(s):
-        return stats.norm.pdf(value, 0.0, math.sqrt(factor * (mean_sd**2 + s**2))) * 2 * stats.norm.pdf(s, 0.0, spread_sd)
-
-    result, _ = integrate.quad(integrand, 0.0, np.inf)
-    return float(result)
-
-
-def savage_dickey(draws: np.ndarray, prior_density: float, null: float = 0.0) -> dict:
+def savage_dickey(draws: np.ndarray, prior_density: float, null: float = 0.0, weights: np.ndarray | None = None) -> dict:
     """BF01 by the Savage-Dickey density ratio (posterior over prior density at the null)."""
-    density, method = posterior_density_at(draws, null)
+    density, method = posterior_density_at(draws, null, weights)
     return {"bf01": density / prior_density, "posterior_density": density, "prior_density": prior_density, "method": method}
 
 
@@ -82,13 +85,20 @@ def evidence_words(bf01: float) -> str:
     bf, side = (bf01, "the null") if bf01 >= 1 else (1 / bf01, "an effect")
     for bound, word in ((3, "anecdotal"), (10, "moderate"), (30, "strong"), (100, "very strong")):
         if bf < bound:
-            return f"{word} evidence for {side}" if word != "anecdotal" else f"anecdotal evidence for {side}"
+            return f"{word} evidence for {side}"
     return f"extreme evidence for {side}"
 
 
-def rope_probability(draws: np.ndarray, rope: tuple[float, float]) -> float:
+def rope_probability(draws: np.ndarray, rope: tuple[float, float], weights: np.ndarray | None = None) -> float:
     draws = np.asarray(draws).ravel()
-    return float(((draws >= rope[0]) & (draws <= rope[1])).mean())
+    inside = (draws >= rope[0]) & (draws <= rope[1])
+    return float(np.average(inside, weights=None if weights is None else np.asarray(weights).ravel()))
+
+
+def effective_draws(weights: np.ndarray) -> float:
+    """Kish's effective number of draws of importance weights."""
+    weights = np.asarray(weights, dtype=float).ravel()
+    return float(weights.sum() ** 2 / (weights**2).sum())
 
 
 @dataclass(frozen=True)
@@ -116,99 +126,217 @@ DEPRESSION = Source("03-coupling", "depression")
 COUPLING = Source("03-coupling", "coupling")
 MODERATION = Source("04-baseline-prediction", "baseline-prediction")
 
-# every key estimand of aims 1-3: where its draws are
+
+@dataclass(frozen=True)
+class KeyEstimand:
+    """A key estimand: where its draws are, the variable on the scale its prior
+    is on (log ratio for ratios), the recorded prior behind it, and whether the
+    estimand is the difference of two of that prior's effects (sharing a marker's scale)."""
+
+    estimand: str
+    source: Source
+    variable: str
+    prior: str
+    difference: bool = False
+    log_scale: bool = False
+
+    def prior_of(self, posterior: xr.Dataset) -> EffectPrior | None:
+        fields = saved_priors(posterior).get(self.prior)
+        return EffectPrior(**fields) if fields else None
+
+
 KEY_ESTIMANDS = (
-    (TRAJECTORIES, NIF_CHANGE_RATIO),
-    (DEPRESSION, MADRS_CHANGE_DIFFERENCE),
-    *((COUPLING, name) for name in COUPLING_WITHIN.values()),
-    (MODERATION, BASELINE_MODERATION_DIFFERENCE),
+    KeyEstimand(NIF_CHANGE_RATIO, TRAJECTORIES, "log_ratio", "log_ratio", log_scale=True),
+    KeyEstimand(MADRS_CHANGE_DIFFERENCE, DEPRESSION, MADRS_CHANGE_DIFFERENCE, MADRS_CHANGE_DIFFERENCE),
+    KeyEstimand(COUPLING_WITHIN["ketamine"], COUPLING, COUPLING_WITHIN["ketamine"], "coupling"),
+    KeyEstimand(COUPLING_WITHIN["saline"], COUPLING, COUPLING_WITHIN["saline"], "coupling"),
+    KeyEstimand(COUPLING_WITHIN["difference"], COUPLING, COUPLING_WITHIN["difference"], "coupling", difference=True),
+    KeyEstimand(BASELINE_MODERATION_DIFFERENCE, MODERATION, BASELINE_MODERATION_DIFFERENCE, BASELINE_MODERATION_DIFFERENCE),
 )
+
+
+def on_prior_scale(rope: tuple[float, float], key: KeyEstimand) -> tuple[float, float]:
+    """A ROPE on the scale of the estimand's prior (log for ratios)."""
+    return (math.log(rope[0]), math.log(rope[1])) if key.log_scale else tuple(rope)
 
 
 def rope_estimates(outputs: Path, ropes: dict) -> tuple[pd.DataFrame, list[str]]:
     """Output-contract rows of every key estimand found under ``outputs``, with
     P(inside the ROPE) for ``ropes`` (estimand -> bounds); and the missing sources."""
     frames, missing = [], []
-    for source, estimand in KEY_ESTIMANDS:
-        if not source.path(outputs).exists():
-            missing.append(str(source.path(outputs)))
+    for key in KEY_ESTIMANDS:
+        if not key.source.path(outputs).exists():
+            missing.append(str(key.source.path(outputs)))
             continue
-        tree = xr.open_datatree(source.path(outputs))
-        frames.append(summarise(tree, estimand, tuple(ropes[estimand]), source.converged(outputs)))
+        tree = xr.open_datatree(key.source.path(outputs))
+        frames.append(summarise(tree, key.estimand, tuple(ropes[key.estimand]), key.source.converged(outputs)))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return table, sorted(set(missing))
 
 
-@dataclass(frozen=True)
-class Headline:
-    """A null hypothesis tested by a Bayes factor: a posterior variable, its
-    candidate names in the saved fit, and its prior."""
-
-    source: Source
-    names: tuple[str, ...]  # the variable, under each name it has had
-    label: str
-    mean_sd: float
-    spread_sd: float | None = None  # partially pooled across markers: the spread's half-normal scale
-    factor: float = 1.0
-    spread_names: tuple[str, ...] = ()  # the spread's names in the saved fit (absent with one marker: no pooling)
-
-    def variable(self, posterior: xr.Dataset) -> str | None:
-        return next((n for n in self.names if n in posterior), None)
+def _elements(posterior: xr.Dataset, variable: str):
+    """(coords, draws) of every element of a posterior variable, draws flattened over chains."""
+    draws = posterior[variable]
+    dims = [d for d in draws.dims if d not in ("chain", "draw")]
+    stacked = draws.stack(sample=("chain", "draw")).transpose(*dims, "sample")
+    for index in np.ndindex(*stacked.shape[:-1]):
+        yield {d: str(draws[d].values[i]) for d, i in zip(dims, index, strict=True)}, np.asarray(stacked[index], dtype=float)
 
 
-def headlines(arm_mean_sd: float, arm_spread_sd: float, madrs_arm_sd: float, coupling_mean_sd: float,
-              coupling_spread_sd: float, moderation_mean_sd: float, moderation_spread_sd: float) -> list[Headline]:
-    """The headline nulls of aims 1-3 (the pooled effect across markers) and each
-    marker's effect, with the priors the chapters used (pass the chapters' values)."""
-    return [
-        Headline(TRAJECTORIES, ("arm_mean", "beta_bar"), "pooled log NIF change ratio (all markers)", arm_mean_sd),
-        Headline(TRAJECTORIES, ("log_ratio",), "log NIF change ratio", arm_mean_sd, arm_spread_sd, 1.0, ("arm_spread", "beta_spread")),
-        Headline(DEPRESSION, ("madrs_change_difference",), "ketamine minus saline MADRS change", madrs_arm_sd),
-        Headline(COUPLING, ("coupling_mean",), "pooled within-person coupling (all markers)", coupling_mean_sd),
-        Headline(COUPLING, (COUPLING_WITHIN["ketamine"],), "within-person coupling, ketamine", coupling_mean_sd,
-                 coupling_spread_sd, 1.0, ("coupling_spread",)),
-        Headline(COUPLING, (COUPLING_WITHIN["saline"],), "within-person coupling, saline", coupling_mean_sd,
-                 coupling_spread_sd, 1.0, ("coupling_spread",)),
-        Headline(COUPLING, (COUPLING_WITHIN["difference"],), "coupling, ketamine minus saline", coupling_mean_sd,
-                 coupling_spread_sd, 2.0, ("coupling_spread",)),
-        Headline(MODERATION, ("moderation_mean",), "pooled baseline moderation (all markers)", moderation_mean_sd),
-        Headline(MODERATION, (BASELINE_MODERATION_DIFFERENCE,), "baseline moderation", moderation_mean_sd,
-                 moderation_spread_sd, 1.0, ("moderation_spread",)),
-    ]
+def _marker_of(coords: dict) -> str:
+    return coords.get("marker", "MADRS")
 
 
-def bayes_factors(outputs: Path, specs: list[Headline]) -> pd.DataFrame:
-    """BF01 (Savage-Dickey) for every element of every headline variable found
-    under ``outputs``. A per-marker effect in a fit without a spread (one marker)
-    has the plain normal prior of the mean."""
+def _row_key(key: KeyEstimand, coords: dict) -> dict:
+    return {"estimand": key.estimand, "marker": _marker_of(coords), "visit": coords.get("post_visit", "all")}
+
+
+def _available(outputs: Path):
+    """(key, posterior, prior) for every key estimand whose fit is saved with its prior."""
+    cache = {}
+    for key in KEY_ESTIMANDS:
+        if not key.source.path(outputs).exists():
+            continue
+        if key.source not in cache:
+            cache[key.source] = key.source.posterior(outputs)
+        posterior = cache[key.source]
+        prior = key.prior_of(posterior)
+        if prior is not None and key.variable in posterior:
+            yield key, posterior, prior
+
+
+def bayes_factors(outputs: Path) -> pd.DataFrame:
+    """BF01 (Savage-Dickey) for every element of every key estimand saved
+    under ``outputs``, with the prior the fit recorded."""
     rows = []
-    for spec in specs:
-        if not spec.source.path(outputs).exists():
-            continue
-        posterior = spec.source.posterior(outputs)
-        name = spec.variable(posterior)
-        if name is None:
-            continue
-        pooled_spread = spec.spread_sd if any(n in posterior for n in spec.spread_names) else None
-        prior_density = pooled_prior_density(0.0, spec.mean_sd, pooled_spread, spec.factor)
-        draws = posterior[name]
-        dims = [d for d in draws.dims if d not in ("chain", "draw")]
-        stacked = draws.stack(sample=("chain", "draw")).transpose(*dims, "sample")
-        for index in np.ndindex(*stacked.shape[:-1]):
-            coords = {d: str(draws[d].values[i]) for d, i in zip(dims, index, strict=True)}
-            result = savage_dickey(np.asarray(stacked[index]), prior_density)
-            rows.append({
-                "null": spec.label, "variable": name,
-                "marker": next((v for d, v in coords.items() if d in ("marker", "outcome")), "all"),
-                "arm": coords.get("arm", ""), "visit": coords.get("post_visit", "all"),
-                "prior": _prior_text(spec.mean_sd, pooled_spread, spec.factor),
-                **result, "evidence": evidence_words(result["bf01"]), "converged": spec.source.converged(outputs),
-            })
+    for key, posterior, prior in _available(outputs):
+        prior_density = prior.density(0.0, key.difference)
+        for coords, draws in _elements(posterior, key.variable):
+            result = savage_dickey(draws, prior_density)
+            rows.append({**_row_key(key, coords), "prior": prior.text() + (" (difference of two)" if key.difference else ""),
+                         **result, "evidence": evidence_words(result["bf01"]), "converged": key.source.converged(outputs)})
     return pd.DataFrame(rows)
 
 
-def _prior_text(mean_sd: float, spread_sd: float | None, factor: float) -> str:
-    scale = f"{math.sqrt(factor):g} × " if factor != 1 else ""
-    if spread_sd is None:
-        return f"N(0, {scale}{mean_sd:g})"
-    return f"N(0, {scale}√({mean_sd:g}² + s²)), s ~ HalfNormal({spread_sd:g})"
+def _scale_weights(key: KeyEstimand, posterior: xr.Dataset, prior: EffectPrior, factor: float, coords: dict,
+                   draws: np.ndarray) -> np.ndarray:
+    """Weights that turn the book's posterior into the one with the slab times
+    ``factor``: the ratio of the two Gamma densities of the marker's scale
+    (pooling by marker), or of the two normal densities of the effect(s)."""
+    if factor == 1.0:
+        return np.ones_like(draws)
+    if prior.pooling == "marker":
+        scale = np.asarray(posterior[f"{key.prior}_scale"].sel(marker=coords["marker"]).stack(sample=("chain", "draw")), dtype=float)
+        old = stats.gamma.logpdf(scale, SCALE_SHAPE, scale=prior.scale / SCALE_SHAPE)
+        new = stats.gamma.logpdf(scale, SCALE_SHAPE, scale=factor * prior.scale / SCALE_SHAPE)
+    else:
+        # the effect itself (a difference: both arms' effects, read from the recorded variable)
+        effects = [draws] if not key.difference else [
+            np.asarray(posterior[key.prior].sel(marker=coords["marker"], arm=arm).stack(sample=("chain", "draw")), dtype=float)
+            for arm in posterior[key.prior]["arm"].values]
+        old = sum(stats.norm.logpdf(e, 0, prior.scale) for e in effects)
+        new = sum(stats.norm.logpdf(e, 0, factor * prior.scale) for e in effects)
+    log_w = new - old
+    return np.exp(log_w - log_w.max())
+
+
+def sensitivity(outputs: Path, ropes: dict, prior_factors=(0.5, 1.0, 2.0), rope_factors=(0.5, 1.0, 1.5, 2.0),
+                level: float = 0.95) -> pd.DataFrame:
+    """The verdicts of every key estimand over a grid of slab multiples (by
+    reweighting) and ROPE half-widths (multiples of each ROPE, about its
+    centre): per estimand, prior factor and ROPE factor, how many estimates are
+    ruled out (P(inside) >= ``level``), how many Bayes factors exceed 3 (for the
+    null) or fall under 1/3 (for an effect), and the fewest effective draws."""
+    rows = []
+    for key, posterior, prior in _available(outputs):
+        base = on_prior_scale(ropes[key.estimand], key)
+        centre, half = (base[0] + base[1]) / 2, (base[1] - base[0]) / 2
+        for p_factor in prior_factors:
+            scaled = EffectPrior(prior.scale * p_factor, pooling=prior.pooling)
+            prior_density = scaled.density(0.0, key.difference)
+            per_rope = {f: [] for f in rope_factors}
+            factors, ess = [], []
+            for coords, draws in _elements(posterior, key.variable):
+                w = _scale_weights(key, posterior, prior, p_factor, coords, draws)
+                ess.append(effective_draws(w))
+                factors.append(savage_dickey(draws, prior_density, weights=w)["bf01"])
+                for f in rope_factors:
+                    per_rope[f].append(rope_probability(draws, (centre - f * half, centre + f * half), w))
+            for f in rope_factors:
+                rows.append({"estimand": key.estimand, "prior_factor": p_factor, "rope_factor": f,
+                             "estimates": len(factors), "ruled_out": int((np.array(per_rope[f]) >= level).sum()),
+                             "bf01_above_3": int((np.array(factors) > 3).sum()), "bf01_below_third": int((np.array(factors) < 1 / 3).sum()),
+                             "min_effective_draws": float(min(ess))})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class AlternativePrior:
+    """A normal prior (or an even mixture of two, at +-mean) on an estimand's scale."""
+
+    name: str
+    mean: float
+    sd: float
+    both_signs: bool = False  # an even mixture of N(+mean, sd) and N(-mean, sd)
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        if not self.both_signs:
+            return stats.norm.logpdf(x, self.mean, self.sd)
+        return np.logaddexp(stats.norm.logpdf(x, self.mean, self.sd), stats.norm.logpdf(x, -self.mean, self.sd)) - math.log(2)
+
+    def text(self) -> str:
+        centre = f"±{self.mean:.3g}" if self.both_signs else f"{self.mean:.3g}"
+        return f"N({centre}, {self.sd:.3g})"
+
+
+def reanalysis_priors(important: float, direction: int = 0) -> list[AlternativePrior]:
+    """The priors of Bayesian reanalyses of trials [Spiegelhalter et al. 1994],
+    for an effect whose clinically important size is ``important`` (on the
+    estimand's scale): *sceptical*, centred on no effect with a 5% chance of an
+    effect beyond the important size in the expected direction; *neutral*,
+    centred on no effect and wide (SD twice the important size); *optimistic*,
+    centred on the important effect with the sceptic's SD (a 5% chance of the
+    other direction). ``direction`` is the sign of the expected effect (-1 for
+    a fall in MADRS); 0 when no sign is expected (NIFs): the optimist then
+    believes in an effect of either sign, an even mixture of both."""
+    sd = important / stats.norm.ppf(0.95)
+    optimistic = AlternativePrior("optimistic", important * (direction or 1), sd, both_signs=direction == 0)
+    return [AlternativePrior("sceptical", 0.0, sd), AlternativePrior("neutral", 0.0, 2 * important), optimistic]
+
+
+def alternative_priors(outputs: Path, ropes: dict, important: dict, directions: dict | None = None,
+                       visits: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """P(beyond the ROPE) of every key estimand (at ``visits`` where it has
+    visits; all by default) under the book's prior and under the sceptical,
+    neutral and optimistic priors of :func:`reanalysis_priors` (``important``:
+    estimand -> important effect on its prior's scale; ``directions``: estimand
+    -> expected sign), by reweighting each draw with p_alternative / p_book of
+    the estimand (the book's marginal prior of one effect, or of a difference)."""
+    directions = directions or {}
+    rows = []
+    for key, posterior, prior in _available(outputs):
+        if key.estimand not in important:
+            continue
+        rope = on_prior_scale(ropes[key.estimand], key)
+        alternatives = reanalysis_priors(important[key.estimand], directions.get(key.estimand, 0))
+        for coords, draws in _elements(posterior, key.variable):
+            if visits is not None and coords.get("post_visit", visits[0]) not in visits:
+                continue
+            nodes = _density_nodes(draws)
+            log_book = np.interp(draws, nodes, np.log(np.maximum([prior.density(x, key.difference) for x in nodes], 1e-300)))
+            row = {**_row_key(key, coords), "book": 1 - rope_probability(draws, rope)}
+            for alternative in alternatives:
+                log_w = alternative.logpdf(draws) - log_book
+                w = np.exp(log_w - log_w.max())
+                row[alternative.name] = 1 - rope_probability(draws, rope, w)
+                row[f"{alternative.name}_effective_draws"] = effective_draws(w)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _density_nodes(draws: np.ndarray, n: int = 121) -> np.ndarray:
+    """Nodes spanning the draws, where the (numerically integrated) book prior
+    density is evaluated and then interpolated."""
+    low, high = float(np.min(draws)), float(np.max(draws))
+    pad = 1e-9 + 0.01 * (high - low)
+    return np.linspace(low - pad, high + pad, n)

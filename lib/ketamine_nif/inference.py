@@ -20,6 +20,8 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from .models.pooling import recorded_priors
+
 SAMPLERS = ("pymc", "nutpie", "numpyro")
 DEFAULT_SAMPLER = "pymc"  # chosen by benchmarks/samplers.py on the project's 2-core machine
 MAX_R_HAT = 1.01
@@ -146,6 +148,12 @@ def sample(model: pm.Model, settings: SamplerSettings, log_likelihood: bool = Tr
 
 
 SAVED_GROUPS = ("posterior", "sample_stats", "observed_data")
+PRIORS_ATTRIBUTE = "effect_priors"  # the effect priors the model recorded (models.pooling), as JSON
+
+
+def saved_priors(posterior) -> dict:
+    """The effect priors stored with a posterior by :func:`fit` (name -> fields)."""
+    return json.loads(posterior.attrs.get(PRIORS_ATTRIBUTE, "{}"))
 
 
 def save_posterior(idata, path: Path) -> None:
@@ -166,10 +174,12 @@ def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str |
         log_likelihood: bool = True) -> Fit:
     """Sample, diagnose and (with ``output_dir``) save the posterior as
     ``<name>.nc`` and the diagnostics into ``diagnostics.json`` under the fit's name.
+    The effect priors the model recorded go with the posterior (:func:`saved_priors`).
     ``log_likelihood=False`` skips the pointwise log-likelihood (for sweeps that
     only need the estimates)."""
     start = time.perf_counter()
     idata = sample(model, settings, log_likelihood)
+    idata["posterior"].attrs[PRIORS_ATTRIBUTE] = json.dumps(recorded_priors(model))
     diagnostics = diagnose(idata, name, settings, time.perf_counter() - start)
     if output_dir is not None:
         out = Path(output_dir)

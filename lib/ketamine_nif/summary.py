@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from . import estimands
-from .estimates import COLUMNS, DETECTION, null_value
+from .estimands import null_value
+from .estimates import COLUMNS, DETECTION
 
 RULED_OUT = 0.95  # P(inside ROPE) at or above which an effect of practical size is ruled out
 SUPPORTED = DETECTION  # P(direction) at or above which an effect is supported

@@ -7,11 +7,14 @@ from .depression import (
     build_moderation_model,
     build_outcome_model,
 )
+from .pooling import POOLING, EffectPrior
 from .prepare import ModelData, ModelDataError, prepare
 from .subgroups import SubgroupPriors, build_subgroup_model, subgroup_data, subgroup_design
 from .trajectory import LIKELIHOODS, TrajectoryPriors, build_nif_trajectory_model
 
 __all__ = [
+    "POOLING",
+    "EffectPrior",
     "LIKELIHOODS",
     "ModelData",
     "ModelDataError",

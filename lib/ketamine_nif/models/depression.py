@@ -1,25 +1,35 @@
 """Depression trajectories (aims 2 and 3), and the arm effect on depression.
 
-Outcome model, for participant i at post-infusion visit t (baseline-adjusted,
-as in a randomised trial), one copy per marker c:
+One outcome model, for participant i at post-infusion visit t
+(baseline-adjusted, as in a randomised trial); every MADRS rating enters the
+likelihood once:
 
-    y_it = l_ic + d_ct + theta_c (y_i0 - mean y_0) + (k_i - kbar) b_ct + f_c(i, t) + e_it
-    l_ic = alpha_c + s_c r_ic, r ~ N(0, 1) summing to zero within each arm;
-    d_c1 = 0;  e_it ~ Normal(0, sigma_c) or Student-t
+    y_it = alpha + d_t + theta (y_i0 - mean y_0) + (k_i - kbar) b_t + f(i, t) + u_i + e_it
+    u_i ~ N(0, s)   (independent person effects: the arm means carry between-person variance)
+    d_1 = 0;  e_it ~ Normal(0, sigma) or Student-t
 
-* base model: one copy, f = 0; b_t is the ketamine minus saline difference in
-  mean outcome change from baseline (``madrs_change_difference``).
-* coupling (aim 2): f = gamma_{c,arm(i)} (x_ict - x_ic0)/ln 2 + lambda_c (x_ic0 - mu_c)/ln 2,
-  where x is the latent log NIF: observed values are data, values under the
-  lod are latent and bounded above by it (their unnormalised density, so they
-  carry the censored likelihood), missing samples are latent; x
-  follows the aim 1 trajectory model. gamma is MADRS points per doubling of the
-  NIF within a person; it is partially pooled across markers per arm.
-* moderation (aim 3): f = (lambda_ct + (k_i - kbar) kappa_ct) z_ic, z the standardised
-  latent baseline log NIF; kappa (points per SD) is pooled across markers.
+With the normal likelihood the person effects are integrated out exactly
+(:func:`~ketamine_nif.models.likelihoods.random_intercept`); with Student-t
+noise they are parameters (non-centred).
 
-Each marker has its own copy of the outcome model's nuisance parameters, so the
-markers' sub-models share only the pooled priors of their effects.
+* base model: f = 0; b_t is the ketamine minus saline difference in mean
+  outcome change from baseline (``madrs_change_difference``).
+* coupling (aim 2): every marker m at once,
+  f = sum_m [gamma_{m,arm(i)} (x_imt - x_im0)/ln 2 + lambda_m (l_im - mu_m)/ln 2],
+  where x is the latent log NIF (observed values are data, values under the
+  lod are latent and bounded above by it, carrying the censored likelihood,
+  missing samples are latent) and l_im the person's latent stable level, both
+  from the aim 1 trajectory model of every marker fitted jointly. gamma is
+  MADRS points per doubling of the NIF within a person, adjusted for the other
+  markers; the between-person term uses the stable level, so that the noise of
+  the single baseline sample does not enter both terms.
+* moderation (aim 3): every marker at once,
+  f = sum_m (lambda_mt + (k_i - kbar) kappa_mt) z_im, z the standardised latent
+  baseline log NIF; kappa is MADRS points per SD.
+
+The couplings and moderations have the effect priors of
+:mod:`~ketamine_nif.models.pooling` (each marker shrunk toward zero by its own
+scale; ``pooling="none"``: a fixed Student-t prior per effect).
 """
 
 from __future__ import annotations
@@ -31,7 +41,9 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from .pooling import pooled
+from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
+from .likelihoods import random_intercept
+from .pooling import EffectPrior, effect
 from .prepare import ModelData
 from .trajectory import TrajectoryPriors, between_person_sd, check_likelihood
 
@@ -44,64 +56,47 @@ class OutcomePriors:
 
     baseline_slope_mean: float = 0.5  # slope on baseline outcome: between 0 (no memory) and 1 (full)
     baseline_slope_sd: float = 0.5
-    arm_sd: float = 5.0  # ketamine minus saline change: ±10 points at 2 SD covers published effects
-    effect_mean_sd: float = 3.0  # pooled coupling (per doubling) or moderation (per SD)
-    effect_spread_sd: float = 1.5  # half-normal scale of marker-to-marker spread
+    arm_sd: float = 10.0  # ketamine minus saline change: ±20 points at 2 SD, wider than any effect a depression trial has reported
+    coupling_scale: float = 3.0  # slab of a coupling (points per doubling; models.pooling)
+    moderation_scale: float = 3.0  # slab of a moderation (points per SD of baseline level)
     level_sd: float = 3.0  # between-person level (per doubling) or main effect of baseline NIF (per SD)
 
 
-def _outcome(data: ModelData, copy_dim: str, n_copies: int, effect, priors: OutcomePriors, likelihood: str):
-    """The outcome likelihood with ``effect`` (copies x rows) added; returns the arm effect b."""
+def _outcome(data: ModelData, effect_term, priors: OutcomePriors, likelihood: str):
+    """The outcome likelihood with ``effect_term`` (one value per row) added;
+    returns the arm effect b (``madrs_change_difference``: in the coupling and
+    moderation models it is adjusted for their terms, a nuisance)."""
     center, scale = data.outcome_scale()
     y0c = data.y0 - np.nanmean(data.y0)
     tp = data.y_visit - 1
-    contrast = data.arm_contrast[data.y_person]
-    alpha = pm.Normal("alpha", center, scale, dims=copy_dim)  # first post visit, average over arms and baselines
-    shift = pm.Normal("visit_shift", 0.0, scale / 2, dims=(copy_dim, "later_visit"))  # later visits vs the first
-    visit_shift = pt.concatenate([pt.zeros((n_copies, 1)), shift], axis=1)
-    theta = pm.Normal("theta", priors.baseline_slope_mean, priors.baseline_slope_sd, dims=copy_dim)
-    b = pm.Normal("b", 0.0, priors.arm_sd, dims=(copy_dim, "post_visit"))
-    # person effects sum to zero within each arm, so that they cannot trade off
-    # against the arm x visit means (which mixes far better); non-centred
-    person_sd = pm.HalfNormal("person_sd", scale, dims=copy_dim)
-    person = _per_arm_zero_sum("person_raw", data, copy_dim, n_copies) * person_sd[:, None]
-    sigma = pm.HalfNormal("sigma_y", scale, dims=copy_dim)
     rows = data.y_person
-    mean = alpha[:, None] + visit_shift[:, tp] + theta[:, None] * y0c[rows] + b[:, tp] * contrast + person[:, rows] + effect
-    observed = np.tile(data.y, (n_copies, 1))
+    alpha = pm.Normal("alpha", center, scale)  # first post visit, average over arms and baselines
+    shift = pm.Normal("visit_shift", 0.0, scale / 2, dims="later_visit")  # later visits vs the first
+    visit_shift = pt.concatenate([pt.zeros(1), shift])
+    theta = pm.Normal("theta", priors.baseline_slope_mean, priors.baseline_slope_sd)
+    b = effect(MADRS_CHANGE_DIFFERENCE, EffectPrior(priors.arm_sd, pooling="none"), ("post_visit",))
+    person_sd = pm.HalfNormal("person_sd", scale)
+    sigma = pm.HalfNormal("sigma_y", scale)
+    mean = alpha + visit_shift[tp] + theta * y0c[rows] + b[tp] * data.arm_contrast[rows] + effect_term
     if likelihood == "normal":
-        pm.Normal("y", mean, sigma[:, None], observed=observed, dims=(copy_dim, "y_obs"))
+        random_intercept("y", mean, sigma, person_sd, rows, observed=data.y, dims="y_obs")
     else:
+        person = person_sd * pm.Normal("person_raw", 0.0, 1.0, dims="participant")
         nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
-        pm.StudentT("y", nu=nu, mu=mean, sigma=sigma[:, None], observed=observed, dims=(copy_dim, "y_obs"))
+        pm.StudentT("y", nu=nu, mu=mean + person[rows], sigma=sigma, observed=data.y, dims="y_obs")
     return b
 
 
-def _per_arm_zero_sum(name: str, data: ModelData, copy_dim: str, n_copies: int):
-    """Standard-normal person effects (copies x participants) that sum to zero
-    within each arm."""
-    effects = pt.zeros((n_copies, data.n_participants))
-    for arm_name, flag in (("ketamine", 1.0), ("saline", 0.0)):
-        members = np.flatnonzero(data.treated == flag)
-        if len(members) > 1:
-            raw = pm.ZeroSumNormal(f"{name}_{arm_name}", sigma=1.0, dims=(copy_dim, f"participant_{arm_name}"))
-            effects = pt.set_subtensor(effects[:, members], raw)
-    return effects
-
-
 def _coords(data: ModelData, **extra) -> dict:
-    people = np.array(data.participants)
     return {"post_visit": data.post_visits, "later_visit": data.post_visits[1:], "participant": data.participants,
-            "participant_ketamine": list(people[data.treated == 1.0]), "participant_saline": list(people[data.treated == 0.0]),
             "y_obs": np.arange(len(data.y)), **extra}
 
 
 def build_outcome_model(data: ModelData, likelihood: str = "normal", priors: OutcomePriors = OutcomePriors()) -> pm.Model:
     """The depression trajectory alone: the arm effect on outcome change."""
     check_likelihood(likelihood)
-    with pm.Model(coords=_coords(data, outcome=[data.outcome])) as model:
-        b = _outcome(data, "outcome", 1, 0.0, priors, likelihood)
-        pm.Deterministic("madrs_change_difference", b, dims=("outcome", "post_visit"))
+    with pm.Model(coords=_coords(data)) as model:
+        _outcome(data, 0.0, priors, likelihood)
     return model
 
 
@@ -110,10 +105,8 @@ def _cells(data: ModelData, visits_needed: str):
     model needs, split into observed, censored and missing."""
     n_m = len(data.markers)
     people = np.unique(data.y_person)
-    if visits_needed == "baseline":
-        needed = {(m, i, 0) for m in range(n_m) for i in people}
-    else:
-        needed = {(m, i, 0) for m in range(n_m) for i in people}
+    needed = {(m, i, 0) for m in range(n_m) for i in people}
+    if visits_needed != "baseline":
         needed |= {(m, i, t) for m in range(n_m) for i, t in zip(data.y_person, data.y_visit, strict=True)}
     obs = {}
     for m, i, t, value, cens in zip(data.nif_marker, data.nif_person, data.nif_visit, data.nif_log, data.nif_censored, strict=True):
@@ -154,12 +147,12 @@ def _fill(shape, parts):
 
 def _latent_trajectories(data: ModelData, priors: TrajectoryPriors):
     """Latent log NIF on the (marker, participant, visit) grid, following the
-    aim 1 trajectory model; returns (grid, mu)."""
+    aim 1 trajectory model; returns (grid, stable levels (marker, participant), mu)."""
     (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, "all")
     n_m, n_i, n_v = len(data.markers), data.n_participants, len(data.visits)
     mu = pm.Normal("nif_mu", data.nif_center(), priors.intercept_sd, dims="marker")
     delta = pm.Normal("nif_delta", 0.0, priors.time_sd, dims=("marker", "post_visit"))
-    beta = pm.Normal("nif_arm", 0.0, priors.arm_mean_sd, dims=("marker", "post_visit"))
+    beta = effect("nif_arm", EffectPrior(priors.arm_scale, pooling="none"), ("marker", "post_visit"))  # a nuisance here
     tau = between_person_sd("nif_tau", priors, "marker")
     level = pm.Normal("nif_level", mu[:, None], tau[:, None], dims=("marker", "participant"))  # centred, as in aim 1
     sigma = pm.HalfNormal("nif_sigma", priors.residual_sd, dims="marker")
@@ -178,7 +171,7 @@ def _latent_trajectories(data: ModelData, priors: TrajectoryPriors):
     if len(miss_idx):
         m_x, s_x = at(miss_idx)
         parts.append((miss_idx, pm.Normal("nif_missing", m_x, s_x, shape=len(miss_idx))))
-    return _fill((n_m, n_i, n_v), parts), mu
+    return _fill((n_m, n_i, n_v), parts), level, mu
 
 
 def build_coupling_model(
@@ -186,23 +179,25 @@ def build_coupling_model(
     likelihood: str = "normal",
     priors: OutcomePriors = OutcomePriors(),
     nif_priors: TrajectoryPriors = TrajectoryPriors(),
+    pooling: str = "marker",
 ) -> pm.Model:
-    """Aim 2: outcome trajectory with each NIF's within-person change (per
-    doubling, by arm) and between-person level as predictors."""
+    """Aim 2: outcome trajectory with every NIF's within-person change (per
+    doubling, by arm) and between-person stable level as predictors, in one
+    outcome likelihood."""
     check_likelihood(likelihood)
     with pm.Model(coords=_coords(data, marker=data.markers, arm=ARMS)) as model:
-        grid, mu = _latent_trajectories(data, nif_priors)
+        grid, level, mu = _latent_trajectories(data, nif_priors)
         person, visit = data.y_person, data.y_visit
-        within = (grid[:, person, visit] - grid[:, person, 0]) / math.log(2)
-        level = (grid[:, person, 0] - mu[:, None]) / math.log(2)
-        gamma = pooled("coupling", len(data.markers), priors.effect_mean_sd, priors.effect_spread_sd, ("marker", "arm"), "arm")
+        within = (grid[:, person, visit] - grid[:, person, 0]) / math.log(2)  # (marker, rows)
+        between = (level[:, person] - mu[:, None]) / math.log(2)
+        gamma = effect("coupling", EffectPrior(priors.coupling_scale, pooling=pooling), ("marker", "arm"))
         arm_index = np.where(data.treated[person] == 1.0, 0, 1)
         lam = pm.Normal("level_slope", 0.0, priors.level_sd, dims="marker")
-        effect = gamma[:, arm_index] * within + lam[:, None] * level
-        _outcome(data, "marker", len(data.markers), effect, priors, likelihood)
-        pm.Deterministic("coupling_within_ketamine", gamma[:, 0], dims="marker")
-        pm.Deterministic("coupling_within_saline", gamma[:, 1], dims="marker")
-        pm.Deterministic("coupling_within_difference", gamma[:, 0] - gamma[:, 1], dims="marker")
+        term = (gamma[:, arm_index] * within + lam[:, None] * between).sum(axis=0)
+        _outcome(data, term, priors, likelihood)
+        for a, arm in enumerate(ARMS):
+            pm.Deterministic(COUPLING_WITHIN[arm], gamma[:, a], dims="marker")
+        pm.Deterministic(COUPLING_WITHIN["difference"], gamma[:, 0] - gamma[:, 1], dims="marker")
     return model
 
 
@@ -211,8 +206,10 @@ def build_moderation_model(
     likelihood: str = "normal",
     priors: OutcomePriors = OutcomePriors(),
     nif_priors: TrajectoryPriors = TrajectoryPriors(),
+    pooling: str = "marker",
 ) -> pm.Model:
-    """Aim 3: outcome trajectory by arm x visit x standardised baseline NIF."""
+    """Aim 3: outcome trajectory by arm x visit x standardised baseline NIF,
+    every marker in one outcome likelihood."""
     check_likelihood(likelihood)
     (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, "baseline")
     n_m, n_i = len(data.markers), data.n_participants
@@ -228,9 +225,8 @@ def build_moderation_model(
         x0 = _fill((n_m, n_i), parts)
         z = (x0 - mu0[:, None]) / sd0[:, None]
         person, tp = data.y_person, data.y_visit - 1
-        kappa = pooled("moderation", n_m, priors.effect_mean_sd, priors.effect_spread_sd, ("marker", "post_visit"), "post_visit")
+        kappa = effect(BASELINE_MODERATION_DIFFERENCE, EffectPrior(priors.moderation_scale, pooling=pooling), ("marker", "post_visit"))
         lam = pm.Normal("baseline_slope_nif", 0.0, priors.level_sd, dims=("marker", "post_visit"))
-        effect = (lam[:, tp] + data.arm_contrast[person] * kappa[:, tp]) * z[:, person]
-        _outcome(data, "marker", n_m, effect, priors, likelihood)
-        pm.Deterministic("baseline_moderation_difference", kappa, dims=("marker", "post_visit"))
+        term = ((lam[:, tp] + data.arm_contrast[person] * kappa[:, tp]) * z[:, person]).sum(axis=0)
+        _outcome(data, term, priors, likelihood)
     return model

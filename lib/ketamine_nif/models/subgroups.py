@@ -28,7 +28,7 @@ Student-t's heavy tails (nu = 3 by default) let one large real difference
 escape the shrinkage that a normal would impose on it. (One scale shared by
 all markers too shrank a planted difference of 10 points per doubling to
 about half among 294 differences, so the scales are per marker.) ``gamma`` (per arm) and
-``beta`` (per visit) are partially pooled across markers as in chapters 02-03.
+``beta`` (per visit) have the independent Student-t priors of chapters 02-03.
 
 To keep one model of 7 markers x 28 subgroups feasible on two cores, the NIF
 values are those of the frequentist replication (chapter 07: values under the
@@ -53,13 +53,15 @@ from ..estimands import (
     NIF_CHANGE_RATIO,
     SUBGROUP_COUPLING_DIFFERENCE,
     SUBGROUP_NIF_RATIO,
+    null_value,
     split_key,
 )
 from ..estimates import COLUMNS
 from ..frequentist import LOD_FRACTION, aim1_data, aim2_data, person_visit_table
 from ..subgroups import Split, assign
 from .depression import ARMS, OutcomePriors
-from .pooling import pooled
+from .likelihoods import earlier_rows, random_intercept_logp
+from .pooling import EffectPrior, effect, student_t
 from .trajectory import TrajectoryPriors
 
 
@@ -158,38 +160,6 @@ def subgroup_data(dataset: Dataset, markers: list[str] | None = None, lod_fracti
     )
 
 
-def random_intercept_loglik(resid, group: np.ndarray, n_groups: int, sigma, person_sd, per_marker: int):
-    """Log-likelihood of residuals with a random intercept per group integrated
-    out: within a group of n rows the residuals are jointly normal with
-    covariance sigma^2 I + s^2 J, so
-
-        log L = -1/2 [n log 2pi + (n - 1) log sigma^2 + log(sigma^2 + n s^2)
-                      + (S2 - s^2 S1^2 / (sigma^2 + n s^2)) / sigma^2],
-
-    S1 and S2 the group's sum and sum of squares of residuals. Group g belongs to
-    marker g // per_marker, whose sigma and s it uses. Integrating the person
-    effects out removes hundreds of parameters and their correlation with the means."""
-    n = np.bincount(group, minlength=n_groups).astype(float)
-    present = n > 0
-    marker = np.arange(n_groups) // per_marker
-    s1 = pt.inc_subtensor(pt.zeros(n_groups)[group], resid)
-    s2 = pt.inc_subtensor(pt.zeros(n_groups)[group], resid**2)
-    var, tau2 = sigma[marker] ** 2, person_sd[marker] ** 2
-    total = var + n * tau2
-    logl = -0.5 * (n * np.log(2 * np.pi) + (n - 1) * pt.log(var) + pt.log(total) + (s2 - tau2 * s1**2 / total) / var)
-    return pt.sum(logl[present])
-
-
-def _student_t(name: str, nu: float, dims: tuple[str, ...]):
-    """Standard Student-t draws written as a scale mixture, z = n / sqrt(g) with
-    n ~ N(0, 1) and g ~ Gamma(nu/2, nu/2): the same distribution, without the
-    heavy-tailed geometry that NUTS explores badly (nu = 1 is the Cauchy, whose
-    local scales make this a horseshoe)."""
-    n = pm.Normal(f"{name}_raw", 0.0, 1.0, dims=dims)
-    g = pm.Gamma(f"{name}_local", alpha=nu / 2, beta=nu / 2, dims=dims)
-    return n / pt.sqrt(g)
-
-
 def build_subgroup_model(
     data: SubgroupData,
     design: SubgroupDesign,
@@ -199,7 +169,7 @@ def build_subgroup_model(
 ) -> pm.Model:
     """Couplings and NIF arm effects with subgroup deviations per marker (and
     arm) and split, shrunk by shared scales; one model for every marker and split."""
-    n_m, n_i = len(data.markers), len(data.participants)
+    n_i = len(data.participants)
     codes = design.codes
     people = np.array(data.participants)
     coords = {"marker": data.markers, "arm": ARMS, "split": design.splits, "visit": data.visits,
@@ -210,10 +180,10 @@ def build_subgroup_model(
     with pm.Model(coords=coords) as model:
         # aim 2: MADRS on within-person NIF change, couplings with subgroup deviations
         means = pm.Normal("madrs_mean", y_center, y_scale, dims=("marker", "arm", "visit"))
-        gamma = pooled("coupling", n_m, priors.effect_mean_sd, priors.effect_spread_sd, ("marker", "arm"), "arm")
+        gamma = effect("coupling", EffectPrior(priors.coupling_scale), ("marker", "arm"))
         # one scale per marker and arm, shared by all its splits
         scale = pm.HalfNormal("coupling_deviation_scale", subgroup_priors.coupling_deviation_sd, dims=("marker", "arm"))
-        raw = _student_t("coupling_deviation", subgroup_priors.nu, ("marker", "arm", "split"))
+        raw = student_t("coupling_deviation", subgroup_priors.nu, ("marker", "arm", "split"))
         dev = pm.Deterministic("coupling_deviation", scale[:, :, None] * raw, dims=("marker", "arm", "split"))
         by_person = pt.stack([pt.dot(dev[:, a, :], codes.T) for a in range(len(ARMS))], axis=1)  # (M, arms, N)
         person_gamma = gamma[:, arm_of] + by_person[:, arm_of, np.arange(n_i)]  # (M, N)
@@ -222,16 +192,15 @@ def build_subgroup_model(
         sigma = pm.HalfNormal("madrs_sigma", y_scale, dims="marker")
         m, i = data.y_marker, data.y_person
         mean = means[m, arm_of[i], data.y_visit] + person_gamma[m, i] * data.within + level[m] * data.between
-        pm.Potential("y", random_intercept_loglik(data.y - mean, m * n_i + i, n_m * n_i, sigma, person_sd, n_i))
+        pm.Potential("y", random_intercept_logp(data.y - mean, sigma[m], person_sd[m], earlier_rows(m * n_i + i)).sum())
         for a, arm in enumerate(ARMS):
             pm.Deterministic(COUPLING_WITHIN[arm], gamma[:, a], dims="marker")
         pm.Deterministic(COUPLING_WITHIN["difference"], gamma[:, 0] - gamma[:, 1], dims="marker")
         # aim 1: change in log NIF, arm effects with subgroup deviations
         delta = pm.Normal("nif_delta", 0.0, nif_priors.time_sd, dims=("marker", "post_visit"))
-        beta = pm.Deterministic("nif_arm", pooled("nif_arm", n_m, nif_priors.arm_mean_sd, nif_priors.arm_spread_sd,
-                                                  ("marker", "post_visit"), "post_visit"), dims=("marker", "post_visit"))
+        beta = effect("nif_arm", EffectPrior(nif_priors.arm_scale), ("marker", "post_visit"))
         arm_scale = pm.HalfNormal("arm_deviation_scale", subgroup_priors.arm_deviation_sd, dims="marker")
-        arm_raw = _student_t("arm_deviation", subgroup_priors.nu, ("marker", "split"))
+        arm_raw = student_t("arm_deviation", subgroup_priors.nu, ("marker", "split"))
         arm_dev = pm.Deterministic("arm_deviation", arm_scale[:, None] * arm_raw, dims=("marker", "split"))
         shift = pt.dot(arm_dev, codes.T)  # (M, N)
         # a person's mean change, unlike their level, may hardly vary: half-normal, not zero-avoiding
@@ -239,7 +208,7 @@ def build_subgroup_model(
         nif_sigma = pm.HalfNormal("nif_sigma", nif_priors.residual_sd, dims="marker")
         m, i, t = data.c_marker, data.c_person, data.c_visit
         c_mean = delta[m, t] + data.arm_contrast[i] * (beta[m, t] + shift[m, i])
-        pm.Potential("change", random_intercept_loglik(data.change - c_mean, m * n_i + i, n_m * n_i, nif_sigma, nif_person_sd, n_i))
+        pm.Potential("change", random_intercept_logp(data.change - c_mean, nif_sigma[m], nif_person_sd[m], earlier_rows(m * n_i + i)).sum())
     return model
 
 
@@ -254,7 +223,7 @@ def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool) 
     rows = []
     for j, (estimand, marker, visit, subgroup) in enumerate(keys):
         v = values[j]
-        null = 1.0 if estimand in (NIF_CHANGE_RATIO, SUBGROUP_NIF_RATIO) else 0.0
+        null = null_value(estimand)
         rope = ropes[estimand]
         rows.append({
             "estimand": estimand, "marker": marker, "visit": visit, "subgroup": subgroup,

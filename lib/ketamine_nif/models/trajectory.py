@@ -9,15 +9,16 @@ natural-log scale of the concentration:
 Variant with person-level slopes (model criticism): + g_im * d_t, with d_t the
 days since the infusion at visit t (0 at baseline) and g_im ~ N(0, omega_m)
 (non-centred: three post-infusion values inform a slope weakly).
-    beta_mt = beta_bar_t + s_beta * w_mt,  w_mt ~ N(0, 1)   (beta_mt = beta_bar_t with one marker)
+    beta_mt = s_m z_mt,  z_mt ~ N(0, 1),  s_m ~ Gamma(2, mean arm_scale)
+              (each marker shrunk by its own scale; nothing shared across
+              markers: see models.pooling; ``pooling="none"``: N(0, arm_scale))
     e_imt ~ Normal(0, sigma_m)  or  Student-t(nu, 0, sigma_m)
 
 Baseline is constrained to be common to both arms (randomisation), so
 exp(beta_mt) is the ketamine/saline ratio of geometric-mean change from
 baseline; with the arm indicator k centred on its mean kbar, delta_mt is the
 change averaged over the arms. Values below the detection limit contribute P(log y <= log lod)
-(left-censoring). Arm effects are partially pooled across markers; every
-hierarchical effect is non-centred.
+(left-censoring).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 
-from .pooling import pooled
+from .pooling import EffectPrior, effect
 from .prepare import ModelData
 
 LIKELIHOODS = ("normal", "student")
@@ -43,8 +44,7 @@ class TrajectoryPriors:
 
     intercept_sd: float = 1.5  # around each marker's median log value: a factor e^3 either way
     time_sd: float = 0.5  # common change from baseline at a visit (both arms): factor 0.37-2.7 at 2 SD
-    arm_mean_sd: float = 0.3  # pooled ketamine/saline log ratio: 95% prior mass on ratios 0.56-1.8
-    arm_spread_sd: float = 0.15  # half-normal scale of marker-to-marker spread of log ratios
+    arm_scale: float = 0.2  # slab of a ketamine/saline log ratio (models.pooling): ratios 1.2-1.3 are typical prior draws
     person_sd: float = 1.0  # prior mean of the stable between-person SD (Gamma(2), see between_person_sd)
     residual_sd: float = 0.7  # half-normal scale of occasion-to-occasion SD
     person_slope_sd: float = 0.1  # half-normal scale of the between-person SD of slopes (per day; variant only)
@@ -98,11 +98,12 @@ def substituted(data: ModelData, below_lod: str = "censored") -> tuple[np.ndarra
 
 
 def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", priors: TrajectoryPriors = TrajectoryPriors(),
-                               below_lod: str = "censored", person_slopes: bool = False) -> pm.Model:
+                               below_lod: str = "censored", person_slopes: bool = False, pooling: str = "marker") -> pm.Model:
     """The aim 1 model for every marker in ``data``; ``below_lod`` picks how
     values under the detection limit enter (:data:`BELOW_LOD`);
     ``person_slopes`` adds each person's own linear course in time since the
-    infusion (a variant for model criticism)."""
+    infusion (a variant for model criticism); ``pooling`` how each marker's
+    arm effects are shrunk (:mod:`~ketamine_nif.models.pooling`)."""
     check_likelihood(likelihood)
     log_values, censored = substituted(data, below_lod)
     coords = {
@@ -116,8 +117,7 @@ def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", prio
     with pm.Model(coords=coords) as model:
         mu = pm.Normal("mu", mu=data.nif_center(), sigma=priors.intercept_sd, dims="marker")
         delta = pm.Normal("delta", 0.0, priors.time_sd, dims=("marker", "post_visit"))
-        arm = pooled("arm", len(data.markers), priors.arm_mean_sd, priors.arm_spread_sd, ("marker", "post_visit"), "post_visit")
-        beta = pm.Deterministic("log_ratio", arm, dims=("marker", "post_visit"))
+        beta = effect("log_ratio", EffectPrior(priors.arm_scale, pooling=pooling), ("marker", "post_visit"))
         pm.Deterministic("nif_change_ratio", pm.math.exp(beta), dims=("marker", "post_visit"))
         tau = between_person_sd("tau", priors, "marker")
         level = pm.Normal("level", mu, tau, dims=("participant", "marker"))  # person's stable level
