@@ -94,26 +94,23 @@ def cmd_run(args) -> int:
 def cmd_render(args) -> int:
     import json
 
-    from .render import RenderError, banner_text, render_book
-    from .render.quarto import render_with_quarto, write_includes
-    from .runner import REPORT_DATA
+    from .render import RenderError, banner_text, build_book
+    from .runner import REPORT_DATA, RUN_LOG
 
     if not REPORT_DATA.exists():
         raise RenderError("no executed report found: run the notebooks first (`ketamine-nif run` or `make report`)")
-    banner = banner_text(json.loads(REPORT_DATA.read_text(encoding="utf-8")))
-    write_includes(banner, paths.BUILD)
+    report_data = json.loads(REPORT_DATA.read_text(encoding="utf-8"))
+    run_log = json.loads(RUN_LOG.read_text(encoding="utf-8")) if RUN_LOG.exists() else {}
     engine = args.engine
     if engine == "auto":
         engine = "quarto" if shutil.which("quarto") else "offline"
     start = time.perf_counter()
-    if engine == "quarto":
-        print("rendering with Quarto ...", flush=True)
-        index = render_with_quarto(paths.QUARTO_CONFIG)
-        print(f"book rendered by Quarto in {time.perf_counter() - start:.1f} s: {index} (PDF in {index.parent})")
-        return 0
-    print("rendering with the offline renderer (Pandoc + Typst; Quarto not found) ...", flush=True)
-    index, pdf = render_book(paths.QUARTO_CONFIG, banner, paths.BUILD / "render")
-    print(f"book rendered in {time.perf_counter() - start:.1f} s:\n  HTML: {index}\n  PDF:  {pdf}")
+    print("rendering with Quarto ..." if engine == "quarto" else
+          "rendering with the offline renderer (Pandoc + Typst; Quarto not found) ...", flush=True)
+    pdf = build_book(paths.QUARTO_CONFIG, paths.EXECUTED, paths.BUILD, paths.BOOK, banner_text(report_data), engine,
+                     run_log=run_log, data_dir=report_data.get("data_dir"))
+    print(f"book rendered{' by Quarto' if engine == 'quarto' else ''} in {time.perf_counter() - start:.1f} s "
+          f"(project staged in {paths.BUILD / 'book'}):\n  HTML: {paths.BOOK / 'index.html'}\n  PDF:  {pdf}")
     return 0
 
 
