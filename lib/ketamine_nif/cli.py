@@ -96,12 +96,13 @@ def cmd_render(args) -> int:
     import json
 
     from .render import RenderError, banner_text, build_book
+    from .render.project import load_run_log
     from .runner import REPORT_DATA, RUN_LOG
 
     if not REPORT_DATA.exists():
         raise RenderError("no executed report found: run the notebooks first (`ketamine-nif run` or `make report`)")
     report_data = json.loads(REPORT_DATA.read_text(encoding="utf-8"))
-    run_log = json.loads(RUN_LOG.read_text(encoding="utf-8")) if RUN_LOG.exists() else {}
+    run_log = load_run_log(RUN_LOG)
     engine = args.engine
     if engine == "auto":
         engine = "quarto" if shutil.which("quarto") else "offline"

@@ -77,6 +77,16 @@ def write_includes(banner: str | None, project_dir: Path) -> None:
     (project_dir / BANNER_TYPST).write_text(typst_banner(banner), encoding="utf-8")
 
 
+def load_run_log(path: Path) -> dict:
+    """``_build/run-log.json`` (what the runner recorded), or {} when there is none."""
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RenderError(f"{path} is not valid JSON ({exc}); rerun the notebooks (make report)") from None
+
+
 def _parameter_text(value) -> str:
     """A parameter value as the command line reads it (YAML)."""
     if isinstance(value, str):
