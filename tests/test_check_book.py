@@ -142,6 +142,25 @@ def test_a_path_printed_by_a_cell_is_found_in_the_page_and_the_pdf(tmp_path):
         assert f"{where}: [paths] absolute path of the build machine: /home/alice/trial/results.csv" in found
 
 
+def test_hidden_output_is_no_stderr_shown_but_its_paths_count(book):
+    edit(book / "01-first.html", PROSE, '<div class="cell-output cell-output-stderr hidden"><pre><code>'
+         "/home/alice/x.py:1: UserWarning: not shown</code></pre></div>" + PROSE)
+    assert problems(book) == ["01-first.html: [paths] absolute path of the build machine: /home/alice/x.py"]
+
+
+def test_the_renderer_invents_no_alt_text(tmp_path):
+    import nbformat
+    from test_render import code, image_output
+
+    make_book(tmp_path)
+    path = tmp_path / "_build" / "notebooks" / "02-second.ipynb"
+    notebook = nbformat.read(path, 4)
+    notebook.cells.append(code("plot_without_options()", image_output()))
+    nbformat.write(notebook, path)
+    render(tmp_path)
+    assert problems(tmp_path / "_book") == ["02-second.html: [alt-text] image figures/02-second-2.png has no alt text"]
+
+
 def test_absolute_paths_are_told_from_urls_and_relative_paths():
     roots = {"home", "work", "tmp"}
     text = ("see https://doi.org/10.1016/j.bbi.2025.04.006 and _build/outputs/02-x/estimates.csv, ketamine/saline, "

@@ -66,15 +66,17 @@ class Page:
     chapter_titles: list[str] = field(default_factory=list)  # Quarto's span.chapter-title
     text: str = ""  # everything a reader can see, code included
     prose: str = ""  # the same without math, code and preformatted text
+    hidden: str = ""  # text in hidden elements (class or attribute hidden): not seen, but in the file
 
 
 class _PageParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.page = Page()
-        self.stack: list[tuple[str, list[str]]] = []  # (tag, what to capture into)
+        self.stack: list[tuple[str, list[str], bool]] = []  # (tag, what to capture into, hidden)
         self.text: list[str] = []
         self.prose: list[str] = []
+        self.hidden: list[str] = []
         self.captures: dict[int, list[str]] = {}
 
     def handle_starttag(self, tag, attrs):
@@ -90,7 +92,8 @@ class _PageParser(HTMLParser):
                 self.page.links.append((f"load <{tag}>" if loads else tag, attributes[name]))
         if tag == "img":
             self.page.images.append((attributes.get("src") or "", attributes.get("alt")))
-        if "cell-output-stderr" in classes:
+        hidden = "hidden" in classes or "hidden" in attributes or any(h for _, _, h in self.stack)
+        if "cell-output-stderr" in classes and not hidden:
             self.page.stderr_blocks += 1
         if tag in _VOID:
             return
@@ -101,7 +104,7 @@ class _PageParser(HTMLParser):
             captures.append("h1")
         if "chapter-title" in classes:
             captures.append("chapter-title")
-        self.stack.append((tag, captures))
+        self.stack.append((tag, captures, hidden))
         if captures:
             self.captures[id(self.stack[-1])] = []
 
@@ -113,7 +116,7 @@ class _PageParser(HTMLParser):
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag):
-        tags = [t for t, _ in self.stack]
+        tags = [t for t, _, _ in self.stack]
         if tag not in tags:
             return
         while self.stack:
@@ -127,8 +130,11 @@ class _PageParser(HTMLParser):
                 break
 
     def handle_data(self, data):
-        tags = [t for t, _ in self.stack]
+        tags = [t for t, _, _ in self.stack]
         if _HIDDEN & set(tags):
+            return
+        if self.stack and self.stack[-1][2]:
+            self.hidden.append(data)
             return
         self.text.append(data)
         if not _NOT_PROSE & set(tags):
@@ -144,6 +150,7 @@ def parse_page(path: Path) -> Page:
     parser.close()
     parser.page.text = "".join(parser.text)
     parser.page.prose = "".join(parser.prose)
+    parser.page.hidden = "".join(parser.hidden)
     return parser.page
 
 
@@ -293,7 +300,7 @@ class _Checker:
             self.add(name, "stderr", f"{page.stderr_blocks} stderr block(s) (class cell-output-stderr) shown")
         for line in sorted({m.group(0).strip() for m in _STDERR.finditer(page.text)})[:5]:
             self.add(name, "stderr", f"warning or stderr text shown: {line!r}")
-        self.paths_in(name, page.text + "\n" + "\n".join(url for _, url in page.links))
+        self.paths_in(name, "\n".join([page.text, page.hidden, *(url for _, url in page.links)]))
         for src, alt in page.images:
             if not (alt or "").strip():
                 self.add(name, "alt-text", f"image {src} has no alt text")

@@ -128,11 +128,11 @@ class _ChapterBuilder:
         name = f"{Path(self.chapter.html_name).stem}-{len(self.chapter.images) + 1}.png"
         self.chapter.images[name] = base64.b64decode(_text(png_b64))
         if label is None:
-            return f'![]({"figures/" + name}){{alt="{_attr(alt or caption or "figure")}"}}'
+            return f'![]({"figures/" + name}){{alt="{_attr(alt or caption or "")}"}}'  # no alt: check-book says so
         number = self.number("fig")
         self.add_label(label, "fig", number)
         text = f"Figure {number}: {caption or ''}".strip()
-        return f'![{text}](figures/{name}){{#{label} alt="{_attr(alt or caption or label)}"}}'
+        return f'![{text}](figures/{name}){{#{label} alt="{_attr(alt or caption or "")}"}}'
 
     def code_cell(self, cell) -> None:
         options, code = cell_options(_text(cell.source))
