@@ -2,6 +2,8 @@
 #   make report   build the report on the synthetic twin (or DATA=dir)
 #   make test     run the test suite
 # Both create .venv (Python >= 3.12) and install the pinned environment first.
+# With the conda environment of environment.yml (Quarto users), add CONDA=1:
+#   conda run --no-capture-output -n ketamine-nif make report CONDA=1
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -16,6 +18,17 @@ SEED ?= 20250404
 TWIN := data/synthetic/measurements.csv
 TWIN_INPUTS := lib/ketamine_nif/twin.py $(wildcard lib/ketamine_nif/scenarios/*.yaml)
 
+# CONDA=1: use the active conda environment (environment.yml installs everything, the project included)
+ifdef CONDA
+ifeq ($(CONDA_PREFIX),)
+$(error CONDA=1 needs an active conda environment: conda run -n ketamine-nif make report CONDA=1)
+endif
+VENV := $(CONDA_PREFIX)
+PY := $(VENV)/bin/python
+CLI := $(VENV)/bin/ketamine-nif
+STAMP :=
+endif
+
 # The first Python >= 3.12 on PATH (pyenv reads .python-version for `python`).
 PYTHON_312 := $(shell for p in python3.12 python3.13 python3.14 python3 python; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
@@ -24,11 +37,12 @@ PYTHON_312 := $(shell for p in python3.12 python3.13 python3.14 python3 python; 
 .PHONY: help venv report run render twin test lint clean
 
 help:
-	@echo "make report            build the report (HTML and PDF in _book/) on the synthetic twin"
+	@echo "make report            build the report (HTML and PDF in _book/) on the synthetic twin, then check it"
 	@echo "make report DATA=dir   build it on another data directory (see data/README.md)"
 	@echo "make test              run the tests"
 	@echo "make lint              ruff check"
 	@echo "make clean             remove generated outputs (keeps .venv)"
+	@echo "CONDA=1                use the active conda environment (environment.yml) instead of .venv"
 
 $(STAMP): pyproject.toml requirements.lock
 	@if [ ! -x $(PY) ]; then \
@@ -51,7 +65,7 @@ twin: $(TWIN)
 report: $(STAMP)
 	@start=$$(date +%s); \
 	if [ "$(DATA)" = "data/synthetic" ]; then $(MAKE) --no-print-directory twin || exit $$?; fi; \
-	$(CLI) run --data "$(DATA)" && $(CLI) render || exit $$?; \
+	$(CLI) run --data "$(DATA)" && $(CLI) render && $(CLI) check-book || exit $$?; \
 	echo "make report: done in $$(( $$(date +%s) - start )) s. Open _book/index.html; the PDF is in _book/."
 
 test: $(STAMP)

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Reproducibility {#sec-appendix}
+# # Reproducibility {#sec-appendix .unnumbered}
 #
 # How this edition of the report was made: the software and its versions, the
 # machine, the commit of the code, the data, the sampler settings of every

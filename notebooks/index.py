@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Ketamine, blood markers and depression: a Bayesian reanalysis
+# # Overview {.unnumbered}
 #
 # Does a single ketamine infusion change the blood levels of neurotrophic and
 # inflammatory factors (NIFs: BDNF, IL-6, IL-1RA and others) in people with

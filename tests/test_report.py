@@ -67,6 +67,15 @@ def test_book_is_built_from_executed_notebooks(project):
     assert run_log["01-data"]["threads"]["OMP_NUM_THREADS"] == "1"
 
 
+def test_check_book_passes_on_the_built_book(project):
+    """The offline book at test size: every rule of check-book holds (layout,
+    links, offline math, no stderr, no machine paths, alt text, banner, PDF)."""
+    root, _, _ = project
+    result = cli(root, "check-book")
+    assert result.returncode == 0, result.stderr
+    assert f"passes every check ({chapter_count(root)} pages" in result.stdout
+
+
 def test_second_run_reuses_unchanged_notebooks(project):
     root, _, _ = project
     again = cli(root, "run", *TINY)
@@ -154,6 +163,8 @@ def test_real_data_show_no_banner_and_no_participant_ids(tmp_path):
         frame.to_csv(real / f"{table}.csv", index=False)
     assert cli(root, "run", "--data", str(real), *TINY).returncode == 0
     assert cli(root, "render").returncode == 0
+    checked = cli(root, "check-book")  # real data (from _build/report-data.json): no banner, and the data folder's path nowhere
+    assert checked.returncode == 0, checked.stderr
     html, pdf = book_text(root)
     assert "SECRETID" not in html and "SECRETID" not in pdf
     assert "synthetic-banner" not in html and "SYNTHETIC" not in pdf

@@ -4,6 +4,7 @@
     ketamine-nif validate data/synthetic
     ketamine-nif run [NOTEBOOK ...] [--data DIR] [-p KEY=VALUE ...] [--out FILE.ipynb] [--force]
     ketamine-nif render [--engine auto|quarto|offline]
+    ketamine-nif check-book [DIR] [--synthetic | --real]
     ketamine-nif sweep FILE [--workers N] [--scheduler tcp://HOST:PORT] [--out DIR]
 
 Errors are reported as one clear message (no traceback) and a non-zero exit code:
@@ -94,26 +95,38 @@ def cmd_run(args) -> int:
 def cmd_render(args) -> int:
     import json
 
-    from .render import RenderError, banner_text, render_book
-    from .render.quarto import render_with_quarto, write_includes
-    from .runner import REPORT_DATA
+    from .render import RenderError, banner_text, build_book
+    from .render.project import load_run_log
+    from .runner import REPORT_DATA, RUN_LOG
 
     if not REPORT_DATA.exists():
         raise RenderError("no executed report found: run the notebooks first (`ketamine-nif run` or `make report`)")
-    banner = banner_text(json.loads(REPORT_DATA.read_text(encoding="utf-8")))
-    write_includes(banner, paths.BUILD)
+    report_data = json.loads(REPORT_DATA.read_text(encoding="utf-8"))
+    run_log = load_run_log(RUN_LOG)
     engine = args.engine
     if engine == "auto":
         engine = "quarto" if shutil.which("quarto") else "offline"
     start = time.perf_counter()
-    if engine == "quarto":
-        print("rendering with Quarto ...", flush=True)
-        index = render_with_quarto(paths.QUARTO_CONFIG)
-        print(f"book rendered by Quarto in {time.perf_counter() - start:.1f} s: {index} (PDF in {index.parent})")
-        return 0
-    print("rendering with the offline renderer (Pandoc + Typst; Quarto not found) ...", flush=True)
-    index, pdf = render_book(paths.QUARTO_CONFIG, banner, paths.BUILD / "render")
-    print(f"book rendered in {time.perf_counter() - start:.1f} s:\n  HTML: {index}\n  PDF:  {pdf}")
+    print("rendering with Quarto ..." if engine == "quarto" else "rendering with the offline renderer (Pandoc + Typst"
+          + ("; Quarto not found) ..." if args.engine == "auto" else ") ..."), flush=True)
+    pdf = build_book(paths.QUARTO_CONFIG, paths.EXECUTED, paths.BUILD, paths.BOOK, banner_text(report_data), engine,
+                     run_log=run_log, data_dir=report_data.get("data_dir"))
+    print(f"book rendered{' by Quarto' if engine == 'quarto' else ''} in {time.perf_counter() - start:.1f} s "
+          f"(project staged in {paths.BUILD / 'book'}):\n  HTML: {paths.BOOK / 'index.html'}\n  PDF:  {pdf}")
+    return 0
+
+
+def cmd_check_book(args) -> int:
+    from .render.check import check_book, synthetic_from_build
+
+    synthetic = args.synthetic if args.synthetic is not None else synthetic_from_build(args.dir)
+    problems, summary = check_book(args.dir, synthetic=synthetic)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    if problems:
+        print(f"error: check-book: {len(problems)} problem(s) in {args.dir} ({summary})", file=sys.stderr)
+        return 1
+    print(f"check-book: {args.dir} passes every check ({summary})")
     return 0
 
 
@@ -165,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["auto", "quarto", "offline"], default="auto",
                    help="auto: Quarto when on PATH, else the offline renderer")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("check-book", help="check a rendered book (either renderer's): links, math, stderr, paths, alt text, banner, PDF")
+    p.add_argument("dir", nargs="?", type=Path, default=paths.BOOK, help="the rendered book (default: _book)")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--synthetic", dest="synthetic", action="store_true", default=None,
+                      help="the data are synthetic: every page must carry the banner (default: read _build/report-data.json)")
+    kind.add_argument("--real", dest="synthetic", action="store_false", help="real data: no page may carry the banner")
+    p.set_defaults(func=cmd_check_book)
 
     p = sub.add_parser("sweep", help="run a sweep (many fits over a grid and seeds) in parallel, resumably")
     p.add_argument("file", type=Path, help="sweep file (YAML), e.g. sweeps/smoke.yaml")

@@ -24,6 +24,7 @@ ROOT = project_root()
 NOTEBOOKS = ROOT / "notebooks"
 PARAMS = ROOT / "params"
 BUILD = ROOT / "_build"  # executed notebooks, per-run outputs, caches (ignored by git)
+EXECUTED = BUILD / "notebooks"  # the executed notebooks, one per chapter of _quarto.yml
 BOOK = ROOT / "_book"  # the rendered book (ignored by git)
 SYNTHETIC_DATA = ROOT / "data" / "synthetic"  # the default twin (generated, ignored)
 QUARTO_CONFIG = ROOT / "_quarto.yml"

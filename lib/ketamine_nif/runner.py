@@ -1,8 +1,9 @@
 """Execute the report's notebooks through Papermill, skipping unchanged ones.
 
 The chapters and their order come from ``_quarto.yml``: a chapter
-``_build/notebooks/01-data.ipynb`` is executed from ``notebooks/01-data.py``
-(Jupytext py:percent) with ``params/01-data.yaml``. A notebook is executed again
+``01-data.ipynb`` is executed from ``notebooks/01-data.py`` (Jupytext
+py:percent) with ``params/01-data.yaml`` into ``_build/notebooks/01-data.ipynb``
+(the renderer stages it into the book project, ``render.project``). A notebook is executed again
 only when one of its inputs changed: its source, its parameters, the data, or
 the package code in ``lib/``.
 
@@ -39,7 +40,7 @@ from pathlib import Path
 import yaml
 
 from .contract import Dataset, hash_files, load_dataset
-from .paths import BUILD, NOTEBOOKS, PARAMS, QUARTO_CONFIG, ROOT, run_output_dir
+from .paths import BUILD, EXECUTED, NOTEBOOKS, PARAMS, QUARTO_CONFIG, ROOT, run_output_dir
 
 THREAD_SETTINGS = {
     "OMP_NUM_THREADS": "1",
@@ -126,7 +127,7 @@ def book_jobs(config_path: Path = QUARTO_CONFIG) -> list[NotebookJob]:
         stem = chapter.stem
         source = NOTEBOOKS / f"{stem}.py"
         settings = run_settings(source)
-        jobs.append(NotebookJob(stem, source, PARAMS / f"{stem}.yaml", ROOT / chapter,
+        jobs.append(NotebookJob(stem, source, PARAMS / f"{stem}.yaml", EXECUTED / chapter.name,
                                 runs_last=settings.get("run") == "last", reads=tuple(settings.get("reads") or ()),
                                 inputs=tuple(settings.get("inputs") or ())))
     return jobs
@@ -169,7 +170,7 @@ def find_job(name: str) -> NotebookJob:
             return job
     source = Path(name)
     if source.suffix == ".py" and source.exists():
-        return NotebookJob(stem, source.resolve(), PARAMS / f"{stem}.yaml", BUILD / "notebooks" / f"{stem}.ipynb")
+        return NotebookJob(stem, source.resolve(), PARAMS / f"{stem}.yaml", EXECUTED / f"{stem}.ipynb")
     known = ", ".join(j.stem for j in book_jobs())
     raise RunError(f"unknown notebook {name!r}; the book's notebooks are {known}")
 

@@ -1,16 +1,17 @@
-"""The offline renderer: the executed notebooks listed in ``_quarto.yml`` become
-an HTML book (sidebar, previous/next, numbered captions, resolved references
-and citations, banner) and a PDF (Pandoc -> Typst), without Quarto.
+"""The offline renderer: the book project that Quarto would render (staged by
+``render.project``: ``_quarto.yml`` beside the executed chapters) becomes an
+HTML book (sidebar, previous/next, numbered captions, resolved references and
+citations, banner) and a PDF (Pandoc -> Typst), without Quarto.
 
 Pandoc comes from ``pypandoc-binary`` and Typst from the ``typst`` package, both
 on PyPI. Only the Quarto subset in ``docs/quarto-subset.md`` is understood;
-anything else passes through as Pandoc Markdown. A link to a chapter's notebook
-file (``[the coupling chapter](03-coupling.ipynb)``) leads to that chapter.
-
-Each chapter ends with how to reproduce it: a download link to its executed
-notebook (copied into ``_book/notebooks/``) and the command that reruns it with
-the parameters it was run with (from ``_build/run-log.json``). The HTML book has
-an offline search box (``search-index.js`` holds the text of every page).
+anything else passes through as Pandoc Markdown. It follows Quarto's book rules
+where the subset meets them: the home page is the chapter named ``index.*``
+(``index.html``), every other page is ``<chapter>.html``, a chapter is numbered
+unless its heading is ``{.unnumbered}``, a link to a chapter's notebook file
+(``[the coupling chapter](03-coupling.ipynb)``) leads to that chapter, and the
+files of ``project.resources`` are copied into the book. The HTML book has an
+offline search box (``search-index.js`` holds the text of every page).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -28,12 +28,12 @@ from pathlib import Path
 
 import yaml
 
-from .convert import Chapter, Label, RenderError, notebook_to_chapter
+from .convert import Chapter, Label, RenderError, notebook_to_chapter, numbered_heading
+from .project import BANNER_CLASS, typst_banner, typst_string
 
 _REFERENCE = re.compile(r"(?<![\w@\[])@((?:fig|tbl|sec)-[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _CHAPTER_LINK = re.compile(r"\]\(([A-Za-z0-9_.-]+)\.ipynb(#[A-Za-z0-9_-]+)?\)")
-BANNER_CLASS = "synthetic-banner"
 
 
 def _substitute_outside_fences(markdown: str, pattern: re.Pattern, replace) -> str:
@@ -57,6 +57,7 @@ class BookConfig:
     output_dir: Path
     output_file: str
     echo: bool
+    resources: list[str]
 
     @classmethod
     def load(cls, config_path: Path) -> BookConfig:
@@ -69,6 +70,7 @@ class BookConfig:
             raise RenderError(f"{config_path}: book.chapters lists no chapter")
         root = config_path.parent
         bibliography = config.get("bibliography")
+        project = config.get("project") or {}
         return cls(
             root=root,
             title=str(book.get("title", "Untitled")),
@@ -76,9 +78,10 @@ class BookConfig:
             author=str(book.get("author", "")),
             chapters=[root / c for c in chapters],
             bibliography=root / bibliography if bibliography else None,
-            output_dir=root / (config.get("project", {}).get("output-dir") or "_book"),
+            output_dir=root / (project.get("output-dir") or "_book"),
             output_file=str(book.get("output-file") or re.sub(r"\W+", "-", str(book.get("title", "book"))).strip("-")),
             echo=bool((config.get("execute") or {}).get("echo", True)),
+            resources=[str(r) for r in (project.get("resources") or [])],
         )
 
 
@@ -99,7 +102,7 @@ def _asset(name: str) -> Path:
 
 
 def run_pandoc(markdown: str, to: str, extra: list[str], cwd: Path) -> str:
-    args = [pandoc_path(), "--from=markdown", f"--to={to}", "--columns=1000", f"--lua-filter={_asset('callouts.lua')}", *extra]
+    args = [pandoc_path(), "--from=markdown", f"--to={to}", "--columns=1000", "--wrap=none", f"--lua-filter={_asset('callouts.lua')}", *extra]
     result = subprocess.run(args, input=markdown, capture_output=True, text=True, cwd=cwd, check=False)
     if result.returncode != 0:
         raise RenderError(f"pandoc ({to}) failed: {result.stderr.strip()}")
@@ -110,13 +113,16 @@ def resolve_references(markdown: str, labels: dict[str, Label], here: str | None
     """Replace ``@fig-x``/``@tbl-x``/``@sec-x`` by numbered links. ``here`` is the
     chapter's HTML file (links to other chapters name their file) or None for one
     document (the PDF)."""
-    unresolved = []
+    unresolved, unnumbered = [], []
 
     def link(match: re.Match) -> str:
         key = match.group(1)
         label = labels.get(key)
         if label is None:
             unresolved.append(key)
+            return match.group(0)
+        if not label.number:
+            unnumbered.append(key)
             return match.group(0)
         target = f"#{key}" if here is None or label.chapter == here else f"{label.chapter}#{key}"
         if label.is_chapter and here is not None:
@@ -126,6 +132,9 @@ def resolve_references(markdown: str, labels: dict[str, Label], here: str | None
     markdown = _substitute_outside_fences(markdown, _REFERENCE, link)
     if unresolved:
         raise RenderError(f"{source}: unresolved cross-reference(s) {', '.join('@' + k for k in sorted(set(unresolved)))}")
+    if unnumbered:
+        raise RenderError(f"{source}: {', '.join('@' + k for k in sorted(set(unnumbered)))} refers to an unnumbered heading, "
+                          "which has no number to cite; link to it instead ([its title](#label))")
     return markdown
 
 
@@ -153,65 +162,19 @@ def resolve_chapter_links(markdown: str, chapters: list[Chapter], here: str | No
     return markdown
 
 
-def load_run_log(config: BookConfig) -> dict:
-    """``_build/run-log.json`` (what the runner recorded), or {} when there is none."""
-    path = config.root / "_build" / "run-log.json"
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RenderError(f"{path} is not valid JSON ({exc}); rerun the notebooks (make report)") from None
-
-
-def _parameter_text(value) -> str:
-    """A parameter value as the command line reads it (YAML)."""
-    if isinstance(value, str):
-        try:
-            if yaml.safe_load(value) == value:
-                return value
-        except yaml.YAMLError:
-            pass
-    return json.dumps(value)
-
-
-def rerun_command(stem: str, record: dict) -> str:
-    """The command that reruns a chapter with the parameters it was run with."""
-    parameters = dict(record.get("parameters") or {})
-    data_dir = parameters.pop("data_dir", None)
-    parameters.pop("output_dir", None)
-    args = [".venv/bin/ketamine-nif", "run", stem]
-    if data_dir:
-        args += ["--data", str(data_dir)]
-    for key, value in parameters.items():
-        args += ["-p", f"{key}={_parameter_text(value)}"]
-    return " ".join(shlex.quote(a) for a in args)
-
-
-def run_block(chapter: Chapter, record: dict | None, html_book: bool) -> str:
-    """How to reproduce a chapter: its executed notebook (a download in the HTML
-    book) and the command that reruns it, with its run time."""
-    name = chapter.source.name
-    notebook = f"[{name}](notebooks/{name}){{download=\"{name}\"}}" if html_book else f"`{name}` (in `_build/notebooks/`)"
-    if not record:
-        return (f"::: {{.chapter-run}}\n**Reproduce this chapter.** Executed notebook: {notebook}. "
-                "Its run is not recorded in `_build/run-log.json`.\n:::")
-    when = f" on {record['started'].replace('T', ' ')}" if record.get("started") else ""
-    took = f" in {record['seconds']:g} s" if isinstance(record.get("seconds"), int | float) else ""
-    return (
-        f"::: {{.chapter-run}}\n**Reproduce this chapter.** Executed notebook: {notebook}, run{when}{took}. "
-        f"This command reruns it with the parameters it was run with:\n\n"
-        f"```bash\n{rerun_command(chapter.source.stem, record)}\n```\n:::"
-    )
-
-
 def load_chapters(config: BookConfig) -> tuple[list[Chapter], dict[str, Label]]:
-    chapters, labels = [], {}
-    number = 0
-    for i, path in enumerate(config.chapters):
-        html_name = "index.html" if i == 0 else f"{path.stem}.html"
-        chapter_number = None if i == 0 else (number := number + 1)
-        chapter = notebook_to_chapter(path, html_name, chapter_number, echo_default=config.echo)
+    """The chapters in book order, home page first (as Quarto orders them), with
+    their numbers: a chapter is numbered unless its heading is ``{.unnumbered}``."""
+    paths = [p for p in config.chapters if p.name.startswith("index.")]
+    if not paths:
+        raise RenderError(f"{config.root / '_quarto.yml'}: Book contents must include a home page (e.g. index.ipynb)")
+    if any(p.parent != config.root for p in config.chapters):
+        raise RenderError("the offline renderer renders chapters that sit beside the project's index (stage the book first)")
+    paths += [p for p in config.chapters if p not in paths]
+    chapters, labels, number = [], {}, 0
+    for path in paths:
+        chapter_number = (number := number + 1) if numbered_heading(path) else None
+        chapter = notebook_to_chapter(path, f"{path.stem}.html", chapter_number, echo_default=config.echo)
         for key, label in chapter.labels.items():
             if key in labels:
                 raise RenderError(f"label '{key}' occurs in {labels[key].chapter} and in {chapter.html_name}: labels must be unique across the book")
@@ -252,6 +215,11 @@ def _page(config: BookConfig, chapters: list[Chapter], i: int, body: str, banner
         nxt = chapters[i + 1]
         pager.append(f'<a class="next" rel="next" href="{nxt.html_name}">{html.escape(_chapter_heading(nxt))} &rarr;</a>')
     banner_html = f'<div class="{BANNER_CLASS}" role="note">{html.escape(banner)}</div>\n' if banner else ""
+    title_block = ""
+    if chapter.html_name == "index.html":  # as in Quarto, the home page opens with the book's title block
+        lines = [f'<p class="book-title">{html.escape(config.title)}</p>']
+        lines += [f'<p class="{key}">{html.escape(value)}</p>' for key, value in (("subtitle", config.subtitle), ("author", config.author)) if value]
+        title_block = '<header class="title-block">\n' + "\n".join(lines) + "\n</header>\n"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -275,7 +243,7 @@ def _page(config: BookConfig, chapters: list[Chapter], i: int, body: str, banner
 <a class="download" href="{config.output_file}.pdf">Download the PDF</a>
 </nav>
 <main id="content">
-{body}
+{title_block}{body}
 <nav class="pager" aria-label="Previous and next chapter">{"".join(pager)}</nav>
 </main>
 </div>
@@ -286,22 +254,32 @@ def _page(config: BookConfig, chapters: list[Chapter], i: int, body: str, banner
 """
 
 
+def copy_resources(config: BookConfig) -> None:
+    """The files of ``project.resources`` (globs in the project), copied into the
+    book at the same relative paths, as Quarto copies them."""
+    for pattern in config.resources:
+        found = [p for p in config.root.glob(pattern) if p.is_file()]
+        if not found:
+            raise RenderError(f"project.resources: {pattern!r} matches no file in {config.root}")
+        for path in found:
+            target = config.output_dir / path.relative_to(config.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
 def build_html(config: BookConfig, chapters: list[Chapter], labels: dict[str, Label], banner: str | None) -> list[Path]:
     out = config.output_dir
     (out / "figures").mkdir(parents=True, exist_ok=True)
     (out / "assets").mkdir(exist_ok=True)
-    (out / "notebooks").mkdir(exist_ok=True)
     for asset in ("book.css", "search.js"):
         shutil.copyfile(_asset(asset), out / "assets" / asset)
-    run_log = load_run_log(config)
+    copy_resources(config)
     pages, index = [], []
     for i, chapter in enumerate(chapters):
         for name, data in chapter.images.items():
             (out / "figures" / name).write_bytes(data)
-        shutil.copyfile(chapter.source, out / "notebooks" / chapter.source.name)
         markdown = resolve_references(chapter.markdown, labels, chapter.html_name, chapter.source)
         markdown = resolve_chapter_links(markdown, chapters, chapter.html_name, chapter.source)
-        markdown += "\n\n" + run_block(chapter, run_log.get(chapter.source.stem), html_book=True)
         body = run_pandoc(markdown, "html5", ["--mathml", *_citation_args(config)], cwd=config.root)
         page = out / chapter.html_name
         page.write_text(_page(config, chapters, i, body, banner), encoding="utf-8")
@@ -313,21 +291,11 @@ def build_html(config: BookConfig, chapters: list[Chapter], labels: dict[str, La
     return pages
 
 
-def typst_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _typst_preamble(config: BookConfig, banner: str | None) -> str:
-    header = (
-        f"header: align(center, block(fill: rgb(\"#fde68a\"), inset: 5pt, radius: 2pt, "
-        f"text(size: 8.5pt, weight: \"bold\", {typst_string(banner)}))),"
-        if banner
-        else ""
-    )
     subtitle = f'#text(size: 13pt, {typst_string(config.subtitle)})\n#v(1em)\n' if config.subtitle else ""
     return f"""#set document(title: {typst_string(config.title)})
-#set page(paper: "a4", margin: (x: 2.2cm, top: 2.6cm, bottom: 2.2cm), numbering: "1", {header})
-#set text(size: 10.5pt)
+#set page(paper: "a4", margin: (x: 2.2cm, top: 2.6cm, bottom: 2.2cm), numbering: "1")
+{typst_banner(banner)}#set text(size: 10.5pt)
 #set par(justify: true)
 #set figure(numbering: none)
 #show figure.caption: set text(size: 9.5pt)
@@ -350,13 +318,12 @@ def build_pdf(config: BookConfig, chapters: list[Chapter], labels: dict[str, Lab
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "figures").mkdir(exist_ok=True)
     parts = []
-    run_log = load_run_log(config)
     for chapter in chapters:
         for name, data in chapter.images.items():
             (work_dir / "figures" / name).write_bytes(data)
         markdown = resolve_references(chapter.markdown, labels, None, chapter.source)
         markdown = resolve_chapter_links(markdown, chapters, None, chapter.source)
-        parts.append(markdown + "\n\n" + run_block(chapter, run_log.get(chapter.source.stem), html_book=False))
+        parts.append(markdown)
     body = run_pandoc("\n\n".join(parts), "typst", _citation_args(config), cwd=config.root)
     source = work_dir / "book.typ"
     source.write_text(_typst_preamble(config, banner) + "\n" + body, encoding="utf-8")

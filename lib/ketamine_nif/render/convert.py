@@ -31,26 +31,51 @@ class RenderError(RuntimeError):
 @dataclass
 class Label:
     kind: str  # fig, tbl or sec
-    number: str  # e.g. "2.1"; "" for an unnumbered chapter
+    number: str  # e.g. "2.1"; "" for a heading that is not numbered
     chapter: str  # html file name of the chapter that holds it
     is_chapter: bool = False
 
     @property
     def text(self) -> str:
         name = "Chapter" if self.is_chapter else LABEL_KINDS[self.kind]
-        return f"{name} {self.number}".strip()
+        return f"{name} {self.number}"
 
 
 @dataclass
 class Chapter:
     source: Path
     html_name: str
-    number: int | None  # None for an unnumbered chapter (the index)
+    number: int | None  # None for an unnumbered chapter (heading {.unnumbered})
     title: str = ""
     anchor: str = ""  # the id of the chapter's heading (its sec- label, else chapter-<name>)
     markdown: str = ""
     labels: dict[str, Label] = field(default_factory=dict)
     images: dict[str, bytes] = field(default_factory=dict)  # file name -> PNG bytes
+
+
+def _unnumbered(attrs: str | None) -> bool:
+    """Whether a heading's attributes say ``{.unnumbered}`` (or Pandoc's ``{-}``)."""
+    return bool(re.search(r"(^|\s|\{)(\.unnumbered|-)(?=[\s}])", attrs or ""))
+
+
+def numbered_heading(path: Path) -> bool:
+    """Whether a notebook's chapter heading (its first level-1 heading) is numbered:
+    as in Quarto, unless it carries ``{.unnumbered}``."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        raise RenderError(f"{path}: executed notebook not found; run the notebooks first (make report)") from None
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        in_fence = False
+        for line in _text(cell.source).splitlines():
+            if _FENCE.match(line):
+                in_fence = not in_fence
+            match = None if in_fence else _HEADING.match(line)
+            if match and len(match.group(1)) == 1:
+                return not _unnumbered(match.group(3))
+    return True
 
 
 def cell_options(source: str) -> tuple[dict, str]:
@@ -103,11 +128,11 @@ class _ChapterBuilder:
         name = f"{Path(self.chapter.html_name).stem}-{len(self.chapter.images) + 1}.png"
         self.chapter.images[name] = base64.b64decode(_text(png_b64))
         if label is None:
-            return f'![]({"figures/" + name}){{alt="{_attr(alt or caption or "figure")}"}}'
+            return f'![]({"figures/" + name}){{alt="{_attr(alt or caption or "")}"}}'  # no alt: check-book says so
         number = self.number("fig")
         self.add_label(label, "fig", number)
         text = f"Figure {number}: {caption or ''}".strip()
-        return f'![{text}](figures/{name}){{#{label} alt="{_attr(alt or caption or label)}"}}'
+        return f'![{text}](figures/{name}){{#{label} alt="{_attr(alt or caption or "")}"}}'
 
     def code_cell(self, cell) -> None:
         options, code = cell_options(_text(cell.source))
@@ -178,7 +203,7 @@ class _ChapterBuilder:
                     attrs = "{#" + self.chapter.anchor + (" " + attrs[1:] if attrs else "}")
                 else:
                     self.chapter.anchor = re.search(r"#([\w-]+)", attrs).group(1)
-            elif level <= 3 and self.chapter.number is not None:
+            elif level <= 3 and self.chapter.number is not None and not _unnumbered(attrs):
                 if level == 2:
                     counters = [counters[0] + 1, 0]
                 else:
@@ -188,9 +213,9 @@ class _ChapterBuilder:
                 if label:
                     self.add_label(label.group(1), "sec", number)
             else:
-                number = ""
+                number = ""  # an anchor to link to; a reference to it (@sec-...) fails, having no number
                 if label:
-                    raise RenderError(f"{self.chapter.source}: section label '{label.group(1)}' on an unnumbered heading")
+                    self.add_label(label.group(1), "sec", number)
             numbered = f"{number}\u2002{text}" if number else text
             out.append(f"{hashes} {numbered} {attrs or ''}".rstrip())
         return "\n".join(out)
