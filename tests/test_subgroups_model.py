@@ -6,11 +6,13 @@ same data give their handful of p < 0.05. The day-1 look at the paper's own
 estimand (MADRS change to 24h on the marker's log2 change, one row per
 participant) finds the planted slope in BMI < 25 only, builds its data like a
 direct computation from the raw measurements, and declines to fit a subgroup
-that is too small."""
+that is too small. A subgroup effect planted on a marker with values under
+the detection limit is found through multiple imputation of those values."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -24,7 +26,9 @@ from ketamine_nif.estimands import (
     SUBGROUP_COUPLING_DIFFERENCE,
     SUBGROUP_NIF_RATIO,
 )
+from ketamine_nif.imputation import impute_below_lod
 from ketamine_nif.inference import SamplerSettings, fit
+from ketamine_nif.models import build_nif_trajectory_model, prepare
 from ketamine_nif.models.subgroups import (
     MIN_DAY1_PARTICIPANTS,
     build_day1_model,
@@ -192,3 +196,40 @@ def test_day1_planted_coupling_is_found_in_its_subgroup_only(tmp_path):
     assert other["ci_low"] < 0 < other["ci_high"], other
     assert diff["mean"] > 0 and diff["p_positive"] > 0.9, diff
     assert day1_ols(data, "BMI < 25")["p_value"] < 0.05
+
+
+@pytest.mark.slow
+def test_a_subgroup_effect_on_a_censored_marker_survives_multiple_imputation(tmp_path):
+    """A coupling of 6 MADRS points per doubling of IL-6 (a third of its values
+    under the detection limit) planted in BMI < 25, ketamine arm: values under
+    the limit imputed five times from an aim 1 fit, the subgroup model fitted to
+    each completed data set, the draws mixed. The planted difference is found,
+    no other, its interval covers the truth, and the imputed values all lie
+    under their limits. (The imputation model knows nothing of depression, so
+    the difference comes out attenuated, about as much as with LOD/2 but with
+    the wider interval that the unknown values warrant: on this twin 3.8 ± 1.4
+    against 4.0 ± 1.1 with LOD/2 and 5.0 ± 1.0 with no detection limit.)"""
+    planted = [{"marker": "IL-6", "covariate": "bmi", "below": 25, "labels": ["BMI < 25", "BMI >= 25"], "ketamine": 6.0, "saline": 0.0}]
+    simulate(load_scenario("paper-null", overrides={"effects": {"subgroup_coupling": planted}}), seed=20250404).write(tmp_path)
+    dataset = load_dataset(tmp_path)
+    markers = ["IL-6", "BDNF"]
+    aim1 = fit(build_nif_trajectory_model(prepare(dataset, markers=markers)), SamplerSettings(draws=300, tune=300, chains=2, seed=1), "aim1")
+    completed = impute_below_lod(dataset, aim1.idata.posterior, imputations=5, seed=2)
+    below = (dataset.measurements["below_lod"] & dataset.measurements["measure"].isin(markers)).to_numpy()
+    assert below[(dataset.measurements["measure"] == "IL-6").to_numpy()].mean() > 0.2
+    for copy in completed:
+        filled = copy.measurements[below]
+        assert not filled["below_lod"].any() and (filled["value"] <= filled["lod"]).all() and (filled["value"] > 0).all()
+    assert not np.allclose(completed[0].measurements["value"][below], completed[1].measurements["value"][below])
+    splits = [s for s in load_splits(PARAMS / "subgroups.yaml") if s.name in SPLITS]
+    fits, data, design = [], None, None
+    for k, copy in enumerate(completed):
+        data = subgroup_data(copy, markers)
+        design = subgroup_design(copy, splits, data.participants)
+        fits.append(fit(build_subgroup_model(data, design), replace(SETTINGS, seed=SETTINGS.seed + k), f"imputation-{k}"))
+    table = subgroup_estimates([f.idata for f in fits], data, design, ROPES, all(f.diagnostics.converged for f in fits))
+    found = differences(table)[estimates.detected(differences(table))]
+    key = (SUBGROUP_COUPLING_DIFFERENCE["ketamine"], "IL-6", "BMI < 25 vs BMI >= 25")
+    assert list(zip(found["estimand"], found["marker"], found["subgroup"], strict=True)) == [key], found
+    assert found.iloc[0]["ci_low"] <= 6.0 <= found.iloc[0]["ci_high"]
+    assert (table["r_hat"] < 1.05).all()

@@ -212,13 +212,18 @@ def build_subgroup_model(
     return model
 
 
-def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool) -> pd.DataFrame:
+def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool, fits: int = 1) -> pd.DataFrame:
     """Output-contract rows from (chain, draw) draws, one per key (estimand,
-    marker, visit, subgroup); R-hat and bulk ESS computed for all at once."""
+    marker, visit, subgroup). With ``fits`` > 1 the chains come from that many
+    fits (one per imputed data set, in equal blocks): the draws are mixed, and
+    R-hat (the largest) and bulk ESS (the sum) are computed within each fit,
+    where between-imputation differences are not a failure to converge."""
     stacked = np.stack([np.asarray(d) for d in draws])  # (rows, chain, draw)
-    dataset = xr.Dataset({"x": xr.DataArray(stacked.transpose(1, 2, 0), dims=("chain", "draw", "row"))})
-    r_hat = np.asarray(az.rhat(dataset)["x"])
-    ess = np.asarray(az.ess(dataset, method="bulk")["x"])
+    r_hat, ess = np.zeros(len(keys)), np.zeros(len(keys))
+    for chains in np.array_split(np.arange(stacked.shape[1]), fits):
+        dataset = xr.Dataset({"x": xr.DataArray(stacked[:, chains].transpose(1, 2, 0), dims=("chain", "draw", "row"))})
+        r_hat = np.maximum(r_hat, np.asarray(az.rhat(dataset)["x"]))
+        ess += np.asarray(az.ess(dataset, method="bulk")["x"])
     values = stacked.reshape(len(keys), -1)
     rows = []
     for j, (estimand, marker, visit, subgroup) in enumerate(keys):
@@ -234,13 +239,23 @@ def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool) 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def subgroup_estimates(idata, data: SubgroupData, design: SubgroupDesign, ropes: dict, converged: bool) -> pd.DataFrame:
+def mixed_posterior(idatas: list) -> xr.Dataset:
+    """The posterior draws of several fits of one model (one per imputed data
+    set) mixed into one, their chains numbered one after the other."""
+    posteriors = [i.posterior.to_dataset() if hasattr(i.posterior, "to_dataset") else i.posterior for i in idatas]
+    mixed = xr.concat(posteriors, dim="chain", coords="minimal", compat="override")
+    return mixed.assign_coords(chain=np.arange(mixed.sizes["chain"]))
+
+
+def subgroup_estimates(idatas, data: SubgroupData, design: SubgroupDesign, ropes: dict, converged: bool) -> pd.DataFrame:
     """Output-contract rows: every arm's coupling and every visit's NIF change
     ratio in each subgroup (``subgroup`` = its label), and per split the first
     minus the second subgroup's coupling and the ratio of their NIF change
     ratios (``subgroup`` = "<first> vs <second>"). ``ropes`` maps an estimand
-    to its region of practical equivalence."""
-    post = idata.posterior
+    to its region of practical equivalence. ``idatas``: one fit, or a list of
+    fits to imputed data sets whose draws are mixed."""
+    idatas = idatas if isinstance(idatas, list) else [idatas]
+    post = mixed_posterior(idatas)
     gamma = {arm: post[COUPLING_WITHIN[arm]] for arm in ARMS}
     dev, arm_dev, beta = post["coupling_deviation"], post["arm_deviation"], post["nif_arm"]
     keys, draws = [], []
@@ -264,7 +279,7 @@ def subgroup_estimates(idata, data: SubgroupData, design: SubgroupDesign, ropes:
             for arm in ARMS:
                 add((SUBGROUP_COUPLING_DIFFERENCE[arm], m, "all", split_key(labels)), dev.sel(marker=m, arm=arm, split=split))
             add((SUBGROUP_NIF_RATIO, m, "all", split_key(labels)), np.exp(arm_dev.sel(marker=m, split=split)))
-    return _summary_rows(keys, draws, ropes, converged)
+    return _summary_rows(keys, draws, ropes, converged, fits=len(idatas))
 
 
 # --- The paper's exact estimand: day-1 coupling in one subgroup (chapter 05) ---------------------------------
