@@ -30,8 +30,7 @@ sampler = "pymc"  # pymc, nutpie or numpyro
 target_accept = 0.95  # NUTS step-size target
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student, for the MADRS outcome
-prior_moderation_mean_sd = 3.0  # prior SD of the pooled moderation (MADRS points per SD)
-prior_moderation_spread_sd = 1.5  # half-normal scale of marker-to-marker spread of moderations
+prior_moderation_scale = 3.0  # slab: prior mean of each marker's scale of moderations (MADRS points per SD)
 rope_moderation = [-1.5, 1.5]  # region of practical equivalence, MADRS points per SD
 prior_draws = 500  # draws for the prior predictive check
 
@@ -48,26 +47,29 @@ from ketamine_nif.reporting import (
     diagnostics_table,
     estimates_table,
     join_words,
+    pooling_sentence,
     say,
     show_table,
     verdict,
 )
 
 out, data = start(data_dir, output_dir, markers)
-priors = OutcomePriors(effect_mean_sd=prior_moderation_mean_sd, effect_spread_sd=prior_moderation_spread_sd)
+priors = OutcomePriors(moderation_scale=prior_moderation_scale)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 model = build_moderation_model(data, likelihood=likelihood, priors=priors)
+unpooled_model = build_moderation_model(data, likelihood=likelihood, priors=priors, pooling="none")
 rope = tuple(rope_moderation)
 
 # %% [markdown]
 # ## The model {#sec-baseline-model}
 #
-# The depression trajectory of @sec-coupling-model, for each marker $m$, gains
-# terms in the standardised pre-infusion level $z_{im}$:
+# The depression trajectory of @sec-coupling-model gains, for every marker $m$
+# at once (each rating enters the likelihood once), terms in the standardised
+# pre-infusion level $z_{im}$:
 #
 # $$
-# y_{it} = \alpha + d_t + \theta\,(y_{i0} - \bar y_0) + (k_i - \bar k)\,b_t + \ell_i
-#   + \bigl(\lambda_{mt} + (k_i - \bar k)\,\kappa_{mt}\bigr)\,z_{im} + \varepsilon_{it},
+# y_{it} = \alpha + d_t + \theta\,(y_{i0} - \bar y_0) + (k_i - \bar k)\,b_t + u_i
+#   + \sum_m \bigl(\lambda_{mt} + (k_i - \bar k)\,\kappa_{mt}\bigr)\,z_{im} + \varepsilon_{it},
 # \qquad z_{im} = \frac{x_{im0} - \mu_m}{\sigma_m},
 # $$
 #
@@ -76,8 +78,13 @@ rope = tuple(rope_moderation)
 # a value under the detection limit is an unknown kept below the limit, a
 # missing sample an unknown). $\lambda_{mt}$ is how baseline level relates to
 # MADRS change averaged over the arms, and $\kappa_{mt}$, the estimand, how
-# much more (or less) it does so on ketamine than on saline. The $\kappa_{mt}$ are partially pooled
-# across markers, $\kappa_{mt} = \bar\kappa_t + s_\kappa w_{mt}$.
+# much more (or less) it does so on ketamine than on saline, adjusted for the
+# other markers. Each marker's moderations are shrunk toward zero by its own
+# scale, $\kappa_{mt} = s_m w_{mt}$ with $s_m \sim \mathrm{Gamma}(2, 2/3)$ (a
+# prior mean of 3 points per SD, the size published baseline predictors of
+# ketamine response reach at most), as the effects of @sec-nif-trajectories:
+# nothing is shared between markers. The person effects $u_i$ are independent
+# and integrated out, as in @sec-coupling-model.
 
 # %% [markdown]
 # ## Prior predictive check {#sec-baseline-prior}
@@ -107,10 +114,11 @@ say(
 #| label: tbl-baseline-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics of the baseline-prediction model."
 result = fit(model, settings, "baseline-prediction", out)
-show_table(diagnostics_table(result.diagnostics))
+unpooled = fit(unpooled_model, settings.for_fit(1), "baseline-prediction-unpooled", out)
+show_table(diagnostics_table(result.diagnostics, unpooled.diagnostics))
 
 # %%
-say(verdict(result.diagnostics))
+say(verdict(result.diagnostics, unpooled.diagnostics))
 
 # %% [markdown]
 # ## Posterior predictive check {#sec-baseline-ppc}
@@ -145,6 +153,23 @@ show_table(estimates_table(table))
 #| fig-alt: "Forest plot of moderation estimates with intervals per marker and visit around the line of zero."
 plotting.forest(table, 0.0, rope, "MADRS points per SD of baseline level (ketamine minus saline)")
 plt.show()
+
+# %% [markdown]
+# ## Each marker on its own data {#sec-baseline-pooling}
+#
+# @fig-baseline-pooling sets the moderations beside those of the same model
+# without shrinkage (each with the fixed prior N(0, 3), fitted in the same run).
+
+# %%
+#| label: fig-baseline-pooling
+#| fig-cap: "Moderation by baseline level per marker and visit: unpooled (each with a fixed prior, grey) and the book's model (each marker shrunk by its own scale, colour), with 95% intervals; the shaded band is the region of practical equivalence."
+#| fig-alt: "Paired intervals per marker and visit: the unpooled estimate above the book's, around the line of zero."
+unpooled_table = estimates.summarise(unpooled.idata, BASELINE_MODERATION_DIFFERENCE, rope, unpooled.diagnostics.converged)
+plotting.pooling_comparison(table, unpooled_table, 0.0, rope, "MADRS points per SD of baseline level (ketamine minus saline)")
+plt.show()
+
+# %%
+say(pooling_sentence(table, unpooled_table))
 
 # %% [markdown]
 # ## Answer {#sec-baseline-answer}

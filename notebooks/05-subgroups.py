@@ -8,6 +8,9 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   ketamine-nif:
+#     inputs:
+#       - _build/outputs/02-nif-trajectories/nif-trajectories.nc
 # ---
 
 # %% [markdown]
@@ -34,7 +37,9 @@ target_accept = 0.95  # NUTS step-size target (the heavy-tailed deviations need 
 markers = None  # list of markers to analyse, such as IL-1RA and CRP; None for every NIF in the data
 subgroups_file = "params/subgroups.yaml"  # subgroup definitions (14 binary splits)
 splits = None  # names of the splits to analyse, such as bmi and sex; None for every split in the file
-lod_fraction = 0.5  # values under the detection limit count as this fraction of the limit (as in chapter 07)
+imputations = 5  # completed data sets, values under the detection limit drawn from chapter 02's posterior (0: substitute lod_fraction x limit)
+nif_posterior = None  # chapter 02's saved posterior; None: 02-nif-trajectories/nif-trajectories.nc beside output_dir
+lod_fraction = 0.5  # the frequentist comparisons (and imputations = 0) count values under the limit as this fraction of it (as in chapter 07)
 prior_coupling_deviation_sd = 1.0  # half-normal scale of subgroup differences in coupling (MADRS points per doubling)
 prior_arm_deviation_sd = 0.1  # half-normal scale of subgroup differences in the NIF arm effect (log ratio)
 deviation_nu = 3.0  # degrees of freedom of the Student-t subgroup deviations
@@ -49,11 +54,13 @@ prior_draws = 500  # draws for the prior check
 # %%
 import logging
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pymc as pm
+import xarray as xr
 
 from ketamine_nif import estimates, frequentist, plotting
 from ketamine_nif.contract import load_dataset
@@ -63,6 +70,7 @@ from ketamine_nif.estimands import (
     SUBGROUP_COUPLING_DIFFERENCE,
     SUBGROUP_NIF_RATIO,
 )
+from ketamine_nif.imputation import impute_below_lod
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models.subgroups import (
     MIN_DAY1_PARTICIPANTS,
@@ -73,6 +81,7 @@ from ketamine_nif.models.subgroups import (
     day1_data,
     day1_estimates,
     day1_ols,
+    mixed_posterior,
     subgroup_data,
     subgroup_design,
     subgroup_estimates,
@@ -83,7 +92,10 @@ from ketamine_nif.subgroups import load_splits, subgroup_counts
 plotting.setup()
 dataset = load_dataset(data_dir)
 chosen = [s for s in load_splits(subgroups_file) if splits is None or s.name in splits]
-data = subgroup_data(dataset, markers, lod_fraction)
+posterior_file = Path(nif_posterior) if nif_posterior else Path(output_dir).parent / "02-nif-trajectories" / "nif-trajectories.nc"
+completed = (impute_below_lod(dataset, xr.open_datatree(posterior_file)["posterior"], imputations, seed + 5, markers)
+             if imputations and posterior_file.exists() else [dataset])
+data = subgroup_data(completed[0], markers, lod_fraction)
 design = subgroup_design(dataset, chosen, data.participants)
 subgroup_priors = SubgroupPriors(prior_coupling_deviation_sd, prior_arm_deviation_sd, deviation_nu)
 model = build_subgroup_model(data, design, subgroup_priors=subgroup_priors)
@@ -151,8 +163,8 @@ show_table(subgroup_counts(dataset, chosen).drop(columns="definition"))
 # Student-t deviations ($\nu = 3$) have heavy tails, so one large real
 # difference is not shrunk away with the rest. (A single scale shared by all
 # markers as well was tried: with 294 differences it shrank even a planted
-# difference of 10 points per doubling to half its size.) $\gamma$ and $\beta$ are partially pooled across markers
-# as in @sec-coupling and @sec-nif-trajectories.
+# difference of 10 points per doubling to half its size.) $\gamma$ and $\beta$ are shrunk toward zero by
+# each marker's own scale, as in @sec-coupling and @sec-nif-trajectories.
 #
 # **Priors.** $\sigma_d$ is one MADRS point per doubling, the region of
 # practical equivalence of a coupling: subgroup differences are expected
@@ -160,16 +172,26 @@ show_table(subgroup_counts(dataset, chosen).drop(columns="definition"))
 # (a 10% difference in the ketamine/saline ratio) plays the same role for NIF
 # change. The other priors are those of chapters 02 and 03.
 #
-# **One simplification.** With 7 markers and 28 subgroups, the latent
-# treatment of values under the detection limit used in chapters 02-04 would
-# make this model too slow to build the report; here such values count as a
-# fraction of the limit (the substitution of the frequentist replication,
-# @sec-frequentist), which attenuates couplings for markers often under the
-# limit (IL-6, IL-10).
+# **Values under the detection limit** are not replaced by a fraction of the
+# limit. They are imputed several times from the posterior of
+# @sec-nif-trajectories: each completed data set takes one posterior draw of
+# that model (each person's level, the change per visit and arm, the occasion
+# SD) and draws every value under the limit from its normal distribution
+# truncated at the limit. The subgroup model is fitted to each completed data
+# set and the posterior draws are mixed [@zhou2010], so the intervals carry
+# what is not known about those values; R-hat and effective sample sizes are
+# computed within each fit. The imputation model knows nothing of depression,
+# so couplings of markers often under the limit (IL-6, IL-10) are still
+# somewhat attenuated, about as much as with a fixed fraction of the limit,
+# but no longer overconfident.
 
 # %%
 say(
-    f"The model covers {len(data.markers)} markers and {len(chosen)} splits ({2 * len(chosen)} subgroups): "
+    (f"Values under the detection limit: {len(completed)} completed data sets drawn from `{posterior_file.as_posix()}`. "
+     if len(completed) > 1 else
+     f"Values under the detection limit count as {lod_fraction:g} of the limit (no imputation: "
+     + ("`imputations` is 0)." if not imputations else f"`{posterior_file.as_posix()}` is missing; run chapter 02 first).") + " ")
+    + f"The model covers {len(data.markers)} markers and {len(chosen)} splits ({2 * len(chosen)} subgroups): "
     f"{len(data.y)} MADRS ratings paired with a marker value and {len(data.change)} post-infusion changes in a marker. "
     f"It estimates {n_tests} subgroup differences ({len(data.markers)} markers × {len(chosen)} splits × "
     "coupling in each arm and ketamine effect on the marker)."
@@ -212,20 +234,23 @@ say(
 # %%
 #| label: tbl-subgroups-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics of the subgroup model."
-result = fit(model, settings.for_fit(1), "subgroups", output_dir)
-show_table(diagnostics_table(result.diagnostics))
+results = [fit(model if k == 0 else build_subgroup_model(subgroup_data(copy, markers, lod_fraction), design, subgroup_priors=subgroup_priors),
+               settings.for_fit(1 + 10 * k), "subgroups" if k == 0 else f"subgroups-imputation-{k + 1}", output_dir)
+           for k, copy in enumerate(completed)]
+show_table(diagnostics_table(*(r.diagnostics for r in results)))
 
 # %%
-say(verdict(result.diagnostics))
+say(verdict(*(r.diagnostics for r in results)))
+converged = all(r.diagnostics.converged for r in results)
 
 # %% [markdown]
 # ## Subgroup differences {#sec-subgroups-differences}
 
 # %%
-table = subgroup_estimates(result.idata, data, design, ropes, result.diagnostics.converged)  # written with the day-1 rows below
+table = subgroup_estimates([r.idata for r in results], data, design, ropes, converged)  # written with the day-1 rows below
 differences = table[table["estimand"].isin([*SUBGROUP_COUPLING_DIFFERENCE.values(), SUBGROUP_NIF_RATIO])]
 found = differences[estimates.detected(differences)]
-scale = result.idata.posterior["coupling_deviation_scale"]  # (marker, arm)
+scale = mixed_posterior([r.idata for r in results])["coupling_deviation_scale"]  # (marker, arm)
 scale_means = scale.mean(("chain", "draw"))
 widest = scale.quantile(0.975, ("chain", "draw"))
 
@@ -358,9 +383,12 @@ else:
 #| label: tbl-subgroups-day1
 #| tbl-cap: "Day-1 coupling in the ketamine arm: MADRS change from baseline to day 1 per doubling of the marker over the same day, adjusted for baseline MADRS. Bayesian posterior (95% interval, probability of a positive slope) and ordinary least squares in each subgroup alone (95% confidence interval, p-value)."
 if day1 is not None and day1.enough:
-    day1_fit = fit(build_day1_model(day1, Day1Priors(coupling_sd=prior_coupling_mean_sd)), settings.for_fit(2),
-                   "day1_coupling", output_dir)
-    day1_table = day1_estimates(day1_fit.idata, day1, ropes, day1_fit.diagnostics.converged)
+    day1_fits = [fit(build_day1_model(day1_data(copy, focus_split, focus_marker, day1_visit, lod_fraction),
+                                      Day1Priors(coupling_sd=prior_coupling_mean_sd)),
+                     settings.for_fit(2 + 10 * k), "day1_coupling" if k == 0 else f"day1_coupling-imputation-{k + 1}", output_dir)
+                 for k, copy in enumerate(completed)]  # the paper's least squares below keep its LOD substitution
+    day1_converged = all(f.diagnostics.converged for f in day1_fits)
+    day1_table = day1_estimates([f.idata for f in day1_fits], day1, ropes, day1_converged)
     ols = {label: day1_ols(day1, label) for label in day1.labels}
     show_table(day1_table.assign(
         participants=[day1.count(r.subgroup) if r.subgroup in ols else len(day1.table) for r in day1_table.itertuples()],
@@ -379,9 +407,9 @@ if day1 is not None and day1.enough:
     f = day1_table[day1_table["subgroup"] == focus_subgroup].iloc[0]
     d = day1_table[day1_table["estimand"] == SUBGROUP_COUPLING_DIFFERENCE["ketamine"]].iloc[0]
     o = ols[focus_subgroup]
-    if not day1_fit.diagnostics.converged:
-        meaning = (f"The fit did not pass the convergence checks ({join_words(day1_fit.diagnostics.problems())}), so these "
-                   "numbers are not findings.")
+    if not day1_converged:
+        meaning = (f"The fit did not pass the convergence checks ({join_words(p for f in day1_fits for p in f.diagnostics.problems())}), "
+                   "so these numbers are not findings.")
     elif f["p_positive"] >= estimates.DETECTION:
         meaning = ("The data agree with the paper's claim in this subgroup"
                    + (", and the coupling there differs from the other subgroup's." if d["p_positive"] >= estimates.DETECTION
@@ -417,8 +445,8 @@ estimates.write(pd.concat([table, day1_table], ignore_index=True), output_dir)
 # ## Answer {#sec-subgroups-answer}
 
 # %%
-if not result.diagnostics.converged:
-    say("**No answer is given**: the fit did not pass the convergence checks (see above), so its numbers are not findings.")
+if not converged:
+    say("**No answer is given**: a fit did not pass the convergence checks (see above), so its numbers are not findings.")
 else:
     say(
         f"Across {len(differences)} subgroup differences (couplings in each arm and ketamine effects on each marker), "

@@ -27,27 +27,30 @@
 # the three aims, how strongly the data say the effect is too small to matter,
 # in two ways: the probability that it lies inside a region of practical
 # equivalence (ROPE), and a Bayes factor that weighs "no effect at all"
-# against "some effect" as the model's prior describes it.
+# against "some effect" as the model's prior describes it. Then it asks how
+# much those answers owe to choices: the width of the ROPE, the scale of the
+# priors, and the sceptical, neutral and optimistic priors with which
+# published Bayesian reanalyses of trials test their conclusions.
 
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md); the estimates come from the chapters below
-output_dir = "_build/outputs/06-evidence-for-absence"  # estimates.csv, bayes-factors.csv, diagnostics.json
+output_dir = "_build/outputs/06-evidence-for-absence"  # estimates.csv, bayes-factors.csv, sensitivity.csv, diagnostics.json
 outputs_dir = None  # where chapters 02-04 wrote their outputs; None: the folder above output_dir
 rope_ratio = [0.9, 1.1]  # ROPE of a ketamine/saline NIF change ratio (±10%)
 rope_madrs = [-2.0, 2.0]  # ROPE of the ketamine minus saline MADRS change (points)
 rope_coupling = [-1.0, 1.0]  # ROPE of a within-person coupling (MADRS points per doubling)
 rope_moderation = [-1.5, 1.5]  # ROPE of a baseline moderation (MADRS points per SD)
 equivalence_level = 0.95  # P(inside the ROPE) at which an effect counts as ruled out
-prior_arm_mean_sd = 0.3  # chapter 02's prior SD of the pooled log ratio
-prior_arm_spread_sd = 0.15  # chapter 02's half-normal scale of marker-to-marker spread
-prior_madrs_arm_sd = 5.0  # chapter 03's prior SD of the ketamine minus saline MADRS change
-prior_coupling_mean_sd = 3.0  # chapter 03's prior SD of the pooled coupling
-prior_coupling_spread_sd = 1.5  # chapter 03's half-normal scale of marker-to-marker spread of couplings
-prior_moderation_mean_sd = 3.0  # chapter 04's prior SD of the pooled moderation
-prior_moderation_spread_sd = 1.5  # chapter 04's half-normal scale of marker-to-marker spread of moderations
+important_ratio = 1.25  # an important NIF change ratio: the reference of the sceptical and optimistic priors
+important_madrs = 3.0  # an important ketamine minus saline MADRS change (points; ketamine lowers MADRS)
+important_coupling = 2.0  # an important coupling (MADRS points per doubling)
+important_moderation = 2.5  # an important moderation (MADRS points per SD)
+prior_factors = [0.5, 1.0, 2.0]  # multiples of the book's prior scales in the sensitivity table
+rope_factors = [0.5, 1.0, 1.5, 2.0]  # multiples of the ROPE half-widths in the sensitivity table
 
 # %%
 import json
+import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -71,10 +74,10 @@ sources = Path(outputs_dir) if outputs_dir else out.parent
 ropes = {NIF_CHANGE_RATIO: tuple(rope_ratio), MADRS_CHANGE_DIFFERENCE: tuple(rope_madrs),
          **{name: tuple(rope_coupling) for name in COUPLING_WITHIN.values()},
          BASELINE_MODERATION_DIFFERENCE: tuple(rope_moderation)}
+important = {NIF_CHANGE_RATIO: math.log(important_ratio), MADRS_CHANGE_DIFFERENCE: important_madrs,
+             **{name: important_coupling for name in COUPLING_WITHIN.values()}, BASELINE_MODERATION_DIFFERENCE: important_moderation}
 table, missing = evidence.rope_estimates(sources, ropes)
-specs = evidence.headlines(prior_arm_mean_sd, prior_arm_spread_sd, prior_madrs_arm_sd, prior_coupling_mean_sd,
-                           prior_coupling_spread_sd, prior_moderation_mean_sd, prior_moderation_spread_sd)
-factors = evidence.bayes_factors(sources, specs)
+factors = evidence.bayes_factors(sources)
 estimates.write(table if not table.empty else pd.DataFrame(columns=estimates.COLUMNS), out)
 factors.to_csv(out / "bayes-factors.csv", index=False, float_format="%.6g")
 converged = bool(len(table)) and bool(table["converged"].all())
@@ -119,81 +122,88 @@ else:
 #| label: fig-evidence-rope
 #| fig-cap: "Posterior probability that each effect lies inside its region of practical equivalence, per marker (rows) and estimand (panels); the dashed line marks 0.95. Points from fits that failed the convergence checks are hollow."
 #| fig-alt: "Dot plots of the probability inside the region of practical equivalence for each marker, one panel per estimand."
-SHORT_TITLES = {NIF_CHANGE_RATIO: "NIF change\nratio", MADRS_CHANGE_DIFFERENCE: "MADRS\ndifference",
-                COUPLING_WITHIN["ketamine"]: "coupling,\nketamine", COUPLING_WITHIN["saline"]: "coupling,\nsaline",
-                COUPLING_WITHIN["difference"]: "coupling,\ndifference", BASELINE_MODERATION_DIFFERENCE: "baseline\nmoderation"}
 if not table.empty:
-    families = list(dict.fromkeys(table["estimand"]))
-    fig, axes = plt.subplots(1, len(families), figsize=(plotting.FIGURE_WIDTH, 0.3 * table["marker"].nunique() + 1.6),
-                             sharey=True, squeeze=False)
-    rows = list(dict.fromkeys(table["marker"]))
-    for ax, family in zip(axes.flat, families, strict=True):
-        part = table[table["estimand"] == family]
-        y = part["marker"].map({m: i for i, m in enumerate(rows)})
-        ok = part["converged"].astype(bool)
-        ax.scatter(part["p_rope"][ok], y[ok], s=14, color="#0072B2")
-        ax.scatter(part["p_rope"][~ok], y[~ok], s=14, facecolor="white", edgecolor="#0072B2")
-        ax.axvline(equivalence_level, color="0.3", ls="--", lw=0.8)
-        ax.set_xlim(-0.03, 1.03)
-        ax.set_title(SHORT_TITLES.get(family, family), fontsize=8)
-        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
-    axes.flat[0].set_yticks(range(len(rows)), rows)
-    axes.flat[0].invert_yaxis()
-    fig.supxlabel("P(inside the region of practical equivalence)", fontsize=9)
-    fig.tight_layout()
+    plotting.rope_probabilities(table, equivalence_level)
     plt.show()
 
 # %% [markdown]
-# ## Bayes factors for the headline nulls {#sec-evidence-bayes-factors}
+# ## Bayes factors {#sec-evidence-bayes-factors}
 #
 # The Bayes factor $\mathrm{BF}_{01}$ compares "the effect is exactly zero"
 # with "the effect follows the model's prior": above 1 the data favour no
 # effect, below 1 an effect. It is computed by the **Savage-Dickey density
-# ratio**: for a parameter $\theta$ whose null value leaves the prior of
-# everything else unchanged,
+# ratio**: for a parameter $\theta$ whose null model is the full model
+# conditioned on $\theta = 0$,
 #
 # $$
 # \mathrm{BF}_{01} = \frac{p(\theta = 0 \mid \text{data})}{p(\theta = 0)},
 # $$
 #
-# the posterior density at zero over the prior density at zero. The prior
-# density is exact: normal for a pooled mean (the headline "on average over
-# markers" nulls), and for one marker's effect, partially pooled as
-# $\theta_m = \bar\theta + s\,w_m$, the normal scale mixture
-# $\int \mathrm N(0 \mid 0, \sqrt{\sigma_{\bar\theta}^2 + s^2})\, p(s)\, ds$,
-# integrated numerically (for a marker's effect the null model is the full
-# model conditioned on $\theta_m = 0$). The posterior density at zero is a
-# Gaussian kernel density estimate of the posterior draws (Scott's
-# bandwidth), or a normal approximation when zero lies outside the central 99%
-# of the draws, where the Bayes factor is then only accurate to its order of
-# magnitude. The method was checked on a conjugate normal model, whose Bayes
-# factor is known exactly, to within 5% (`tests/test_evidence.py`). Ratios
-# are tested on the log scale (null: log ratio 0). A Bayes factor depends on
-# the prior's width: a wider prior favours the null more; the priors are those
-# of chapters 02-04, justified there.
+# the posterior density at zero over the prior density at zero. The prior is
+# read from the saved fit, as the chapter that made it declared it, never typed
+# again here; its density at zero is exact (for an effect shrunk by its
+# marker's scale, $\int \mathrm N(0 \mid 0, s)\,\mathrm{Gamma}(s)\,ds$). The
+# posterior density at zero is a Gaussian kernel density estimate of the
+# posterior draws (Scott's bandwidth), or a normal approximation when zero lies
+# outside the central 99% of the draws, where the Bayes factor is then only
+# accurate to its order of magnitude. The method was checked on a conjugate
+# normal model, whose Bayes factor is known exactly, to within 5%
+# (`tests/test_evidence.py`). Ratios are tested on the log scale (null: log
+# ratio 0). A Bayes factor depends on the prior's width: a wider prior favours
+# the null more (@sec-evidence-sensitivity).
 
 # %%
-#| label: tbl-evidence-headline
-#| tbl-cap: "Bayes factors BF01 (above 1: evidence for no effect) for the pooled effects across markers and for ketamine's effect on MADRS, with the prior and the method used for the posterior density at zero."
+#| label: tbl-evidence-bayes-factors
+#| tbl-cap: "Bayes factors BF01 (above 1: evidence for no effect) per key estimand, over markers and visits or arms: the prior the fit used, the range and median, and how many favour the null (BF01 > 3) or an effect (BF01 < 1/3)."
 if factors.empty:
     say("No saved fits to compute Bayes factors from.")
 else:
-    pooled = factors[factors["marker"].isin(["all", "MADRS"])]
-    show_table(pd.DataFrame({
-        "null": pooled["null"], "arm / visit": [a or v for a, v in zip(pooled["arm"], pooled["visit"], strict=True)],
-        "prior": pooled["prior"], "BF01": pooled["bf01"].map(lambda b: f"{b:.3g}"), "reading": pooled["evidence"],
-        "posterior density": pooled["method"],
-    }))
+    show_table(evidence.bayes_factor_summary(factors).assign(estimand=lambda f: f["estimand"].map(DESCRIPTIONS)), digits=3)
+
+# %% [markdown]
+# ## How much the answers owe to the ROPE and the priors {#sec-evidence-sensitivity}
+#
+# @tbl-evidence-sensitivity recomputes every "ruled out" and Bayes-factor
+# verdict with each ROPE half the width, one and a half and twice as wide, and
+# with every prior scale of the effects (the slab of @sec-nif-model) halved or
+# doubled. A new prior needs no refit: each saved draw is reweighted by the
+# ratio of the new prior's density to the book's (importance sampling); where
+# the weights rest on fewer than 200 effective draws the table says so.
 
 # %%
-#| label: tbl-evidence-markers
-#| tbl-cap: "Bayes factors BF01 for each marker's effect: range over markers (and visits or arms)."
-if not factors.empty:
-    per_marker = factors[~factors["marker"].isin(["all", "MADRS"])]
-    show_table(per_marker.groupby("null", sort=False).agg(
-        tests=("bf01", "size"), smallest=("bf01", "min"), median=("bf01", "median"), largest=("bf01", "max"),
-        favour_null=("bf01", lambda b: int((b > 3).sum())), favour_effect=("bf01", lambda b: int((b < 1 / 3).sum())),
-    ).reset_index().rename(columns={"favour_null": "BF01 > 3", "favour_effect": "BF01 < 1/3"}))
+#| label: tbl-evidence-sensitivity
+#| tbl-cap: "Verdicts under other ROPE widths and prior scales: per key estimand and multiple of the book's prior scale, the number ruled out at each multiple of the ROPE's half-width, and the number of Bayes factors above 3 and below 1/3."
+sensitivity = evidence.sensitivity(sources, ropes, tuple(prior_factors), tuple(rope_factors), equivalence_level)
+sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
+if sensitivity.empty:
+    say("No saved fits to reweight.")
+else:
+    show_table(evidence.sensitivity_table(sensitivity).assign(estimand=lambda f: f["estimand"].map(DESCRIPTIONS)))
+
+# %% [markdown]
+# ## Sceptical, neutral and optimistic priors {#sec-evidence-priors}
+#
+# Bayesian reanalyses of trials show their conclusions under a range of
+# priors [@spiegelhalter1994]: a *sceptical* prior centred on no effect with a
+# 5% chance of an effect beyond the clinically important size, a *neutral*
+# prior centred on no effect and wide (SD twice the important size), and an
+# *optimistic* prior centred on the important effect with the sceptic's
+# spread. The important sizes are parameters: a ratio of 1.25, a MADRS
+# difference of 3 points (ketamine lowering MADRS), a coupling of 2 points per
+# doubling and a moderation of 2.5 points per SD. For the NIFs no direction is
+# expected, so the optimist believes in an effect of that size of either sign.
+# @tbl-evidence-priors gives, under each prior, how many estimates are ruled
+# out and the largest probability of an effect beyond the ROPE.
+
+# %%
+#| label: tbl-evidence-priors
+#| tbl-cap: "Key estimands under the book's prior and the sceptical, neutral and optimistic priors: how many estimates are ruled out (P(beyond the ROPE) ≤ 0.05) and the largest P(beyond the ROPE), by reweighting the saved draws."
+alternatives = evidence.alternative_priors(sources, ropes, important, {MADRS_CHANGE_DIFFERENCE: -1})
+alternatives.to_csv(out / "alternative-priors.csv", index=False, float_format="%.6g")
+if alternatives.empty:
+    say("No saved fits to reweight.")
+else:
+    show_table(evidence.alternative_summary(alternatives, equivalence_level).assign(estimand=lambda f: f["estimand"].map(DESCRIPTIONS)))
 
 # %% [markdown]
 # ## Answer {#sec-evidence-answer}
@@ -202,22 +212,4 @@ if not factors.empty:
 if table.empty or factors.empty:
     say("No answer can be given without the posterior draws of chapters 02-04.")
 else:
-    nif = table[table["estimand"] != MADRS_CHANGE_DIFFERENCE]
-    madrs = table[table["estimand"] == MADRS_CHANGE_DIFFERENCE]
-    per_marker = factors[~factors["marker"].isin(["all", "MADRS"])]
-    by_family = {DESCRIPTIONS[e]: (int((g["verdict"] == "ruled out").sum()), len(g)) for e, g in nif.groupby("estimand", sort=False)}
-    say(
-        ("" if converged else "**Caution**: some source fits did not pass the convergence checks; their numbers are "
-         "shown but are not findings. ")
-        + f"Of {len(nif)} NIF estimands, {int((nif['verdict'] == 'ruled out').sum())} are ruled out for practical "
-        f"purposes (P(inside the ROPE) ≥ {equivalence_level:g}), {int((nif['verdict'] == 'present').sum())} are practically "
-        f"present and {int((nif['verdict'] == 'undecided').sum())} undecided ("
-        + join_words(f"{k}: {a} of {n}" for k, (a, n) in by_family.items()) + "). "
-        f"The Bayes factors for each marker's effect range from {per_marker['bf01'].min():.2g} to "
-        f"{per_marker['bf01'].max():.2g}, {int((per_marker['bf01'] > 3).sum())} of {len(per_marker)} above 3 (at least "
-        "moderate evidence for no effect). "
-        + (f"Ketamine's effect on MADRS, by contrast, is practically present at {join_words(madrs.loc[madrs['verdict'] == 'present', 'visit'])}. "
-           if (madrs["verdict"] == "present").any() else "")
-        + "Where an effect is 'undecided', the trial is silent rather than negative: the interval still reaches "
-        "effects that would matter."
-    )
+    say(evidence.answer(table, factors, alternatives, converged, equivalence_level))

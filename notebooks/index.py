@@ -21,9 +21,9 @@
 # treatment-resistant depression, and do those levels move with depression over
 # the five days after the infusion? A randomised trial of 133 adults found no
 # such relationships [@rengasamy2025]. This report asks the same questions again
-# with Bayesian hierarchical models, which use every measurement at once, share
-# strength across markers, and say not only whether an effect was found but
-# how large an effect the data can rule out.
+# with Bayesian hierarchical models, which use every measurement at once, let
+# each marker's answer rest on its own data, and say not only whether an
+# effect was found but how large an effect the data can rule out.
 
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
@@ -62,6 +62,7 @@ summary.summary_frame(questions).to_csv(out / "summary.csv", index=False)
 say(summary.thresholds_text())
 if questions:
     say(summary.summary_markdown(questions))
+    say(summary.multiplicity_text(questions))
 else:
     say("No analysis chapter has written estimates yet: run the notebooks first (`make report`).")
 missing = [c for c in chapters if c.estimates is None]

@@ -1,9 +1,13 @@
 """Recovery at reduced size (2 chains, 4 markers): on the planted-effects twin
-the 95% intervals cover the truth and every planted effect is detected in its
-direction; on the paper-null twin no NIF effect is detected."""
+(modest effects, one to three standard errors each) the 95% intervals cover
+the truth, the planted effects lean their way, and no null effect is
+detected; on the paper-null twin no NIF effect is detected. How often a
+planted effect is detected is the recovery study's business
+(sweeps/recovery.yaml), not one twin's."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ketamine_nif import estimates
@@ -48,8 +52,10 @@ def test_planted_effects_are_recovered(planted):
     assert joined["covered"].mean() >= 0.85, joined.loc[~joined["covered"], ["estimand", "marker", "visit", "mean", "truth"]]
     nif_planted = joined[joined["planted"] & (joined["estimand"] != MADRS_CHANGE_DIFFERENCE)]
     assert len(nif_planted) >= 8
-    missed = nif_planted[~nif_planted["detected_in_direction"]]
-    assert missed.empty, missed[["estimand", "marker", "visit", "mean", "ci_low", "ci_high", "truth"]]
+    null = nif_planted["estimand"].map(estimates.null_value)
+    assert (np.sign(nif_planted["mean"] - null) == np.sign(nif_planted["truth"] - null)).mean() >= 0.75
+    false_alarms = joined[~joined["planted"] & joined["detected"]]
+    assert false_alarms.empty, false_alarms[["estimand", "marker", "visit", "mean", "ci_low", "ci_high"]]
     assert all(d.max_r_hat < 1.05 for d in diagnostics)
 
 

@@ -323,7 +323,7 @@ def alternative_priors(outputs: Path, ropes: dict, important: dict, directions: 
             if visits is not None and coords.get("post_visit", visits[0]) not in visits:
                 continue
             nodes = _density_nodes(draws)
-            log_book = np.interp(draws, nodes, np.log(np.maximum([prior.density(x, key.difference) for x in nodes], 1e-300)))
+            log_book = np.interp(draws, nodes, np.log(np.maximum(prior.density(nodes, key.difference), 1e-300)))
             row = {**_row_key(key, coords), "book": 1 - rope_probability(draws, rope)}
             for alternative in alternatives:
                 log_w = alternative.logpdf(draws) - log_book
@@ -340,3 +340,87 @@ def _density_nodes(draws: np.ndarray, n: int = 121) -> np.ndarray:
     low, high = float(np.min(draws)), float(np.max(draws))
     pad = 1e-9 + 0.01 * (high - low)
     return np.linspace(low - pad, high + pad, n)
+
+
+def bayes_factor_summary(factors: pd.DataFrame) -> pd.DataFrame:
+    """Per estimand: the prior, the number of Bayes factors, their range and
+    median, and how many favour the null (BF01 > 3) or an effect (< 1/3)."""
+    return factors.groupby("estimand", sort=False).agg(
+        prior=("prior", "first"), tests=("bf01", "size"), smallest=("bf01", "min"), median=("bf01", "median"),
+        largest=("bf01", "max"), favour_null=("bf01", lambda b: int((b > 3).sum())),
+        favour_effect=("bf01", lambda b: int((b < 1 / 3).sum())),
+    ).reset_index().rename(columns={"favour_null": "BF01 > 3", "favour_effect": "BF01 < 1/3"})
+
+
+def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`sensitivity` as one row per estimand and slab multiple: ruled
+    out (of all estimates) at each ROPE multiple, and the Bayes factor counts."""
+    rows = []
+    for (estimand, factor), g in table.groupby(["estimand", "prior_factor"], sort=False):
+        row = {"estimand": estimand, "slab ×": f"{factor:g}", "estimates": int(g["estimates"].iloc[0])}
+        row.update({f"ruled out, ROPE × {f:g}": int(n) for f, n in zip(g["rope_factor"], g["ruled_out"], strict=True)})
+        row.update({"BF01 > 3": int(g["bf01_above_3"].iloc[0]), "BF01 < 1/3": int(g["bf01_below_third"].iloc[0]),
+                    "reweighting": "ok" if g["min_effective_draws"].min() >= MIN_WEIGHTED_DRAWS else "few effective draws"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+PRIOR_NAMES = ("book", "sceptical", "neutral", "optimistic")
+
+
+def alternative_summary(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """:func:`alternative_priors` per estimand: under each prior, how many
+    estimates are ruled out (P(beyond the ROPE) <= 1 - ``level``) and the
+    largest P(beyond the ROPE)."""
+    rows = []
+    for estimand, g in table.groupby("estimand", sort=False):
+        row = {"estimand": estimand, "estimates": len(g)}
+        for name in PRIOR_NAMES:
+            row[name] = f"{int((g[name] <= 1 - level).sum())} ruled out; max P(beyond) {g[name].max():.2f}"
+        unreliable = [n for n in PRIOR_NAMES[1:] if (g[f"{n}_effective_draws"] < MIN_WEIGHTED_DRAWS).any()]
+        row["reweighting"] = "few effective draws: " + ", ".join(unreliable) if unreliable else "ok"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _be(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
+def answer(table: pd.DataFrame, factors: pd.DataFrame, alternatives: pd.DataFrame, converged: bool,
+           level: float = 0.95) -> str:
+    """The chapter's answer: verdicts per NIF estimand family, the range of
+    the markers' Bayes factors, how the count ruled out moves under the
+    sceptical and optimistic priors, and the MADRS effect."""
+    from .estimands import DESCRIPTIONS
+    from .reporting import join_words
+
+    verdict = np.select([table["p_rope"] >= level, table["p_rope"] <= 1 - level], ["ruled out", "present"], "undecided")
+    table = table.assign(verdict=verdict)
+    nif = table[table["estimand"] != MADRS_CHANGE_DIFFERENCE]
+    madrs = table[table["estimand"] == MADRS_CHANGE_DIFFERENCE]
+    per_marker = factors[factors["estimand"] != MADRS_CHANGE_DIFFERENCE]
+    by_family = {DESCRIPTIONS.get(e, e): (int((g["verdict"] == "ruled out").sum()), len(g)) for e, g in nif.groupby("estimand", sort=False)}
+    text = ("" if converged else "**Caution**: some source fits did not pass the convergence checks; their numbers are "
+            "shown but are not findings. ")
+    counts = {v: int((nif["verdict"] == v).sum()) for v in ("ruled out", "present", "undecided")}
+    text += (f"Of {len(nif)} NIF estimates, {counts['ruled out']} {_be(counts['ruled out'])} ruled out for practical purposes "
+             f"(P(inside the ROPE) ≥ {level:g}), {counts['present']} {_be(counts['present'])} practically present and "
+             f"{counts['undecided']} undecided ("
+             + join_words(f"{k}: {a} of {n} ruled out" for k, (a, n) in by_family.items()) + "). ")
+    if not per_marker.empty:
+        text += (f"The Bayes factors for each marker's effect range from {per_marker['bf01'].min():.2g} to "
+                 f"{per_marker['bf01'].max():.2g}, {int((per_marker['bf01'] > 3).sum())} of {len(per_marker)} above 3 (at "
+                 "least moderate evidence for no effect). ")
+    nif_alt = alternatives[alternatives["estimand"] != MADRS_CHANGE_DIFFERENCE] if not alternatives.empty else alternatives
+    if not nif_alt.empty:
+        counts = {name: int((nif_alt[name] <= 1 - level).sum()) for name in PRIOR_NAMES}
+        text += (f"Under the sceptical prior {counts['sceptical']} of these {len(nif_alt)} would be ruled out, under the "
+                 f"optimistic prior {counts['optimistic']} (under the book's, {counts['book']}): "
+                 + ("the verdicts do not hinge on the prior. " if max(counts.values()) - min(counts.values()) <= 0.1 * len(nif_alt)
+                    else "where the data are weak, the prior decides, and those verdicts are the prior's, not the trial's. "))
+    present = madrs.loc[madrs["verdict"] == "present", "visit"]
+    if len(present):
+        text += f"Ketamine's effect on MADRS, by contrast, is practically present at {join_words(present)}. "
+    return text + ("Where an effect is undecided, the trial is silent rather than negative: the interval still reaches "
+                   "effects that would matter.")

@@ -221,3 +221,17 @@ def multiplicity(tests: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         rows.append({"aim": aim if aim == "all" else f"{aim}: {AIMS[aim]}", "tests": len(part),
                      f"p < {alpha:g}": int((part["p_value"] < alpha).sum()), "expected under the global null": len(part) * alpha})
     return pd.DataFrame(rows)
+
+
+def arm_difference_mixed_model(data) -> pd.DataFrame:
+    """The independent check of the outcome model (chapter 03): the ketamine
+    minus saline MADRS change at each post-infusion visit from a statsmodels
+    mixed model with a random intercept per participant (REML) on the same
+    rows, ``y ~ visit + baseline + visit:arm``; one row per visit with the
+    estimate and its standard error. ``data`` is the models' ``ModelData``."""
+    frame = pd.DataFrame({"y": data.y, "participant_id": data.y_person, "visit": np.asarray(data.visits)[data.y_visit],
+                          "y0c": (data.y0 - np.nanmean(data.y0))[data.y_person], "k": data.arm_contrast[data.y_person]})
+    result = fit_mixed("y ~ 0 + C(visit) + y0c + C(visit):k", frame)
+    terms = {visit: f"C(visit)[{visit}]:k" for visit in data.post_visits}
+    return pd.DataFrame({"visit": list(terms), "estimate": [result.params[t] for t in terms.values()],
+                         "se": [result.bse[t] for t in terms.values()]})

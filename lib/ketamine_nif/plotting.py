@@ -94,12 +94,7 @@ def forest(estimates: pd.DataFrame, null: float, rope: tuple[float, float] | Non
     ax.set_yticks(np.arange(len(markers)), markers)
     ax.invert_yaxis()
     if log:
-        ax.set_xscale("log")
-        low, high = ax.get_xlim()
-        nice = np.array([0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0])
-        ax.set_xticks(nice[(nice >= low) & (nice <= high)])
-        ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        _log_ticks(ax)
     ax.set_xlabel(xlabel)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
@@ -162,25 +157,81 @@ def prior_check(prior_values: np.ndarray, observed: np.ndarray, value_label: str
 
 
 def shrinkage(no_pooling: pd.DataFrame, pooled: pd.DataFrame, null: float, rope: tuple[float, float] | None,
-              xlabel: str) -> plt.Figure:
-    """Per subgroup (rows): the no-pooling estimate with its 95% confidence
-    interval (separate frequentist fit in the subgroup, grey) above the
-    partial-pooling posterior mean with its 95% interval (colour). Both frames
-    have columns subgroup, mean, ci_low, ci_high; rows are drawn in ``pooled`` order."""
+              xlabel: str, labels: tuple[str, str] = ("no pooling (frequentist, 95% CI)", "partial pooling (posterior, 95% interval)"),
+              log: bool = False) -> plt.Figure:
+    """Per row (``subgroup`` column: a subgroup, or "marker, visit"): the
+    no-pooling estimate with its 95% interval (grey) above the pooled one
+    (colour); ``labels`` name the two. Both frames have columns subgroup, mean,
+    ci_low, ci_high; rows are drawn in ``pooled`` order."""
     groups = list(dict.fromkeys(pooled["subgroup"]))
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH * 0.85, 0.26 * len(groups) + 1.2))
     if rope is not None:
         ax.axvspan(*rope, color="0.9", zorder=0, label="practical equivalence")
     ax.axvline(null, color="0.3", lw=0.8)
     y = np.arange(len(groups))
-    for frame, shift, colour, label in ((no_pooling, -0.17, "0.55", "no pooling (frequentist, 95% CI)"),
-                                        (pooled, 0.17, "#D55E00", "partial pooling (posterior, 95% interval)")):
+    for frame, shift, colour, label in ((no_pooling, -0.17, "0.55", labels[0]), (pooled, 0.17, "#D55E00", labels[1])):
         rows = frame.set_index("subgroup").reindex(groups)
         ax.errorbar(rows["mean"], y + shift, xerr=[rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]],
                     fmt="o", ms=3.5, color=colour, ecolor=colour, lw=1.2, capsize=1.5, label=label)
     ax.set_yticks(y, groups, fontsize=8)
     ax.invert_yaxis()
+    if log:
+        _log_ticks(ax)
     ax.set_xlabel(xlabel)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _log_ticks(ax) -> None:
+    """A log x axis with ticks at readable ratios."""
+    ax.set_xscale("log")
+    low, high = ax.get_xlim()
+    nice = np.array([0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0])
+    ax.set_xticks(nice[(nice >= low) & (nice <= high)])
+    ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def pooling_comparison(pooled: pd.DataFrame, unpooled: pd.DataFrame, null: float, rope: tuple[float, float] | None,
+                       xlabel: str, by: str = "visit", log: bool = False) -> plt.Figure:
+    """The book's estimates (each marker shrunk by its own scale) beside the
+    unpooled ones, one row per marker and ``by`` (visit, or arm)."""
+    def rows(frame):
+        return frame.assign(subgroup=frame["marker"] + ", " + frame[by].astype(str))
+
+    return shrinkage(rows(unpooled), rows(pooled), null, rope, xlabel,
+                     ("unpooled: fixed prior per effect (95% interval)", "the book: each marker's own scale (95% interval)"), log)
+
+
+def rope_probabilities(table: pd.DataFrame, level: float = 0.95) -> plt.Figure:
+    """P(inside the ROPE) per marker (rows) and estimand (panels), with the
+    ``level`` line; estimates from unconverged fits hollow."""
+    from .estimands import (
+        BASELINE_MODERATION_DIFFERENCE,
+        COUPLING_WITHIN,
+        MADRS_CHANGE_DIFFERENCE,
+        NIF_CHANGE_RATIO,
+    )
+
+    titles = {NIF_CHANGE_RATIO: "NIF change\nratio", MADRS_CHANGE_DIFFERENCE: "MADRS\ndifference",
+              COUPLING_WITHIN["ketamine"]: "coupling,\nketamine", COUPLING_WITHIN["saline"]: "coupling,\nsaline",
+              COUPLING_WITHIN["difference"]: "coupling,\ndifference", BASELINE_MODERATION_DIFFERENCE: "baseline\nmoderation"}
+    families = list(dict.fromkeys(table["estimand"]))
+    rows = list(dict.fromkeys(table["marker"]))
+    fig, axes = plt.subplots(1, len(families), figsize=(FIGURE_WIDTH, 0.3 * len(rows) + 1.6), sharey=True, squeeze=False)
+    for ax, family in zip(axes.flat, families, strict=True):
+        part = table[table["estimand"] == family]
+        y = part["marker"].map({m: i for i, m in enumerate(rows)})
+        ok = part["converged"].astype(bool)
+        ax.scatter(part["p_rope"][ok], y[ok], s=14, color=OKABE_ITO[4])
+        ax.scatter(part["p_rope"][~ok], y[~ok], s=14, facecolor="white", edgecolor=OKABE_ITO[4])
+        ax.axvline(level, color="0.3", ls="--", lw=0.8)
+        ax.set_xlim(-0.03, 1.03)
+        ax.set_title(titles.get(family, family), fontsize=8)
+        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+    axes.flat[0].set_yticks(range(len(rows)), rows)
+    axes.flat[0].invert_yaxis()
+    fig.supxlabel("P(inside the region of practical equivalence)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -90,3 +90,34 @@ def estimates_table(estimates: pd.DataFrame, digits: int = 2, rope_label: str = 
         rope_label: estimates["p_rope"].map(lambda p: f"{p:.2f}"),
         "reliable": estimates["converged"].map({True: "yes", False: "NO"}),
     })
+
+
+def _verdicts(table: pd.DataFrame) -> pd.Series:
+    from .summary import classify
+
+    return classify(table).set_axis(pd.MultiIndex.from_frame(table[["estimand", "marker", "visit"]].astype(str)))
+
+
+def pooling_sentence(pooled: pd.DataFrame, unpooled: pd.DataFrame) -> str:
+    """Where the book's estimates (each marker shrunk by its own scale) and the
+    unpooled ones disagree: the estimates whose evidence category differs, and
+    how much narrower the book's posteriors are."""
+    book, alone = _verdicts(pooled), _verdicts(unpooled)
+    joined = pd.DataFrame({"book": book, "alone": alone.reindex(book.index)})
+    sd = pd.Series(pooled["sd"].to_numpy() / unpooled.set_index(["estimand", "marker", "visit"])["sd"]
+                   .reindex(pd.MultiIndex.from_frame(pooled[["estimand", "marker", "visit"]])).to_numpy())
+    width = (f"the book's posterior SDs are {sd.median():.2f} times the unpooled ones (median; from {sd.min():.2f} to "
+             f"{sd.max():.2f})")
+    changed = joined[joined["book"] != joined["alone"]]
+    if changed.empty:
+        return f"Shrinking each marker's effects by its own scale changes no evidence category of the {len(joined)} estimates; {width}."
+
+    several = pooled["estimand"].nunique() > 1
+
+    def which(key):
+        estimand, marker, visit = key
+        return marker + (f" ({estimand.rsplit('_', 1)[-1]})" if several else "") + ("" if visit == "all" else f" at {visit}")
+
+    items = join_words(f"{which(k)} ({r.alone} unpooled, {r.book} in the book)" for k, r in changed.iterrows())
+    return (f"Shrinking each marker's effects by its own scale changes the evidence category of {len(changed)} of "
+            f"{len(joined)} estimates: {items}; {width}.")

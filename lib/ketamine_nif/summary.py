@@ -308,20 +308,60 @@ def answer(question: Question) -> str:
     return text
 
 
+FALSE_SUPPORT = 2 * (1 - SUPPORTED)  # chance that the rule calls a null estimate supported (either direction), if calibrated
+FALSE_RULED_OUT = 1 - RULED_OUT  # at most the chance that the rule calls an effect at the ROPE's edge ruled out, if calibrated
+
+
+def at_least_one(n: int, rate: float) -> float:
+    """The chance of at least one false call among ``n`` independent estimates, each false with ``rate``."""
+    return 1.0 - (1.0 - rate) ** n
+
+
+def multiplicity(question: Question) -> str:
+    """How many estimates a supported or ruled-out answer rests on, and the
+    chance of at least one false call among them under the rule (treating the
+    estimates as independent, which overstates it when they are correlated)."""
+    category = overall_category(question.rows)
+    n = len(question.rows) - question.counts[UNRELIABLE]
+    if category == SUPPORT:
+        return (f"any of {n}: with no effect anywhere, P(at least one supported) ≈ {100 * at_least_one(n, FALSE_SUPPORT):.0f}%"
+                if n > 1 else f"1 estimate: P(supported with no effect) ≈ {100 * FALSE_SUPPORT:.0f}%")
+    if category == RULED:
+        return (f"all {n}: P(at least one wrong) ≤ {100 * at_least_one(n, FALSE_RULED_OUT):.0f}%" if n > 1 else
+                f"1 estimate: P(wrong) ≤ {100 * FALSE_RULED_OUT:.0f}%")
+    return ""
+
+
+def multiplicity_text(qs: list[Question]) -> str:
+    """The page's multiplicity in one paragraph."""
+    reliable = sum(len(q.rows) - q.counts[UNRELIABLE] for q in qs)
+    supported = sum(q.counts[SUPPORT] for q in qs)
+    return (
+        f"**Multiplicity.** This page classifies {reliable} reliable estimates. A question counts as supported when any "
+        f"of its estimates is, so its answer rests on all of them (the column *rests on*). Under the rule, a null "
+        f"estimate from a calibrated posterior is called supported with probability about {100 * FALSE_SUPPORT:.0f}%; "
+        f"if nothing had an effect, about {FALSE_SUPPORT * reliable:.0f} of the {reliable} would be called supported "
+        f"by chance (here {supported} {'is' if supported == 1 else 'are'}). A ruled-out answer is wrong for an estimate with probability at most "
+        f"{100 * FALSE_RULED_OUT:.0f}% (for an effect at the edge of its region of practical equivalence; less for "
+        "larger ones). The chances given per question treat its estimates as independent; estimates of one marker "
+        "at several visits are correlated, so the true chance of at least one false call is lower."
+    )
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def summary_markdown(qs: list[Question]) -> str:
     """The summary table (a Markdown pipe table with links to the chapters)."""
-    lines = ["| question | answer | key estimate [95% interval] | evidence |", "|:------|:------------|:-------|:---|"]
+    lines = ["| question | answer | key estimate [95% interval] | evidence | rests on |", "|:------|:------------|:-------|:---|:---|"]
     for q in qs:
         key = q.key
         category = overall_category(q.rows)
         shown = f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*"
         estimate = f"{where(key)}: {interval_text(key)}"
         lines.append("| " + " | ".join(_cell(x) for x in (
-            f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", answer(q), estimate, shown)) + " |")
+            f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", answer(q), estimate, shown, multiplicity(q))) + " |")
     return "\n".join(lines)
 
 

@@ -55,14 +55,17 @@ class EffectPrior:
     def _scale_density(self, s):
         return stats.gamma.pdf(s, SCALE_SHAPE, scale=self.scale / SCALE_SHAPE)
 
-    def density(self, value: float, difference: bool = False) -> float:
-        """Prior density at ``value`` of one effect, or (``difference``) of the
-        difference of two effects of the same marker (e.g. ketamine minus
-        saline coupling), which share the marker's scale."""
+    def density(self, value, difference: bool = False):
+        """Prior density at ``value`` (a number or an array) of one effect, or
+        (``difference``) of the difference of two effects of the same marker
+        (e.g. ketamine minus saline coupling), which share the marker's scale."""
         factor = np.sqrt(2.0) if difference else 1.0
+        values = np.asarray(value, dtype=float)
         if self.pooling == "none":
-            return float(stats.norm.pdf(value, 0.0, factor * self.scale))
-        return float(integrate.quad(lambda s: stats.norm.pdf(value, 0.0, factor * s) * self._scale_density(s), 0.0, np.inf)[0])
+            result = stats.norm.pdf(values, 0.0, factor * self.scale)
+        else:
+            result = integrate.quad_vec(lambda s: stats.norm.pdf(values, 0.0, factor * s) * self._scale_density(s), 0.0, np.inf)[0]
+        return float(result) if np.ndim(value) == 0 else result
 
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draws of one effect from its prior."""

@@ -366,16 +366,18 @@ def build_day1_model(data: Day1Data, priors: Day1Priors = Day1Priors()) -> pm.Mo
     return model
 
 
-def day1_estimates(idata, data: Day1Data, ropes: dict, converged: bool) -> pd.DataFrame:
+def day1_estimates(idatas, data: Day1Data, ropes: dict, converged: bool) -> pd.DataFrame:
     """Output-contract rows at ``visit`` = the day-1 visit: the ketamine-arm
     coupling in each subgroup (``subgroup`` = its label) and their difference
-    (``subgroup`` = "<first> vs <second>")."""
-    post = idata.posterior
+    (``subgroup`` = "<first> vs <second>"). ``idatas``: one fit, or a list of
+    fits to imputed data sets whose draws are mixed."""
+    idatas = idatas if isinstance(idatas, list) else [idatas]
+    post = mixed_posterior(idatas)
     keys = [(COUPLING_WITHIN["ketamine"], data.marker, data.visit, label) for label in data.labels]
     draws = [post["day1_coupling"].sel(subgroup=label).transpose("chain", "draw") for label in data.labels]
     keys.append((SUBGROUP_COUPLING_DIFFERENCE["ketamine"], data.marker, data.visit, split_key(data.labels)))
     draws.append(post["day1_coupling_difference"].transpose("chain", "draw"))
-    return _summary_rows(keys, draws, ropes, converged)
+    return _summary_rows(keys, draws, ropes, converged, fits=len(idatas))
 
 
 def day1_ols(data: Day1Data, label: str) -> dict:

@@ -1,0 +1,72 @@
+"""Sentences with branches, on exact strings: where the book's and the
+unpooled estimates disagree (chapters 02-04), the evidence chapter's answer
+(06), and the multiplicity of the summary page's answers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ketamine_nif import evidence, summary
+from ketamine_nif.estimands import COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO
+from ketamine_nif.estimates import COLUMNS
+from ketamine_nif.reporting import pooling_sentence
+
+
+def rows(estimand, specs):
+    """Estimate rows: (marker, visit, mean, sd, p_positive, p_rope) each."""
+    return pd.DataFrame([{"estimand": estimand, "marker": m, "visit": v, "subgroup": "all", "mean": mean, "sd": sd,
+                          "ci_low": mean - 2 * sd, "ci_high": mean + 2 * sd, "p_positive": pp, "p_rope": pr,
+                          "r_hat": 1.0, "ess_bulk": 1000.0, "converged": True} for m, v, mean, sd, pp, pr in specs], columns=COLUMNS)
+
+
+def test_pooling_sentence_names_the_estimates_whose_category_changed():
+    book = rows(NIF_CHANGE_RATIO, [("BDNF", "24h", 1.0, 0.03, 0.5, 0.96), ("IL-6", "24h", 1.3, 0.1, 0.99, 0.1)])
+    alone = rows(NIF_CHANGE_RATIO, [("BDNF", "24h", 1.0, 0.04, 0.5, 0.90), ("IL-6", "24h", 1.3, 0.1, 0.99, 0.1)])
+    assert pooling_sentence(book, alone) == (
+        "Shrinking each marker's effects by its own scale changes the evidence category of 1 of 2 estimates: BDNF at 24h "
+        "(inconclusive unpooled, ruled out in the book); the book's posterior SDs are 0.88 times the unpooled ones "
+        "(median; from 0.75 to 1.00).")
+    assert pooling_sentence(alone, alone) == (
+        "Shrinking each marker's effects by its own scale changes no evidence category of the 2 estimates; the book's "
+        "posterior SDs are 1.00 times the unpooled ones (median; from 1.00 to 1.00).")
+
+
+def test_pooling_sentence_names_the_arm_of_a_coupling():
+    book = pd.concat([rows(COUPLING_WITHIN["ketamine"], [("IL-1RA", "all", 2.5, 1.0, 0.99, 0.1)]),
+                      rows(COUPLING_WITHIN["saline"], [("IL-1RA", "all", 0.0, 1.0, 0.5, 0.6)])], ignore_index=True)
+    alone = book.assign(p_positive=[0.96, 0.5])
+    assert "IL-1RA (ketamine) (inconclusive unpooled, supported in the book)" in pooling_sentence(book, alone)
+
+
+def test_evidence_answer_counts_verdicts_and_priors():
+    table = pd.concat([rows(NIF_CHANGE_RATIO, [("BDNF", "24h", 1.0, 0.03, 0.5, 0.97), ("IL-6", "24h", 1.1, 0.1, 0.8, 0.5)]),
+                       rows(MADRS_CHANGE_DIFFERENCE, [("MADRS", "24h", -7.0, 1.3, 0.0, 0.0)])], ignore_index=True)
+    factors = pd.DataFrame({"estimand": [NIF_CHANGE_RATIO, NIF_CHANGE_RATIO, MADRS_CHANGE_DIFFERENCE], "bf01": [5.0, 1.2, 0.001]})
+    alternatives = pd.DataFrame({"estimand": [NIF_CHANGE_RATIO] * 2, "book": [0.03, 0.5], "sceptical": [0.01, 0.3],
+                                 "neutral": [0.04, 0.6], "optimistic": [0.2, 0.7]})
+    text = evidence.answer(table, factors, alternatives, converged=True)
+    assert text == (
+        "Of 2 NIF estimates, 1 is ruled out for practical purposes (P(inside the ROPE) ≥ 0.95), 0 are practically present "
+        "and 1 undecided (ketamine/saline ratio of geometric-mean change from baseline: 1 of 2 ruled out). The Bayes "
+        "factors for each marker's effect range from 1.2 to 5, 1 of 2 above 3 (at least moderate evidence for no effect). "
+        "Under the sceptical prior 1 of these 2 would be ruled out, under the optimistic prior 0 (under the book's, 1): "
+        "where the data are weak, the prior decides, and those verdicts are the prior's, not the trial's. Ketamine's "
+        "effect on MADRS, by contrast, is practically present at 24h. Where an effect is undecided, the trial is silent "
+        "rather than negative: the interval still reaches effects that would matter.")
+    assert evidence.answer(table, factors, alternatives, converged=False).startswith("**Caution**")
+
+
+def question(category_rows):
+    chapter = summary.ChapterResults("02-x", "X", "02-x.ipynb", category_rows)
+    return summary.questions([chapter])[0]
+
+
+def test_multiplicity_of_supported_and_ruled_out_answers():
+    supported = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.3, 0.1, 0.99 if m == "A" else 0.6, 0.2) for m in "ABCDEFGHIJ"]))
+    assert summary.multiplicity(supported) == "any of 10: with no effect anywhere, P(at least one supported) ≈ 40%"
+    ruled = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.0, 0.02, 0.5, 0.99) for m in "AB"]))
+    assert summary.multiplicity(ruled) == "all 2: P(at least one wrong) ≤ 10%"
+    inconclusive = question(rows(NIF_CHANGE_RATIO, [("A", "24h", 1.0, 0.2, 0.5, 0.5)]))
+    assert summary.multiplicity(inconclusive) == ""
+    text = summary.multiplicity_text([supported, ruled])
+    assert "classifies 12 reliable estimates" in text and "about 1 of the 12 would be called supported by chance (here 1 is)" in text
