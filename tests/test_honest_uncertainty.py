@@ -22,9 +22,20 @@ import statsmodels.formula.api as smf
 
 from ketamine_nif import estimates
 from ketamine_nif.contract import load_dataset
-from ketamine_nif.estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO
+from ketamine_nif.estimands import (
+    BASELINE_MODERATION_DIFFERENCE,
+    COUPLING_WITHIN,
+    MADRS_CHANGE_DIFFERENCE,
+    NIF_CHANGE_RATIO,
+)
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import build_coupling_model, build_moderation_model, build_nif_trajectory_model, build_outcome_model, prepare
+from ketamine_nif.models import (
+    build_coupling_model,
+    build_moderation_model,
+    build_nif_trajectory_model,
+    build_outcome_model,
+    prepare,
+)
 from ketamine_nif.recovery import DEFAULT_ROPES
 from ketamine_nif.twin import DEFAULT_SEED, load_scenario, simulate
 

@@ -59,6 +59,7 @@ import pandas as pd
 import yaml
 
 from .paths import BUILD, ROOT
+from .provenance import git_state
 
 SWEEPS = BUILD / "sweeps"
 
@@ -380,6 +381,7 @@ def _write_summary(sweep: Sweep, out: Path, result: Gathered, executed: int, ski
         "workers": None if scheduler else workers, "scheduler": scheduler,
         "mean_seconds_per_run": round(sum(seconds_per_run) / len(seconds_per_run), 2) if seconds_per_run else None,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "code": git_state(ROOT),  # the version of the code that made the runs done now
     }
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if sweep.source is not None:
