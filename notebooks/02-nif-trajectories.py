@@ -19,8 +19,8 @@
 # more (or less) the marker changed from baseline with ketamine than with
 # saline, as a ratio of geometric means: 1 means no difference, 1.2 means a 20%
 # larger rise with ketamine. All markers are analysed in one model, but each
-# marker's answer rests on its own data: a marker's effects are shrunk toward
-# no effect by a scale learned from that marker alone, never by the others.
+# marker's answer rests on its own data: every effect has its own sceptical
+# prior, and no marker borrows its verdict from the others.
 
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
@@ -33,7 +33,7 @@ sampler = "pymc"  # pymc, nutpie or numpyro
 target_accept = 0.95  # NUTS step-size target
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student (robust to outlying values)
-prior_arm_scale = 0.2  # slab: prior mean of each marker's scale of log ratios (a realistic effect, ratio about 1.2)
+prior_arm_scale = 0.2  # slab: the Student-t(3) scale of each log ratio (half the prior mass on ratios 0.86-1.17)
 prior_time_sd = 0.5  # prior SD of the change common to both arms (log scale)
 rope_ratio = [0.9, 1.1]  # region of practical equivalence for the ratio (±10%)
 prior_draws = 500  # draws for the prior predictive check
@@ -65,7 +65,7 @@ out, data = start(data_dir, output_dir, markers)
 priors = TrajectoryPriors(arm_scale=prior_arm_scale, time_sd=prior_time_sd)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors)
-unpooled_model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors, pooling="none")
+shared_model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors, pooling="shared")
 rope = tuple(rope_ratio)
 
 # %% [markdown]
@@ -90,24 +90,21 @@ rope = tuple(rope_ratio)
 # detection limit $L$ enters through $\Pr(\log y_{imt} \le \log L)$, the
 # probability of a value that low, instead of a made-up number.
 #
-# The ketamine effects of each marker are shrunk toward no effect by the
-# marker's own scale,
+# Each ketamine effect has its own sceptical, heavy-tailed prior,
 #
 # $$
-# \beta_{mt} = s_m\,w_{mt}, \qquad w_{mt} \sim \mathrm{N}(0, 1), \qquad
-# s_m \sim \mathrm{Gamma}(2,\ 2/\bar s),
+# \beta_{mt} \sim \text{Student-}t_3(0,\ \bar s), \qquad \bar s = 0.2,
 # $$
 #
-# with nothing shared between markers and no common mean: BDNF and pro- and
-# anti-inflammatory cytokines have no reason to move in the same direction,
-# and a marker's verdict must rest on its own data (@sec-nif-sharing shows what
-# sharing a scale across markers would do). The scale $s_m$ is learned from the
-# marker's three visits; its prior has mean $\bar s$ = 0.2 (a ratio of about
-# 1.2, the size of effect a reader would care about) and is zero-avoiding, so
-# that three null-looking visits cannot shrink a marker to nothing. Because
-# $s_m$ is uncertain, each effect's prior is heavy-tailed (a normal scale
-# mixture, kurtosis 10): a real effect at one visit is not pulled in by null
-# ones at the others. @tbl-nif-priors lists the priors. The
+# centred on no effect with the size of a realistic effect as its scale (the
+# *slab*): half the prior mass lies on ratios between 0.86 and 1.17, a third
+# inside the region of practical equivalence (±10%), 96% between 0.5 and 2,
+# and the heavy tails let a large real effect through unshrunk. Nothing is
+# shared between markers, no common mean and no common scale: BDNF and pro-
+# and anti-inflammatory cytokines have no reason to move in the same
+# direction, and a marker's verdict must rest on its own data.
+# @sec-nif-sharing shows what sharing a scale across markers would do to the
+# verdicts. @tbl-nif-priors lists the priors. The
 # between-person SD $\tau_m$ has a zero-avoiding Gamma(2) prior [@chung2013],
 # whose density vanishes at zero: people's blood levels of a marker never
 # agree to within a few percent, and a prior that allowed it would send the
@@ -120,7 +117,7 @@ rope = tuple(rope_ratio)
 prior_rows = {
     "intercept_sd": ("μ_m ~ N(marker median, ·)", "each marker's typical level"),
     "time_sd": ("δ_mt ~ N(0, ·)", "change common to both arms"),
-    "arm_scale": ("β_mt ~ N(0, s_m), s_m ~ Gamma(2, 2/·), mean ·", "ketamine effect (log ratio), each marker with its own scale"),
+    "arm_scale": ("β_mt ~ Student-t(3, 0, ·)", "ketamine effect (log ratio), its own prior for each marker and visit"),
     "person_sd": ("τ_m ~ Gamma(2, 2/·), mean ·", "between-person SD; zero-avoiding: people's levels never agree to within a few percent"),
     "residual_sd": ("σ_m ~ half-N(0, ·)", "occasion-to-occasion SD"),
     "person_slope_sd": ("ω_m ~ half-N(0, ·)", "between-person SD of slopes per day (only the model-criticism variant with person-level slopes)"),
@@ -169,11 +166,11 @@ say(
 #| label: tbl-nif-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics."
 result = fit(model, settings, "nif-trajectories", out)
-unpooled = fit(unpooled_model, settings.for_fit(1), "nif-trajectories-unpooled", out)
-show_table(diagnostics_table(result.diagnostics, unpooled.diagnostics))
+shared = fit(shared_model, settings.for_fit(1), "nif-trajectories-shared-scale", out)
+show_table(diagnostics_table(result.diagnostics, shared.diagnostics))
 
 # %%
-say(verdict(result.diagnostics, unpooled.diagnostics))
+say(verdict(result.diagnostics, shared.diagnostics))
 
 # %% [markdown]
 # ## Posterior predictive check {#sec-nif-ppc}
@@ -222,40 +219,44 @@ plotting.forest(table, 1.0, rope, "ketamine/saline ratio of geometric-mean chang
 plt.show()
 
 # %% [markdown]
-# ## Each marker on its own data {#sec-nif-pooling}
+# ## Pooled and unpooled estimates {#sec-nif-pooling}
 #
-# @fig-nif-pooling sets the estimates above beside those of the same model
-# without shrinkage (each effect with the fixed prior N(0, 0.2), fitted in the
-# same run).
+# The estimates above are unpooled: each marker on its own data.
+# @fig-nif-pooling sets them beside those of the same model with partial
+# pooling, the markers sharing one scale of their effects, learned from all of
+# them ($\beta_{mt} = S\,t_{mt}$, $t_{mt} \sim$ Student-$t_3$,
+# $S \sim \text{half-N}(0, 0.2)$; fitted in the same run).
 
 # %%
 #| label: fig-nif-pooling
-#| fig-cap: "Ketamine/saline ratios per marker and visit: unpooled (each effect with a fixed prior, grey) and the book's model (each marker shrunk by its own scale, colour), with 95% intervals; the shaded band is the region of practical equivalence."
-#| fig-alt: "Paired intervals per marker and visit: the unpooled estimate above the book's, around the line of no difference at 1."
-unpooled_table = estimates.summarise(unpooled.idata, NIF_CHANGE_RATIO, rope, unpooled.diagnostics.converged)
-plotting.pooling_comparison(table, unpooled_table, 1.0, rope, "ketamine/saline ratio of geometric-mean change", log=True)
+#| fig-cap: "Ketamine/saline ratios per marker and visit: pooled (one scale shared by all markers, grey) and the book's unpooled estimates (colour), with 95% intervals; the shaded band is the region of practical equivalence."
+#| fig-alt: "Paired intervals per marker and visit: the pooled estimate above the book's, around the line of no difference at 1."
+shared_table = estimates.summarise(shared.idata, NIF_CHANGE_RATIO, rope, shared.diagnostics.converged)
+plotting.pooling_comparison(table, shared_table, 1.0, rope, "ketamine/saline ratio of geometric-mean change", log=True)
 plt.show()
 
 # %%
-say(pooling_sentence(table, unpooled_table))
+say(pooling_sentence(table, shared_table))
 
 # %% [markdown]
 # ## Why markers do not share strength {#sec-nif-sharing}
 #
-# A common alternative lets the markers share one scale learned from all of
-# them (a hierarchical normal or Student-t prior, or a horseshoe), so that the
-# markers' answers borrow from each other. @tbl-nif-sharing measures what that
-# would do on this trial's precision: the estimates of each marker are
-# simulated as normal around their true values with the standard errors of the
-# unpooled fit above, the posterior under each prior structure is computed
-# exactly on a grid, and the report's decision rule is applied, once with
-# every effect null and once with one real effect of the size a reader cares
-# about (a 1.2-fold rise of one marker at the first visit).
+# Partial pooling lets the markers' answers borrow from each other: one scale
+# learned from all of them (a hierarchical normal or Student-$t$ prior, or a
+# horseshoe), or one scale per marker learned from its visits.
+# @tbl-nif-sharing measures what each would do on this trial's precision: the
+# estimates of each marker are simulated as normal around their true values
+# with the standard errors (posterior SDs) of the fit above, the posterior
+# under each prior structure is computed exactly on a grid, and the report's
+# decision rule is applied: with every effect null; with one real effect of
+# the size a reader cares about (a 1.2-fold rise of one marker at the first
+# visit); and with the most precise effect just outside the region of
+# practical equivalence, where a "ruled out" is wrong.
 
 # %%
 #| label: tbl-nif-sharing
-#| tbl-cap: "How the way markers share strength decides the verdicts (simulated trials with this fit's standard errors): share of null effects called supported or ruled out and their 95% coverage; for one real 1.2-fold rise, how often it is called ruled out (a false verdict: 1.2 lies outside the region of practical equivalence) or supported, and its coverage."
-log_sd = unpooled.idata.posterior["log_ratio"].std(("chain", "draw")).transpose("marker", "post_visit")
+#| tbl-cap: "How the way markers share strength decides the verdicts (simulated trials with this fit's standard errors): share of null effects called supported or ruled out and their 95% coverage; for one real 1.2-fold rise, how often it is called ruled out (a false verdict: 1.2 lies outside the region of practical equivalence) or supported, and its coverage; for the most precise effect just outside that region, how often it is wrongly called ruled out."
+log_sd = result.idata.posterior["log_ratio"].std(("chain", "draw")).transpose("marker", "post_visit")
 planted_marker = "IL-6" if "IL-6" in data.markers else data.markers[0]
 calibration = shrinkage.verdict_calibration(
     np.asarray(log_sd).ravel(), np.repeat(np.arange(len(data.markers)), len(data.post_visits)), priors.arm_scale,
@@ -263,7 +264,8 @@ calibration = shrinkage.verdict_calibration(
     planted_size=np.log(1.2), replicates=calibration_replicates, seed=seed + 3)
 show_table(calibration.rename(columns={
     "null_supported": "null: supported", "null_ruled_out": "null: ruled out", "null_coverage": "null: coverage",
-    "real_ruled_out": "real: ruled out", "real_supported": "real: supported", "real_coverage": "real: coverage"}))
+    "real_ruled_out": "real: ruled out", "real_supported": "real: supported", "real_coverage": "real: coverage",
+    "edge_ruled_out": "edge: ruled out"}))
 
 # %%
 say(shrinkage.calibration_sentence(calibration, f"a true 1.2-fold rise of {planted_marker} at {data.post_visits[0]}"))

@@ -32,7 +32,7 @@ target_accept = 0.95  # NUTS step-size target
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student, for the MADRS outcome
 prior_arm_sd = 10.0  # prior SD of the ketamine minus saline MADRS change (points)
-prior_coupling_scale = 3.0  # slab: prior mean of each marker's scale of couplings (MADRS points per doubling)
+prior_coupling_scale = 3.0  # slab: the Student-t(3) scale of each coupling (MADRS points per doubling)
 rope_madrs = [-2.0, 2.0]  # region of practical equivalence, MADRS points
 rope_coupling = [-1.0, 1.0]  # region of practical equivalence, MADRS points per doubling
 prior_draws = 500  # draws for the prior predictive check
@@ -62,7 +62,7 @@ priors = OutcomePriors(arm_sd=prior_arm_sd, coupling_scale=prior_coupling_scale)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 outcome_model = build_outcome_model(data, likelihood=likelihood, priors=priors)
 coupling_model = build_coupling_model(data, likelihood=likelihood, priors=priors)
-unpooled_model = build_coupling_model(data, likelihood=likelihood, priors=priors, pooling="none")
+shared_model = build_coupling_model(data, likelihood=likelihood, priors=priors, pooling="shared")
 excluded = sum(data.excluded.values())
 
 # %% [markdown]
@@ -102,10 +102,14 @@ excluded = sum(data.excluded.values())
 # marker within a person. Values under the detection limit and missed samples
 # are not filled in: they are unknowns of the model, drawn from the marker's
 # trajectory model and, for censored values, kept below the limit. Each
-# marker's couplings are shrunk toward zero by its own scale, as the ketamine
-# effects in @sec-nif-trajectories, $\gamma_{m,a} = s_m w_{ma}$,
-# $s_m \sim \mathrm{Gamma}(2, 2/3)$ (a prior mean of 3 points per doubling):
-# nothing is shared between markers. (The brief's joint model with correlated
+# coupling has its own sceptical prior, as the ketamine effects in
+# @sec-nif-trajectories, $\gamma_{m,a} \sim \text{Student-}t_3(0, 3)$: half its
+# mass within ±2.3 points per doubling, heavy tails for a large real
+# coupling; nothing is shared between markers. The within-person term holds
+# the baseline sample's own deviation from the person's stable level (the same
+# at every visit), so the coupling also draws on how that deviation varies
+# between people; with the twin's markers this is what a coupling is, and a
+# real data set could fit a separate term for it. (The brief's joint model with correlated
 # person-level slopes of MADRS and each marker would also use each rating
 # once; with three post-infusion visits a person's slopes are barely
 # identified, and the time-varying predictor above answers the same
@@ -151,18 +155,17 @@ say(
 #| tbl-cap: "Sampler settings and convergence diagnostics of the depression and coupling models."
 outcome_fit = fit(outcome_model, settings.for_fit(1), "depression", out)
 coupling_fit = fit(coupling_model, settings.for_fit(2), "coupling", out)
-unpooled_fit = fit(unpooled_model, settings.for_fit(3), "coupling-unpooled", out)
-show_table(diagnostics_table(outcome_fit.diagnostics, coupling_fit.diagnostics, unpooled_fit.diagnostics))
+shared_fit = fit(shared_model, settings.for_fit(3), "coupling-shared-scale", out)
+show_table(diagnostics_table(outcome_fit.diagnostics, coupling_fit.diagnostics, shared_fit.diagnostics))
 
 # %%
-say(verdict(outcome_fit.diagnostics, coupling_fit.diagnostics, unpooled_fit.diagnostics))
+say(verdict(outcome_fit.diagnostics, coupling_fit.diagnostics, shared_fit.diagnostics))
 
 # %% [markdown]
 # ## Posterior predictive check {#sec-coupling-ppc}
 #
 # @fig-coupling-ppc compares the observed mean MADRS per arm and visit with
-# the same mean in data sets replicated from the coupling model (first
-# marker's copy).
+# the same mean in data sets replicated from the coupling model.
 
 # %%
 #| label: fig-coupling-ppc
@@ -227,24 +230,25 @@ plotting.forest(by_arm, 0.0, tuple(rope_coupling), "MADRS points per doubling of
 plt.show()
 
 # %% [markdown]
-# ## Each marker on its own data {#sec-coupling-pooling}
+# ## Pooled and unpooled estimates {#sec-coupling-pooling}
 #
-# @fig-coupling-pooling sets the couplings beside those of the same model
-# without shrinkage (each coupling with the fixed prior N(0, 3), fitted in the
-# same run).
+# The couplings above are unpooled: each marker on its own data.
+# @fig-coupling-pooling sets them beside those of the same model with partial
+# pooling, the markers sharing one scale of their couplings ($S \sim$
+# half-N(0, 3); fitted in the same run).
 
 # %%
 #| label: fig-coupling-pooling
-#| fig-cap: "Within-person couplings per marker and arm: unpooled (each with a fixed prior, grey) and the book's model (each marker shrunk by its own scale, colour), with 95% intervals; the shaded band is the region of practical equivalence."
-#| fig-alt: "Paired intervals per marker and arm: the unpooled estimate above the book's, around the line of zero."
-unpooled = pd.concat([estimates.summarise(unpooled_fit.idata, name, tuple(rope_coupling), unpooled_fit.diagnostics.converged)
-                      for name in COUPLING_WITHIN.values()], ignore_index=True)
-unpooled_by_arm = unpooled.assign(visit=unpooled["estimand"].str.replace("coupling_within_", ""))
-plotting.pooling_comparison(by_arm, unpooled_by_arm, 0.0, tuple(rope_coupling), "MADRS points per doubling of the marker")
+#| fig-cap: "Within-person couplings per marker and arm: pooled (one scale shared by all markers, grey) and the book's unpooled estimates (colour), with 95% intervals; the shaded band is the region of practical equivalence."
+#| fig-alt: "Paired intervals per marker and arm: the pooled estimate above the book's, around the line of zero."
+shared = pd.concat([estimates.summarise(shared_fit.idata, name, tuple(rope_coupling), shared_fit.diagnostics.converged)
+                    for name in COUPLING_WITHIN.values()], ignore_index=True)
+shared_by_arm = shared.assign(visit=shared["estimand"].str.replace("coupling_within_", ""))
+plotting.pooling_comparison(by_arm, shared_by_arm, 0.0, tuple(rope_coupling), "MADRS points per doubling of the marker")
 plt.show()
 
 # %%
-say(pooling_sentence(coupling, unpooled))
+say(pooling_sentence(coupling, shared))
 
 # %% [markdown]
 # ## Answer {#sec-coupling-answer}

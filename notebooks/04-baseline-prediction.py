@@ -30,7 +30,7 @@ sampler = "pymc"  # pymc, nutpie or numpyro
 target_accept = 0.95  # NUTS step-size target
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student, for the MADRS outcome
-prior_moderation_scale = 3.0  # slab: prior mean of each marker's scale of moderations (MADRS points per SD)
+prior_moderation_scale = 3.0  # slab: the Student-t(3) scale of each moderation (MADRS points per SD)
 rope_moderation = [-1.5, 1.5]  # region of practical equivalence, MADRS points per SD
 prior_draws = 500  # draws for the prior predictive check
 
@@ -57,7 +57,7 @@ out, data = start(data_dir, output_dir, markers)
 priors = OutcomePriors(moderation_scale=prior_moderation_scale)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 model = build_moderation_model(data, likelihood=likelihood, priors=priors)
-unpooled_model = build_moderation_model(data, likelihood=likelihood, priors=priors, pooling="none")
+shared_model = build_moderation_model(data, likelihood=likelihood, priors=priors, pooling="shared")
 rope = tuple(rope_moderation)
 
 # %% [markdown]
@@ -70,21 +70,21 @@ rope = tuple(rope_moderation)
 # $$
 # y_{it} = \alpha + d_t + \theta\,(y_{i0} - \bar y_0) + (k_i - \bar k)\,b_t + u_i
 #   + \sum_m \bigl(\lambda_{mt} + (k_i - \bar k)\,\kappa_{mt}\bigr)\,z_{im} + \varepsilon_{it},
-# \qquad z_{im} = \frac{x_{im0} - \mu_m}{\sigma_m},
+# \qquad z_{im} = \frac{x_{im0} - \mu_m}{\sigma^0_m},
 # $$
 #
 # where $x_{im0}$ is the log concentration before the infusion, with mean
-# $\mu_m$ and SD $\sigma_m$ across participants (estimated in the same model;
+# $\mu_m$ and SD $\sigma^0_m$ across participants (estimated in the same model;
 # a value under the detection limit is an unknown kept below the limit, a
 # missing sample an unknown). $\lambda_{mt}$ is how baseline level relates to
 # MADRS change averaged over the arms, and $\kappa_{mt}$, the estimand, how
 # much more (or less) it does so on ketamine than on saline, adjusted for the
-# other markers. Each marker's moderations are shrunk toward zero by its own
-# scale, $\kappa_{mt} = s_m w_{mt}$ with $s_m \sim \mathrm{Gamma}(2, 2/3)$ (a
-# prior mean of 3 points per SD, the size published baseline predictors of
-# ketamine response reach at most), as the effects of @sec-nif-trajectories:
-# nothing is shared between markers. The person effects $u_i$ are independent
-# and integrated out, as in @sec-coupling-model.
+# other markers. Each moderation has its own sceptical prior,
+# $\kappa_{mt} \sim \text{Student-}t_3(0, 3)$: half its mass within ±2.3
+# points per SD, heavy tails for a large real moderation; nothing is shared
+# between markers, as for the effects of @sec-nif-trajectories. The person
+# effects $u_i$ are independent and integrated out, as in
+# @sec-coupling-model.
 
 # %% [markdown]
 # ## Prior predictive check {#sec-baseline-prior}
@@ -114,11 +114,11 @@ say(
 #| label: tbl-baseline-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics of the baseline-prediction model."
 result = fit(model, settings, "baseline-prediction", out)
-unpooled = fit(unpooled_model, settings.for_fit(1), "baseline-prediction-unpooled", out)
-show_table(diagnostics_table(result.diagnostics, unpooled.diagnostics))
+shared = fit(shared_model, settings.for_fit(1), "baseline-prediction-shared-scale", out)
+show_table(diagnostics_table(result.diagnostics, shared.diagnostics))
 
 # %%
-say(verdict(result.diagnostics, unpooled.diagnostics))
+say(verdict(result.diagnostics, shared.diagnostics))
 
 # %% [markdown]
 # ## Posterior predictive check {#sec-baseline-ppc}
@@ -155,21 +155,23 @@ plotting.forest(table, 0.0, rope, "MADRS points per SD of baseline level (ketami
 plt.show()
 
 # %% [markdown]
-# ## Each marker on its own data {#sec-baseline-pooling}
+# ## Pooled and unpooled estimates {#sec-baseline-pooling}
 #
-# @fig-baseline-pooling sets the moderations beside those of the same model
-# without shrinkage (each with the fixed prior N(0, 3), fitted in the same run).
+# The moderations above are unpooled: each marker on its own data.
+# @fig-baseline-pooling sets them beside those of the same model with partial
+# pooling, the markers sharing one scale of their moderations ($S \sim$
+# half-N(0, 3); fitted in the same run).
 
 # %%
 #| label: fig-baseline-pooling
-#| fig-cap: "Moderation by baseline level per marker and visit: unpooled (each with a fixed prior, grey) and the book's model (each marker shrunk by its own scale, colour), with 95% intervals; the shaded band is the region of practical equivalence."
-#| fig-alt: "Paired intervals per marker and visit: the unpooled estimate above the book's, around the line of zero."
-unpooled_table = estimates.summarise(unpooled.idata, BASELINE_MODERATION_DIFFERENCE, rope, unpooled.diagnostics.converged)
-plotting.pooling_comparison(table, unpooled_table, 0.0, rope, "MADRS points per SD of baseline level (ketamine minus saline)")
+#| fig-cap: "Moderation by baseline level per marker and visit: pooled (one scale shared by all markers, grey) and the book's unpooled estimates (colour), with 95% intervals; the shaded band is the region of practical equivalence."
+#| fig-alt: "Paired intervals per marker and visit: the pooled estimate above the book's, around the line of zero."
+shared_table = estimates.summarise(shared.idata, BASELINE_MODERATION_DIFFERENCE, rope, shared.diagnostics.converged)
+plotting.pooling_comparison(table, shared_table, 0.0, rope, "MADRS points per SD of baseline level (ketamine minus saline)")
 plt.show()
 
 # %%
-say(pooling_sentence(table, unpooled_table))
+say(pooling_sentence(table, shared_table))
 
 # %% [markdown]
 # ## Answer {#sec-baseline-answer}

@@ -39,7 +39,7 @@ subgroups_file = "params/subgroups.yaml"  # subgroup definitions (14 binary spli
 splits = None  # names of the splits to analyse, such as bmi and sex; None for every split in the file
 imputations = 5  # completed data sets, values under the detection limit drawn from chapter 02's posterior (0: substitute lod_fraction x limit)
 nif_posterior = None  # chapter 02's saved posterior; None: 02-nif-trajectories/nif-trajectories.nc beside output_dir
-lod_fraction = 0.5  # the frequentist comparisons (and imputations = 0) count values under the limit as this fraction of it (as in chapter 07)
+lod_fraction = 0.5  # the frequentist comparisons (and runs without imputations) count values under the limit as this fraction of it (as in chapter 07)
 prior_coupling_deviation_sd = 1.0  # half-normal scale of subgroup differences in coupling (MADRS points per doubling)
 prior_arm_deviation_sd = 0.1  # half-normal scale of subgroup differences in the NIF arm effect (log ratio)
 deviation_nu = 3.0  # degrees of freedom of the Student-t subgroup deviations
@@ -180,10 +180,13 @@ show_table(subgroup_counts(dataset, chosen).drop(columns="definition"))
 # truncated at the limit. The subgroup model is fitted to each completed data
 # set and the posterior draws are mixed [@zhou2010], so the intervals carry
 # what is not known about those values; R-hat and effective sample sizes are
-# computed within each fit. The imputation model knows nothing of depression,
-# so couplings of markers often under the limit (IL-6, IL-10) are still
-# somewhat attenuated, about as much as with a fixed fraction of the limit,
-# but no longer overconfident.
+# computed within each fit. Two limits remain. The imputation model knows
+# nothing of depression or of the subgroups, so couplings and subgroup
+# differences of markers often under the limit (IL-6, IL-10) are attenuated,
+# about as much as with a fixed fraction of the limit; their intervals are
+# wider, as the unknown values warrant, so a planted difference is still
+# covered. And five imputations estimate the between-imputation variation only
+# roughly; raise `imputations` for a final analysis of real data.
 
 # %%
 say(

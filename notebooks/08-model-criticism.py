@@ -59,7 +59,7 @@ from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import TrajectoryPriors, build_nif_trajectory_model, build_outcome_model
-from ketamine_nif.recovery import recovery_summary
+from ketamine_nif.recovery import recovery_sentence, recovery_summary
 from ketamine_nif.reporting import diagnostics_table, join_words, say, show_table, verdict
 from ketamine_nif.sweep import read_saved
 
@@ -351,8 +351,7 @@ if lod_study.missing:
         "`.venv/bin/python benchmarks/lod_bias.py --scenario planted-effects --seeds 1,2,3` to make it (a few minutes).")
 else:
     study = lod_study.tables["lod-bias-summary.csv"]
-    say(f"The study over several twins of the planted-effects scenario (IL-6 raised 1.8-fold at 24 h), made by "
-        f"`{lod_study.command}`:")
+    say(f"The study over several twins of the planted-effects scenario, made by `{lod_study.command}`:")
     show_table(study, digits=3)
 
 # %%
@@ -435,16 +434,7 @@ else:
         "error on the estimand's scale, planted effects and the share detected in their direction, and detections of "
         "effects that were not planted (out of the null estimates).")
     show_table(rec, digits=3)
-    low = rec[rec["coverage"] < 0.85]
-    leaky = rec[rec["false_detections"] > 0.05 * rec["nulls"] + 1]
-    unconverged = rec[rec["converged"] < 1]
-    say(("Coverage is at least 85% for every estimand." if low.empty else
-         f"**Coverage is below 85% for {join_words(low['estimand'])}**: read those estimates with care.")
-        + (f" Effects that were not planted are detected more often than the decision rule should allow (about 5%) for "
-           f"{join_words(leaky['estimand'])}: on these twins a planted effect leaks into the estimates for other markers."
-           if len(leaky) else "")
-        + (f" Some fits of {join_words(unconverged['estimand'])} failed the convergence checks at these settings; the "
-           "chapters fit them with more draws." if len(unconverged) else ""))
+    say(recovery_sentence(rec))
 
 # %% [markdown]
 # ## Simulation-based calibration {#sec-criticism-sbc}

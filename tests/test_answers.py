@@ -20,22 +20,22 @@ def rows(estimand, specs):
 
 
 def test_pooling_sentence_names_the_estimates_whose_category_changed():
-    book = rows(NIF_CHANGE_RATIO, [("BDNF", "24h", 1.0, 0.03, 0.5, 0.96), ("IL-6", "24h", 1.3, 0.1, 0.99, 0.1)])
-    alone = rows(NIF_CHANGE_RATIO, [("BDNF", "24h", 1.0, 0.04, 0.5, 0.90), ("IL-6", "24h", 1.3, 0.1, 0.99, 0.1)])
-    assert pooling_sentence(book, alone) == (
-        "Shrinking each marker's effects by its own scale changes the evidence category of 1 of 2 estimates: BDNF at 24h "
-        "(inconclusive unpooled, ruled out in the book); the book's posterior SDs are 0.88 times the unpooled ones "
-        "(median; from 0.75 to 1.00).")
-    assert pooling_sentence(alone, alone) == (
-        "Shrinking each marker's effects by its own scale changes no evidence category of the 2 estimates; the book's "
-        "posterior SDs are 1.00 times the unpooled ones (median; from 1.00 to 1.00).")
+    book = rows(NIF_CHANGE_RATIO, [("BDNF", "24h", 1.0, 0.04, 0.5, 0.90), ("IL-6", "24h", 1.3, 0.1, 0.99, 0.1)])
+    shared = rows(NIF_CHANGE_RATIO, [("BDNF", "24h", 1.0, 0.02, 0.5, 0.99), ("IL-6", "24h", 1.3, 0.1, 0.99, 0.1)])
+    assert pooling_sentence(book, shared) == (
+        "Sharing one scale across markers would change the evidence category of 1 of 2 estimates: BDNF at 24h "
+        "(inconclusive in the book, ruled out with a shared scale); its posterior SDs are 0.75 times the book's "
+        "(median; from 0.50 to 1.00).")
+    assert pooling_sentence(book, book) == (
+        "Sharing one scale across markers would change no evidence category of the 2 estimates; its posterior SDs are "
+        "1.00 times the book's (median; from 1.00 to 1.00).")
 
 
 def test_pooling_sentence_names_the_arm_of_a_coupling():
     book = pd.concat([rows(COUPLING_WITHIN["ketamine"], [("IL-1RA", "all", 2.5, 1.0, 0.99, 0.1)]),
                       rows(COUPLING_WITHIN["saline"], [("IL-1RA", "all", 0.0, 1.0, 0.5, 0.6)])], ignore_index=True)
-    alone = book.assign(p_positive=[0.96, 0.5])
-    assert "IL-1RA (ketamine) (inconclusive unpooled, supported in the book)" in pooling_sentence(book, alone)
+    shared = book.assign(p_positive=[0.96, 0.5])
+    assert "IL-1RA (ketamine) (supported in the book, inconclusive with a shared scale)" in pooling_sentence(book, shared)
 
 
 def test_evidence_answer_counts_verdicts_and_priors():
@@ -65,8 +65,24 @@ def test_multiplicity_of_supported_and_ruled_out_answers():
     supported = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.3, 0.1, 0.99 if m == "A" else 0.6, 0.2) for m in "ABCDEFGHIJ"]))
     assert summary.multiplicity(supported) == "any of 10: with no effect anywhere, P(at least one supported) ≈ 40%"
     ruled = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.0, 0.02, 0.5, 0.99) for m in "AB"]))
-    assert summary.multiplicity(ruled) == "all 2: P(at least one wrong) ≤ 10%"
+    assert summary.multiplicity(ruled) == "all 2: P(at least one wrong) up to about 10%"
     inconclusive = question(rows(NIF_CHANGE_RATIO, [("A", "24h", 1.0, 0.2, 0.5, 0.5)]))
     assert summary.multiplicity(inconclusive) == ""
     text = summary.multiplicity_text([supported, ruled])
     assert "classifies 12 reliable estimates" in text and "about 1 of the 12 would be called supported by chance (here 1 is)" in text
+
+
+def test_recovery_sentence_flags_coverage_and_false_detections():
+    from ketamine_nif.recovery import recovery_sentence
+
+    good = pd.DataFrame({"estimand": ["a", "b"], "coverage": [0.95, 0.97], "false_detections": [1, 0], "nulls": [40, 20],
+                         "converged": [1.0, 1.0], "planted": [2, 0], "detected_planted": [0.5, float("nan")]})
+    assert recovery_sentence(good) == (
+        "Coverage of the 95% intervals lies between 90% and 99% for every estimand, and null effects are detected at "
+        "most 2.5% of the time (the rule allows 5%). The planted effects, of the size a reader cares about, were "
+        "detected in their direction in 50% of the twins for a.")
+    bad = good.assign(coverage=[0.8, 1.0], false_detections=[4, 0], converged=[0.9, 1.0])
+    assert recovery_sentence(bad) == (
+        "**Coverage leaves the band from 90% to 99% for a (80%) and b (100%)**. **Null effects are detected more often "
+        "than the rule allows** (5%) for a (10.0%). The planted effects, of the size a reader cares about, were "
+        "detected in their direction in 50% of the twins for a. Some fits of a failed the convergence checks at these settings.")

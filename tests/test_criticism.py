@@ -20,7 +20,7 @@ def test_sbc_replicate_returns_sane_ranks():
     rows = criticism.sbc_replicate(seed=3, participants=12, markers=2, draws=60, tune=100, chains=1, thin=1)
     table = pd.DataFrame(rows)
     expected = {f"log_ratio[marker{m},{v}]" for m in (1, 2) for v in ("24h", "day3", "day5")} | {
-        f"{name}[marker{m}]" for name in ("log_ratio_scale", "mu", "tau", "sigma") for m in (1, 2)}
+        f"{name}[marker{m}]" for name in ("mu", "tau", "sigma") for m in (1, 2)}
     assert set(table["parameter"]) == expected
     assert (table["draws"] == 60).all()
     assert table["rank"].between(0, 60).all()

@@ -50,18 +50,20 @@ def test_bayes_factor_favours_the_null_only_when_the_data_do():
     assert evidence.evidence_words(1.5) == "anecdotal evidence for the null"
 
 
-def test_prior_density_of_an_effect_with_its_markers_own_scale():
+def test_prior_density_of_an_effect_and_of_a_difference():
     rng = np.random.default_rng(2)
     prior = EffectPrior(0.2)
     n, width = 2_000_000, 0.004
-    scale = rng.gamma(2.0, 0.1, n)
-    one, other = scale * rng.normal(size=n), scale * rng.normal(size=n)  # two effects of one marker share its scale
+    one, other = 0.2 * rng.standard_t(3, n), 0.2 * rng.standard_t(3, n)
     for value in (0.0, 0.15):
-        assert prior.density(value) == pytest.approx(np.mean(np.abs(one - value) < width / 2) / width, rel=0.03)
+        assert prior.density(value) == pytest.approx(stats.t.pdf(value / 0.2, 3) / 0.2)
         assert prior.density(value, difference=True) == pytest.approx(np.mean(np.abs(one - other - value) < width / 2) / width, rel=0.03)
-    # E[1/s] phi(0) in closed form, and the fixed prior of the unpooled effects
-    assert prior.density(0.0) == pytest.approx(2 / 0.2 * stats.norm.pdf(0.0))
-    assert EffectPrior(0.3, pooling="none").density(0.1) == pytest.approx(stats.norm.pdf(0.1, 0, 0.3))
+    assert EffectPrior(0.3, nu=np.inf).density(0.1) == pytest.approx(stats.norm.pdf(0.1, 0, 0.3))
+    assert EffectPrior(0.3, nu=np.inf).density(0.1, difference=True) == pytest.approx(stats.norm.pdf(0.1, 0, 0.3 * np.sqrt(2)))
+    # one scale shared by the family: the half-normal mixture, checked by simulation
+    shared = EffectPrior(0.2, pooling="shared")
+    draws = shared.draw(rng, n)
+    assert shared.density(0.1) == pytest.approx(np.mean(np.abs(draws - 0.1) < width / 2) / width, rel=0.03)
 
 
 def test_rope_probability():
@@ -85,7 +87,7 @@ def conjugate_fit(tmp_path, ybars=(0.6, 1.6), seed=4):
     draws = np.stack([rng.normal(*conjugate(y)[:2], (4, 10_000)) for y in ybars], axis=-1)
     posterior = xr.Dataset({MADRS_CHANGE_DIFFERENCE: (("chain", "draw", "post_visit"), draws)},
                            coords={"post_visit": [f"v{i}" for i in range(len(ybars))]})
-    save_fit(tmp_path, evidence.DEPRESSION, posterior, {MADRS_CHANGE_DIFFERENCE: {"scale": TAU, "pooling": "none"}})
+    save_fit(tmp_path, evidence.DEPRESSION, posterior, {MADRS_CHANGE_DIFFERENCE: {"scale": TAU, "nu": math.inf, "pooling": "none"}})
     return ybars
 
 
@@ -94,7 +96,7 @@ def test_bayes_factors_read_saved_fits_and_their_priors(tmp_path):
     table = evidence.bayes_factors(tmp_path)
     assert list(table["visit"]) == ["v0", "v1"]
     assert np.allclose(table["bf01"], [conjugate(y)[2] for y in ybars], rtol=0.05)
-    assert table["converged"].all() and (table["prior"] == f"N(0, {TAU:g})").all()
+    assert table["converged"].all() and (table["prior"] == f"{TAU:g} × N(0, 1)").all()
     assert evidence.bayes_factors(tmp_path / "nowhere").empty
 
 
@@ -129,23 +131,22 @@ def test_reweighting_gives_the_answers_of_other_priors(tmp_path):
     assert alternatives["sceptical"].iloc[0] == pytest.approx(beyond, abs=0.01)
 
 
-def test_reweighting_a_markers_scale(tmp_path):
-    """Draws from the prior itself (no data) with each marker's own scale:
-    reweighted to twice the slab, the share inside the ROPE is that of the
-    wider prior."""
+def test_reweighting_a_student_t_prior(tmp_path):
+    """Draws from the book's Student-t prior itself (no data), reweighted to
+    twice the slab: the share inside the ROPE is that of the wider prior, and
+    the Bayes factor is 1 (posterior = prior)."""
     rng = np.random.default_rng(5)
     prior = EffectPrior(0.2)
-    scale = rng.gamma(2.0, 0.1, (4, 20_000, 2))
-    effects = scale[..., None] * rng.normal(size=(4, 20_000, 2, 3))
-    posterior = xr.Dataset({"log_ratio": (("chain", "draw", "marker", "post_visit"), effects),
-                            "log_ratio_scale": (("chain", "draw", "marker"), scale)},
+    effects = 0.2 * rng.standard_t(3, (4, 20_000, 2, 3))
+    posterior = xr.Dataset({"log_ratio": (("chain", "draw", "marker", "post_visit"), effects)},
                            coords={"marker": ["a", "b"], "post_visit": ["24h", "day3", "day5"]})
     save_fit(tmp_path, evidence.TRAJECTORIES, posterior, {"log_ratio": prior.to_dict()})
-    rope = (0.95, 1.05)
-    wide = EffectPrior(0.4).draw(rng, 400_000)
-    expected = np.mean(np.abs(wide) <= math.log(1.05))
-    table = evidence.sensitivity(tmp_path, {evidence.NIF_CHANGE_RATIO: rope}, prior_factors=(2.0,), rope_factors=(1.0,), level=0.0)
-    assert table["estimates"].iloc[0] == 6
-    # level 0: every estimate counts as ruled out; the per-estimate probabilities are checked directly below
-    w = evidence._scale_weights(evidence.KEY_ESTIMANDS[0], posterior, prior, 2.0, {"marker": "a"}, effects[..., 0, 0].ravel())
-    assert evidence.rope_probability(effects[..., 0, 0].ravel(), (math.log(0.95), math.log(1.05)), w) == pytest.approx(expected, abs=0.01)
+    key = evidence.KEY_ESTIMANDS[0]
+    first = effects[..., 0, 0].ravel()
+    w = evidence._scale_weights(key, posterior, prior, 2.0, {"marker": "a"}, first)
+    expected = 2 * stats.t.cdf(math.log(1.05) / 0.4, 3) - 1
+    assert evidence.rope_probability(first, (math.log(0.95), math.log(1.05)), w) == pytest.approx(expected, abs=0.01)
+    table = evidence.sensitivity(tmp_path, {evidence.NIF_CHANGE_RATIO: (0.95, 1.05)}, prior_factors=(1.0, 2.0), rope_factors=(1.0,))
+    assert list(table["estimates"]) == [6, 6]
+    # no data: every Bayes factor is about 1, none above 3 or below 1/3
+    assert (table["bf01_above_3"] == 0).all() and (table["bf01_below_third"] == 0).all()

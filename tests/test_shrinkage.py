@@ -37,6 +37,7 @@ def test_a_markers_own_scale_is_integrated_out():
     structure = shrinkage.Structure("own", "marker")
     mean, _ = moments(shrinkage.posterior_grid(estimates, se, np.array([0, 0]), structure, slab, EFFECTS, SCALES))
 
+
     def weight(s):  # p(s) * prod_j N(est_j | 0, sqrt(s^2 + se_j^2))
         return stats.gamma.pdf(s, 2, scale=slab / 2) * np.prod(stats.norm.pdf(estimates, 0, np.sqrt(s**2 + se**2)))
 
@@ -52,11 +53,12 @@ def test_a_shared_scale_rules_out_a_real_effect_that_the_markers_own_data_cannot
     se = np.repeat([0.05, 0.11, 0.06, 0.03, 0.07, 0.10, 0.14], 3)
     groups = np.repeat(np.arange(7), 3)
     table = shrinkage.verdict_calibration(se, groups, 0.2, np.log(1.1), planted=3, planted_size=np.log(1.2), replicates=40, seed=2)
-    book = table.set_index("structure").loc[shrinkage.BOOK.label]
-    shared = table.set_index("structure").loc["one scale for all markers, half-normal"]
-    assert book["real_ruled_out"] <= 0.05 and shared["real_ruled_out"] >= 0.3
-    assert shared["real_coverage"] < book["real_coverage"]
-    assert book["null_supported"] <= 0.05
+    by = table.set_index("structure")
+    book = by.loc[shrinkage.BOOK.label]
+    shared = by[by.index.str.contains("all markers")]
+    assert book["real_ruled_out"] <= 0.05 and (shared["real_ruled_out"] >= 0.25).all()
+    assert (shared["real_coverage"] < book["real_coverage"]).all()
+    assert book["null_supported"] <= 0.05 and book["edge_ruled_out"] <= 0.15
     sentence = shrinkage.calibration_sentence(table, "a true 1.2-fold rise")
-    assert sentence.startswith("With each marker's own scale (the book), a true 1.2-fold rise is called ruled out in ")
-    assert "one scale for all markers" in sentence and "collapses" in sentence
+    assert sentence.startswith("With a fixed Student-t(3) prior per effect (the book), a true 1.2-fold rise is called ruled out in ")
+    assert "Even the best structure that shares a scale across markers" in sentence and "collapses" in sentence

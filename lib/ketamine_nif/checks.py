@@ -35,9 +35,8 @@ def nif_replicates(group, data: ModelData) -> np.ndarray:
 
 
 def outcome_replicates(group) -> np.ndarray:
-    """Replicated outcomes (samples x rows) from the first copy of the outcome model."""
-    draws = _draws(group, "y")
-    return draws[:, 0, :] if draws.ndim == 3 else draws
+    """Replicated outcomes (samples x rows)."""
+    return _draws(group, "y")
 
 
 def _cell_check(keys: pd.DataFrame, observed: np.ndarray, replicates: np.ndarray, visits: list[str]) -> pd.DataFrame:

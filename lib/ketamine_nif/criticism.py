@@ -57,14 +57,6 @@ def nif_participant_log_likelihood(log_likelihood, data: ModelData) -> np.ndarra
     return total
 
 
-def outcome_participant_log_likelihood(log_likelihood, data: ModelData) -> np.ndarray:
-    """Per-participant log-likelihood of the outcome model (one copy)."""
-    values = np.asarray(log_likelihood["y"])
-    if values.ndim == 4:  # (chain, draw, copy, row)
-        values = values[:, :, 0, :]
-    return _person_sum(values, data.y_person, data.n_participants)
-
-
 def censored_log_likelihood(idata, data: ModelData, likelihood: str = "normal", priors: TrajectoryPriors = TrajectoryPriors()):
     """Pointwise log-likelihood of the data as observed (censored likelihood)
     under the posterior in ``idata``, whichever way that posterior treated the
@@ -323,7 +315,7 @@ def _flat(values: np.ndarray, name: str, labels: list[list[str]]) -> dict[str, n
     return out
 
 
-SBC_PARAMETERS = ("log_ratio", "log_ratio_scale", "mu", "tau", "sigma")
+SBC_PARAMETERS = ("log_ratio", "mu", "tau", "sigma")
 
 
 def sbc_log_lod(centre: float, censored_share: float, priors: TrajectoryPriors = TrajectoryPriors()) -> float:
@@ -353,9 +345,8 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     advance (:func:`sbc_log_lod`; values under it enter as censored, as in the
     trial's assays); fits the model with ``chains`` x ``draws`` (thinned by
     ``thin``); returns one row per main parameter (per marker the arm effect
-    at each visit, the scale of its arm effects, the mean level, the
-    between-person SD and the residual SD) with the rank of the true value
-    among the posterior draws."""
+    at each visit, the mean level, the between-person SD and the residual SD)
+    with the rank of the true value among the posterior draws."""
     rng = np.random.default_rng(seed)
     design = sbc_design(participants, markers, rng)
     logging.getLogger("pymc").setLevel(logging.ERROR)

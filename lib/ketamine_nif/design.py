@@ -5,8 +5,8 @@ one effect planted at a chosen size, fits the report's own model to the marker
 concerned, and applies the report's decision rule: an effect counts as found
 when the posterior probability of its direction is at least 0.975
 (:data:`ketamine_nif.estimates.DETECTION`), i.e. its 95% interval excludes the null.
-Only the planted marker is fitted: in the book, pooling with null markers
-shrinks a lone effect further, so these curves bound the book's power from above.
+Only the planted marker is fitted: the book's models share nothing between
+markers for these effects, so a marker's answer barely depends on the others.
 Hundreds of replicates over a grid of sizes (sweeps ``sweeps/design-nif.yaml`` and
 ``sweeps/design-coupling.yaml``)
 give detection probability against true effect size (:func:`detection_curve`)

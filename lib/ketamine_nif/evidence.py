@@ -12,7 +12,7 @@ here):
   model's prior, by the **Savage-Dickey density ratio**, BF01 = p(theta = 0 |
   data) / p(theta = 0): the posterior density at the null over the prior
   density at the null, where the null model is the full model conditioned on
-  theta = 0. The prior density is exact (:meth:`EffectPrior.density`); the
+  theta = 0. The prior density is exact (:meth:`~ketamine_nif.models.pooling.EffectPrior.density`); the
   posterior density is a Gaussian kernel density estimate (Scott's bandwidth)
   of the draws, or a normal approximation (mean and SD of the draws) when the
   null lies outside the central 99% of the draws, where a kernel estimate has
@@ -48,7 +48,7 @@ from .estimands import (
 )
 from .estimates import summarise
 from .inference import saved_priors
-from .models.pooling import SCALE_SHAPE, EffectPrior
+from .models.pooling import EffectPrior
 
 KDE = "kernel density (Gaussian, Scott's bandwidth)"
 NORMAL_APPROXIMATION = "normal approximation (null in the far tail)"
@@ -220,23 +220,22 @@ def bayes_factors(outputs: Path) -> pd.DataFrame:
 
 def _scale_weights(key: KeyEstimand, posterior: xr.Dataset, prior: EffectPrior, factor: float, coords: dict,
                    draws: np.ndarray) -> np.ndarray:
-    """Weights that turn the book's posterior into the one with the slab times
-    ``factor``: the ratio of the two Gamma densities of the marker's scale
-    (pooling by marker), or of the two normal densities of the effect(s)."""
+    """Weights that turn the book's posterior into the one in which this
+    estimand's prior has its slab times ``factor`` (the prior of each
+    estimate changed in turn, the others kept): the ratio of the two densities
+    of the effect, or of both effects of a difference (``pooling="none"``), or
+    of the family's shared scale (``"shared"``)."""
     if factor == 1.0:
         return np.ones_like(draws)
-    if prior.pooling == "marker":
-        scale = np.asarray(posterior[f"{key.prior}_scale"].sel(marker=coords["marker"]).stack(sample=("chain", "draw")), dtype=float)
-        old = stats.gamma.logpdf(scale, SCALE_SHAPE, scale=prior.scale / SCALE_SHAPE)
-        new = stats.gamma.logpdf(scale, SCALE_SHAPE, scale=factor * prior.scale / SCALE_SHAPE)
+    scaled = EffectPrior(prior.scale * factor, prior.nu, prior.pooling)
+    if prior.pooling == "shared":
+        scale = np.asarray(posterior[f"{key.prior}_scale"].stack(sample=("chain", "draw")), dtype=float)
+        log_w = stats.halfnorm.logpdf(scale, 0.0, scaled.scale) - stats.halfnorm.logpdf(scale, 0.0, prior.scale)
     else:
-        # the effect itself (a difference: both arms' effects, read from the recorded variable)
         effects = [draws] if not key.difference else [
             np.asarray(posterior[key.prior].sel(marker=coords["marker"], arm=arm).stack(sample=("chain", "draw")), dtype=float)
             for arm in posterior[key.prior]["arm"].values]
-        old = sum(stats.norm.logpdf(e, 0, prior.scale) for e in effects)
-        new = sum(stats.norm.logpdf(e, 0, factor * prior.scale) for e in effects)
-    log_w = new - old
+        log_w = sum(scaled.logpdf(e) - prior.logpdf(e) for e in effects)
     return np.exp(log_w - log_w.max())
 
 
@@ -252,7 +251,7 @@ def sensitivity(outputs: Path, ropes: dict, prior_factors=(0.5, 1.0, 2.0), rope_
         base = on_prior_scale(ropes[key.estimand], key)
         centre, half = (base[0] + base[1]) / 2, (base[1] - base[0]) / 2
         for p_factor in prior_factors:
-            scaled = EffectPrior(prior.scale * p_factor, pooling=prior.pooling)
+            scaled = EffectPrior(prior.scale * p_factor, prior.nu, prior.pooling)
             prior_density = scaled.density(0.0, key.difference)
             per_rope = {f: [] for f in rope_factors}
             factors, ess = [], []

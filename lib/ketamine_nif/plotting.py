@@ -193,15 +193,15 @@ def _log_ticks(ax) -> None:
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
-def pooling_comparison(pooled: pd.DataFrame, unpooled: pd.DataFrame, null: float, rope: tuple[float, float] | None,
+def pooling_comparison(book: pd.DataFrame, shared: pd.DataFrame, null: float, rope: tuple[float, float] | None,
                        xlabel: str, by: str = "visit", log: bool = False) -> plt.Figure:
-    """The book's estimates (each marker shrunk by its own scale) beside the
-    unpooled ones, one row per marker and ``by`` (visit, or arm)."""
+    """The book's estimates (a fixed prior per effect) beside those with one
+    scale shared across markers, one row per marker and ``by`` (visit, or arm)."""
     def rows(frame):
         return frame.assign(subgroup=frame["marker"] + ", " + frame[by].astype(str))
 
-    return shrinkage(rows(unpooled), rows(pooled), null, rope, xlabel,
-                     ("unpooled: fixed prior per effect (95% interval)", "the book: each marker's own scale (95% interval)"), log)
+    return shrinkage(rows(shared), rows(book), null, rope, xlabel,
+                     ("one scale shared by all markers (95% interval)", "the book: each effect its own prior (95% interval)"), log)
 
 
 def rope_probabilities(table: pd.DataFrame, level: float = 0.95) -> plt.Figure:

@@ -88,3 +88,37 @@ def recovery_summary(results: pd.DataFrame) -> pd.DataFrame:
             "false_detections": int(g.loc[~planted, "detected"].astype(bool).sum()), "nulls": int((~planted).sum()),
         })
     return pd.DataFrame(rows)
+
+
+COVERAGE_BAND = (0.90, 0.99)  # nominal 95% intervals should cover the truth this often over a study
+FALSE_DETECTION_LIMIT = 0.05  # the decision rule should detect a null effect at most this often
+
+
+def recovery_sentence(summary: pd.DataFrame) -> str:
+    """What :func:`recovery_summary` says: estimands whose coverage leaves
+    :data:`COVERAGE_BAND`, whose null effects are detected more often than
+    :data:`FALSE_DETECTION_LIMIT`, whose fits failed the checks; and how often
+    the planted effects were detected."""
+    from .reporting import join_words
+
+    low, high = COVERAGE_BAND
+    outside = summary[(summary["coverage"] < low) | (summary["coverage"] > high)]
+    rate = summary["false_detections"] / summary["nulls"].where(summary["nulls"] > 0)
+    leaky = summary[rate > FALSE_DETECTION_LIMIT]
+    unconverged = summary[summary["converged"] < 1]
+    planted = summary[summary["planted"] > 0]
+    text = (f"Coverage of the 95% intervals lies between {100 * low:.0f}% and {100 * high:.0f}% for every estimand"
+            if outside.empty else
+            "**Coverage leaves the band from {:.0f}% to {:.0f}% for {}**".format(
+                100 * low, 100 * high, join_words(f"{r.estimand} ({100 * r.coverage:.0f}%)" for r in outside.itertuples())))
+    text += (f", and null effects are detected at most {100 * rate.max():.1f}% of the time (the rule allows "
+             f"{100 * FALSE_DETECTION_LIMIT:.0f}%)." if leaky.empty else
+             ". **Null effects are detected more often than the rule allows** ({:.0f}%) for {}.".format(
+                 100 * FALSE_DETECTION_LIMIT, join_words(f"{r.estimand} ({100 * x:.1f}%)" for r, x in zip(
+                     leaky.itertuples(), rate[leaky.index], strict=True))))
+    if len(planted):
+        text += " The planted effects, of the size a reader cares about, were detected in their direction in " + join_words(
+            f"{100 * r.detected_planted:.0f}% of the twins for {r.estimand}" for r in planted.itertuples()) + "."
+    if len(unconverged):
+        text += f" Some fits of {join_words(unconverged['estimand'])} failed the convergence checks at these settings."
+    return text

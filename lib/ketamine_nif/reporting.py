@@ -98,26 +98,25 @@ def _verdicts(table: pd.DataFrame) -> pd.Series:
     return classify(table).set_axis(pd.MultiIndex.from_frame(table[["estimand", "marker", "visit"]].astype(str)))
 
 
-def pooling_sentence(pooled: pd.DataFrame, unpooled: pd.DataFrame) -> str:
-    """Where the book's estimates (each marker shrunk by its own scale) and the
-    unpooled ones disagree: the estimates whose evidence category differs, and
-    how much narrower the book's posteriors are."""
-    book, alone = _verdicts(pooled), _verdicts(unpooled)
-    joined = pd.DataFrame({"book": book, "alone": alone.reindex(book.index)})
-    sd = pd.Series(pooled["sd"].to_numpy() / unpooled.set_index(["estimand", "marker", "visit"])["sd"]
-                   .reindex(pd.MultiIndex.from_frame(pooled[["estimand", "marker", "visit"]])).to_numpy())
-    width = (f"the book's posterior SDs are {sd.median():.2f} times the unpooled ones (median; from {sd.min():.2f} to "
-             f"{sd.max():.2f})")
-    changed = joined[joined["book"] != joined["alone"]]
+def pooling_sentence(book: pd.DataFrame, shared: pd.DataFrame) -> str:
+    """Where the book's estimates (a fixed prior per effect: each marker on its
+    own data) and those of the same model with one scale shared across
+    markers disagree: the estimates whose evidence category differs, and how
+    much narrower the shared-scale posteriors are."""
+    own, pooled = _verdicts(book), _verdicts(shared)
+    joined = pd.DataFrame({"book": own, "shared": pooled.reindex(own.index)})
+    keys = pd.MultiIndex.from_frame(book[["estimand", "marker", "visit"]])
+    sd = pd.Series(shared.set_index(["estimand", "marker", "visit"])["sd"].reindex(keys).to_numpy() / book["sd"].to_numpy())
+    width = f"its posterior SDs are {sd.median():.2f} times the book's (median; from {sd.min():.2f} to {sd.max():.2f})"
+    changed = joined[joined["book"] != joined["shared"]]
     if changed.empty:
-        return f"Shrinking each marker's effects by its own scale changes no evidence category of the {len(joined)} estimates; {width}."
-
-    several = pooled["estimand"].nunique() > 1
+        return f"Sharing one scale across markers would change no evidence category of the {len(joined)} estimates; {width}."
+    several = book["estimand"].nunique() > 1
 
     def which(key):
         estimand, marker, visit = key
         return marker + (f" ({estimand.rsplit('_', 1)[-1]})" if several else "") + ("" if visit == "all" else f" at {visit}")
 
-    items = join_words(f"{which(k)} ({r.alone} unpooled, {r.book} in the book)" for k, r in changed.iterrows())
-    return (f"Shrinking each marker's effects by its own scale changes the evidence category of {len(changed)} of "
-            f"{len(joined)} estimates: {items}; {width}.")
+    items = join_words(f"{which(k)} ({r.book} in the book, {r.shared} with a shared scale)" for k, r in changed.iterrows())
+    return (f"Sharing one scale across markers would change the evidence category of {len(changed)} of {len(joined)} "
+            f"estimates: {items}; {width}.")

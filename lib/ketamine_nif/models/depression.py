@@ -28,8 +28,8 @@ noise they are parameters (non-centred).
   baseline log NIF; kappa is MADRS points per SD.
 
 The couplings and moderations have the effect priors of
-:mod:`~ketamine_nif.models.pooling` (each marker shrunk toward zero by its own
-scale; ``pooling="none"``: a fixed Student-t prior per effect).
+:mod:`~ketamine_nif.models.pooling`: a fixed Student-t prior per effect
+(``pooling="shared"``: one scale learned from every marker, for comparison).
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class OutcomePriors:
     baseline_slope_mean: float = 0.5  # slope on baseline outcome: between 0 (no memory) and 1 (full)
     baseline_slope_sd: float = 0.5
     arm_sd: float = 10.0  # ketamine minus saline change: ±20 points at 2 SD, wider than any effect a depression trial has reported
-    coupling_scale: float = 3.0  # slab of a coupling (points per doubling; models.pooling)
-    moderation_scale: float = 3.0  # slab of a moderation (points per SD of baseline level)
+    coupling_scale: float = 3.0  # slab (Student-t(3) scale) of a coupling, points per doubling (models.pooling)
+    moderation_scale: float = 3.0  # slab of a moderation, points per SD of baseline level
     level_sd: float = 3.0  # between-person level (per doubling) or main effect of baseline NIF (per SD)
 
 
@@ -74,7 +74,7 @@ def _outcome(data: ModelData, effect_term, priors: OutcomePriors, likelihood: st
     shift = pm.Normal("visit_shift", 0.0, scale / 2, dims="later_visit")  # later visits vs the first
     visit_shift = pt.concatenate([pt.zeros(1), shift])
     theta = pm.Normal("theta", priors.baseline_slope_mean, priors.baseline_slope_sd)
-    b = effect(MADRS_CHANGE_DIFFERENCE, EffectPrior(priors.arm_sd, pooling="none"), ("post_visit",))
+    b = effect(MADRS_CHANGE_DIFFERENCE, EffectPrior(priors.arm_sd, nu=np.inf), ("post_visit",))
     person_sd = pm.HalfNormal("person_sd", scale)
     sigma = pm.HalfNormal("sigma_y", scale)
     mean = alpha + visit_shift[tp] + theta * y0c[rows] + b[tp] * data.arm_contrast[rows] + effect_term
@@ -152,7 +152,7 @@ def _latent_trajectories(data: ModelData, priors: TrajectoryPriors):
     n_m, n_i, n_v = len(data.markers), data.n_participants, len(data.visits)
     mu = pm.Normal("nif_mu", data.nif_center(), priors.intercept_sd, dims="marker")
     delta = pm.Normal("nif_delta", 0.0, priors.time_sd, dims=("marker", "post_visit"))
-    beta = effect("nif_arm", EffectPrior(priors.arm_scale, pooling="none"), ("marker", "post_visit"))  # a nuisance here
+    beta = effect("nif_arm", EffectPrior(priors.arm_scale), ("marker", "post_visit"))
     tau = between_person_sd("nif_tau", priors, "marker")
     level = pm.Normal("nif_level", mu[:, None], tau[:, None], dims=("marker", "participant"))  # centred, as in aim 1
     sigma = pm.HalfNormal("nif_sigma", priors.residual_sd, dims="marker")
@@ -179,7 +179,7 @@ def build_coupling_model(
     likelihood: str = "normal",
     priors: OutcomePriors = OutcomePriors(),
     nif_priors: TrajectoryPriors = TrajectoryPriors(),
-    pooling: str = "marker",
+    pooling: str = "none",
 ) -> pm.Model:
     """Aim 2: outcome trajectory with every NIF's within-person change (per
     doubling, by arm) and between-person stable level as predictors, in one
@@ -206,7 +206,7 @@ def build_moderation_model(
     likelihood: str = "normal",
     priors: OutcomePriors = OutcomePriors(),
     nif_priors: TrajectoryPriors = TrajectoryPriors(),
-    pooling: str = "marker",
+    pooling: str = "none",
 ) -> pm.Model:
     """Aim 3: outcome trajectory by arm x visit x standardised baseline NIF,
     every marker in one outcome likelihood."""

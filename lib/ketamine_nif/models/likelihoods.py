@@ -45,7 +45,10 @@ def earlier_rows(groups: np.ndarray) -> np.ndarray:
 
 def random_intercept_logp(resid, sigma, group_sd, earlier: np.ndarray):
     """Per-row chain-rule terms of the marginal log-likelihood (see the module
-    docstring); ``sigma`` and ``group_sd`` scalars or one value per row."""
+    docstring); ``sigma`` and ``group_sd`` scalars, or one value per row that
+    is the same for every row of a group. The terms depend on the order of
+    the rows: only their sums over a group mean anything on their own (never
+    use them for pointwise leave-one-out or LOO-PIT)."""
     count = (earlier < len(earlier)).sum(axis=1).astype(float)
     padded = pt.concatenate([resid, pt.zeros(1)])
     total = padded[earlier].sum(axis=1)
@@ -69,7 +72,8 @@ def random_intercept(name: str, mean, sigma, group_sd, groups: np.ndarray, obser
 
     def random(mean, sigma, group_sd, rng=None, size=None):
         shape = size if size is not None else np.broadcast_shapes(np.shape(mean), np.shape(sigma), np.shape(group_sd))
-        intercept = rng.normal(size=n_groups)[group_index] * group_sd
+        # one intercept per group (and per leading draw, if ``size`` asks for several)
+        intercept = rng.normal(size=(*shape[:-1], n_groups))[..., group_index] * group_sd
         return mean + intercept + sigma * rng.normal(size=shape)
 
     return pm.CustomDist(name, mean, sigma, group_sd, logp=logp, random=random, observed=observed, **kwargs)

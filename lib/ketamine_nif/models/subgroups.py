@@ -28,12 +28,15 @@ Student-t's heavy tails (nu = 3 by default) let one large real difference
 escape the shrinkage that a normal would impose on it. (One scale shared by
 all markers too shrank a planted difference of 10 points per doubling to
 about half among 294 differences, so the scales are per marker.) ``gamma`` (per arm) and
-``beta`` (per visit) have the independent Student-t priors of chapters 02-03.
+``beta`` (per visit) have the fixed Student-t priors of chapters 02-03.
 
 To keep one model of 7 markers x 28 subgroups feasible on two cores, the NIF
-values are those of the frequentist replication (chapter 07: values under the
-detection limit at LOD/2, missing samples left out), not the latent values of
-chapters 02-04; the model is linear and Gaussian, and samples in seconds.
+values are complete data: values under the detection limit multiply imputed
+from chapter 02's posterior (:mod:`ketamine_nif.imputation`; the fits to the
+completed data sets are mixed), or at a fraction of the limit as in the
+frequentist replication; missing samples are left out. Each marker's MADRS
+ratings enter its own part of the model (a composite likelihood across
+markers). The model is linear and Gaussian, and samples in seconds.
 """
 
 from __future__ import annotations
@@ -216,14 +219,16 @@ def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool, 
     """Output-contract rows from (chain, draw) draws, one per key (estimand,
     marker, visit, subgroup). With ``fits`` > 1 the chains come from that many
     fits (one per imputed data set, in equal blocks): the draws are mixed, and
-    R-hat (the largest) and bulk ESS (the sum) are computed within each fit,
-    where between-imputation differences are not a failure to converge."""
+    R-hat (the largest) and bulk ESS (the smallest) are computed within each
+    fit, where between-imputation differences are not a failure to converge
+    (and where they do not add information: across imputations there are only
+    ``fits`` independent draws of the values under the limit)."""
     stacked = np.stack([np.asarray(d) for d in draws])  # (rows, chain, draw)
-    r_hat, ess = np.zeros(len(keys)), np.zeros(len(keys))
+    r_hat, ess = np.zeros(len(keys)), np.full(len(keys), np.inf)
     for chains in np.array_split(np.arange(stacked.shape[1]), fits):
         dataset = xr.Dataset({"x": xr.DataArray(stacked[:, chains].transpose(1, 2, 0), dims=("chain", "draw", "row"))})
         r_hat = np.maximum(r_hat, np.asarray(az.rhat(dataset)["x"]))
-        ess += np.asarray(az.ess(dataset, method="bulk")["x"])
+        ess = np.minimum(ess, np.asarray(az.ess(dataset, method="bulk")["x"]))
     values = stacked.reshape(len(keys), -1)
     rows = []
     for j, (estimand, marker, visit, subgroup) in enumerate(keys):

@@ -9,9 +9,9 @@ natural-log scale of the concentration:
 Variant with person-level slopes (model criticism): + g_im * d_t, with d_t the
 days since the infusion at visit t (0 at baseline) and g_im ~ N(0, omega_m)
 (non-centred: three post-infusion values inform a slope weakly).
-    beta_mt = s_m z_mt,  z_mt ~ N(0, 1),  s_m ~ Gamma(2, mean arm_scale)
-              (each marker shrunk by its own scale; nothing shared across
-              markers: see models.pooling; ``pooling="none"``: N(0, arm_scale))
+    beta_mt ~ Student-t(3, 0, arm_scale), each with its own fixed prior:
+              nothing shared across markers or visits (models.pooling;
+              ``pooling="shared"``: one scale learned from every marker, for comparison)
     e_imt ~ Normal(0, sigma_m)  or  Student-t(nu, 0, sigma_m)
 
 Baseline is constrained to be common to both arms (randomisation), so
@@ -44,7 +44,7 @@ class TrajectoryPriors:
 
     intercept_sd: float = 1.5  # around each marker's median log value: a factor e^3 either way
     time_sd: float = 0.5  # common change from baseline at a visit (both arms): factor 0.37-2.7 at 2 SD
-    arm_scale: float = 0.2  # slab of a ketamine/saline log ratio (models.pooling): ratios 1.2-1.3 are typical prior draws
+    arm_scale: float = 0.2  # slab (Student-t(3) scale) of a ketamine/saline log ratio: half the prior mass on ratios 0.86-1.17
     person_sd: float = 1.0  # prior mean of the stable between-person SD (Gamma(2), see between_person_sd)
     residual_sd: float = 0.7  # half-normal scale of occasion-to-occasion SD
     person_slope_sd: float = 0.1  # half-normal scale of the between-person SD of slopes (per day; variant only)
@@ -98,12 +98,12 @@ def substituted(data: ModelData, below_lod: str = "censored") -> tuple[np.ndarra
 
 
 def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", priors: TrajectoryPriors = TrajectoryPriors(),
-                               below_lod: str = "censored", person_slopes: bool = False, pooling: str = "marker") -> pm.Model:
+                               below_lod: str = "censored", person_slopes: bool = False, pooling: str = "none") -> pm.Model:
     """The aim 1 model for every marker in ``data``; ``below_lod`` picks how
     values under the detection limit enter (:data:`BELOW_LOD`);
     ``person_slopes`` adds each person's own linear course in time since the
-    infusion (a variant for model criticism); ``pooling`` how each marker's
-    arm effects are shrunk (:mod:`~ketamine_nif.models.pooling`)."""
+    infusion (a variant for model criticism); ``pooling`` whether the arm
+    effects share a scale across markers (:mod:`~ketamine_nif.models.pooling`)."""
     check_likelihood(likelihood)
     log_values, censored = substituted(data, below_lod)
     coords = {
