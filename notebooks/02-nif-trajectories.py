@@ -224,8 +224,8 @@ plt.show()
 # The estimates above are unpooled: each marker on its own data.
 # @fig-nif-pooling sets them beside those of the same model with partial
 # pooling, the markers sharing one scale of their effects, learned from all of
-# them ($\beta_{mt} = S\,t_{mt}$, $t_{mt} \sim$ Student-$t_3$,
-# $S \sim \text{half-N}(0, 0.2)$; fitted in the same run).
+# them ($\beta_{mt} \sim \mathrm N(0, S)$, $S \sim \text{half-N}(0, 0.2)$, the
+# classic hierarchical prior; fitted in the same run).
 
 # %%
 #| label: fig-nif-pooling

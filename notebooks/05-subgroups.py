@@ -163,8 +163,8 @@ show_table(subgroup_counts(dataset, chosen).drop(columns="definition"))
 # Student-t deviations ($\nu = 3$) have heavy tails, so one large real
 # difference is not shrunk away with the rest. (A single scale shared by all
 # markers as well was tried: with 294 differences it shrank even a planted
-# difference of 10 points per doubling to half its size.) $\gamma$ and $\beta$ are shrunk toward zero by
-# each marker's own scale, as in @sec-coupling and @sec-nif-trajectories.
+# difference of 10 points per doubling to half its size.) $\gamma$ and $\beta$ have the fixed Student-$t$
+# priors of @sec-coupling and @sec-nif-trajectories.
 #
 # **Priors.** $\sigma_d$ is one MADRS point per doubling, the region of
 # practical equivalence of a coupling: subgroup differences are expected

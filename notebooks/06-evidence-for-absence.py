@@ -141,8 +141,8 @@ if not table.empty:
 #
 # the posterior density at zero over the prior density at zero. The prior is
 # read from the saved fit, as the chapter that made it declared it, never typed
-# again here; its density at zero is exact (for an effect shrunk by its
-# marker's scale, $\int \mathrm N(0 \mid 0, s)\,\mathrm{Gamma}(s)\,ds$). The
+# again here; its density at zero is exact (Student-$t$; for the ketamine minus
+# saline difference of two couplings, the convolution of their two priors). The
 # posterior density at zero is a Gaussian kernel density estimate of the
 # posterior draws (Scott's bandwidth), or a normal approximation when zero lies
 # outside the central 99% of the draws, where the Bayes factor is then only

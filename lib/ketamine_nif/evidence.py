@@ -131,7 +131,7 @@ MODERATION = Source("04-baseline-prediction", "baseline-prediction")
 class KeyEstimand:
     """A key estimand: where its draws are, the variable on the scale its prior
     is on (log ratio for ratios), the recorded prior behind it, and whether the
-    estimand is the difference of two of that prior's effects (sharing a marker's scale)."""
+    estimand is the difference of two of that prior's effects (a marker's couplings in the two arms)."""
 
     estimand: str
     source: Source

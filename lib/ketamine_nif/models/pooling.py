@@ -9,9 +9,9 @@ no common mean, no scale learned from the other markers or visits. So a
 marker's verdict ("supported", "ruled out") rests on its own data.
 
 ``pooling="shared"`` lets the markers share strength, for comparison: every
-effect of a family is ``S * t`` with ``t`` standard Student-t(3) and one scale
-``S ~ HalfNormal(slab)`` learned from all of them (shrinkage toward zero,
-never toward a common mean). With most markers null, ``S`` collapses and takes
+effect of a family is ``S * z`` with ``z`` standard normal and one scale
+``S ~ HalfNormal(slab)`` learned from all of them (the classic hierarchical
+prior, shrinking toward zero, never toward a common mean). With most markers null, ``S`` collapses and takes
 a lone real effect with it: on this trial's precision a true 20% rise of IL-6
 is then called "ruled out" in most simulated trials
 (:mod:`ketamine_nif.shrinkage` measures it). A scale learned per marker was
@@ -39,8 +39,8 @@ POOLING = ("none", "shared")
 @dataclass(frozen=True)
 class EffectPrior:
     """The prior of a family of effects: Student-t(nu, 0, scale) each
-    (``pooling="none"``), or S * Student-t(nu) with one S ~ HalfNormal(scale)
-    for the family (``"shared"``). ``nu`` = inf gives normal effects."""
+    (``pooling="none"``; ``nu`` = inf gives normal effects), or S * N(0, 1)
+    with one S ~ HalfNormal(scale) for the family (``"shared"``)."""
 
     scale: float  # the slab: the size of a realistic effect
     nu: float = 3.0
@@ -49,8 +49,12 @@ class EffectPrior:
     def __post_init__(self):
         check_pooling(self.pooling)
 
+    @property
+    def _normal(self) -> bool:
+        return np.isinf(self.nu) or self.pooling == "shared"
+
     def _standard(self, x):
-        return stats.norm.pdf(x) if np.isinf(self.nu) else stats.t.pdf(x, self.nu)
+        return stats.norm.pdf(x) if self._normal else stats.t.pdf(x, self.nu)
 
     def density(self, value, difference: bool = False):
         """Prior density at ``value`` (a number or an array) of one effect, or
@@ -61,7 +65,7 @@ class EffectPrior:
         def given(s):  # density given the scale
             if not difference:
                 return self._standard(values / s) / s
-            if np.isinf(self.nu):
+            if self._normal:
                 return stats.norm.pdf(values, 0.0, np.sqrt(2.0) * s)
             return integrate.quad_vec(lambda u: self._standard(u) * self._standard(u - values / s), -np.inf, np.inf)[0] / s
 
@@ -79,12 +83,12 @@ class EffectPrior:
 
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draws of one effect from its prior."""
-        t = rng.normal(size=size) if np.isinf(self.nu) else rng.standard_t(self.nu, size)
+        t = rng.normal(size=size) if self._normal else rng.standard_t(self.nu, size)
         scale = self.scale if self.pooling == "none" else np.abs(rng.normal(0.0, self.scale, size))
         return scale * t
 
     def text(self) -> str:
-        family = "N(0, 1)" if np.isinf(self.nu) else f"Student-t({self.nu:g})"
+        family = "N(0, 1)" if self._normal else f"Student-t({self.nu:g})"
         if self.pooling == "none":
             return f"{self.scale:g} × {family}"
         return f"S × {family}, S ~ HalfNormal({self.scale:g}) shared by the family"
@@ -115,7 +119,7 @@ def effect(name: str, prior: EffectPrior, dims: tuple[str, ...]):
                  pm.StudentT(name, nu=prior.nu, mu=0.0, sigma=prior.scale, dims=dims))
     else:
         scale = pm.HalfNormal(f"{name}_scale", prior.scale)
-        raw = pm.Normal(f"{name}_raw", 0.0, 1.0, dims=dims) if np.isinf(prior.nu) else student_t(name, prior.nu, dims)
+        raw = pm.Normal(f"{name}_raw", 0.0, 1.0, dims=dims)  # non-centred
         value = pm.Deterministic(name, scale * raw, dims=dims)
     model = pm.modelcontext(None)
     model.effect_priors = {**getattr(model, "effect_priors", {}), name: prior.to_dict()}
