@@ -35,7 +35,7 @@ def make_project(root: Path) -> Path:
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
     """``ketamine-nif`` run in the copied project."""
     env = {**os.environ, "KETAMINE_NIF_ROOT": str(root)}
-    return subprocess.run([str(BIN / "ketamine-nif"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run([str(BIN / "ketamine-nif"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=1800)
 
 
 @pytest.fixture(scope="session")
