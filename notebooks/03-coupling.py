@@ -97,7 +97,8 @@ excluded = sum(data.excluded.values())
 # level of the marker in the trajectory model of @sec-nif-trajectories (fitted
 # jointly here): the change since baseline is the within-person part (per
 # doubling after division by $\ln 2$), the stable level the between-person
-# part, so that the noise of the single baseline sample does not enter both.
+# part, so that the noise of the single baseline sample stays out of the
+# between-person term.
 # $\gamma_{m,a}$ is the coupling in arm $a$: MADRS points per doubling of the
 # marker within a person. Values under the detection limit and missed samples
 # are not filled in: they are unknowns of the model, drawn from the marker's

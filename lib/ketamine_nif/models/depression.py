@@ -22,7 +22,8 @@ noise they are parameters (non-centred).
   from the aim 1 trajectory model of every marker fitted jointly. gamma is
   MADRS points per doubling of the NIF within a person, adjusted for the other
   markers; the between-person term uses the stable level, so that the noise of
-  the single baseline sample does not enter both terms.
+  the single baseline sample does not enter it (that noise stays in the
+  within-person change from baseline, which is how a coupling is defined here).
 * moderation (aim 3): every marker at once,
   f = sum_m (lambda_mt + (k_i - kbar) kappa_mt) z_im, z the standardised latent
   baseline log NIF; kappa is MADRS points per SD.
