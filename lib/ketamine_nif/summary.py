@@ -322,7 +322,7 @@ def multiplicity(question: Question) -> str:
     chance of at least one false call among them under the rule (treating the
     estimates as independent, which overstates it when they are correlated)."""
     category = overall_category(question.rows)
-    n = len(question.rows) - question.counts[UNRELIABLE]
+    n = _classified(question)
     if category == SUPPORT:
         return (f"any of {n}: with no effect anywhere, P(at least one supported) ≈ {100 * at_least_one(n, FALSE_SUPPORT):.0f}%"
                 if n > 1 else f"1 estimate: P(supported with no effect) ≈ {100 * FALSE_SUPPORT:.0f}%")
@@ -332,9 +332,14 @@ def multiplicity(question: Question) -> str:
     return ""
 
 
+def _classified(question: Question) -> int:
+    """Reliable estimates with posterior probabilities (supported, ruled out or inconclusive)."""
+    return sum(question.counts[c] for c in (SUPPORT, RULED, INCONCLUSIVE))
+
+
 def multiplicity_text(qs: list[Question]) -> str:
     """The page's multiplicity in one paragraph."""
-    reliable = sum(len(q.rows) - q.counts[UNRELIABLE] for q in qs)
+    reliable = sum(_classified(q) for q in qs)
     supported = sum(q.counts[SUPPORT] for q in qs)
     return (
         f"**Multiplicity.** This page classifies {reliable} reliable estimates. A question counts as supported when any "
