@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ketamine-nif:
-#     inputs: [studies/recovery/results.csv, studies/sbc/results.csv, studies/lod-bias-planted-effects/lod-bias-summary.csv]
+#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/sbc/results.csv, studies/lod-bias-planted-effects/lod-bias-summary.csv]
 # ---
 
 # %% [markdown]
@@ -39,6 +39,7 @@ markers = ["IL-6", "IL-10"]  # markers for the aim 1 variants: the two most ofte
 quadrature_nodes = 24  # Gauss-Hermite nodes for integrating out each person's level (leave-one-participant-out)
 prior_scale_factor = 2.0  # refit with the prior scale of the arm effects (the slab) multiplied and divided by this
 recovery_dir = "studies/recovery"  # saved by: ketamine-nif sweep sweeps/recovery.yaml
+recovery_madrs_dir = "studies/recovery-madrs"  # saved by: ketamine-nif sweep sweeps/recovery-madrs.yaml
 lod_study_dir = "studies/lod-bias-planted-effects"  # saved by benchmarks/lod_bias.py
 sbc_dir = "studies/sbc"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
 
@@ -435,6 +436,25 @@ else:
         "effects that were not planted (out of the null estimates).")
     show_table(rec, digits=3)
     say(recovery_sentence(rec))
+
+# %% [markdown]
+# The MADRS arm difference has a study of its own, five times as large: the
+# depression model alone on 100 twins (`ketamine-nif sweep
+# sweeps/recovery-madrs.yaml`). An earlier version of the model made its
+# intervals 1.6 times too narrow (the person effects summed to zero within each
+# arm, so the arm means carried no between-person variance), which only a study
+# of this size measures to within a few percentage points.
+
+# %%
+madrs_study = read_saved(recovery_madrs_dir)
+if madrs_study is None:
+    say(f"**The MADRS recovery study's results are missing** ({recovery_madrs_dir}). Run "
+        "`.venv/bin/ketamine-nif sweep sweeps/recovery-madrs.yaml` (about 10 seconds per replicate and core).")
+else:
+    madrs_rec = recovery_summary(madrs_study.results)
+    say(f"Made by `{madrs_study.command}` ({madrs_study.progress}).")
+    show_table(madrs_rec, digits=3)
+    say(recovery_sentence(madrs_rec))
 
 # %% [markdown]
 # ## Simulation-based calibration {#sec-criticism-sbc}

@@ -86,3 +86,7 @@ def test_recovery_sentence_flags_coverage_and_false_detections():
         "**Coverage leaves the band from 90% to 99% for a (80%) and b (100%)**. **Null effects are detected more often "
         "than the rule allows** (5%) for a (10.0%). The planted effects, of the size a reader cares about, were "
         "detected in their direction in 50% of the twins for a. Some fits of a failed the convergence checks at these settings.")
+    every_one_planted = good.iloc[:1].assign(false_detections=0, nulls=0, planted=3, detected_planted=1.0)
+    assert recovery_sentence(every_one_planted) == (
+        "Coverage of the 95% intervals lies between 90% and 99% for every estimand. The planted effects, of the size a "
+        "reader cares about, were detected in their direction in 100% of the twins for a.")

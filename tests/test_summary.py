@@ -167,7 +167,7 @@ def test_every_number_on_the_summary_page_equals_its_estimate(built_book):
     stems_with_estimates = sorted(p.parent.name for p in outputs.glob("*/estimates.csv"))
     assert sorted(set(keys["chapter"])) == stems_with_estimates  # every analysis chapter is summarised
     for row_html, (_, key) in zip(body_rows, keys.iterrows(), strict=True):
-        question_cell, answer_cell, estimate_cell, category_cell = _cells(row_html)
+        question_cell, answer_cell, estimate_cell, category_cell, rests_on_cell = _cells(row_html)
         assert f'href="{key["chapter"]}.html"' in question_cell  # the line links to its chapter
         source = pd.read_csv(outputs / key["chapter"] / "estimates.csv", keep_default_na=False)
         for column in ("mean", "ci_low", "ci_high", "p_positive", "p_rope"):
@@ -192,3 +192,9 @@ def test_every_number_on_the_summary_page_equals_its_estimate(built_book):
                   reliable - int(ruled.sum()) - int(supported.sum()) - int(unclassified.sum()), len(source) - reliable}
         numbers = {int(n) for n in re.findall(r"\b\d+\b", re.sub(r"\(.*?\)|\d+\.\d+", "", _text(answer_cell)))}
         assert numbers <= counts, (_text(answer_cell), counts)
+        # "rests on": every classified estimate of a supported or ruled-out question, nothing otherwise
+        rests_on = _text(rests_on_cell)
+        if expected in ("supported", "ruled out"):
+            assert int(re.search(r"\d+", rests_on).group()) == reliable - int(unclassified.sum()), rests_on
+        else:
+            assert rests_on == ""

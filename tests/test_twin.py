@@ -157,6 +157,22 @@ def test_truth_is_keyed_like_the_estimates():
     assert key[(estimands.MADRS_CHANGE_DIFFERENCE, "MADRS", "24h", "all")] == -7.0
 
 
+def test_summarised_madrs_difference_joins_the_truth():
+    """The outcome model's arm difference has only a visit dim; its estimates
+    are keyed to the MADRS rows of truth.csv, so recovery sees every visit."""
+    import xarray as xr
+
+    from ketamine_nif.estimates import recovery, summarise
+
+    truth = simulate("paper-null", 1).truth
+    visits = truth.loc[truth["estimand"] == estimands.MADRS_CHANGE_DIFFERENCE, "visit"].tolist()
+    draws = np.random.default_rng(0).normal(-5.0, 1.0, (2, 50, len(visits)))
+    posterior = xr.Dataset({estimands.MADRS_CHANGE_DIFFERENCE: (("chain", "draw", "post_visit"), draws)},
+                           coords={"post_visit": visits})
+    table = summarise(xr.DataTree.from_dict({"/posterior": posterior}), estimands.MADRS_CHANGE_DIFFERENCE, (-2, 2), True)
+    assert len(recovery(table, truth)) == len(visits) == 3
+
+
 def test_same_seed_gives_identical_files(tmp_path):
     for run in ("a", "b"):
         assert main(["simulate", "--scenario", "planted-effects", "--seed", "7", "--out", str(tmp_path / run)]) == 0

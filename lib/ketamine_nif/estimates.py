@@ -16,7 +16,14 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from .estimands import ALL_PARTICIPANTS, ALL_VISITS, KEY_COLUMNS, null_value
+from .contract import DEPRESSION_MEASURE
+from .estimands import (
+    ALL_PARTICIPANTS,
+    ALL_VISITS,
+    KEY_COLUMNS,
+    MADRS_CHANGE_DIFFERENCE,
+    null_value,
+)
 
 COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "r_hat", "ess_bulk", "converged"]
 DETECTION = 0.975  # an effect is "detected" when P(direction) >= 0.975: its 95% interval excludes the null
@@ -25,8 +32,10 @@ DETECTION = 0.975  # an effect is "detected" when P(direction) >= 0.975: its 95%
 def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, estimand: str | None = None,
               marker: str | None = None) -> pd.DataFrame:
     """One row per element of a posterior variable whose dims are (marker-like[,
-    post_visit]). ``marker`` names the marker when the variable has no marker dim."""
+    post_visit]). ``marker`` names the marker when the variable has no marker dim
+    (the MADRS arm difference is keyed to the depression measure, as in ``truth.csv``)."""
     estimand = estimand or variable
+    marker = marker or (DEPRESSION_MEASURE if estimand == MADRS_CHANGE_DIFFERENCE else None)
     subset = idata.posterior.to_dataset()[[variable]]
     draws = subset[variable]
     r_hat = az.rhat(subset)[variable]

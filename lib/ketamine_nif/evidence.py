@@ -40,6 +40,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from .contract import DEPRESSION_MEASURE
 from .estimands import (
     BASELINE_MODERATION_DIFFERENCE,
     COUPLING_WITHIN,
@@ -184,7 +185,7 @@ def _elements(posterior: xr.Dataset, variable: str):
 
 
 def _marker_of(coords: dict) -> str:
-    return coords.get("marker", "MADRS")
+    return coords.get("marker", DEPRESSION_MEASURE)
 
 
 def _row_key(key: KeyEstimand, coords: dict) -> dict:
