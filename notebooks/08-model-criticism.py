@@ -60,7 +60,7 @@ from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import TrajectoryPriors, build_nif_trajectory_model, build_outcome_model
-from ketamine_nif.recovery import recovery_sentence, recovery_summary
+from ketamine_nif.recovery import show_study
 from ketamine_nif.reporting import diagnostics_table, join_words, say, show_table, verdict
 from ketamine_nif.sweep import read_saved
 
@@ -422,20 +422,7 @@ if errors is not None:
 # this chapter reads its saved results.
 
 # %%
-recovery_study = read_saved(recovery_dir)
-if recovery_study is None:
-    say(f"**The recovery study's results are missing** ({recovery_dir}). Run "
-        "`.venv/bin/ketamine-nif sweep sweeps/recovery.yaml` (about 6 minutes per replicate and core).")
-else:
-    rec = recovery_summary(recovery_study.results)
-    fixed = recovery_study.spec.get("fixed", {})
-    say(f"Made by `{recovery_study.command}` ({recovery_study.progress}; every model with {fixed.get('chains', '?')} "
-        f"chains × {fixed.get('draws', '?')} draws). Per estimand: replicates (twins), estimates, the share of them from "
-        "fits that passed the convergence checks, coverage of the 95% intervals, mean error (bias) and root mean square "
-        "error on the estimand's scale, planted effects and the share detected in their direction, and detections of "
-        "effects that were not planted (out of the null estimates).")
-    show_table(rec, digits=3)
-    say(recovery_sentence(rec))
+show_study(recovery_dir, "sweeps/recovery.yaml", "about 6 minutes per replicate and core")
 
 # %% [markdown]
 # The MADRS arm difference has a study of its own, five times as large: the
@@ -446,15 +433,7 @@ else:
 # of this size measures to within a few percentage points.
 
 # %%
-madrs_study = read_saved(recovery_madrs_dir)
-if madrs_study is None:
-    say(f"**The MADRS recovery study's results are missing** ({recovery_madrs_dir}). Run "
-        "`.venv/bin/ketamine-nif sweep sweeps/recovery-madrs.yaml` (about 10 seconds per replicate and core).")
-else:
-    madrs_rec = recovery_summary(madrs_study.results)
-    say(f"Made by `{madrs_study.command}` ({madrs_study.progress}).")
-    show_table(madrs_rec, digits=3)
-    say(recovery_sentence(madrs_rec))
+show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)
 
 # %% [markdown]
 # ## Simulation-based calibration {#sec-criticism-sbc}

@@ -86,7 +86,8 @@ def cmd_run(args) -> int:
         return 0
     only = [find_job(n).stem for n in args.notebooks] if args.notebooks else None
     start = time.perf_counter()
-    records = run_book(data_dir, overrides, force=args.force, only=only, log=lambda msg: print(msg, flush=True))
+    with paths.build_lock(log=lambda msg: print(msg, flush=True)):
+        records = run_book(data_dir, overrides, force=args.force, only=only, log=lambda msg: print(msg, flush=True))
     executed = sum(r["status"] == "executed" for r in records)
     print(f"notebooks: {executed} executed, {len(records) - executed} unchanged, in {time.perf_counter() - start:.1f} s; executed notebooks in {paths.BUILD / 'notebooks'}")
     return 0
@@ -109,8 +110,9 @@ def cmd_render(args) -> int:
     start = time.perf_counter()
     print("rendering with Quarto ..." if engine == "quarto" else "rendering with the offline renderer (Pandoc + Typst"
           + ("; Quarto not found) ..." if args.engine == "auto" else ") ..."), flush=True)
-    pdf = build_book(paths.QUARTO_CONFIG, paths.EXECUTED, paths.BUILD, paths.BOOK, banner_text(report_data), engine,
-                     run_log=run_log, data_dir=report_data.get("data_dir"))
+    with paths.build_lock(log=lambda msg: print(msg, flush=True)):
+        pdf = build_book(paths.QUARTO_CONFIG, paths.EXECUTED, paths.BUILD, paths.BOOK, banner_text(report_data), engine,
+                         run_log=run_log, data_dir=report_data.get("data_dir"))
     print(f"book rendered{' by Quarto' if engine == 'quarto' else ''} in {time.perf_counter() - start:.1f} s "
           f"(project staged in {paths.BUILD / 'book'}):\n  HTML: {paths.BOOK / 'index.html'}\n  PDF:  {pdf}")
     return 0

@@ -24,6 +24,7 @@ from .estimands import (
     MADRS_CHANGE_DIFFERENCE,
     null_value,
 )
+from .paths import atomic_path
 
 COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "r_hat", "ess_bulk", "converged"]
 DETECTION = 0.975  # an effect is "detected" when P(direction) >= 0.975: its 95% interval excludes the null
@@ -61,8 +62,8 @@ def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, 
 
 def write(estimates: pd.DataFrame, output_dir: str | Path) -> Path:
     path = Path(output_dir) / "estimates.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    estimates[COLUMNS].to_csv(path, index=False, float_format="%.6g")
+    with atomic_path(path) as temporary:
+        estimates[COLUMNS].to_csv(temporary, index=False, float_format="%.6g")
     return path
 
 

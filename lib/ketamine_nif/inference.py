@@ -21,6 +21,7 @@ import pymc as pm
 import xarray as xr
 
 from .models.pooling import recorded_priors
+from .paths import atomic_path, write_atomic
 
 SAMPLERS = ("pymc", "nutpie", "numpyro")
 DEFAULT_SAMPLER = "pymc"  # chosen by benchmarks/samplers.py on the project's 2-core machine
@@ -167,7 +168,8 @@ def save_posterior(idata, path: Path) -> None:
                   for v, da in tree[g].data_vars.items() if da.dtype.kind == "f"}
         for g in tree.children
     }
-    tree.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+    with atomic_path(path) as temporary:
+        tree.to_netcdf(temporary, engine="h5netcdf", encoding=encoding)
 
 
 def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str | Path | None = None,
@@ -188,5 +190,5 @@ def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str |
         record = out / "diagnostics.json"
         existing = json.loads(record.read_text()) if record.exists() else {}
         existing[name] = diagnostics.to_dict()
-        record.write_text(json.dumps(existing, indent=2) + "\n")
+        write_atomic(record, json.dumps(existing, indent=2) + "\n")
     return Fit(model, idata, diagnostics)

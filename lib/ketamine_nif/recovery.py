@@ -132,3 +132,29 @@ def recovery_sentence(summary: pd.DataFrame) -> str:
     if len(unconverged):
         text += f" Some fits of {join_words(unconverged['estimand'])} failed the convergence checks at these settings."
     return text
+
+
+SUMMARY_COLUMNS_TEXT = (
+    "Per estimand: replicates (twins), estimates, the share of them from fits that passed the convergence checks, "
+    "coverage of the 95% intervals, mean error (bias) and root mean square error on the estimand's scale, planted "
+    "effects and the share detected in their direction, and detections of effects that were not planted (out of the "
+    "null estimates).")
+
+
+def show_study(folder: str, sweep_file: str, cost: str, explain: bool = True) -> None:
+    """A chapter's view of a saved recovery sweep: how it was made, the table of
+    :func:`recovery_summary` and :func:`recovery_sentence`; or, when it has not
+    been run, how to run it (``cost``: its time, in words)."""
+    from .reporting import say, show_table
+    from .sweep import read_saved
+
+    study = read_saved(folder)
+    if study is None:
+        say(f"**The study's results are missing** ({folder}). Run `.venv/bin/ketamine-nif sweep {sweep_file}` ({cost}).")
+        return
+    summary = recovery_summary(study.results)
+    fixed = study.spec.get("fixed", {})
+    say(f"Made by `{study.command}` ({study.progress}; every model with {fixed.get('chains', '?')} chains × "
+        f"{fixed.get('draws', '?')} draws)." + (f" {SUMMARY_COLUMNS_TEXT}" if explain else ""))
+    show_table(summary, digits=3)
+    say(recovery_sentence(summary))

@@ -40,7 +40,16 @@ from pathlib import Path
 import yaml
 
 from .contract import Dataset, hash_files, load_dataset
-from .paths import BUILD, EXECUTED, NOTEBOOKS, PARAMS, QUARTO_CONFIG, ROOT, run_output_dir
+from .paths import (
+    BUILD,
+    EXECUTED,
+    NOTEBOOKS,
+    PARAMS,
+    QUARTO_CONFIG,
+    ROOT,
+    run_output_dir,
+    write_atomic,
+)
 
 THREAD_SETTINGS = {
     "OMP_NUM_THREADS": "1",
@@ -257,10 +266,8 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
     dataset: Dataset = load_dataset(data_dir)  # stops with ContractError before any notebook runs
     data_hash = hash_files(p for p in Path(data_dir).iterdir() if p.is_file())
     BUILD.mkdir(parents=True, exist_ok=True)
-    REPORT_DATA.write_text(
-        json.dumps({"data_dir": display_path(data_dir), "data_hash": dataset.data_hash(), **dataset.metadata}, indent=2) + "\n",
-        encoding="utf-8",
-    )
+    write_atomic(REPORT_DATA,
+                 json.dumps({"data_dir": display_path(data_dir), "data_hash": dataset.data_hash(), **dataset.metadata}, indent=2) + "\n")
     chapters = book_jobs()
     jobs = execution_order([j for j in chapters if not only or j.stem in only])
     # an override goes to the notebooks that define it, and must be known to one of them
@@ -288,8 +295,7 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
         log(f"{prefix}: executing ...")
         stamp.unlink(missing_ok=True)
         seconds = execute(job, parameters)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(key)
+        write_atomic(stamp, key)
         log(f"{prefix}: done in {seconds:.1f} s")
         records.append({
             "stem": job.stem, "status": "executed", "seconds": round(seconds, 1), "parameters": parameters,
@@ -304,4 +310,4 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
 
 
 def _write_run_log(run_log: dict) -> None:
-    RUN_LOG.write_text(json.dumps(run_log, indent=2, default=str) + "\n", encoding="utf-8")
+    write_atomic(RUN_LOG, json.dumps(run_log, indent=2, default=str) + "\n")

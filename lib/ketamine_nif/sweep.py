@@ -58,7 +58,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .paths import BUILD, ROOT
+from .paths import BUILD, ROOT, atomic_path, write_atomic
 from .provenance import git_state
 
 SWEEPS = BUILD / "sweeps"
@@ -270,7 +270,7 @@ def run_sweep(sweep: Sweep, out: str | Path | None = None, workers: int | None =
     bar = Progress(len(tasks), log, progress)
     try:
         for record in _dispatch(tasks, workers, scheduler):
-            (records / f"{record['run']}.json").write_text(json.dumps(record, indent=1, default=_plain) + "\n", encoding="utf-8")
+            write_atomic(records / f"{record['run']}.json", json.dumps(record, indent=1, default=_plain) + "\n")
             bar.update(record)
     finally:  # also when interrupted: the table holds every run finished so far
         bar.close()
@@ -364,8 +364,9 @@ def gather(sweep: Sweep, out: str | Path) -> Gathered:
                              "traceback": record.get("traceback", "")})
     results = pd.DataFrame(rows)
     failed = pd.DataFrame(failures, columns=["run", "seed", "replicate", *sweep.grid, "error", "partial_output", "traceback"])
-    results.to_csv(out / "results.csv", index=False)
-    failed.to_csv(out / "failures.csv", index=False)
+    for frame, name in ((results, "results.csv"), (failed, "failures.csv")):
+        with atomic_path(out / name) as temporary:
+            frame.to_csv(temporary, index=False)
     return Gathered(results, failed)
 
 
@@ -383,7 +384,7 @@ def _write_summary(sweep: Sweep, out: Path, result: Gathered, executed: int, ski
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
         "code": git_state(ROOT),  # the version of the code that made the runs done now
     }
-    (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_atomic(out / "sweep.json", json.dumps(summary, indent=2) + "\n")
     if sweep.source is not None:
         (out / "sweep.yaml").write_text(Path(sweep.source).read_text(encoding="utf-8"), encoding="utf-8")
     if Path(sys.argv[0]).name == "ketamine-nif":

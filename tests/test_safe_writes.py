@@ -1,0 +1,108 @@
+"""Faults leave a consistent state: records are replaced in one step (a killed
+writer leaves the old file, never half a new one), and one build at a time
+holds the checkout's build folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import BIN, make_project
+from ketamine_nif.paths import BuildLocked, atomic_path, build_lock, write_atomic
+
+
+def test_write_atomic_replaces_the_file(tmp_path):
+    target = tmp_path / "deep" / "record.json"
+    write_atomic(target, "old\n")
+    write_atomic(target, "new\n")
+    assert target.read_text() == "new\n"
+    assert [p.name for p in target.parent.iterdir()] == ["record.json"]  # no temporary left
+
+
+def test_an_error_while_writing_leaves_the_old_file(tmp_path):
+    target = tmp_path / "estimates.csv"
+    target.write_text("complete\n")
+    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
+        temporary.write_text("half a ")
+        raise RuntimeError("killed")
+    assert target.read_text() == "complete\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["estimates.csv"]
+
+
+def test_a_killed_writer_leaves_the_old_file(tmp_path):
+    """SIGKILL in the middle of a write: no cleanup runs, and still the record
+    is the old, complete one (the next write replaces the stray temporary's role)."""
+    target = tmp_path / "run-log.json"
+    write_atomic(target, '{"01-data": "done"}\n')
+    code = (
+        "import os, signal, sys\n"
+        "from ketamine_nif.paths import atomic_path\n"
+        f"with atomic_path({str(target)!r}) as t:\n"
+        "    t.write_text('{\"01-data\": \"do')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert killed.returncode == -9
+    assert target.read_text() == '{"01-data": "done"}\n'
+    write_atomic(target, "{}\n")
+    assert target.read_text() == "{}\n"
+
+
+def _holder(lock_file, seconds: float) -> subprocess.Popen:
+    """Another process holding the lock for ``seconds``, once it prints 'held'."""
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from ketamine_nif.paths import build_lock\n"
+        f"with build_lock(lock_file=Path({str(lock_file)!r})):\n"
+        "    print('held', flush=True)\n"
+        f"    time.sleep({seconds})\n"
+        "print('released', flush=True)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_a_second_build_waits_for_the_first(tmp_path):
+    lock_file = tmp_path / "_build" / ".lock"
+    holder = _holder(lock_file, 1.5)
+    with pytest.raises(BuildLocked, match=f"pid {holder.pid}"):
+        with build_lock(wait=False, lock_file=lock_file):
+            pass
+    said = []
+    start = time.monotonic()
+    with build_lock(log=said.append, lock_file=lock_file):
+        waited = time.monotonic() - start
+        assert holder.stdout.readline().strip() == "released"  # the first build let go before the second went on
+    assert len(said) == 1 and "another build is running" in said[0] and f"pid {holder.pid}" in said[0]
+    assert waited > 1.0
+    holder.wait()
+
+
+def test_a_killed_build_releases_the_lock(tmp_path):
+    lock_file = tmp_path / "_build" / ".lock"
+    holder = _holder(lock_file, 60)
+    holder.kill()
+    holder.wait()
+    with build_lock(wait=False, lock_file=lock_file):
+        assert f"pid {os.getpid()}" in lock_file.read_text()
+
+
+@pytest.mark.slow
+def test_run_and_render_wait_for_a_running_build(tmp_path):
+    """``ketamine-nif run`` started while another build holds the checkout waits,
+    says so, and goes on when that build ends."""
+    root = make_project(tmp_path / "project")
+    holder = _holder(root / "_build" / ".lock", 8)
+    env = {**os.environ, "KETAMINE_NIF_ROOT": str(root)}
+    second = subprocess.run([str(BIN / "ketamine-nif"), "run", "01-data"], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert holder.poll() is not None
+    assert second.returncode == 0, second.stderr
+    assert f"another build is running in this checkout (pid {holder.pid}" in second.stdout
+    assert second.stdout.index("waiting") < second.stdout.index("[1/1] 01-data")
