@@ -61,6 +61,19 @@ def test_grid_times_replicates_gives_distinct_runs_and_seeds(tmp_path):
     assert len({sweep.key(r) for r in runs}) == len(runs)
 
 
+def test_a_dry_run_checks_the_parameters_and_counts_the_runs(tmp_path):
+    from ketamine_nif.sweep import plan_sweep
+
+    good = load_sweep(sweep_file(tmp_path, grid={"effect": [1.0, 1.5]}, replicates=3, seed=10))
+    lines = plan_sweep(good, out=tmp_path / "out")
+    assert lines[0].startswith("sweep test: function ketamine_nif.design:detection_replicate, 6 runs (2 grid points x 3 "
+                               "replicates), 0 already done, 6 to run")
+    assert not (tmp_path / "out").exists()  # nothing run, nothing written
+    typo = load_sweep(sweep_file(tmp_path, name="typo", grid={"effect": [1.0]}, fixed={**TINY_REPLICATE, "drawz": 40}))
+    with pytest.raises(SweepError, match="cannot take this sweep's parameters.*drawz"):
+        plan_sweep(typo)
+
+
 def test_sweep_runs_in_parallel_resumes_and_collects_failures(tmp_path):
     # effect -1 is not a possible ratio: that run fails while the other finishes
     path = sweep_file(tmp_path, grid={"effect": [1.6, -1.0]}, replicates=1, seed=3)

@@ -135,7 +135,11 @@ def cmd_check_book(args) -> int:
 def cmd_sweep(args) -> int:
     import signal
 
-    from .sweep import load_sweep, run_sweep
+    from .sweep import load_sweep, plan_sweep, run_sweep
+
+    if args.dry_run:
+        print("\n".join(plan_sweep(load_sweep(args.file), out=args.out)))
+        return 0
 
     def stop(*_):  # `kill` stops the workers as Ctrl-C does; finished runs stay recorded
         raise KeyboardInterrupt
@@ -195,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="send the runs to a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786, instead of local processes")
     p.add_argument("--out", type=Path, default=None, help="results folder (default: _build/sweeps/<name>)")
+    p.add_argument("--dry-run", action="store_true", help="check the sweep file and count its runs; run nothing")
     p.set_defaults(func=cmd_sweep)
     return parser
 

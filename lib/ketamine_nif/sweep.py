@@ -253,13 +253,11 @@ def run_sweep(sweep: Sweep, out: str | Path | None = None, workers: int | None =
     tasks, skipped = [], 0
     has_seed = sweep.kind == "notebook" and _notebook_has_seed(sweep)
     for run in runs:
-        key = sweep.key(run)
-        done = _read(records / f"{run.id}.json")
-        if done and done.get("status") == "ok" and done.get("key") == key:
+        if _finished(sweep, run, records):
             skipped += 1
             continue
         tasks.append({
-            "run": run.id, "key": key, "seed": run.seed, "point": run.point, "fixed": sweep.fixed,
+            "run": run.id, "key": sweep.key(run), "seed": run.seed, "point": run.point, "fixed": sweep.fixed,
             "kind": sweep.kind, "target": sweep.target, "has_seed": has_seed,
             "output_dir": str(out / "outputs" / run.id), "notebook_out": str(out / "notebooks" / f"{run.id}.ipynb"),
         })
@@ -281,6 +279,38 @@ def run_sweep(sweep: Sweep, out: str | Path | None = None, workers: int | None =
     log(f"sweep {sweep.name}: {len(tasks)} run now, {skipped} skipped, {failed} failed, in {seconds:.1f} s; "
         f"results in {out / 'results.csv'}" + (f"; failures in {out / 'failures.csv'}" if failed else ""))
     return SweepResult(out, result.results, result.failures, len(tasks), skipped, seconds)
+
+
+def _finished(sweep: Sweep, run: Run, records: Path) -> bool:
+    """Whether ``run`` has a successful record made with the sweep's current settings."""
+    record = _read(records / f"{run.id}.json")
+    return bool(record) and record.get("status") == "ok" and record.get("key") == sweep.key(run)
+
+
+def plan_sweep(sweep: Sweep, out: str | Path | None = None) -> list[str]:
+    """Check a sweep without running it (``ketamine-nif sweep FILE --dry-run``):
+    its function or notebook takes every parameter, and how many runs are
+    already recorded. Returns the lines to print; raises SweepError."""
+    import inspect
+
+    out = Path(out) if out else sweep.out or SWEEPS / sweep.name
+    runs = sweep.runs()
+    if sweep.kind == "function":
+        signature = inspect.signature(resolve_function(sweep.target))
+        for run in runs[:1]:
+            try:
+                signature.bind(seed=run.seed, **sweep.fixed, **run.point)
+            except TypeError as exc:
+                raise SweepError(f"{sweep.target} cannot take this sweep's parameters ({exc})") from None
+    else:
+        _notebook_has_seed(sweep)
+    done = sum(_finished(sweep, run, out / "runs") for run in runs)
+    points = len(runs) // sweep.replicates
+    return [f"sweep {sweep.name}: {sweep.kind} {sweep.target}, {len(runs)} runs ({points} grid point"
+            f"{'s' if points != 1 else ''} x {sweep.replicates} replicates), {done} already done, "
+            f"{len(runs) - done} to run; results would go to {out}",
+            *(f"  {run.id}: seed {run.seed}, {run.point}" for run in runs[:3]),
+            *(["  ..."] if len(runs) > 3 else [])]
 
 
 def _notebook_has_seed(sweep: Sweep) -> bool:
