@@ -13,6 +13,7 @@ PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/ketamine-nif
 STAMP := $(VENV)/.installed
 DATA ?= data/synthetic
+RUN_ARGS ?=
 SCENARIO ?= paper-null
 SEED ?= 20250404
 TWIN := data/synthetic/measurements.csv
@@ -39,6 +40,7 @@ PYTHON_312 := $(shell for p in python3.12 python3.13 python3.14 python3 python; 
 help:
 	@echo "make report            build the report (HTML and PDF in _book/) on the synthetic twin, then check it"
 	@echo "make report DATA=dir   build it on another data directory (see data/README.md)"
+	@echo "make report RUN_ARGS='-p draws=500'   pass options to ketamine-nif run (here: fewer draws in every chapter)"
 	@echo "make test              run the tests"
 	@echo "make lint              ruff check"
 	@echo "make clean             remove generated outputs (keeps .venv)"
@@ -65,7 +67,7 @@ twin: $(TWIN)
 report: $(STAMP)
 	@start=$$(date +%s); \
 	if [ "$(DATA)" = "data/synthetic" ]; then $(MAKE) --no-print-directory twin || exit $$?; fi; \
-	$(CLI) run --data "$(DATA)" && $(CLI) render && $(CLI) check-book || exit $$?; \
+	$(CLI) run --data "$(DATA)" $(RUN_ARGS) && $(CLI) render && $(CLI) check-book || exit $$?; \
 	echo "make report: done in $$(( $$(date +%s) - start )) s. Open _book/index.html; the PDF is in _book/."
 
 test: $(STAMP)

@@ -22,12 +22,14 @@ TINY = ["-p", "draws=60", "-p", "tune=60", "-p", "chains=2", "-p", "prior_draws=
 
 
 def make_project(root: Path) -> Path:
-    """A copy of the project (book config, notebooks, parameters) with a 20-participant twin."""
+    """A copy of the project (book config, notebooks, parameters, saved studies) with a 20-participant twin."""
     root.mkdir(parents=True, exist_ok=True)
     for name in ("_quarto.yml", "references.bib"):
         shutil.copy(ROOT / name, root / name)
     for folder in ("notebooks", "params"):
         shutil.copytree(ROOT / folder, root / folder)
+    # the saved studies chapters 08 and 10 read (not their ignored per-run data)
+    shutil.copytree(ROOT / "studies", root / "studies", ignore=shutil.ignore_patterns("data-seed-*", "notebooks", "outputs"))
     simulate(load_scenario("paper-null", overrides={"design": {"n_ketamine": 12, "n_saline": 8}}), seed=2).write(root / "data" / "synthetic")
     return root
 
