@@ -92,6 +92,8 @@ BREAKS = {
     "a stderr block": (("01-first.html", PROSE, '<div class="cell-output cell-output-stderr"><pre><code>Sampling: [alpha]</code></pre></div>' + PROSE), "01-first.html: [stderr] 1 stderr block(s)"),
     "a warning": (("01-first.html", PROSE, "<pre><code>model.py:3: UserWarning: the sampler says so</code></pre>" + PROSE), "01-first.html: [stderr] warning or stderr text shown: 'UserWarning:'"),
     "a path in a page": (("01-first.html", PROSE, "<pre><code>saved to /home/alice/run/x.csv</code></pre>" + PROSE), "01-first.html: [paths] absolute path of the build machine: /home/alice/run/x.csv"),
+    "a path in a download's metadata": (("notebooks/02-second.ipynb", '"metadata": {', '"metadata": {\n  "papermill": {"input_path": "/home/alice/repo/_build/sources/02-second.ipynb"},', ),
+                                        "notebooks/02-second.ipynb: [paths] absolute path of the build machine: /home/alice/repo/_build/sources/02-second.ipynb"),
     "a path in a download": (("notebooks/02-second.ipynb", '"source": [', '"source": [\n    "# data in /Users/alice/trial\\n",'), "notebooks/02-second.ipynb: [paths] absolute path of the build machine: /Users/alice/trial"),
     "an image without alt text": (_image_without_alt, "01-first.html: [alt-text] image figures/01-first-1.png has no alt text"),
     "a page without the banner": (_page_without_banner, "02-second.html: [banner] no synthetic-data banner on this page"),

@@ -165,13 +165,14 @@ def absolute_paths(text: str, roots: set[str]) -> list[str]:
 
 
 def notebook_text(path: Path) -> str:
-    """The text a notebook holds (sources and text outputs; not images)."""
+    """The text a notebook holds (metadata, sources and text outputs; not images)."""
     try:
         notebook = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return path.read_text(encoding="utf-8", errors="replace")
-    parts = []
+    parts = [json.dumps(notebook.get("metadata", {}))]
     for cell in notebook.get("cells", []):
+        parts.append(json.dumps(cell.get("metadata", {})))
         parts.append("".join(cell.get("source", "")))
         for output in cell.get("outputs", []):
             parts.append("".join(output.get("text", "")))

@@ -151,10 +151,24 @@ def scrub(text: str, pairs: list[tuple[str, str]]) -> str:
     return text
 
 
+def _scrub_metadata(value, pairs: list[tuple[str, str]]):
+    """Metadata with the machine's paths replaced in every string (Papermill's
+    ``input_path`` and ``output_path``, for one)."""
+    if isinstance(value, str):
+        return scrub(value, pairs)
+    if isinstance(value, dict):
+        return type(value)({k: _scrub_metadata(v, pairs) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_scrub_metadata(v, pairs) for v in value]
+    return value
+
+
 def scrub_notebook(notebook, pairs: list[tuple[str, str]]):
     """The notebook with the machine's paths replaced in every text it holds
-    (sources, streams, text and Markdown outputs, errors); images untouched."""
+    (metadata, sources, streams, text and Markdown outputs, errors); images untouched."""
+    notebook.metadata = _scrub_metadata(notebook.metadata, pairs)
     for cell in notebook.cells:
+        cell.metadata = _scrub_metadata(cell.metadata, pairs)
         cell.source = scrub(cell.source, pairs)
         for output in cell.get("outputs", []):
             if "text" in output:
