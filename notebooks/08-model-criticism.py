@@ -422,7 +422,7 @@ if errors is not None:
 # this chapter reads its saved results.
 
 # %%
-show_study(recovery_dir, "sweeps/recovery.yaml", "about 6 minutes per replicate and core")
+show_study(recovery_dir, "sweeps/recovery.yaml", "about 3-4 minutes per replicate and core")
 
 # %% [markdown]
 # The MADRS arm difference has a study of its own, five times as large: the
