@@ -4,9 +4,13 @@ locked version, and every dependency of the project provided."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 
+import pytest
 import yaml
 
 from ketamine_nif.paths import ROOT
@@ -65,3 +69,23 @@ def test_every_dependency_of_the_project_is_in_the_environment():
     missing = [d for d in (normal(re.split(r"[<>=\[ ]", dep)[0]) for dep in project) if d not in provided]
     assert missing == [], f"not in environment.yml: {missing}"
     assert "-e ." in " ".join(pip)  # and the project itself, with its command ketamine-nif
+
+
+_DRAWS = """
+from ketamine_nif import btheb
+from ketamine_nif.inference import SamplerSettings, sample
+model = btheb.build_btheb_model(btheb.to_long(btheb.load_wide()))
+idata = sample(model, SamplerSettings(draws=40, tune=40, chains=1, seed=5), log_likelihood=False)
+print(repr(float(idata.posterior["sigma_person"].sum())))
+"""
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_draws_on_a_cold_and_a_warm_compile_cache(tmp_path):
+    """The first fit compiles the model; the second loads it from the cache.
+    With Numba's fastmath on, the two rounded differently and the draws parted."""
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'compiled'}", "OMP_NUM_THREADS": "1"}
+    runs = [subprocess.run([sys.executable, "-c", _DRAWS], env=env, capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert any((tmp_path / "compiled").rglob("*.nbi")), "the first run left no Numba cache to load"
+    assert runs[0] == runs[1]

@@ -4,14 +4,19 @@ holds the checkout's build folder."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import BIN, make_project
+from conftest import BIN, TINY, cli, make_project
 from ketamine_nif.paths import BuildLocked, atomic_path, build_lock, write_atomic
 
 
@@ -107,3 +112,56 @@ def test_run_and_render_wait_for_a_running_build(tmp_path):
     assert f"another build is running in this checkout (pid {holder.pid}" in second.stdout
     assert second.stdout.index("waiting") < second.stdout.index("[1/1] 01-data")
 
+
+def _killed_midway(root, args: tuple[str, ...], after: str, delay: float) -> None:
+    """Start ``ketamine-nif ARGS`` in ``root``, wait for a line containing
+    ``after``, then SIGKILL it and every process it started (kernel included)."""
+    env = {**os.environ, "KETAMINE_NIF_ROOT": str(root)}
+    process = subprocess.Popen([str(BIN / "ketamine-nif"), *args], cwd=root, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in process.stdout:
+        if after in line:
+            break
+    time.sleep(delay)
+    assert process.poll() is None, "finished before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _pages(book) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(book.glob("*.html"))}
+
+
+@pytest.mark.slow
+def test_a_killed_build_resumes_and_equals_a_clean_one(built_book, tmp_path):
+    """SIGKILL in the middle of a notebook, then in the middle of the render;
+    running again completes, re-executes only the interrupted notebook (and the
+    appendix, which reports run times), and gives the clean build's estimates
+    and pages."""
+    clean = built_book[0]
+    root = tmp_path / "copy"
+    shutil.copytree(clean, root, symlinks=True)
+    chapter = "09-external-validation"
+    sampling = [a for flag, value in zip(TINY[::2], TINY[1::2], strict=True) if not value.startswith("prior_draws")
+                for a in (flag, value)]  # the chapter has no prior predictive draws
+    _killed_midway(root, ("run", chapter, "--force", *sampling), f"{chapter}: executing", 4.0)
+    assert not (root / "_build" / "cache" / f"{chapter}.key").exists()
+    resumed = cli(root, "run", *TINY)
+    assert resumed.returncode == 0, resumed.stderr
+    executed = sorted(re.findall(r"\] (\S+): executing", resumed.stdout))
+    assert executed == sorted([chapter, "appendix"]), resumed.stdout
+    for stem in (chapter, "index"):
+        outputs = Path("_build") / "outputs" / stem / "estimates.csv"
+        if (clean / outputs).exists():
+            assert (root / outputs).read_text() == (clean / outputs).read_text()
+    json.loads((root / "_build" / "run-log.json").read_text())  # whole, not truncated
+
+    _killed_midway(root, ("render",), "rendering", 1.0)
+    rendered = cli(root, "render")
+    assert rendered.returncode == 0, rendered.stderr
+    assert cli(root, "check-book").returncode == 0
+    ours, theirs = _pages(root / "_book"), _pages(clean / "_book")
+    assert ours.keys() == theirs.keys()
+    rerun = {f"{chapter}.html", "appendix.html"}  # their pages show the new run's fit times; its estimates are equal (above)
+    changed = sorted(name for name in ours if ours[name] != theirs[name])
+    assert set(changed) <= rerun, changed
