@@ -19,14 +19,24 @@ exp(beta_mt) is the ketamine/saline ratio of geometric-mean change from
 baseline; with the arm indicator k centred on its mean kbar, delta_mt is the
 change averaged over the arms. Values below the detection limit contribute P(log y <= log lod)
 (left-censoring).
+
+``fixed_shape=True`` builds the same model for the fit engine
+(:mod:`ketamine_nif.engine`): every participant x marker x visit of the design
+is a row, what changes between datasets of one design (values, which are
+under the lod, which were sampled, the arm contrast, the centre of the
+intercept priors) sits in data containers, and the likelihood of a row is
+masked in or out. Its log density equals the observed-rows form's
+(``tests/test_engine.py``); it has no pointwise log-likelihood.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 
 from .pooling import EffectPrior, effect
 from .prepare import ModelData
@@ -85,6 +95,52 @@ def censored_log_values(name, mu, sigma, data_log, censored, likelihood, nu=None
         pm.Censored(f"{name}_censored", dist(mu[below], sigma[below]), lower=data_log[below], upper=None, observed=data_log[below])
 
 
+def masked_log_values(name, mu, sigma, values, seen, below_rows, below_seen, likelihood, nu=None):
+    """The likelihood of :func:`censored_log_values` on a fixed grid of rows:
+    densities of the rows where ``seen`` is 1 (a value above the lod), and
+    P(log y <= log lod) of the rows listed in ``below_rows`` where ``below_seen``
+    is 1 (the list is padded to a fixed length). One potential, whose shape
+    does not depend on the data."""
+    def dist(mu_, sigma_):
+        return pm.Normal.dist(mu_, sigma_) if likelihood == "normal" else pm.StudentT.dist(nu=nu, mu=mu_, sigma=sigma_)
+
+    density = pt.sum(seen * pm.logp(dist(mu, sigma), values))
+    tail = pt.sum(below_seen * pm.logcdf(dist(mu[below_rows], sigma[below_rows]), values[below_rows]))
+    pm.Potential(name, density + tail)
+
+
+def below_lod_capacity(count: int) -> int:
+    """Room for values under the lod in the fixed-shape form: the power of two
+    at or above 1.25 x ``count`` (at least 8), so that the replicates of a
+    design, whose counts scatter around one value, share one compiled model."""
+    return max(8, 1 << math.ceil(math.log2(max(1.25 * count, 1))))
+
+
+def fixed_shape_data(data: ModelData, below_lod: str = "censored", like: dict | None = None) -> dict[str, np.ndarray]:
+    """The data containers of the fixed-shape model: NIF rows on the full
+    participant x marker x visit grid (participant-major, then marker), with a
+    0/1 mask of values seen above the lod, the list of rows under the lod
+    padded to a fixed length (that of ``like``, the containers of a compiled
+    model, or :func:`below_lod_capacity`) with its own mask, the centres of the
+    intercept priors, the arm contrast and the visits' days."""
+    values, censored = substituted(data, below_lod)
+    n, markers, visits = data.n_participants, len(data.markers), len(data.visits)
+    row = (data.nif_person * markers + data.nif_marker) * visits + data.nif_visit
+    if len(np.unique(row)) != len(row):
+        raise ValueError("a participant has two values of one marker at one visit; the fixed-shape model needs one")
+    value, seen = np.zeros(n * markers * visits), np.zeros(n * markers * visits)
+    value[row], seen[row] = values, ~censored
+    below = row[censored]
+    capacity = len(like["nif_below_rows"]) if like is not None else below_lod_capacity(len(below))
+    if len(below) > capacity:
+        raise ValueError(f"{len(below)} values under the lod; this compiled model has room for {capacity}")
+    below_rows, below_seen = np.zeros(capacity, dtype=np.int64), np.zeros(capacity)
+    below_rows[: len(below)], below_seen[: len(below)] = below, 1.0
+    days = data.visit_days if data.visit_days is not None else np.zeros(visits)
+    return {"nif_value": value, "nif_seen": seen, "nif_below_rows": below_rows, "nif_below_seen": below_seen,
+            "nif_centre": data.nif_center(), "arm_contrast": data.arm_contrast, "visit_days": np.asarray(days, float)}
+
+
 def substituted(data: ModelData, below_lod: str = "censored") -> tuple[np.ndarray, np.ndarray]:
     """Log values and censoring flags as the likelihood sees them: unchanged
     for ``censored``; for a substitution, values under the lod replaced by
@@ -98,24 +154,35 @@ def substituted(data: ModelData, below_lod: str = "censored") -> tuple[np.ndarra
 
 
 def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", priors: TrajectoryPriors = TrajectoryPriors(),
-                               below_lod: str = "censored", person_slopes: bool = False, pooling: str = "none") -> pm.Model:
+                               below_lod: str = "censored", person_slopes: bool = False, pooling: str = "none",
+                               fixed_shape: bool = False) -> pm.Model:
     """The aim 1 model for every marker in ``data``; ``below_lod`` picks how
     values under the detection limit enter (:data:`BELOW_LOD`);
     ``person_slopes`` adds each person's own linear course in time since the
     infusion (a variant for model criticism); ``pooling`` whether the arm
-    effects share a scale across markers (:mod:`~ketamine_nif.models.pooling`)."""
+    effects share a scale across markers (:mod:`~ketamine_nif.models.pooling`);
+    ``fixed_shape`` the form whose data can be swapped (module docstring)."""
     check_likelihood(likelihood)
-    log_values, censored = substituted(data, below_lod)
     coords = {
         "marker": data.markers,
         "post_visit": data.post_visits,
         "participant": data.participants,
     }
-    m, i, t = data.nif_marker, data.nif_person, data.nif_visit
+    if fixed_shape:
+        m, i, t = (a.ravel() for a in np.indices((data.n_participants, len(data.markers), len(data.visits)))[[1, 0, 2]])
+    else:
+        m, i, t = data.nif_marker, data.nif_person, data.nif_visit
+        log_values, censored = substituted(data, below_lod)
     post = t > 0
     t_post = np.maximum(t - 1, 0)
     with pm.Model(coords=coords) as model:
-        mu = pm.Normal("mu", mu=data.nif_center(), sigma=priors.intercept_sd, dims="marker")
+        if fixed_shape:
+            box = {name: pm.Data(name, value) for name, value in fixed_shape_data(data, below_lod).items()
+                   if name != "visit_days" or person_slopes}
+            centre, contrast, days = box["nif_centre"], box["arm_contrast"], box.get("visit_days")
+        else:
+            centre, contrast, days = data.nif_center(), data.arm_contrast, data.visit_days
+        mu = pm.Normal("mu", mu=centre, sigma=priors.intercept_sd, dims="marker")
         delta = pm.Normal("delta", 0.0, priors.time_sd, dims=("marker", "post_visit"))
         beta = effect("log_ratio", EffectPrior(priors.arm_scale, pooling=pooling), ("marker", "post_visit"))
         pm.Deterministic("nif_change_ratio", pm.math.exp(beta), dims=("marker", "post_visit"))
@@ -123,12 +190,16 @@ def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", prio
         level = pm.Normal("level", mu, tau, dims=("participant", "marker"))  # person's stable level
         sigma = pm.HalfNormal("sigma", priors.residual_sd, dims="marker")
         nu = pm.Gamma("nu", alpha=2.0, beta=0.1) if likelihood == "student" else None
-        eta = level[i, m] + post * (delta[m, t_post] + data.arm_contrast[i] * beta[m, t_post])
+        eta = level[i, m] + post * (delta[m, t_post] + contrast[i] * beta[m, t_post])
         if person_slopes:
             if data.visit_days is None:
                 raise ValueError("person_slopes needs the visits' days since the infusion (ModelData.visit_days)")
             omega = pm.HalfNormal("slope_sd", priors.person_slope_sd, dims="marker")
             slope_raw = pm.Normal("slope_raw", 0.0, 1.0, dims=("participant", "marker"))
-            eta = eta + omega[m] * slope_raw[i, m] * data.visit_days[t]
-        censored_log_values("log_nif", eta, sigma[m], log_values, censored, likelihood, nu)
+            eta = eta + omega[m] * slope_raw[i, m] * days[t]
+        if fixed_shape:
+            masked_log_values("log_nif", eta, sigma[m], box["nif_value"], box["nif_seen"], box["nif_below_rows"],
+                              box["nif_below_seen"], likelihood, nu)
+        else:
+            censored_log_values("log_nif", eta, sigma[m], log_values, censored, likelihood, nu)
     return model

@@ -1,0 +1,101 @@
+"""Benchmark of the fit engine (compile once, fit many) against the reference
+path (``inference.fit``: build, compile and ``pm.sample`` per fit), on the
+design sweeps' fits, with the kernel-limit anchor run in the same process
+tree for a ratio that does not depend on how busy the machine is.
+
+    .venv/bin/python benchmarks/fit_engine.py [--batch 50] [--reference 3]
+
+Fits: the aim 1 model of one marker (IL-6) at the trial's design, 2 chains x
+(300 tuning + 500 draws), chains one after another on one core (as a sweep
+worker runs them). Prints seconds per fit for each path, the engine's per fit
+with its one compilation spread over the batch, and per chain; then the
+anchor's cost per chain (``../shared/anchors/kernel_limit.py``, when present)
+and the ratios. The aim 2 model has no fixed-shape form yet: its reference
+cost is printed alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ketamine_nif.paths import ROOT
+from ketamine_nif.runner import configure_environment
+
+ANCHOR = ROOT.parent / "shared" / "anchors" / "kernel_limit.py"
+CHAINS, TUNE, DRAWS = 2, 300, 500
+
+
+def twins(n: int, seed: int, marker: str):
+    """``n`` prepared twins of the trial's design (paper-null), one marker."""
+    from ketamine_nif.contract import load_dataset
+    from ketamine_nif.models import prepare
+    from ketamine_nif.twin import simulate
+
+    with tempfile.TemporaryDirectory() as folder:
+        return [prepare(load_dataset(simulate("paper-null", seed=seed + k).write(Path(folder) / str(k))), markers=[marker])
+                for k in range(n)]
+
+
+def anchor_per_chain() -> float | None:
+    """Seconds per one-chain fit of the anchor, sequential on the CPU (same tuning and draws)."""
+    if not ANCHOR.exists():
+        return None
+    out = subprocess.run([sys.executable, str(ANCHOR), "--reps", "8", "--warmup", str(TUNE), "--draws", str(DRAWS),
+                          "--seq", "8"], capture_output=True, text=True, check=True).stdout
+    print("anchor:", " | ".join(out.strip().splitlines()), flush=True)
+    return float(re.search(r"sequential: ([\d.]+) ms/fit", out).group(1)) / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=50, help="engine fits (one compilation)")
+    parser.add_argument("--reference", type=int, default=3, help="inference.fit fits of each model")
+    args = parser.parse_args()
+    configure_environment()
+    os.environ["KETAMINE_NIF_SAMPLER_CORES"] = "1"  # chains one after another, as in a sweep worker
+    from ketamine_nif.engine import Engine
+    from ketamine_nif.inference import SamplerSettings, fit
+    from ketamine_nif.models import build_coupling_model, build_nif_trajectory_model
+
+    settings = SamplerSettings(draws=DRAWS, tune=TUNE, chains=CHAINS, seed=int(time.time()) % 100_000)
+    data = twins(args.batch, settings.seed, "IL-6")
+    print(f"aim 1, IL-6, {len(data[0].participants)} participants, {CHAINS} x ({TUNE} + {DRAWS}); "
+          f"{args.batch} engine fits, {args.reference} reference fits", flush=True)
+
+    start = time.perf_counter()
+    for k in range(args.reference):
+        fit(build_nif_trajectory_model(data[k]), settings.for_fit(k), "reference", log_likelihood=False)
+    reference = (time.perf_counter() - start) / args.reference
+
+    start = time.perf_counter()
+    engine = Engine("nif_trajectory", data[0], settings)
+    compiled = time.perf_counter() - start
+    fits = [engine.fit(d, seed=settings.seed + k) for k, d in enumerate(data)]
+    batch = time.perf_counter() - start
+    per_fit = (batch - compiled) / len(data)
+    divergent = sum(f.diagnostics.divergences > 0 for f in fits)
+    print(f"inference.fit: {reference:.2f} s per fit (build, compile, sample)")
+    print(f"engine: compile {compiled:.1f} s once, then {per_fit:.3f} s per fit ({per_fit / CHAINS:.3f} s per chain); "
+          f"{batch / len(data):.3f} s per fit with the compilation spread over {len(data)}; "
+          f"{divergent} of {len(data)} fits with divergences")
+    print(f"ratio inference.fit / engine, compilation included over {len(data)}: {reference / (batch / len(data)):.1f}x")
+
+    anchor = anchor_per_chain()
+    if anchor is not None:
+        print(f"anchor: {anchor:.3f} s per chain; engine per chain / anchor per chain: {per_fit / CHAINS / anchor:.1f}x")
+
+    coupling = twins(1, settings.seed + 10_000, "IL-1RA")[0]
+    start = time.perf_counter()
+    fit(build_coupling_model(coupling), settings, "reference", log_likelihood=False)
+    print(f"aim 2, IL-1RA: inference.fit {time.perf_counter() - start:.1f} s per fit; no fixed-shape form yet (no engine fit)")
+
+
+if __name__ == "__main__":
+    main()

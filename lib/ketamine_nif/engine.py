@@ -1,0 +1,121 @@
+"""Compile once, fit many: the fit engine for studies of many datasets of one design.
+
+A study (design sensitivity, recovery, calibration) fits the same model to
+hundreds of simulated trials that differ only in their values. Built and
+compiled per fit, most of a small fit's cost is the compilation. The engine
+builds a book model once per design in its fixed-shape form (the builder's
+``fixed_shape=True``: every participant x marker x visit is a row, and what
+changes between datasets sits in data containers with masks), compiles it once
+with nutpie, and then fits each dataset by swapping its data in
+(``CompiledPyMCModel.with_data``) and sampling with nutpie's NUTS: the graph is
+never rebuilt.
+
+The model is the book's own builder, not a copy: ``tests/test_engine.py``
+checks that the fixed-shape log density equals the book form's on the same
+data, and that an engine fit agrees with :func:`ketamine_nif.inference.fit`
+(``pm.sample``, the reference path) within Monte Carlo error. Diagnostics are
+computed by the same :func:`~ketamine_nif.inference.diagnose`.
+
+Within a process, :func:`engine` keeps one compiled engine per design and
+settings, so that a sweep worker compiles once and fits every replicate it is
+given.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .inference import PRIORS_ATTRIBUTE, Fit, SamplerSettings, diagnose, sampler_cores
+from .models import ModelData, build_nif_trajectory_model
+from .models.pooling import recorded_priors
+from .models.trajectory import fixed_shape_data
+
+
+@dataclass(frozen=True)
+class Form:
+    """A book model that the engine can fit: its builder (with ``fixed_shape``)
+    and the function giving a dataset's values for its data containers."""
+
+    build: Callable
+    data: Callable[..., dict[str, np.ndarray]]
+    data_options: tuple[str, ...] = ()  # builder options that the data function takes too
+
+    def values(self, data: ModelData, options: dict, like: dict | None = None) -> dict[str, np.ndarray]:
+        """``data``'s values for the data containers (padded like ``like``, a compiled model's)."""
+        return self.data(data, **{k: v for k, v in options.items() if k in self.data_options}, like=like)
+
+
+FORMS = {
+    "nif_trajectory": Form(build_nif_trajectory_model, fixed_shape_data, ("below_lod",)),
+}
+
+
+def design_of(data: ModelData) -> tuple:
+    """What must be equal for two datasets to share a compiled model."""
+    return (data.n_participants, tuple(data.markers), tuple(data.visits))
+
+
+class Engine:
+    """One book model (a :data:`FORMS` name) compiled once for the design of
+    ``template``; :meth:`fit` fits it to any dataset of that design."""
+
+    def __init__(self, form: str, template: ModelData, settings: SamplerSettings, **options):
+        import nutpie
+
+        if form not in FORMS:
+            raise ValueError(f"the engine fits {', '.join(FORMS)}; got {form!r}")
+        self.form, self.options, self.settings = FORMS[form], options, replace(settings, sampler="nutpie")
+        self.name, self.design = form, design_of(template)
+        self.template = self.form.values(template, options)
+        start = time.perf_counter()
+        self.model = self.form.build(template, fixed_shape=True, **options)
+        self.compiled = nutpie.compile_pymc_model(self.model, backend="numba")
+        self.priors = json.dumps(recorded_priors(self.model))
+        self.containers = [v.name for v in self.model.data_vars]
+        self.compile_seconds = time.perf_counter() - start
+
+    def fit(self, data: ModelData, seed: int, name: str | None = None) -> Fit:
+        """Swap ``data`` in and sample (chains, draws, tuning and target
+        acceptance of the engine's settings; ``seed`` for this fit). The
+        returned ``Fit.model`` is the compiled template's model: use the
+        posterior, not the model's data."""
+        import nutpie
+
+        if design_of(data) != self.design:
+            raise ValueError(f"this engine was compiled for {self._describe(self.design)}; "
+                             f"the data have {self._describe(design_of(data))}")
+        settings = replace(self.settings, seed=int(seed))
+        values = self.form.values(data, self.options, like=self.template)
+        values = {name: values[name] for name in self.containers}
+        start = time.perf_counter()
+        idata = nutpie.sample(self.compiled.with_data(**values), draws=settings.draws, tune=settings.tune,
+                              chains=settings.chains, cores=sampler_cores(settings.chains), seed=settings.seed,
+                              target_accept=settings.target_accept, save_warmup=False, progress_bar=False)
+        idata["posterior"].attrs[PRIORS_ATTRIBUTE] = self.priors
+        return Fit(self.model, idata, diagnose(idata, name or self.name, settings, time.perf_counter() - start))
+
+    @staticmethod
+    def _describe(design: tuple) -> str:
+        n, markers, visits = design
+        return f"{n} participants, markers {', '.join(markers)}, visits {', '.join(visits)}"
+
+
+_ENGINES: dict[tuple, Engine] = {}
+
+
+def engine(form: str, template: ModelData, settings: SamplerSettings, **options) -> Engine:
+    """The process's engine for this form, design, sampler settings (seed aside),
+    builder options and shapes of the data containers (e.g. room for values
+    under the lod): compiled on first use, then reused."""
+    if form not in FORMS:
+        raise ValueError(f"the engine fits {', '.join(FORMS)}; got {form!r}")
+    shapes = {k: np.shape(v) for k, v in FORMS[form].values(template, options).items()}
+    key = (form, design_of(template), replace(settings, seed=0), tuple(sorted(options.items())), tuple(sorted(shapes.items())))
+    if key not in _ENGINES:
+        _ENGINES[key] = Engine(form, template, settings, **options)
+    return _ENGINES[key]

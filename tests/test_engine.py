@@ -1,0 +1,100 @@
+"""The fit engine (compile once, fit many): the fixed-shape form of a book
+model has the book form's log density, data swap in without a rebuild, and
+an engine fit agrees with ``inference.fit`` within Monte Carlo error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytest
+
+from conftest import SMALL
+from ketamine_nif.contract import load_dataset
+from ketamine_nif.engine import Engine, engine
+from ketamine_nif.inference import SamplerSettings, fit
+from ketamine_nif.models import build_nif_trajectory_model, prepare
+from ketamine_nif.models.trajectory import below_lod_capacity, fixed_shape_data
+from ketamine_nif.twin import load_scenario, simulate
+
+
+def _twin(tmp_path, seed: int, markers=None, overrides=SMALL):
+    folder = simulate(load_scenario("paper-null", overrides=overrides), seed=seed).write(tmp_path / f"twin-{seed}")
+    return prepare(load_dataset(folder), markers=markers)
+
+
+def _perturbed_point(model, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    return {k: v + 0.3 * rng.normal(size=np.shape(v)) for k, v in model.initial_point().items()}
+
+
+@pytest.mark.parametrize("options", [{}, {"likelihood": "student"}, {"below_lod": "lod/2", "person_slopes": True}])
+def test_the_fixed_shape_form_has_the_book_forms_log_density_after_a_data_swap(tmp_path, options):
+    """Built on one twin, given another twin's data: log density and gradient
+    equal the book form built on the second twin, at a point away from the
+    initial one (the twins differ in which values are under the lod, which
+    samples were missed and who is in which arm)."""
+    first, second = _twin(tmp_path, 1), _twin(tmp_path, 2)
+    assert not np.array_equal(first.nif_censored, second.nif_censored) or len(first.nif_log) != len(second.nif_log)
+    book = build_nif_trajectory_model(second, **options)
+    fixed = build_nif_trajectory_model(first, fixed_shape=True, **options)
+    with fixed:
+        pm.set_data({k: v for k, v in fixed_shape_data(second, options.get("below_lod", "censored")).items()
+                     if k in {d.name for d in fixed.data_vars}})
+    point = _perturbed_point(book, 3)
+    assert fixed.compile_logp()(point) == pytest.approx(book.compile_logp()(point), rel=1e-12)
+    np.testing.assert_allclose(fixed.compile_dlogp()(point), book.compile_dlogp()(point), rtol=1e-9)
+    # and the swap mattered: the first twin's data give another density
+    with fixed:
+        pm.set_data({k: v for k, v in fixed_shape_data(first, options.get("below_lod", "censored")).items()
+                     if k in {d.name for d in fixed.data_vars}})
+    assert fixed.compile_logp()(point) != pytest.approx(book.compile_logp()(point), rel=1e-6)
+
+
+def test_a_dataset_of_another_design_is_refused(tmp_path):
+    settings = SamplerSettings(draws=20, tune=20, chains=1)
+    compiled = Engine("nif_trajectory", _twin(tmp_path, 1, ["IL-6"]), settings)
+    with pytest.raises(ValueError, match="compiled for 14 participants, markers IL-6.*the data have 14 participants, markers BDNF"):
+        compiled.fit(_twin(tmp_path, 2, ["BDNF"]), seed=1)
+    with pytest.raises(ValueError, match="the engine fits nif_trajectory; got 'coupling'"):
+        Engine("coupling", _twin(tmp_path, 1, ["IL-6"]), settings)
+
+
+def test_room_for_values_under_the_lod_is_padded_and_checked(tmp_path):
+    """Rows under the lod are listed, padded to a power of two with a margin,
+    so that replicates share a compiled model; more than a compiled model has
+    room for is refused, not cut."""
+    assert [below_lod_capacity(c) for c in (0, 6, 7, 100, 134, 204, 205)] == [8, 8, 16, 128, 256, 256, 512]
+    data = _twin(tmp_path, 1, ["IL-6"])
+    values = fixed_shape_data(data)
+    count = int(data.nif_censored.sum())
+    assert count > 0 and len(values["nif_below_rows"]) == below_lod_capacity(count)
+    assert values["nif_below_seen"].sum() == count and values["nif_seen"].sum() == len(data.nif_log) - count
+    assert np.array_equal(values["nif_value"][values["nif_below_rows"][:count]], data.nif_log[data.nif_censored])
+    small = {**values, "nif_below_rows": np.zeros(count - 1, dtype=int)}
+    with pytest.raises(ValueError, match=f"{count} values under the lod; this compiled model has room for {count - 1}"):
+        fixed_shape_data(data, like=small)
+
+
+@pytest.mark.slow
+def test_an_engine_fit_agrees_with_the_reference_fit(tmp_path):
+    """One twin of the trial's size, IL-6 alone: posterior means and SDs of the
+    three change ratios from the engine (compiled once, data swapped in after
+    a fit to another twin) and from ``inference.fit`` (``pm.sample``) agree
+    within Monte Carlo error; the engine's diagnostics come from the same code."""
+    settings = SamplerSettings(draws=1000, tune=1000, chains=4, seed=7)
+    data = _twin(tmp_path, 5, ["IL-6"], overrides=None)
+    reference = fit(build_nif_trajectory_model(data), settings, "reference", log_likelihood=False)
+    compiled = engine("nif_trajectory", _twin(tmp_path, 6, ["IL-6"], overrides=None), settings)
+    compiled.fit(_twin(tmp_path, 6, ["IL-6"], overrides=None), seed=1)  # another dataset first
+    ours = compiled.fit(data, seed=7)
+    assert engine("nif_trajectory", data, settings) is compiled  # one compilation per design and settings
+    for result in (reference, ours):
+        assert result.diagnostics.converged, result.diagnostics.problems()
+    a = reference.idata.posterior["nif_change_ratio"]
+    b = ours.idata.posterior["nif_change_ratio"]
+    mean_a, mean_b = a.mean(("chain", "draw")).values.ravel(), b.mean(("chain", "draw")).values.ravel()
+    sd_a, sd_b = a.std(("chain", "draw")).values.ravel(), b.std(("chain", "draw")).values.ravel()
+    # Monte Carlo SE of each mean is below SD / sqrt(400) (every ESS is at least 400, above); 4 SEs of the difference
+    assert np.all(np.abs(mean_a - mean_b) < 4 * np.sqrt(2) * np.maximum(sd_a, sd_b) / np.sqrt(400))
+    np.testing.assert_allclose(sd_b, sd_a, rtol=0.15)
+    assert ours.diagnostics.sampler == "nutpie" and ours.diagnostics.seed == 7
