@@ -63,9 +63,10 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
                         draws: int = 1000, tune: int = 1000, chains: int = 2, sampler: str = "pymc",
                         target_accept: float = 0.95, workdir: str | None = None) -> dict:
     """Simulate one twin with the effect planted, fit the aim's model to ``marker``
-    alone and report the estimate and the fit's diagnostics (one row). The aim 1
-    model is fitted by the fit engine (compiled once per worker, nutpie's NUTS;
-    ``sampler`` is then unused), the aim 2 model by ``inference.fit``."""
+    alone and report the estimate and the fit's diagnostics (one row). With
+    ``sampler="nutpie"`` the aim 1 model is fitted by the fit engine (compiled
+    once per worker process, :mod:`ketamine_nif.engine`); otherwise, and for
+    the aim 2 model, by ``inference.fit`` with that sampler."""
     import tempfile
 
     from .contract import load_dataset
@@ -82,7 +83,7 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
         dataset = load_dataset(twin.write(Path(folder) / "data"))
     data = prepare(dataset, markers=[marker])
     settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
-    if estimand == NIF_CHANGE_RATIO:
+    if estimand == NIF_CHANGE_RATIO and sampler == "nutpie":
         result = engine("nif_trajectory", data, settings).fit(data, seed=seed, name=estimand)
     else:
         result = fit(build_coupling_model(data), settings, estimand, log_likelihood=False)

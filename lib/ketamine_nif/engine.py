@@ -81,21 +81,30 @@ class Engine:
 
     def fit(self, data: ModelData, seed: int, name: str | None = None) -> Fit:
         """Swap ``data`` in and sample (chains, draws, tuning and target
-        acceptance of the engine's settings; ``seed`` for this fit). The
-        returned ``Fit.model`` is the compiled template's model: use the
-        posterior, not the model's data."""
+        acceptance of the engine's settings; ``seed`` for this fit). The same
+        seed gives the same draws whichever dataset the engine was compiled on:
+        the data go into nutpie's compiled functions and into the model, whose
+        initial point (the chains' start) depends on them; ``Fit.model`` then
+        holds this dataset's values."""
         import nutpie
+        import pymc as pm
 
         if design_of(data) != self.design:
             raise ValueError(f"this engine was compiled for {self._describe(self.design)}; "
                              f"the data have {self._describe(design_of(data))}")
         settings = replace(self.settings, seed=int(seed))
         values = self.form.values(data, self.options, like=self.template)
+        lacking = sorted(set(self.containers) - set(values))
+        if lacking:
+            raise ValueError(f"the data lack {', '.join(lacking)}, which this model uses")
         values = {name: values[name] for name in self.containers}
+        pm.set_data(values, model=self.model)
         start = time.perf_counter()
         idata = nutpie.sample(self.compiled.with_data(**values), draws=settings.draws, tune=settings.tune,
                               chains=settings.chains, cores=sampler_cores(settings.chains), seed=settings.seed,
                               target_accept=settings.target_accept, save_warmup=False, progress_bar=False)
+        if "participant" in idata["posterior"].dims:  # the template's labels, until renamed
+            idata["posterior"] = idata["posterior"].to_dataset().assign_coords(participant=list(data.participants))
         idata["posterior"].attrs[PRIORS_ATTRIBUTE] = self.priors
         return Fit(self.model, idata, diagnose(idata, name or self.name, settings, time.perf_counter() - start))
 
@@ -115,7 +124,8 @@ def engine(form: str, template: ModelData, settings: SamplerSettings, **options)
     if form not in FORMS:
         raise ValueError(f"the engine fits {', '.join(FORMS)}; got {form!r}")
     shapes = {k: np.shape(v) for k, v in FORMS[form].values(template, options).items()}
-    key = (form, design_of(template), replace(settings, seed=0), tuple(sorted(options.items())), tuple(sorted(shapes.items())))
+    key = (form, design_of(template), replace(settings, seed=0, sampler="nutpie"), tuple(sorted(options.items())),
+           tuple(sorted(shapes.items())))
     if key not in _ENGINES:
         _ENGINES[key] = Engine(form, template, settings, **options)
     return _ENGINES[key]

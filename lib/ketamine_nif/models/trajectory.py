@@ -122,7 +122,8 @@ def fixed_shape_data(data: ModelData, below_lod: str = "censored", like: dict | 
     0/1 mask of values seen above the lod, the list of rows under the lod
     padded to a fixed length (that of ``like``, the containers of a compiled
     model, or :func:`below_lod_capacity`) with its own mask, the centres of the
-    intercept priors, the arm contrast and the visits' days."""
+    intercept priors, the arm contrast and (where the data have them) the
+    visits' days."""
     values, censored = substituted(data, below_lod)
     n, markers, visits = data.n_participants, len(data.markers), len(data.visits)
     row = (data.nif_person * markers + data.nif_marker) * visits + data.nif_visit
@@ -136,9 +137,11 @@ def fixed_shape_data(data: ModelData, below_lod: str = "censored", like: dict | 
         raise ValueError(f"{len(below)} values under the lod; this compiled model has room for {capacity}")
     below_rows, below_seen = np.zeros(capacity, dtype=np.int64), np.zeros(capacity)
     below_rows[: len(below)], below_seen[: len(below)] = below, 1.0
-    days = data.visit_days if data.visit_days is not None else np.zeros(visits)
-    return {"nif_value": value, "nif_seen": seen, "nif_below_rows": below_rows, "nif_below_seen": below_seen,
-            "nif_centre": data.nif_center(), "arm_contrast": data.arm_contrast, "visit_days": np.asarray(days, float)}
+    out = {"nif_value": value, "nif_seen": seen, "nif_below_rows": below_rows, "nif_below_seen": below_seen,
+           "nif_centre": data.nif_center(), "arm_contrast": data.arm_contrast}
+    if data.visit_days is not None:  # used by the person-slopes variant only
+        out["visit_days"] = np.asarray(data.visit_days, float)
+    return out
 
 
 def substituted(data: ModelData, below_lod: str = "censored") -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +181,7 @@ def build_nif_trajectory_model(data: ModelData, likelihood: str = "normal", prio
     with pm.Model(coords=coords) as model:
         if fixed_shape:
             box = {name: pm.Data(name, value) for name, value in fixed_shape_data(data, below_lod).items()
-                   if name != "visit_days" or person_slopes}
+                   if name != "visit_days" or person_slopes}  # a container that no term uses is refused by nutpie
             centre, contrast, days = box["nif_centre"], box["arm_contrast"], box.get("visit_days")
         else:
             centre, contrast, days = data.nif_center(), data.arm_contrast, data.visit_days
