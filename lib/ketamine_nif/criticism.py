@@ -337,7 +337,7 @@ def sbc_log_lod(centre: float, censored_share: float, priors: TrajectoryPriors =
 
 def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censored_share: float = 0.25,
                   draws: int = 200, tune: int = 300, chains: int = 2, thin: int = 2, target_accept: float = 0.95,
-                  **_ignored) -> list[dict]:
+                  sampler: str = "pymc", **_ignored) -> list[dict]:
     """One SBC replicate of the NIF-trajectory model at reduced size.
 
     Draws every parameter and a data set from the prior (``participants`` x
@@ -346,7 +346,10 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     trial's assays); fits the model with ``chains`` x ``draws`` (thinned by
     ``thin``); returns one row per main parameter (per marker the arm effect
     at each visit, the mean level, the between-person SD and the residual SD)
-    with the rank of the true value among the posterior draws."""
+    with the rank of the true value among the posterior draws. With
+    ``sampler="nutpie"`` the fit goes through the fit engine (the model
+    compiled once per worker process, :mod:`ketamine_nif.engine`); otherwise
+    ``pm.sample`` with PyMC's NUTS."""
     rng = np.random.default_rng(seed)
     design = sbc_design(participants, markers, rng)
     logging.getLogger("pymc").setLevel(logging.ERROR)
@@ -360,9 +363,16 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     censored = values <= log_lod
     data = replace(design, nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod)
     data.centre = design.centre
-    model = build_nif_trajectory_model(data)
-    idata = pm.sample(draws=-(-draws * thin // chains), tune=tune, chains=chains, cores=1, random_seed=seed + 1,
-                      target_accept=target_accept, progressbar=False, model=model, compute_convergence_checks=False)
+    per_chain = -(-draws * thin // chains)
+    if sampler == "nutpie":
+        from .engine import engine
+        from .inference import SamplerSettings
+
+        settings = SamplerSettings(sampler=sampler, draws=per_chain, tune=tune, chains=chains, target_accept=target_accept)
+        idata = engine("nif_trajectory", data, settings).fit(data, seed=seed + 1).idata
+    else:
+        idata = pm.sample(draws=per_chain, tune=tune, chains=chains, cores=1, random_seed=seed + 1, target_accept=target_accept,
+                          progressbar=False, model=build_nif_trajectory_model(data), compute_convergence_checks=False)
     posterior = idata.posterior.isel(draw=slice(None, None, thin))
     divergences = int(idata.sample_stats["diverging"].sum())
     rows = []
