@@ -442,8 +442,9 @@ show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds p
 # prior and data simulated from them, the rank of the true value among the
 # posterior draws is uniform [@talts2018]. Each replicate of
 # `ketamine_nif.criticism.sbc_replicate` draws the aim 1 model's parameters
-# and a data set of reduced size (30 participants, two markers) from the
-# prior, fits the model and records the ranks; a sweep
+# and a data set (two markers; the number of participants is given below) from
+# the prior, fits the model through the fit engine (compiled once, each data
+# set swapped in) and records the ranks; a sweep
 # (`ketamine-nif sweep sweeps/sbc.yaml`) runs the replicates. The second
 # marker has a detection limit fixed in advance, as an assay's is, where about
 # a quarter of its values fall on average (more or fewer, as the drawn
@@ -468,13 +469,14 @@ sbc_study = read_saved(sbc_dir)
 sbc = sbc_study.results if sbc_study is not None else None
 if sbc is None:
     say(f"**The SBC results are missing** ({sbc_dir}). Run `.venv/bin/ketamine-nif sweep sweeps/sbc.yaml` "
-        "(about 15-20 s per replicate and core).")
+        "(about 3.5 s per replicate and core).")
 else:
-    say(f"{sbc['seed'].nunique()} replicates, made by `{sbc_study.command}` ({sbc_study.progress}).")
+    say(f"{sbc['seed'].nunique()} replicates of {sbc_study.spec['fixed']['participants']} participants, made by "
+        f"`{sbc_study.command}` ({sbc_study.progress}).")
 
 # %%
 #| label: fig-criticism-sbc
-#| fig-cap: "Simulation-based calibration of the aim 1 model at reduced size: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey), per main parameter."
+#| fig-cap: "Simulation-based calibration of the aim 1 model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey), per main parameter."
 #| fig-alt: "Small panels, one per parameter, each with a wiggly line that should stay within a grey band around zero."
 if sbc is not None:
     criticism.plot_sbc(sbc, seed=seed)
