@@ -471,7 +471,7 @@ if sbc is None:
     say(f"**The SBC results are missing** ({sbc_dir}). Run `.venv/bin/ketamine-nif sweep sweeps/sbc.yaml` "
         "(about 3.5 s per replicate and core).")
 else:
-    say(f"{sbc['seed'].nunique()} replicates of {sbc_study.spec['fixed']['participants']} participants, made by "
+    say(f"{sbc['seed'].nunique()} replicates of {sbc_study.spec.get('fixed', {}).get('participants', 'an unrecorded number of')} participants, made by "
         f"`{sbc_study.command}` ({sbc_study.progress}).")
 
 # %%
