@@ -73,7 +73,7 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     from .engine import engine
     from .estimates import summarise
     from .inference import SamplerSettings, fit
-    from .models import build_coupling_model, prepare
+    from .models import build_coupling_model, build_nif_trajectory_model, prepare
     from .recovery import DEFAULT_ROPES
     from .twin import simulate
 
@@ -86,7 +86,8 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     if estimand == NIF_CHANGE_RATIO and sampler == "nutpie":
         result = engine("nif_trajectory", data, settings).fit(data, seed=seed, name=estimand)
     else:
-        result = fit(build_coupling_model(data), settings, estimand, log_likelihood=False)
+        build = build_nif_trajectory_model if estimand == NIF_CHANGE_RATIO else build_coupling_model
+        result = fit(build(data), settings, estimand, log_likelihood=False)
     rows = summarise(result.idata, estimand, DEFAULT_ROPES[estimand], result.diagnostics.converged)
     if estimand == NIF_CHANGE_RATIO:
         rows = rows[rows["visit"] == visit]
