@@ -469,7 +469,7 @@ sbc_study = read_saved(sbc_dir)
 sbc = sbc_study.results if sbc_study is not None else None
 if sbc is None:
     say(f"**The SBC results are missing** ({sbc_dir}). Run `.venv/bin/ketamine-nif sweep sweeps/sbc.yaml` "
-        "(about 3.5 s per replicate and core).")
+        "(about 5 s per replicate and core, compilations included, as measured at the trial's size).")
 else:
     say(f"{sbc['seed'].nunique()} replicates of {sbc_study.spec.get('fixed', {}).get('participants', 'an unrecorded number of')} participants, made by "
         f"`{sbc_study.command}` ({sbc_study.progress}).")

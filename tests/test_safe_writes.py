@@ -140,13 +140,13 @@ def test_a_killed_build_resumes_and_equals_a_clean_one(built_book, tmp_path):
     and pages."""
     root = tmp_path / "copy"
     shutil.copytree(built_book[0], root, symlinks=True)
+    chapter = "09-external-validation"
     # the reference is the copy's complete build as it stands: other tests rerun
     # chapters of the shared build without rendering it again
     assert cli(root, "run", *TINY).returncode == 0 and cli(root, "render").returncode == 0
     theirs = _pages(root / "_book")
-    outputs = {stem: Path("_build") / "outputs" / stem / "estimates.csv" for stem in ("09-external-validation", "index")}
+    outputs = {stem: Path("_build") / "outputs" / stem / "estimates.csv" for stem in (chapter, "index")}
     estimates = {stem: (root / path).read_text() for stem, path in outputs.items() if (root / path).exists()}
-    chapter = "09-external-validation"
     sampling = [a for flag, value in zip(TINY[::2], TINY[1::2], strict=True) if not value.startswith("prior_draws")
                 for a in (flag, value)]  # the chapter has no prior predictive draws
     _killed_midway(root, ("run", chapter, "--force", *sampling), f"{chapter}: executing", 4.0)

@@ -55,6 +55,12 @@ FORMS = {
 }
 
 
+def form_named(name: str) -> Form:
+    if name not in FORMS:
+        raise ValueError(f"the engine fits {', '.join(FORMS)}; got {name!r}")
+    return FORMS[name]
+
+
 def design_of(data: ModelData) -> tuple:
     """What must be equal for two datasets to share a compiled model."""
     return (data.n_participants, tuple(data.markers), tuple(data.visits))
@@ -67,9 +73,7 @@ class Engine:
     def __init__(self, form: str, template: ModelData, settings: SamplerSettings, **options):
         import nutpie
 
-        if form not in FORMS:
-            raise ValueError(f"the engine fits {', '.join(FORMS)}; got {form!r}")
-        self.form, self.options, self.settings = FORMS[form], options, replace(settings, sampler="nutpie")
+        self.form, self.options, self.settings = form_named(form), options, replace(settings, sampler="nutpie")
         self.name, self.design = form, design_of(template)
         self.template = self.form.values(template, options)
         start = time.perf_counter()
@@ -121,9 +125,7 @@ def engine(form: str, template: ModelData, settings: SamplerSettings, **options)
     """The process's engine for this form, design, sampler settings (seed aside),
     builder options and shapes of the data containers (e.g. room for values
     under the lod): compiled on first use, then reused."""
-    if form not in FORMS:
-        raise ValueError(f"the engine fits {', '.join(FORMS)}; got {form!r}")
-    shapes = {k: np.shape(v) for k, v in FORMS[form].values(template, options).items()}
+    shapes = {k: np.shape(v) for k, v in form_named(form).values(template, options).items()}
     key = (form, design_of(template), replace(settings, seed=0, sampler="nutpie"), tuple(sorted(options.items())),
            tuple(sorted(shapes.items())))
     if key not in _ENGINES:
