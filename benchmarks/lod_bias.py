@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_nif import criticism, estimates
+from ketamine_nif.analysis import load as load_analysis
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
@@ -55,7 +56,7 @@ def main() -> None:
         for offset, method in enumerate(BELOW_LOD, start=1):
             settings = SamplerSettings(draws=args.draws, tune=args.draws, chains=args.chains, seed=seed * 100 + offset)
             result = fit(build_nif_trajectory_model(data, below_lod=method), settings, f"nif-{method}")
-            by_method[method] = estimates.summarise(result.idata, NIF_CHANGE_RATIO, (0.9, 1.1), result.diagnostics.converged)
+            by_method[method] = estimates.summarise(result.idata, NIF_CHANGE_RATIO, load_analysis().rope(NIF_CHANGE_RATIO), result.diagnostics.converged)
         joined = criticism.lod_bias(by_method, twin.truth, markers)
         share = pd.Series(data.nif_censored).groupby(pd.Series(data.markers)[data.nif_marker].to_numpy()).mean()
         frames.append(joined.assign(seed=seed, censored_share=joined["marker"].map(share)))

@@ -33,20 +33,15 @@ sampler = "pymc"  # pymc, nutpie or numpyro
 target_accept = 0.95  # NUTS step-size target
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student (robust to outlying values)
-prior_arm_scale = 0.2  # slab: the Student-t(3) scale of each log ratio (half the prior mass on ratios 0.86-1.17)
-prior_time_sd = 0.5  # prior SD of the change common to both arms (log scale)
-rope_ratio = [0.9, 1.1]  # region of practical equivalence for the ratio (±10%)
+analysis_config = "params/analysis.yaml"  # priors, regions of practical equivalence and decision levels
 prior_draws = 500  # draws for the prior predictive check
 calibration_replicates = 100  # simulated trials per prior structure in the check of how markers share strength
 
 # %%
-from dataclasses import asdict
-
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from ketamine_nif import checks, estimates, plotting, shrinkage
+from ketamine_nif import analysis, checks, estimates, plotting, reporting, shrinkage
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
@@ -62,11 +57,12 @@ from ketamine_nif.reporting import (
 )
 
 out, data = start(data_dir, output_dir, markers)
-priors = TrajectoryPriors(arm_scale=prior_arm_scale, time_sd=prior_time_sd)
+config = analysis.load(analysis_config)
+priors = config.priors(TrajectoryPriors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors)
 shared_model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors, pooling="shared")
-rope = tuple(rope_ratio)
+rope = config.rope(NIF_CHANGE_RATIO)
 
 # %% [markdown]
 # ## The model {#sec-nif-model}
@@ -93,13 +89,14 @@ rope = tuple(rope_ratio)
 # Each ketamine effect has its own sceptical, heavy-tailed prior,
 #
 # $$
-# \beta_{mt} \sim \text{Student-}t_3(0,\ \bar s), \qquad \bar s = 0.2,
+# \beta_{mt} \sim \text{Student-}t_3(0,\ \bar s),
 # $$
 #
 # centred on no effect with the size of a realistic effect as its scale (the
-# *slab*): half the prior mass lies on ratios between 0.86 and 1.17, a third
-# inside the region of practical equivalence (±10%), 96% between 0.5 and 2,
-# and the heavy tails let a large real effect through unshrunk. Nothing is
+# *slab* $\bar s$ of @tbl-nif-priors, read like every prior and region of
+# practical equivalence from the analysis configuration `params/analysis.yaml`):
+# most of the prior mass lies on modest ratios (@sec-nif-prior says how
+# much), and the heavy tails let a large real effect through unshrunk. Nothing is
 # shared between markers, no common mean and no common scale: BDNF and pro-
 # and anti-inflammatory cytokines have no reason to move in the same
 # direction, and a marker's verdict must rest on its own data.
@@ -122,9 +119,7 @@ prior_rows = {
     "residual_sd": ("σ_m ~ half-N(0, ·)", "occasion-to-occasion SD"),
     "person_slope_sd": ("ω_m ~ half-N(0, ·)", "between-person SD of slopes per day (only the model-criticism variant with person-level slopes)"),
 }
-show_table(pd.DataFrame(
-    [{"parameter": label, "scale": value, "role": role} for key, value in asdict(priors).items() for label, role in [prior_rows[key]]]
-))
+show_table(reporting.prior_table(priors, prior_rows))
 
 # %% [markdown]
 # ## Prior predictive check {#sec-nif-prior}
@@ -224,7 +219,7 @@ plt.show()
 # The estimates above are unpooled: each marker on its own data.
 # @fig-nif-pooling sets them beside those of the same model with partial
 # pooling, the markers sharing one scale of their effects, learned from all of
-# them ($\beta_{mt} \sim \mathrm N(0, S)$, $S \sim \text{half-N}(0, 0.2)$, the
+# them ($\beta_{mt} \sim \mathrm N(0, S)$, $S \sim \text{half-N}(0, \bar s)$, the
 # classic hierarchical prior; fitted in the same run).
 
 # %%
@@ -275,7 +270,7 @@ say(shrinkage.calibration_sentence(calibration, f"a true 1.2-fold rise of {plant
 
 # %%
 found = table[estimates.detected(table)]
-ruled_out = table[table["p_rope"] >= 0.95]
+ruled_out = table[table["p_rope"] >= config.equivalence_level]
 widest = table.assign(width=table["ci_high"] / table["ci_low"]).sort_values("width").iloc[-1]
 if not result.diagnostics.converged:
     say("**No answer is given**: the fit did not pass the convergence checks (see above), so its numbers are not findings.")
@@ -287,7 +282,7 @@ else:
     say(
         f"Across {len(table)} marker × visit comparisons, the 95% interval excludes a ratio of 1 for {effects}. "
         f"For {len(ruled_out)} of the {len(table)} comparisons the data rule out a difference larger than the region of "
-        f"practical equivalence (P ≥ 0.95 inside {rope[0]:g} to {rope[1]:g}); for the others they are too imprecise to "
+        f"practical equivalence (P ≥ {config.equivalence_level:g} inside {rope[0]:g} to {rope[1]:g}); for the others they are too imprecise to "
         f"rule it out: the widest interval, for {widest.marker} at {widest.visit}, runs from {widest.ci_low:.2f} to "
         f"{widest.ci_high:.2f}."
     )

@@ -31,10 +31,7 @@ sampler = "pymc"  # pymc, nutpie or numpyro
 target_accept = 0.95  # NUTS step-size target
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student, for the MADRS outcome
-prior_arm_sd = 10.0  # prior SD of the ketamine minus saline MADRS change (points)
-prior_coupling_scale = 3.0  # slab: the Student-t(3) scale of each coupling (MADRS points per doubling)
-rope_madrs = [-2.0, 2.0]  # region of practical equivalence, MADRS points
-rope_coupling = [-1.0, 1.0]  # region of practical equivalence, MADRS points per doubling
+analysis_config = "params/analysis.yaml"  # priors, regions of practical equivalence and decision levels
 prior_draws = 500  # draws for the prior predictive check
 
 # %%
@@ -42,7 +39,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ketamine_nif import checks, estimates, frequentist, plotting
+from ketamine_nif import analysis, checks, estimates, frequentist, plotting, reporting
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
 from ketamine_nif.inference import SamplerSettings, fit
@@ -58,7 +55,9 @@ from ketamine_nif.reporting import (
 )
 
 out, data = start(data_dir, output_dir, markers)
-priors = OutcomePriors(arm_sd=prior_arm_sd, coupling_scale=prior_coupling_scale)
+config = analysis.load(analysis_config)
+priors = config.priors(OutcomePriors)
+rope_madrs, rope_coupling = config.rope(MADRS_CHANGE_DIFFERENCE), config.rope(COUPLING_WITHIN["ketamine"])
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 outcome_model = build_outcome_model(data, likelihood=likelihood, priors=priors)
 coupling_model = build_coupling_model(data, likelihood=likelihood, priors=priors)
@@ -79,7 +78,7 @@ excluded = sum(data.excluded.values())
 # adjusted for the pre-infusion score $y_{i0}$ as in a randomised trial;
 # $k_i$ is 1 for ketamine and 0 for saline ($\bar k$ its mean), and $b_t$ is
 # the ketamine minus saline difference in mean MADRS change from baseline at
-# visit $t$, with prior N(0, 10). The person effects $u_i$ are independent of
+# visit $t$, with a wide normal prior (@tbl-coupling-priors). The person effects $u_i$ are independent of
 # the arm, so the arm means carry the variation between people, as they must
 # for an honest interval; they are integrated out of the likelihood exactly
 # (a participant's ratings are jointly normal with a common covariance), which
@@ -104,8 +103,8 @@ excluded = sum(data.excluded.values())
 # are not filled in: they are unknowns of the model, drawn from the marker's
 # trajectory model and, for censored values, kept below the limit. Each
 # coupling has its own sceptical prior, as the ketamine effects in
-# @sec-nif-trajectories, $\gamma_{m,a} \sim \text{Student-}t_3(0, 3)$: half its
-# mass within ±2.3 points per doubling, heavy tails for a large real
+# @sec-nif-trajectories, $\gamma_{m,a} \sim \text{Student-}t_3(0, \bar s)$ with
+# the slab $\bar s$ of @tbl-coupling-priors: heavy tails for a large real
 # coupling; nothing is shared between markers. The within-person term holds
 # the baseline sample's own deviation from the person's stable level (the same
 # at every visit), so the coupling also draws on how that deviation varies
@@ -115,6 +114,14 @@ excluded = sum(data.excluded.values())
 # once; with three post-infusion visits a person's slopes are barely
 # identified, and the time-varying predictor above answers the same
 # question.)
+
+# %%
+#| label: tbl-coupling-priors
+#| tbl-cap: "Priors of the effects (MADRS points; from the analysis configuration, params/analysis.yaml)."
+show_table(reporting.prior_table(priors, {
+    "arm_sd": ("b_t ~ N(0, ·)", "ketamine minus saline MADRS change at a visit"),
+    "coupling_scale": ("γ_ma ~ Student-t(3, 0, ·)", "coupling (the slab): half its mass within ±0.76 × the scale"),
+}))
 
 # %%
 say(
@@ -136,7 +143,7 @@ say(
 prior = checks.prior_predictive(coupling_model, prior_draws, seed + 1)
 prior_y = checks.outcome_replicates(prior.prior_predictive)
 prior_coupling = np.asarray(prior.prior[COUPLING_WITHIN["ketamine"]]).ravel()
-plotting.prior_check(prior_y, data.y, "MADRS after the infusion", prior_coupling, "MADRS points per doubling", tuple(rope_coupling))
+plotting.prior_check(prior_y, data.y, "MADRS after the infusion", prior_coupling, "MADRS points per doubling", rope_coupling)
 plt.show()
 
 # %%
@@ -187,8 +194,8 @@ plt.show()
 
 # %%
 #| label: tbl-coupling-madrs
-#| tbl-cap: "Ketamine minus saline difference in mean MADRS change from baseline (points), with P(difference > 0) and P(inside ±2 points), beside the mixed model's estimate and standard error."
-madrs = estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, tuple(rope_madrs), outcome_fit.diagnostics.converged)
+#| tbl-cap: "Ketamine minus saline difference in mean MADRS change from baseline (points), with P(difference > 0) and P(inside the region of practical equivalence), beside the mixed model's estimate and standard error."
+madrs = estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, rope_madrs, outcome_fit.diagnostics.converged)
 mixed = frequentist.arm_difference_mixed_model(data).set_index("visit").reindex(madrs["visit"])
 show_table(estimates_table(madrs, digits=1).assign(
     **{"posterior SD": madrs["sd"].map(lambda v: f"{v:.2f}").to_numpy(),
@@ -214,9 +221,9 @@ say(
 
 # %%
 #| label: tbl-coupling-estimates
-#| tbl-cap: "Within-person coupling, MADRS points per doubling of the marker: posterior mean, 95% interval, P(> 0), P(inside ±1 point)."
+#| tbl-cap: "Within-person coupling, MADRS points per doubling of the marker: posterior mean, 95% interval, P(> 0), P(inside the region of practical equivalence)."
 coupling = pd.concat(
-    [estimates.summarise(coupling_fit.idata, name, tuple(rope_coupling), coupling_fit.diagnostics.converged) for name in COUPLING_WITHIN.values()],
+    [estimates.summarise(coupling_fit.idata, name, rope_coupling, coupling_fit.diagnostics.converged) for name in COUPLING_WITHIN.values()],
     ignore_index=True,
 )
 estimates.write(pd.concat([madrs, coupling], ignore_index=True), out)
@@ -227,7 +234,7 @@ show_table(estimates_table(by_arm, digits=2).rename(columns={"visit": "arm"}))
 #| label: fig-coupling-forest
 #| fig-cap: "Within-person coupling (MADRS points per doubling of the marker) with 95% intervals, by marker, in each arm and as the arm difference; the shaded band is the region of practical equivalence."
 #| fig-alt: "Forest plot of couplings with intervals per marker for ketamine, saline and their difference around the line of zero."
-plotting.forest(by_arm, 0.0, tuple(rope_coupling), "MADRS points per doubling of the marker")
+plotting.forest(by_arm, 0.0, rope_coupling, "MADRS points per doubling of the marker")
 plt.show()
 
 # %% [markdown]
@@ -242,10 +249,10 @@ plt.show()
 #| label: fig-coupling-pooling
 #| fig-cap: "Within-person couplings per marker and arm: pooled (one scale shared by all markers, grey) and the book's unpooled estimates (colour), with 95% intervals; the shaded band is the region of practical equivalence."
 #| fig-alt: "Paired intervals per marker and arm: the pooled estimate above the book's, around the line of zero."
-shared = pd.concat([estimates.summarise(shared_fit.idata, name, tuple(rope_coupling), shared_fit.diagnostics.converged)
+shared = pd.concat([estimates.summarise(shared_fit.idata, name, rope_coupling, shared_fit.diagnostics.converged)
                     for name in COUPLING_WITHIN.values()], ignore_index=True)
 shared_by_arm = shared.assign(visit=shared["estimand"].str.replace("coupling_within_", ""))
-plotting.pooling_comparison(by_arm, shared_by_arm, 0.0, tuple(rope_coupling), "MADRS points per doubling of the marker")
+plotting.pooling_comparison(by_arm, shared_by_arm, 0.0, rope_coupling, "MADRS points per doubling of the marker")
 plt.show()
 
 # %%
@@ -258,7 +265,7 @@ say(pooling_sentence(coupling, shared))
 reliable = outcome_fit.diagnostics.converged and coupling_fit.diagnostics.converged
 difference = coupling[coupling["estimand"] == COUPLING_WITHIN["difference"]]
 found = coupling[estimates.detected(coupling)]
-ruled_out = difference[difference["p_rope"] >= 0.95]
+ruled_out = difference[difference["p_rope"] >= config.equivalence_level]
 if not reliable:
     say("**No answer is given**: a fit did not pass the convergence checks (see above), so its numbers are not findings.")
 else:
@@ -269,7 +276,7 @@ else:
     half_width = float(((difference["ci_high"] - difference["ci_low"]) / 2).median())
     say(
         f"Couplings whose 95% interval excludes zero: {effects}. The data rule out an arm difference in coupling "
-        f"larger than {rope_coupling[1]:g} point per doubling (P ≥ 0.95 inside the region of practical equivalence) for "
+        f"larger than {rope_coupling[1]:g} point per doubling (P ≥ {config.equivalence_level:g} inside the region of practical equivalence) for "
         f"{len(ruled_out)} of {len(difference)} markers; the typical 95% interval of the difference reaches ±{half_width:.1f} "
         "points per doubling, "
         + ("so differences of that size cannot be excluded with this trial's size." if half_width > rope_coupling[1]

@@ -30,15 +30,14 @@ sampler = "pymc"  # pymc, nutpie or numpyro
 target_accept = 0.95  # NUTS step-size target
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student, for the MADRS outcome
-prior_moderation_scale = 3.0  # slab: the Student-t(3) scale of each moderation (MADRS points per SD)
-rope_moderation = [-1.5, 1.5]  # region of practical equivalence, MADRS points per SD
+analysis_config = "params/analysis.yaml"  # priors, regions of practical equivalence and decision levels
 prior_draws = 500  # draws for the prior predictive check
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ketamine_nif import checks, estimates, plotting
+from ketamine_nif import analysis, checks, estimates, plotting, reporting
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import BASELINE_MODERATION_DIFFERENCE
 from ketamine_nif.inference import SamplerSettings, fit
@@ -54,11 +53,12 @@ from ketamine_nif.reporting import (
 )
 
 out, data = start(data_dir, output_dir, markers)
-priors = OutcomePriors(moderation_scale=prior_moderation_scale)
+config = analysis.load(analysis_config)
+priors = config.priors(OutcomePriors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 model = build_moderation_model(data, likelihood=likelihood, priors=priors)
 shared_model = build_moderation_model(data, likelihood=likelihood, priors=priors, pooling="shared")
-rope = tuple(rope_moderation)
+rope = config.rope(BASELINE_MODERATION_DIFFERENCE)
 
 # %% [markdown]
 # ## The model {#sec-baseline-model}
@@ -80,11 +80,18 @@ rope = tuple(rope_moderation)
 # MADRS change averaged over the arms, and $\kappa_{mt}$, the estimand, how
 # much more (or less) it does so on ketamine than on saline, adjusted for the
 # other markers. Each moderation has its own sceptical prior,
-# $\kappa_{mt} \sim \text{Student-}t_3(0, 3)$: half its mass within ±2.3
-# points per SD, heavy tails for a large real moderation; nothing is shared
+# $\kappa_{mt} \sim \text{Student-}t_3(0, \bar s)$ with the slab $\bar s$ of
+# @tbl-baseline-priors: heavy tails for a large real moderation; nothing is shared
 # between markers, as for the effects of @sec-nif-trajectories. The person
 # effects $u_i$ are independent and integrated out, as in
 # @sec-coupling-model.
+
+# %%
+#| label: tbl-baseline-priors
+#| tbl-cap: "Prior of the moderations (MADRS points per SD; from the analysis configuration, params/analysis.yaml)."
+show_table(reporting.prior_table(priors, {
+    "moderation_scale": ("κ_mt ~ Student-t(3, 0, ·)", "moderation (the slab): half its mass within ±0.76 × the scale"),
+}))
 
 # %% [markdown]
 # ## Prior predictive check {#sec-baseline-prior}
@@ -160,7 +167,7 @@ plt.show()
 # The moderations above are unpooled: each marker on its own data.
 # @fig-baseline-pooling sets them beside those of the same model with partial
 # pooling, the markers sharing one scale of their moderations ($S \sim$
-# half-N(0, 3); fitted in the same run).
+# half-N(0, $\bar s$); fitted in the same run).
 
 # %%
 #| label: fig-baseline-pooling
@@ -178,7 +185,7 @@ say(pooling_sentence(table, shared_table))
 
 # %%
 found = table[estimates.detected(table)]
-ruled_out = table[table["p_rope"] >= 0.95]
+ruled_out = table[table["p_rope"] >= config.equivalence_level]
 if not result.diagnostics.converged:
     say("**No answer is given**: the fit did not pass the convergence checks (see above), so its numbers are not findings.")
 else:
@@ -188,5 +195,5 @@ else:
     say(
         f"A baseline level that predicts the ketamine effect (95% interval excluding zero): {effects}. For "
         f"{len(ruled_out)} of {len(table)} marker × visit comparisons the data rule out a moderation larger than "
-        f"{rope[1]:g} points per SD (P ≥ 0.95 inside the region of practical equivalence)."
+        f"{rope[1]:g} points per SD (P ≥ {config.equivalence_level:g} inside the region of practical equivalence)."
     )

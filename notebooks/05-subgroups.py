@@ -40,15 +40,7 @@ splits = None  # names of the splits to analyse, such as bmi and sex; None for e
 imputations = 5  # completed data sets, values under the detection limit drawn from chapter 02's posterior (0: substitute lod_fraction x limit)
 nif_posterior = None  # chapter 02's saved posterior; None: 02-nif-trajectories/nif-trajectories.nc beside output_dir
 lod_fraction = 0.5  # the frequentist comparisons (and runs without imputations) count values under the limit as this fraction of it (as in chapter 07)
-prior_coupling_deviation_sd = 1.0  # half-normal scale of subgroup differences in coupling (MADRS points per doubling)
-prior_arm_deviation_sd = 0.1  # half-normal scale of subgroup differences in the NIF arm effect (log ratio)
-deviation_nu = 3.0  # degrees of freedom of the Student-t subgroup deviations
-rope_coupling = [-1.0, 1.0]  # region of practical equivalence, MADRS points per doubling
-rope_ratio = [0.9, 1.1]  # region of practical equivalence of a NIF change ratio
-focus_marker = "IL-1RA"  # the marker of the paper's finding
-focus_subgroup = "BMI < 25"  # the subgroup of the paper's finding
-day1_visit = "24h"  # the visit of the paper's finding (day 1)
-prior_coupling_mean_sd = 3.0  # prior SD of the day-1 coupling (MADRS points per doubling), as chapter 03's coupling prior
+analysis_config = "params/analysis.yaml"  # priors, regions of practical equivalence, decision levels and the paper's finding
 prior_draws = 500  # draws for the prior check
 
 # %%
@@ -62,7 +54,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from ketamine_nif import estimates, frequentist, plotting
+from ketamine_nif import analysis, estimates, frequentist, plotting
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.estimands import (
     COUPLING_WITHIN,
@@ -90,6 +82,8 @@ from ketamine_nif.reporting import diagnostics_table, join_words, say, show_tabl
 from ketamine_nif.subgroups import load_splits, subgroup_counts
 
 plotting.setup()
+config = analysis.load(analysis_config)
+focus_marker, focus_subgroup, day1_visit = (config.paper_finding[k] for k in ("marker", "subgroup", "visit"))
 dataset = load_dataset(data_dir)
 chosen = [s for s in load_splits(subgroups_file) if splits is None or s.name in splits]
 posterior_file = Path(nif_posterior) if nif_posterior else Path(output_dir).parent / "02-nif-trajectories" / "nif-trajectories.nc"
@@ -97,11 +91,11 @@ completed = (impute_below_lod(dataset, xr.open_datatree(posterior_file)["posteri
              if imputations and posterior_file.exists() else [dataset])
 data = subgroup_data(completed[0], markers, lod_fraction)
 design = subgroup_design(dataset, chosen, data.participants)
-subgroup_priors = SubgroupPriors(prior_coupling_deviation_sd, prior_arm_deviation_sd, deviation_nu)
+subgroup_priors = config.priors(SubgroupPriors)
 model = build_subgroup_model(data, design, subgroup_priors=subgroup_priors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
-ropes = {**{name: tuple(rope_coupling) for name in [*COUPLING_WITHIN.values(), *SUBGROUP_COUPLING_DIFFERENCE.values()]},
-         NIF_CHANGE_RATIO: tuple(rope_ratio), SUBGROUP_NIF_RATIO: tuple(rope_ratio)}
+ropes = config.ropes_for([*COUPLING_WITHIN.values(), *SUBGROUP_COUPLING_DIFFERENCE.values(), NIF_CHANGE_RATIO, SUBGROUP_NIF_RATIO])
+rope_coupling = ropes[COUPLING_WITHIN["ketamine"]]
 n_tests = len(data.markers) * len(chosen) * 3  # two arms' coupling differences and one NIF ratio per marker and split
 
 # %% [markdown]
@@ -296,7 +290,7 @@ say(
 separate, _ = frequentist.all_tests(dataset, chosen, [focus_marker], lod_fraction, aims=(2,))
 separate = separate[(separate["estimand"] == COUPLING_WITHIN["ketamine"]) & (separate["subgroup"] != "all")]
 pooled_focus = table[(table["estimand"] == COUPLING_WITHIN["ketamine"]) & (table["marker"] == focus_marker)]
-plotting.shrinkage(separate.rename(columns={"estimate": "mean"}), pooled_focus, 0.0, tuple(rope_coupling),
+plotting.shrinkage(separate.rename(columns={"estimate": "mean"}), pooled_focus, 0.0, rope_coupling,
                    f"{focus_marker}: MADRS points per doubling, ketamine arm")
 plt.show()
 
@@ -387,7 +381,7 @@ else:
 #| tbl-cap: "Day-1 coupling in the ketamine arm: MADRS change from baseline to day 1 per doubling of the marker over the same day, adjusted for baseline MADRS. Bayesian posterior (95% interval, probability of a positive slope) and ordinary least squares in each subgroup alone (95% confidence interval, p-value)."
 if day1 is not None and day1.enough:
     day1_fits = [fit(build_day1_model(day1_data(copy, focus_split, focus_marker, day1_visit, lod_fraction),
-                                      Day1Priors(coupling_sd=prior_coupling_mean_sd)),
+                                      config.priors(Day1Priors)),
                      settings.for_fit(2 + 10 * k), "day1_coupling" if k == 0 else f"day1_coupling-imputation-{k + 1}", output_dir)
                  for k, copy in enumerate(completed)]  # the paper's least squares below keep its LOD substitution
     day1_converged = all(f.diagnostics.converged for f in day1_fits)
@@ -422,7 +416,7 @@ if day1 is not None and day1.enough:
         meaning = "The data point the other way from the paper's claim: a rise went with more improvement."
     else:
         meaning = ("The data do not support the paper's claim: the 95% interval includes no coupling"
-                   + (", and an effect of practical size cannot be ruled out either." if f["p_rope"] < 0.95 else
+                   + (", and an effect of practical size cannot be ruled out either." if f["p_rope"] < config.equivalence_level else
                       ", and a coupling of practical size is ruled out."))
     say(
         f"**Day 1, {focus_marker}, {focus_subgroup}, ketamine arm.** Each doubling of {focus_marker} from baseline to "

@@ -36,15 +36,7 @@
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md); the estimates come from the chapters below
 output_dir = "_build/outputs/06-evidence-for-absence"  # estimates.csv, bayes-factors.csv, sensitivity.csv, diagnostics.json
 outputs_dir = None  # where chapters 02-04 wrote their outputs; None: the folder above output_dir
-rope_ratio = [0.9, 1.1]  # ROPE of a ketamine/saline NIF change ratio (±10%)
-rope_madrs = [-2.0, 2.0]  # ROPE of the ketamine minus saline MADRS change (points)
-rope_coupling = [-1.0, 1.0]  # ROPE of a within-person coupling (MADRS points per doubling)
-rope_moderation = [-1.5, 1.5]  # ROPE of a baseline moderation (MADRS points per SD)
-equivalence_level = 0.95  # P(inside the ROPE) at which an effect counts as ruled out
-important_ratio = 1.25  # an important NIF change ratio: the reference of the sceptical and optimistic priors
-important_madrs = 3.0  # an important ketamine minus saline MADRS change (points; ketamine lowers MADRS)
-important_coupling = 2.0  # an important coupling (MADRS points per doubling)
-important_moderation = 2.5  # an important moderation (MADRS points per SD)
+analysis_config = "params/analysis.yaml"  # ROPEs, the equivalence level and the important effects
 prior_factors = [0.5, 1.0, 2.0]  # multiples of the book's prior scales in the sensitivity table
 rope_factors = [0.5, 1.0, 1.5, 2.0]  # multiples of the ROPE half-widths in the sensitivity table
 
@@ -57,13 +49,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ketamine_nif import estimates, evidence, plotting
+from ketamine_nif import analysis, estimates, evidence, plotting, reporting
 from ketamine_nif.estimands import (
     BASELINE_MODERATION_DIFFERENCE,
     COUPLING_WITHIN,
-    DESCRIPTIONS,
     MADRS_CHANGE_DIFFERENCE,
     NIF_CHANGE_RATIO,
+    description,
+    is_ratio,
 )
 from ketamine_nif.reporting import join_words, say, show_table
 
@@ -71,11 +64,11 @@ plotting.setup()
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
 sources = Path(outputs_dir) if outputs_dir else out.parent
-ropes = {NIF_CHANGE_RATIO: tuple(rope_ratio), MADRS_CHANGE_DIFFERENCE: tuple(rope_madrs),
-         **{name: tuple(rope_coupling) for name in COUPLING_WITHIN.values()},
-         BASELINE_MODERATION_DIFFERENCE: tuple(rope_moderation)}
-important = {NIF_CHANGE_RATIO: math.log(important_ratio), MADRS_CHANGE_DIFFERENCE: important_madrs,
-             **{name: important_coupling for name in COUPLING_WITHIN.values()}, BASELINE_MODERATION_DIFFERENCE: important_moderation}
+config = analysis.load(analysis_config)
+equivalence_level = config.equivalence_level
+key_estimands = [NIF_CHANGE_RATIO, MADRS_CHANGE_DIFFERENCE, *COUPLING_WITHIN.values(), BASELINE_MODERATION_DIFFERENCE]
+ropes = config.ropes_for(key_estimands)
+important = {name: (math.log if is_ratio(name) else float)(config.important_effect(name)) for name in key_estimands}
 table, missing = evidence.rope_estimates(sources, ropes)
 factors = evidence.bayes_factors(sources)
 estimates.write(table if not table.empty else pd.DataFrame(columns=estimates.COLUMNS), out)
@@ -94,17 +87,20 @@ if missing:
 # ## Regions of practical equivalence {#sec-evidence-rope}
 #
 # A ROPE is the range of effects too small to matter clinically or
-# biologically: here a NIF change ratio between 0.9 and 1.1 (±10%), a MADRS
-# difference within ±2 points (a fraction of the minimal clinically important
-# difference), a coupling within ±1 MADRS point per doubling of a marker and a
-# baseline moderation within ±1.5 points per SD. All are parameters of this
-# chapter. The posterior probability inside the ROPE is read as follows: at
-# least 0.95, the effect is ruled out for practical purposes; at most 0.05,
-# it is practically present; in between, the data cannot tell.
+# biologically. @tbl-evidence-ropes lists them, one per kind of estimand, as
+# the analysis configuration (`params/analysis.yaml`) sets them for the whole
+# book. The posterior probability inside the ROPE is read as follows: at
+# least the equivalence level, the effect is ruled out for practical purposes;
+# at most one minus it, it is practically present; in between, the data cannot tell.
+
+# %%
+#| label: tbl-evidence-ropes
+#| tbl-cap: "Regions of practical equivalence and important effects (the reference of the alternative priors below), per kind of estimand, from the analysis configuration."
+show_table(reporting.rope_table(config, key_estimands))
 
 # %%
 #| label: tbl-evidence-rope
-#| tbl-cap: "Per key estimand: how many markers and visits have the effect ruled out (P(inside the ROPE) ≥ 0.95), practically present (≤ 0.05), or undecided, with the smallest and largest P(inside the ROPE)."
+#| tbl-cap: "Per key estimand: how many markers and visits have the effect ruled out (P(inside the ROPE) at least the equivalence level), practically present (at most one minus it), or undecided, with the smallest and largest P(inside the ROPE)."
 if table.empty:
     say("No estimates to show.")
 else:
@@ -115,12 +111,12 @@ else:
         present=("verdict", lambda v: int((v == "present").sum())), undecided=("verdict", lambda v: int((v == "undecided").sum())),
         lowest=("p_rope", "min"), highest=("p_rope", "max")).reset_index()
     summary.insert(1, "ROPE", summary["estimand"].map(lambda e: f"{ropes[e][0]:g} to {ropes[e][1]:g}"))
-    summary["estimand"] = summary["estimand"].map(DESCRIPTIONS)
+    summary["estimand"] = summary["estimand"].map(description)
     show_table(summary.rename(columns={"ruled_out": "ruled out", "lowest": "min P(ROPE)", "highest": "max P(ROPE)"}))
 
 # %%
 #| label: fig-evidence-rope
-#| fig-cap: "Posterior probability that each effect lies inside its region of practical equivalence, per marker (rows) and estimand (panels); the dashed line marks 0.95. Points from fits that failed the convergence checks are hollow."
+#| fig-cap: "Posterior probability that each effect lies inside its region of practical equivalence, per marker (rows) and estimand (panels); the dashed line marks the equivalence level. Points from fits that failed the convergence checks are hollow."
 #| fig-alt: "Dot plots of the probability inside the region of practical equivalence for each marker, one panel per estimand."
 if not table.empty:
     plotting.rope_probabilities(table, equivalence_level)
@@ -158,7 +154,7 @@ if not table.empty:
 if factors.empty:
     say("No saved fits to compute Bayes factors from.")
 else:
-    show_table(evidence.bayes_factor_summary(factors).assign(estimand=lambda f: f["estimand"].map(DESCRIPTIONS)), digits=3)
+    show_table(evidence.bayes_factor_summary(factors).assign(estimand=lambda f: f["estimand"].map(description)), digits=3)
 
 # %% [markdown]
 # ## How much the answers owe to the ROPE and the priors {#sec-evidence-sensitivity}
@@ -178,7 +174,7 @@ sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
 if sensitivity.empty:
     say("No saved fits to reweight.")
 else:
-    show_table(evidence.sensitivity_table(sensitivity).assign(estimand=lambda f: f["estimand"].map(DESCRIPTIONS)))
+    show_table(evidence.sensitivity_table(sensitivity).assign(estimand=lambda f: f["estimand"].map(description)))
 
 # %% [markdown]
 # ## Sceptical, neutral and optimistic priors {#sec-evidence-priors}
@@ -188,9 +184,8 @@ else:
 # 5% chance of an effect beyond the clinically important size, a *neutral*
 # prior centred on no effect and wide (SD twice the important size), and an
 # *optimistic* prior centred on the important effect with the sceptic's
-# spread. The important sizes are parameters: a ratio of 1.25, a MADRS
-# difference of 3 points (ketamine lowering MADRS), a coupling of 2 points per
-# doubling and a moderation of 2.5 points per SD. For the NIFs no direction is
+# spread. The important sizes are those of @tbl-evidence-ropes (for MADRS,
+# ketamine lowering it). For the NIFs no direction is
 # expected, so the optimist believes in an effect of that size of either sign.
 # @tbl-evidence-priors gives, under each prior, how many estimates are ruled
 # out and the largest probability of an effect beyond the ROPE.
@@ -203,7 +198,7 @@ alternatives.to_csv(out / "alternative-priors.csv", index=False, float_format="%
 if alternatives.empty:
     say("No saved fits to reweight.")
 else:
-    show_table(evidence.alternative_summary(alternatives, equivalence_level).assign(estimand=lambda f: f["estimand"].map(DESCRIPTIONS)))
+    show_table(evidence.alternative_summary(alternatives, equivalence_level).assign(estimand=lambda f: f["estimand"].map(description)))
 
 # %% [markdown]
 # ## Answer {#sec-evidence-answer}

@@ -27,6 +27,7 @@ subgroups_file = "params/subgroups.yaml"  # subgroup definitions (14 binary spli
 splits = None  # names of the splits to analyse, such as bmi and sex; None for every split in the file
 lod_fraction = 0.5  # values under the detection limit count as this fraction of the limit (0.5: LOD/2)
 alpha = 0.05  # the significance level of the original analysis
+analysis_config = "params/analysis.yaml"  # the paper's finding (and the book's other analysis choices)
 bayesian_outputs = ["02-nif-trajectories", "03-coupling", "04-baseline-prediction"]  # chapters whose estimates are set beside these
 
 # %%
@@ -38,9 +39,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ketamine_nif import estimates, frequentist, plotting
+from ketamine_nif import analysis, estimates, frequentist, plotting
 from ketamine_nif.contract import load_dataset
-from ketamine_nif.estimands import ALL_PARTICIPANTS, NIF_CHANGE_RATIO
+from ketamine_nif.estimands import ALL_PARTICIPANTS, COUPLING_WITHIN, NIF_CHANGE_RATIO
 from ketamine_nif.reporting import join_words, say, show_table
 from ketamine_nif.subgroups import load_splits
 
@@ -185,13 +186,15 @@ show_table(pd.DataFrame({
 }))
 
 # %%
-bmi_il1ra = tests[(tests["marker"] == "IL-1RA") & (tests["subgroup"] == "BMI < 25") & (tests["estimand"] == "coupling_within_ketamine")]
+finding = analysis.load(analysis_config).paper_finding
+paper = tests[(tests["marker"] == finding["marker"]) & (tests["subgroup"] == finding["subgroup"])
+                  & (tests["estimand"] == COUPLING_WITHIN["ketamine"])]
 say(
     f"{len(hits)} 'significant' results among {len(tests)} tests is "
     + ("about what chance alone produces" if len(hits) <= expected + 2 * sd else "more than chance alone would produce")
     + f" (expected {expected:.0f}). "
-    + (f"The paper's finding, IL-1RA coupling in the ketamine arm with BMI < 25, has p = {bmi_il1ra.iloc[0]['p_value']:.3f} "
-       "here. " if not bmi_il1ra.empty else "")
+    + (f"The paper's finding, {finding['marker']} coupling in the ketamine arm with {finding['subgroup']}, has "
+       f"p = {paper.iloc[0]['p_value']:.3f} here. " if not paper.empty else "")
     + "Read one by one, each hit looks like a finding; read together, they are what a search of this size finds in "
     "data without effects. @sec-subgroups asks the same questions in one model that weighs every subgroup together."
 )

@@ -42,6 +42,7 @@ recovery_dir = "studies/recovery"  # saved by: ketamine-nif sweep sweeps/recover
 recovery_madrs_dir = "studies/recovery-madrs"  # saved by: ketamine-nif sweep sweeps/recovery-madrs.yaml
 lod_study_dir = "studies/lod-bias-planted-effects"  # saved by benchmarks/lod_bias.py
 sbc_dir = "studies/sbc"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
+analysis_config = "params/analysis.yaml"  # priors and the region of practical equivalence
 
 # %%
 import logging
@@ -55,11 +56,16 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from ketamine_nif import checks, criticism, estimates, plotting
+from ketamine_nif import analysis, checks, criticism, estimates, plotting
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import TrajectoryPriors, build_nif_trajectory_model, build_outcome_model
+from ketamine_nif.models import (
+    OutcomePriors,
+    TrajectoryPriors,
+    build_nif_trajectory_model,
+    build_outcome_model,
+)
 from ketamine_nif.recovery import show_study
 from ketamine_nif.reporting import diagnostics_table, join_words, say, show_table, verdict
 from ketamine_nif.sweep import read_saved
@@ -68,7 +74,9 @@ logging.getLogger("arviz_stats").setLevel(logging.ERROR)  # its advice is in the
 warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")  # Pareto k is tabled below
 out, data = start(data_dir, output_dir, markers)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
-rope = (0.9, 1.1)
+config = analysis.load(analysis_config)
+book_priors = config.priors(TrajectoryPriors)
+rope = config.rope(NIF_CHANGE_RATIO)
 
 # %% [markdown]
 # ## The variants {#sec-criticism-variants}
@@ -89,7 +97,7 @@ rope = (0.9, 1.1)
 # once for its predictive check.
 
 # %%
-slope_scale, last_day = TrajectoryPriors().person_slope_sd, float(data.visit_days[-1])
+slope_scale, last_day = book_priors.person_slope_sd, float(data.visit_days[-1])
 say(f"The visits fall {join_words(f'{d:.1f}' for d in data.visit_days[1:])} days after the infusion. The prior scale of "
     f"$\\omega_m$ is {slope_scale:g} per day: one SD of slopes then moves a person's level by a factor of up to about "
     f"{np.exp(slope_scale * last_day):.1f} by day {last_day:.0f}, more than short-term biological variation should.")
@@ -111,8 +119,8 @@ for offset, (label, options) in enumerate(VARIANTS.items(), start=1):
     variant_settings = settings.for_fit(offset)
     if options.get("person_slopes"):  # the SD of the slopes mixes slowly: twice the draws for its ESS
         variant_settings = replace(variant_settings, draws=2 * draws)
-    fits[label] = fit(build_nif_trajectory_model(data, **options), variant_settings, FIT_NAMES[label], out)
-outcome_fit = fit(build_outcome_model(data), settings.for_fit(9), "depression", out)
+    fits[label] = fit(build_nif_trajectory_model(data, priors=book_priors, **options), variant_settings, FIT_NAMES[label], out)
+outcome_fit = fit(build_outcome_model(data, priors=config.priors(OutcomePriors)), settings.for_fit(9), "depression", out)
 all_diagnostics = [f.diagnostics for f in fits.values()] + [outcome_fit.diagnostics]
 show_table(diagnostics_table(*all_diagnostics))
 
@@ -270,7 +278,7 @@ sensitivity = arviz_stats.psense_summary(book.idata, var_names=[v for v in ["log
 show_table(sensitivity.reset_index().rename(columns={"index": "parameter"}), digits=3)
 
 # %%
-base_priors = TrajectoryPriors()
+base_priors = book_priors
 scaled = {}
 for offset, (word, factor) in enumerate((("wider", prior_scale_factor), ("narrower", 1 / prior_scale_factor)), start=6):
     priors = replace(base_priors, arm_scale=base_priors.arm_scale * factor)

@@ -33,11 +33,7 @@ tune = 1000  # tuning steps per chain
 chains = 4  # independent chains (R-hat needs several)
 sampler = "pymc"  # pymc, nutpie or numpyro
 target_accept = 0.9  # NUTS step-size target
-prior_intercept_sd = 20.0  # prior SD of the mean follow-up BDI at average baseline and month (BDI points)
-prior_time_sd = 2.0  # prior SD of the change per month (BDI points)
-prior_effect_sd = 10.0  # prior SD of the treatment, drug and episode-length effects (BDI points)
-prior_variance_scale = 15.0  # half-normal scale of the between-patient and residual SDs (BDI points)
-rope_bdi = [-2.0, 2.0]  # region of practical equivalence, BDI points (per unit of each predictor)
+analysis_config = "params/analysis.yaml"  # the priors (priors: btheb) and the ROPE (ropes: bdi_effect)
 
 # %%
 from pathlib import Path
@@ -46,7 +42,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ketamine_nif import btheb, estimates, plotting
+from ketamine_nif import analysis, btheb, estimates, plotting
+from ketamine_nif.estimands import BTHEB_TREATMENT
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.reporting import diagnostics_table, say, show_table, verdict
 
@@ -55,8 +52,8 @@ out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
 wide = btheb.load_wide()
 long = btheb.to_long(wide)
-priors = btheb.BthebPriors(intercept_sd=prior_intercept_sd, time_sd=prior_time_sd, effect_sd=prior_effect_sd,
-                           person_sd=prior_variance_scale, residual_sd=prior_variance_scale)
+config = analysis.load(analysis_config)
+priors = config.priors(btheb.BthebPriors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 
 # %% [markdown]
@@ -139,7 +136,7 @@ show_table(pd.DataFrame([
     {"parameter": "β₁ baseline BDI", "prior": f"N({priors.bdi_pre_mean:g}, {priors.bdi_pre_sd:g})", "why": "between no memory (0) and full memory (1) of baseline"},
     {"parameter": "β₂ month", "prior": f"N(0, {priors.time_sd:g})", "why": f"±{2 * priors.time_sd:g} points a month at 2 SD, the whole scale over 8 months"},
     {"parameter": "β₃, β₄, β₅", "prior": f"N(0, {priors.effect_sd:g})", "why": f"±{2 * priors.effect_sd:g} points at 2 SD; published effects of therapy are a few points"},
-    {"parameter": "σ_u, σ_e", "prior": f"half-N(0, {priors.person_sd:g})", "why": "BDI SDs in depressed samples are about 10"},
+    {"parameter": "σ_u, σ_e", "prior": f"half-N(0, {priors.person_sd:g}), half-N(0, {priors.residual_sd:g})", "why": "BDI SDs in depressed samples are about 10"},
 ]))
 
 # %% [markdown]
@@ -227,7 +224,7 @@ plt.show()
 # output contract (estimand = the coefficient, marker = BDI).
 
 # %%
-rows = btheb.estimates_rows(result.idata, tuple(rope_bdi), result.diagnostics.converged)
+rows = btheb.estimates_rows(result.idata, config.rope(BTHEB_TREATMENT), result.diagnostics.converged)
 estimates.write(rows, out)
 treatment = rows.set_index("estimand").loc["treatment_btheb"]
 

@@ -10,6 +10,8 @@ import pytest
 import statsmodels.formula.api as smf
 
 from ketamine_nif import btheb
+from ketamine_nif.analysis import load as load_analysis
+from ketamine_nif.estimands import BTHEB_TREATMENT
 from ketamine_nif.estimates import COLUMNS
 from ketamine_nif.inference import SamplerSettings, fit
 
@@ -60,7 +62,7 @@ def test_bayesian_fit_agrees_with_maximum_likelihood(long, tmp_path):
     assert result.diagnostics.max_r_hat < 1.02
     table = btheb.comparison(btheb.posterior_table(result.idata), btheb.ml_table(btheb.fit_ml(long)))
     assert btheb.agreement(table) == {"fixed": True, "variances": True}, table
-    rows = btheb.estimates_rows(result.idata, (-2.0, 2.0), result.diagnostics.converged)
+    rows = btheb.estimates_rows(result.idata, load_analysis().rope(BTHEB_TREATMENT), result.diagnostics.converged)
     assert list(rows.columns) == COLUMNS
     assert list(rows["estimand"]) == btheb.FIXED_EFFECTS
     assert set(rows["marker"]) == {"BDI"} and set(rows["visit"]) == {"all"} and set(rows["subgroup"]) == {"all"}

@@ -21,6 +21,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 from ketamine_nif import estimates
+from ketamine_nif.analysis import load as load_analysis
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.estimands import (
     BASELINE_MODERATION_DIFFERENCE,
@@ -36,7 +37,6 @@ from ketamine_nif.models import (
     build_outcome_model,
     prepare,
 )
-from ketamine_nif.recovery import DEFAULT_ROPES
 from ketamine_nif.twin import DEFAULT_SEED, load_scenario, simulate
 
 pytestmark = pytest.mark.slow
@@ -80,7 +80,7 @@ def _check(table: pd.DataFrame, alone: pd.DataFrame, planted: pd.Series, variabl
 def test_a_modest_nif_effect_survives_among_null_markers(tmp_path):
     effects = {"nif_change_ratio": {"IL-6": {"24h": 1.25, "day3": 1.0, "day5": 1.0}}}
     dataset = twin(tmp_path, effects)
-    rope = DEFAULT_ROPES[NIF_CHANGE_RATIO]
+    rope = load_analysis().rope(NIF_CHANGE_RATIO)
     tables = {}
     for label, markers in (("all", None), ("alone", ["IL-6"])):
         result = fit(build_nif_trajectory_model(prepare(dataset, markers=markers)), SETTINGS, label)
@@ -97,7 +97,7 @@ def test_a_modest_coupling_survives_among_null_markers(tmp_path):
     tables = {}
     for label, markers in (("all", None), ("alone", ["IL-1RA"])):
         result = fit(build_coupling_model(prepare(dataset, markers=markers)), SETTINGS, label)
-        tables[label] = pd.concat([estimates.summarise(result.idata, name, DEFAULT_ROPES[name], True) for name in COUPLING_WITHIN.values()],
+        tables[label] = pd.concat([estimates.summarise(result.idata, name, load_analysis().rope(name), True) for name in COUPLING_WITHIN.values()],
                                   ignore_index=True)
     table, alone = tables["all"], tables["alone"]
     # the ketamine arm's coupling is planted (and so is the arm difference)
@@ -108,7 +108,7 @@ def test_a_modest_coupling_survives_among_null_markers(tmp_path):
 
 def test_a_modest_moderation_survives_among_null_markers(tmp_path):
     dataset = twin(tmp_path, {"baseline_moderation": {"BDNF": {"24h": -3.0, "day3": -3.0, "day5": -3.0}}})
-    rope = DEFAULT_ROPES[BASELINE_MODERATION_DIFFERENCE]
+    rope = load_analysis().rope(BASELINE_MODERATION_DIFFERENCE)
     tables = {}
     for label, markers in (("all", None), ("alone", ["BDNF"])):
         result = fit(build_moderation_model(prepare(dataset, markers=markers)), SETTINGS, label)

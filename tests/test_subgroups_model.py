@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from ketamine_nif import estimates, frequentist
+from ketamine_nif.analysis import load as load_analysis
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.estimands import (
     COUPLING_WITHIN,
@@ -47,8 +48,7 @@ from ketamine_nif.twin import load_scenario, simulate
 MARKERS = ["IL-1RA", "BDNF"]  # the planted marker and a null one
 SPLITS = ["bmi", "sex", "age"]  # the planted split and two null ones
 SETTINGS = SamplerSettings(draws=400, tune=400, chains=2, seed=7, target_accept=0.9)
-ROPES = {**{name: (-1.0, 1.0) for name in [*COUPLING_WITHIN.values(), *SUBGROUP_COUPLING_DIFFERENCE.values()]},
-         NIF_CHANGE_RATIO: (0.9, 1.1), SUBGROUP_NIF_RATIO: (0.9, 1.1)}
+ROPES = load_analysis().ropes_for([*COUPLING_WITHIN.values(), *SUBGROUP_COUPLING_DIFFERENCE.values(), NIF_CHANGE_RATIO, SUBGROUP_NIF_RATIO])
 
 
 def fitted(scenario: str, tmp_path_factory):

@@ -145,7 +145,7 @@ def test_truth_is_keyed_like_the_estimates():
     planted = simulate("planted-effects", 1).truth
     assert list(null.columns) == [*estimands.KEY_COLUMNS, "value"]
     assert not null.duplicated(list(estimands.KEY_COLUMNS)).any()
-    assert set(null["estimand"]) == set(estimands.DESCRIPTIONS)
+    assert set(null["estimand"]) == set(estimands.MAIN)
     nif = null[null["estimand"] != estimands.MADRS_CHANGE_DIFFERENCE]
     ratio = nif["estimand"] == estimands.NIF_CHANGE_RATIO
     assert (nif.loc[ratio, "value"] == 1.0).all() and (nif.loc[~ratio, "value"] == 0.0).all()

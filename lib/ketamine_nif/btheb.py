@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
+from .analysis import defaults
+
 # the copy's column -> months since the start of treatment (HSAUR3's relabelling)
 FOLLOW_UP_MONTHS = {"bdi.2m": 2, "bdi.4m": 3, "bdi.6m": 5, "bdi.8m": 8}
 LABELLED_MONTHS = {"bdi.2m": 2, "bdi.4m": 4, "bdi.6m": 6, "bdi.8m": 8}  # what the copy's labels suggest (wrong)
@@ -75,16 +77,19 @@ def design(long: pd.DataFrame) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+@defaults("btheb")
 class BthebPriors:
-    """Weakly informative priors on the BDI scale (0-63 points)."""
+    """Weakly informative priors on the BDI scale (0-63 points); values and
+    meaning: ``params/analysis.yaml``, ``priors: btheb``."""
 
-    intercept_sd: float = 20.0  # around the mean follow-up BDI, at average baseline and month, reference groups
-    bdi_pre_mean: float = 0.5  # points per baseline point: between forgetting (0) and full memory (1)
-    bdi_pre_sd: float = 0.5
-    time_sd: float = 2.0  # points per month: ±4 at 2 SD, ±32 over 8 months, the scale's range
-    effect_sd: float = 10.0  # treatment, drug, episode length: ±20 points at 2 SD
-    person_sd: float = 15.0  # half-normal scale of between-patient SD (BDI SDs are about 10)
-    residual_sd: float = 15.0  # half-normal scale of visit-to-visit SD
+    intercept_sd: float  # mean follow-up BDI at average baseline and month, reference groups
+    bdi_pre_mean: float  # points per baseline point
+    bdi_pre_sd: float
+    time_sd: float  # points per month
+    effect_sd: float  # treatment, drug, episode length
+    person_sd: float  # half-normal scale of the between-patient SD
+    residual_sd: float  # half-normal scale of the visit-to-visit SD
+
 
 
 def build_btheb_model(long: pd.DataFrame, priors: BthebPriors = BthebPriors()) -> pm.Model:

@@ -69,12 +69,12 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     the aim 2 model, by ``inference.fit`` with that sampler."""
     import tempfile
 
+    from .analysis import load as load_analysis
     from .contract import load_dataset
     from .engine import engine
     from .estimates import summarise
     from .inference import SamplerSettings, fit
     from .models import build_coupling_model, build_nif_trajectory_model, prepare
-    from .recovery import DEFAULT_ROPES
     from .twin import simulate
 
     start = time.perf_counter()
@@ -88,7 +88,7 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     else:
         build = build_nif_trajectory_model if estimand == NIF_CHANGE_RATIO else build_coupling_model
         result = fit(build(data), settings, estimand, log_likelihood=False)
-    rows = summarise(result.idata, estimand, DEFAULT_ROPES[estimand], result.diagnostics.converged)
+    rows = summarise(result.idata, estimand, load_analysis().rope(estimand), result.diagnostics.converged)
     if estimand == NIF_CHANGE_RATIO:
         rows = rows[rows["visit"] == visit]
     row = rows.iloc[0].to_dict()

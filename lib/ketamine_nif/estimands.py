@@ -31,6 +31,8 @@ nif_change_subgroup_ratio          each NIF    all          the split's first su
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 KEY_COLUMNS = ("estimand", "marker", "visit", "subgroup")
 ALL_VISITS = "all"
 ALL_PARTICIPANTS = "all"
@@ -44,14 +46,96 @@ SUBGROUP_COUPLING_DIFFERENCE = {arm: f"coupling_subgroup_difference_{arm}" for a
 SUBGROUP_NIF_RATIO = "nif_change_subgroup_ratio"
 
 
-RATIO_ESTIMANDS = (NIF_CHANGE_RATIO, SUBGROUP_NIF_RATIO)
+BTHEB_TREATMENT = "treatment_btheb"  # chapter 09: Beat the Blues treatment effect on BDI (external validation)
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """Everything the report knows about one estimand, in one place.
+
+    ``family`` names its region of practical equivalence and its important
+    effect in ``params/analysis.yaml``; ``ratio`` estimands have no effect at 1
+    and are summarised on the log scale, the others at 0."""
+
+    name: str
+    family: str
+    ratio: bool
+    description: str  # what it measures, with units
+    question: str  # the question of the report it answers ("" for covariates)
+    label: str  # a short name for figure rows and axes
+
+    @property
+    def null(self) -> float:
+        return 1.0 if self.ratio else 0.0
+
+
+# The families: estimands of one family share a region of practical equivalence
+# and an important effect (params/analysis.yaml, ``ropes`` and ``important``).
+FAMILIES = {
+    "nif_ratio": "ratio of a NIF's change (ketamine over saline, or subgroup over subgroup)",
+    "madrs_difference": "ketamine minus saline MADRS change (points)",
+    "coupling": "within-person coupling (MADRS points per doubling of a NIF)",
+    "moderation": "baseline moderation (MADRS points per SD of baseline log NIF)",
+    "bdi_effect": "effect on BDI (points per unit of a predictor; Beat the Blues)",
+}
+
+
+def _coupling(arm: str) -> Estimand:
+    return Estimand(COUPLING_WITHIN[arm], "coupling", False,
+                    f"MADRS points per doubling of the NIF within a person, {arm} arm",
+                    f"After {arm}, does depression move with a NIF within a person?", f"coupling, {arm} arm")
+
+
+REGISTRY: dict[str, Estimand] = {e.name: e for e in [
+    Estimand(MADRS_CHANGE_DIFFERENCE, "madrs_difference", False,
+             "ketamine minus saline mean MADRS change from baseline (points)",
+             "Did ketamine lower depression scores (MADRS) more than saline?", "MADRS change, ketamine - saline"),
+    Estimand(NIF_CHANGE_RATIO, "nif_ratio", True, "ketamine/saline ratio of geometric-mean change from baseline",
+             "Do NIF levels change differently after ketamine than after saline?", "NIF change, ketamine / saline"),
+    _coupling("ketamine"),
+    _coupling("saline"),
+    Estimand(COUPLING_WITHIN["difference"], "coupling", False,
+             "ketamine minus saline within-person coupling (MADRS points per doubling)",
+             "Does that within-person coupling differ between ketamine and saline?", "coupling, ketamine - saline"),
+    Estimand(BASELINE_MODERATION_DIFFERENCE, "moderation", False,
+             "ketamine minus saline MADRS change per SD of baseline log NIF (points)",
+             "Do baseline NIF levels predict who benefits from ketamine?", "baseline NIF as moderator"),
+    *[Estimand(SUBGROUP_COUPLING_DIFFERENCE[arm], "coupling", False,
+               f"coupling in a split's first subgroup minus its second, {arm} arm",
+               f"After {arm}, does the within-person coupling differ between subgroups?", f"subgroup difference in coupling, {arm}")
+      for arm in ("ketamine", "saline")],
+    Estimand(SUBGROUP_NIF_RATIO, "nif_ratio", True,
+             "a split's first subgroup's ketamine/saline NIF change ratio over its second's",
+             "Does ketamine's effect on a NIF differ between subgroups?", "subgroup ratio of NIF change"),
+    Estimand(BTHEB_TREATMENT, "bdi_effect", False, "Beat the Blues minus usual care, BDI points (external data)",
+             "On real data (Beat the Blues), does the same kind of model find the published treatment effect on BDI?",
+             "Beat the Blues treatment (BDI)"),
+]}
+MAIN = [MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO, *COUPLING_WITHIN.values(), BASELINE_MODERATION_DIFFERENCE]  # the twin's truth.csv
+
+
+def base_name(estimand: str) -> str | None:
+    """The registered estimand behind a name: itself, or ``<estimand>`` of a
+    variant ``<estimand>_<variant>`` (chapter 08's ``nif_change_ratio_student``);
+    None when the name is not known."""
+    if estimand in REGISTRY:
+        return estimand
+    known = [name for name in REGISTRY if estimand.startswith(f"{name}_")]
+    return max(known, key=len) if known else None
+
+
+def lookup(estimand: str) -> Estimand:
+    """The registry entry of an estimand or of one of its variants; KeyError names the known ones."""
+    base = base_name(estimand)
+    if base is None:
+        raise KeyError(f"unknown estimand {estimand!r}; the registry (estimands.REGISTRY) knows {', '.join(REGISTRY)}")
+    return REGISTRY[base]
 
 
 def is_ratio(estimand: str) -> bool:
-    """Ratios (1 = no effect): the NIF change ratios, the subgroup ratio, and
-    any variant named ``<ratio estimand>_<variant>`` (chapter 08's
-    ``nif_change_ratio_student``, ...)."""
-    return any(estimand == name or estimand.startswith(f"{name}_") for name in RATIO_ESTIMANDS)
+    """Ratios (1 = no effect), variants included; unknown names are differences."""
+    base = base_name(estimand)
+    return base is not None and REGISTRY[base].ratio
 
 
 def null_value(estimand: str) -> float:
@@ -59,23 +143,13 @@ def null_value(estimand: str) -> float:
     return 1.0 if is_ratio(estimand) else 0.0
 
 
+def description(estimand: str) -> str:
+    """What an estimand measures (its name when the registry does not know it)."""
+    base = base_name(estimand)
+    return REGISTRY[base].description if base else estimand
+
+
 def split_key(labels) -> str:
     """The ``subgroup`` key of a split-level estimand: "<first> vs <second>"."""
     first, second = labels
     return f"{first} vs {second}"
-
-
-DESCRIPTIONS = {
-    MADRS_CHANGE_DIFFERENCE: "ketamine minus saline mean MADRS change from baseline (points)",
-    NIF_CHANGE_RATIO: "ketamine/saline ratio of geometric-mean change from baseline",
-    COUPLING_WITHIN["ketamine"]: "MADRS points per doubling of the NIF within a person, ketamine arm",
-    COUPLING_WITHIN["saline"]: "MADRS points per doubling of the NIF within a person, saline arm",
-    COUPLING_WITHIN["difference"]: "ketamine minus saline within-person coupling (MADRS points per doubling)",
-    BASELINE_MODERATION_DIFFERENCE: "ketamine minus saline MADRS change per SD of baseline log NIF (points)",
-}
-
-SUBGROUP_DESCRIPTIONS = {
-    SUBGROUP_COUPLING_DIFFERENCE["ketamine"]: "coupling in a split's first subgroup minus its second, ketamine arm",
-    SUBGROUP_COUPLING_DIFFERENCE["saline"]: "coupling in a split's first subgroup minus its second, saline arm",
-    SUBGROUP_NIF_RATIO: "a split's first subgroup's ketamine/saline NIF change ratio over its second's",
-}

@@ -16,6 +16,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from .analysis import load as load_analysis
 from .contract import DEPRESSION_MEASURE
 from .estimands import (
     ALL_PARTICIPANTS,
@@ -27,7 +28,7 @@ from .estimands import (
 from .paths import atomic_path
 
 COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "r_hat", "ess_bulk", "converged"]
-DETECTION = 0.975  # an effect is "detected" when P(direction) >= 0.975: its 95% interval excludes the null
+DETECTION = load_analysis().detection_level  # "detected" when P(direction) reaches it (0.975: the 95% interval excludes the null)
 
 
 def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, estimand: str | None = None,

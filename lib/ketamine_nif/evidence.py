@@ -392,7 +392,7 @@ def answer(table: pd.DataFrame, factors: pd.DataFrame, alternatives: pd.DataFram
     """The chapter's answer: verdicts per NIF estimand family, the range of
     the markers' Bayes factors, how the count ruled out moves under the
     sceptical and optimistic priors, and the MADRS effect."""
-    from .estimands import DESCRIPTIONS
+    from .estimands import description
     from .reporting import join_words
 
     verdict = np.select([table["p_rope"] >= level, table["p_rope"] <= 1 - level], ["ruled out", "present"], "undecided")
@@ -400,7 +400,7 @@ def answer(table: pd.DataFrame, factors: pd.DataFrame, alternatives: pd.DataFram
     nif = table[table["estimand"] != MADRS_CHANGE_DIFFERENCE]
     madrs = table[table["estimand"] == MADRS_CHANGE_DIFFERENCE]
     per_marker = factors[factors["estimand"] != MADRS_CHANGE_DIFFERENCE]
-    by_family = {DESCRIPTIONS.get(e, e): (int((g["verdict"] == "ruled out").sum()), len(g)) for e, g in nif.groupby("estimand", sort=False)}
+    by_family = {description(e): (int((g["verdict"] == "ruled out").sum()), len(g)) for e, g in nif.groupby("estimand", sort=False)}
     text = ("" if converged else "**Caution**: some source fits did not pass the convergence checks; their numbers are "
             "shown but are not findings. ")
     counts = {v: int((nif["verdict"] == v).sum()) for v in ("ruled out", "present", "undecided")}

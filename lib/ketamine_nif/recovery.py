@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .analysis import load as load_analysis
 from .contract import Dataset
 from .estimands import (
     BASELINE_MODERATION_DIFFERENCE,
@@ -21,14 +22,6 @@ from .models import (
     build_outcome_model,
     prepare,
 )
-
-# the regions of practical equivalence the notebooks use by default
-DEFAULT_ROPES = {
-    NIF_CHANGE_RATIO: (0.9, 1.1),
-    MADRS_CHANGE_DIFFERENCE: (-2.0, 2.0),
-    **{name: (-1.0, 1.0) for name in COUPLING_WITHIN.values()},
-    BASELINE_MODERATION_DIFFERENCE: (-1.5, 1.5),
-}
 
 FITS = (
     ("nif-trajectories", build_nif_trajectory_model, [NIF_CHANGE_RATIO]),
@@ -52,7 +45,7 @@ def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | No
             continue
         result = fit(build(data), settings.for_fit(offset), name)
         diagnostics.append(result.diagnostics)
-        frames += [summarise(result.idata, n, DEFAULT_ROPES[n], result.diagnostics.converged) for n in names]
+        frames += [summarise(result.idata, n, load_analysis().rope(n), result.diagnostics.converged) for n in names]
     return pd.concat(frames, ignore_index=True), diagnostics
 
 

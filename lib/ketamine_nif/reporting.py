@@ -76,6 +76,30 @@ def verdict(*diagnostics) -> str:
     )
 
 
+def prior_table(priors, rows: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """The priors a chapter states: one row per field of ``priors`` named in
+    ``rows`` (field -> (distribution, role)), with the value in force."""
+    return pd.DataFrame([{"parameter": label, "scale": getattr(priors, key), "role": role}
+                         for key, (label, role) in rows.items()])
+
+
+def rope_table(config, estimands_shown) -> pd.DataFrame:
+    """Per kind of estimand among ``estimands_shown``: its region of practical
+    equivalence and important effect in the analysis configuration ``config``."""
+    from .estimands import FAMILIES, lookup
+
+    rows, seen = [], set()
+    for name in estimands_shown:
+        entry = lookup(name)
+        if entry.family in seen:
+            continue
+        seen.add(entry.family)
+        low, high = config.ropes[entry.family]
+        rows.append({"kind of estimand": FAMILIES[entry.family], "ROPE": f"{low:g} to {high:g}",
+                     "important effect": f"{config.important[entry.family]:g}" if entry.family in config.important else "—"})
+    return pd.DataFrame(rows)
+
+
 def estimates_table(estimates: pd.DataFrame, digits: int = 2, rope_label: str = "P(ROPE)") -> pd.DataFrame:
     """Estimates formatted for reading: mean [95% interval], probabilities, flag."""
     def fmt(x):

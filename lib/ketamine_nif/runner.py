@@ -5,7 +5,8 @@ The chapters and their order come from ``_quarto.yml``: a chapter
 py:percent) with ``params/01-data.yaml`` into ``_build/notebooks/01-data.ipynb``
 (the renderer stages it into the book project, ``render.project``). A notebook is executed again
 only when one of its inputs changed: its source, its parameters, the data, or
-the package code in ``lib/``.
+the package code in ``lib/``, or the analysis configuration
+(``params/analysis.yaml``, or the file its ``analysis_config`` parameter names).
 
 A notebook that reads the other chapters' results (the summary of findings, the
 reproducibility appendix) says so in its Jupytext header::
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import yaml
 
+from .analysis import CONFIG as ANALYSIS_CONFIG
 from .contract import Dataset, hash_files, load_dataset
 from .paths import (
     BUILD,
@@ -198,6 +200,18 @@ def code_hash() -> str:
     return hash_files(p for p in package.rglob("*") if p.suffix in {".py", ".yaml"})
 
 
+def analysis_hash(parameters: dict) -> str:
+    """The content of the analysis configuration a chapter reads (its
+    ``analysis_config`` parameter, else ``params/analysis.yaml``, which also
+    gives the priors classes their defaults): a change reruns the chapter."""
+    files = [ANALYSIS_CONFIG, *([Path(parameters["analysis_config"])] if parameters.get("analysis_config") else [])]
+    files = [p if p.is_absolute() else ROOT / p for p in files]
+    missing = [display_path(p) for p in files if not p.is_file()]
+    if missing:
+        raise RunError(f"analysis configuration {', '.join(missing)} not found (the book's is {display_path(ANALYSIS_CONFIG)})")
+    return hash_files(set(files))
+
+
 def load_parameters(job: NotebookJob, overrides: dict) -> dict:
     parameters = {}
     if job.params_file.exists():
@@ -212,10 +226,8 @@ def to_notebook(job: NotebookJob) -> Path:
     if not job.source.exists():
         raise RunError(f"notebook source {display_path(job.source)} not found")
     notebook = jupytext.read(job.source)
-    path = BUILD / "sources" / f"{job.stem}.ipynb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    jupytext.write(notebook, path)
-    return path
+    # atomically: parallel sweep workers convert the same notebook at once, and none may read a half-written file
+    return write_atomic(BUILD / "sources" / f"{job.stem}.ipynb", jupytext.writes(notebook, fmt="ipynb"))
 
 
 def notebook_parameters(notebook: Path) -> set[str]:
@@ -283,7 +295,7 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
         parameters = load_parameters(job, {"data_dir": display_path(data_dir), "output_dir": display_path(job.output_dir), **mine})
         key = hashlib.sha256(
             "\n".join([job.source.read_text(encoding="utf-8"), json.dumps(parameters, sort_keys=True), data_hash, package,
-                       dependency_hash(job, chapters, run_log)]).encode()
+                       analysis_hash(parameters), dependency_hash(job, chapters, run_log)]).encode()
         ).hexdigest()
         stamp = CACHE / f"{job.stem}.key"
         prefix = f"[{n}/{len(jobs)}] {job.stem}"

@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .analysis import load as load_analysis
 from .estimates import DETECTION
 
 SCALE_SHAPE = 2.0  # the Gamma shape of a per-marker scale (a structure the book tried and rejected)
-EQUIVALENCE = 0.95
+EQUIVALENCE = load_analysis().equivalence_level
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ Each estimate gets an evidence category:
 
 - **unreliable**: its fit failed the convergence checks (``converged`` is
   False); it is never counted as a finding;
-- **ruled out**: P(inside the region of practical equivalence) >= 0.95, so an
-  effect of practical size is ruled out;
-- **supported**: P(direction) >= 0.975 (``estimates.DETECTION``): the 95%
+- **ruled out**: P(inside the region of practical equivalence) at least the
+  equivalence level (0.95), so an effect of practical size is ruled out;
+- **supported**: P(direction) at least the detection level (0.975): the 95%
   interval excludes the null, so an effect in that direction is supported;
+
+(both levels: ``params/analysis.yaml``, ``decision``);
 - **inconclusive**: neither;
 - **not classified**: the chapter reports no posterior probabilities for it
   (for example a frequentist fit).
@@ -32,11 +34,12 @@ import numpy as np
 import pandas as pd
 
 from . import estimands
-from .estimands import null_value
-from .estimates import COLUMNS, DETECTION
+from .analysis import load as load_analysis
+from .estimands import REGISTRY, base_name, null_value
+from .estimates import COLUMNS
 
-RULED_OUT = 0.95  # P(inside ROPE) at or above which an effect of practical size is ruled out
-SUPPORTED = DETECTION  # P(direction) at or above which an effect is supported
+RULED_OUT = load_analysis().equivalence_level  # P(inside ROPE) at or above which an effect of practical size is ruled out
+SUPPORTED = load_analysis().detection_level  # P(direction) at or above which an effect is supported
 UNRELIABLE, RULED, SUPPORT, INCONCLUSIVE, UNCLASSIFIED = "unreliable", "ruled out", "supported", "inconclusive", "not classified"
 CATEGORIES = (SUPPORT, RULED, INCONCLUSIVE, UNRELIABLE, UNCLASSIFIED)
 # Okabe & Ito colours, and a distinct shape for each category (colour is never the only cue)
@@ -49,17 +52,6 @@ CATEGORY_STYLE = {
 }
 DIGITS = 2  # estimates are shown with two decimals
 
-# The questions behind the estimands the project knows; other estimands fall back
-# to their description in ``estimands.DESCRIPTIONS`` or to their name.
-QUESTIONS = {
-    estimands.MADRS_CHANGE_DIFFERENCE: "Did ketamine lower depression scores (MADRS) more than saline?",
-    estimands.NIF_CHANGE_RATIO: "Do NIF levels change differently after ketamine than after saline?",
-    estimands.COUPLING_WITHIN["ketamine"]: "After ketamine, does depression move with a NIF within a person?",
-    estimands.COUPLING_WITHIN["saline"]: "After saline, does depression move with a NIF within a person?",
-    estimands.COUPLING_WITHIN["difference"]: "Does that within-person coupling differ between ketamine and saline?",
-    estimands.BASELINE_MODERATION_DIFFERENCE: "Do baseline NIF levels predict who benefits from ketamine?",
-    "treatment_btheb": "On real data (Beat the Blues), does the same kind of model find the published treatment effect on BDI?",
-}
 # Sensitivity variants of a known estimand are named <estimand>_<variant> (model criticism)
 VARIANTS = {
     "student": "Student-t likelihood",
@@ -69,17 +61,6 @@ VARIANTS = {
 }
 # Estimands that are covariates of a model rather than questions of the report (not summarised)
 NOT_QUESTIONS = {"intercept", "bdi_pre", "time", "drug_yes", "length_gt6m"}
-
-# Short names of the estimands for the summary figure's rows
-SHORT = {
-    estimands.MADRS_CHANGE_DIFFERENCE: "MADRS change, ketamine - saline",
-    estimands.NIF_CHANGE_RATIO: "NIF change, ketamine / saline",
-    estimands.COUPLING_WITHIN["ketamine"]: "coupling, ketamine arm",
-    estimands.COUPLING_WITHIN["saline"]: "coupling, saline arm",
-    estimands.COUPLING_WITHIN["difference"]: "coupling, ketamine - saline",
-    estimands.BASELINE_MODERATION_DIFFERENCE: "baseline NIF as moderator",
-    "treatment_btheb": "Beat the Blues treatment (BDI)",
-}
 
 # The analyses the project plans (brief, section 4); one not in the book yet is named as missing.
 PLANNED = {
@@ -214,27 +195,20 @@ def key_estimate(rows: pd.DataFrame) -> pd.Series:
 
 def variant_of(estimand: str) -> tuple[str, str] | None:
     """(known estimand, variant) for a sensitivity variant such as ``nif_change_ratio_student``."""
-    for base in sorted(QUESTIONS, key=len, reverse=True):
-        if estimand.startswith(base + "_"):
-            return base, estimand[len(base) + 1:]
-    return None
+    base = base_name(estimand)
+    return (base, estimand[len(base) + 1:]) if base and base != estimand else None
 
 
 def describe(estimand: str) -> str:
-    """The question behind an estimand: from QUESTIONS (a sensitivity variant of
-    one says which), else from the descriptions in :mod:`ketamine_nif.estimands`
-    (every ``*DESCRIPTIONS`` dict), else its name."""
-    if estimand in QUESTIONS:
-        return QUESTIONS[estimand]
+    """The question behind an estimand (``estimands.REGISTRY``; a sensitivity
+    variant of one says which), else its description, else its name."""
     variant = variant_of(estimand)
-    if variant:
-        base, name = variant
-        return f"{QUESTIONS[base]} Sensitivity analysis: {VARIANTS.get(name, name.replace('_', ' '))}."
-    for name in dir(estimands):
-        table = getattr(estimands, name)
-        if name.endswith("DESCRIPTIONS") and isinstance(table, dict) and estimand in table:
-            text = str(table[estimand])
-            return text[0].upper() + text[1:]
+    if estimand in REGISTRY or variant:
+        entry = REGISTRY[variant[0] if variant else estimand]
+        text = entry.question or entry.description[0].upper() + entry.description[1:]
+        if variant:
+            text += f" Sensitivity analysis: {VARIANTS.get(variant[1], variant[1].replace('_', ' '))}."
+        return text
     return estimand.replace("_", " ").capitalize()
 
 
@@ -388,7 +362,7 @@ def summary_frame(qs: list[Question]) -> pd.DataFrame:
 def thresholds_text() -> str:
     return (
         f"Each estimate is placed in one evidence category: **ruled out** when the probability that it lies inside "
-        f"its region of practical equivalence (ROPE, set in each chapter) is at least {RULED_OUT:g}, so an effect of "
+        f"its region of practical equivalence (ROPE, one per kind of estimand, in the analysis configuration) is at least {RULED_OUT:g}, so an effect of "
         f"practical size is ruled out; **supported** when the probability of its direction is at least {SUPPORTED:g} "
         f"(its 95% interval excludes no effect); *inconclusive* otherwise. Estimates from fits that failed the "
         f"convergence checks are *unreliable* and are never counted as findings. A question is supported when any of "
@@ -399,11 +373,11 @@ def thresholds_text() -> str:
 
 def short_name(estimand: str) -> str:
     """A row label for the figure."""
-    if estimand in SHORT:
-        return SHORT[estimand]
+    if estimand in REGISTRY:
+        return REGISTRY[estimand].label
     variant = variant_of(estimand)
-    if variant and variant[0] in SHORT:
-        return f"{SHORT[variant[0]]} ({variant[1].replace('_', ' ')})"
+    if variant:
+        return f"{REGISTRY[variant[0]].label} ({variant[1].replace('_', ' ')})"
     return estimand.replace("_", " ")
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from ..analysis import defaults
 from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
 from .likelihoods import random_intercept
 from .pooling import EffectPrior, effect
@@ -52,15 +53,18 @@ ARMS = ["ketamine", "saline"]
 
 
 @dataclass(frozen=True)
+@defaults("outcome")
 class OutcomePriors:
-    """Prior scales, in outcome points (MADRS) unless stated."""
+    """Prior scales, in outcome points (MADRS) unless stated; the values and
+    what they mean: ``params/analysis.yaml``, ``priors: outcome``."""
 
-    baseline_slope_mean: float = 0.5  # slope on baseline outcome: between 0 (no memory) and 1 (full)
-    baseline_slope_sd: float = 0.5
-    arm_sd: float = 10.0  # ketamine minus saline change: ±20 points at 2 SD, wider than any effect a depression trial has reported
-    coupling_scale: float = 3.0  # slab (Student-t(3) scale) of a coupling, points per doubling (models.pooling)
-    moderation_scale: float = 3.0  # slab of a moderation, points per SD of baseline level
-    level_sd: float = 3.0  # between-person level (per doubling) or main effect of baseline NIF (per SD)
+    baseline_slope_mean: float  # slope on baseline outcome
+    baseline_slope_sd: float
+    arm_sd: float  # ketamine minus saline change
+    coupling_scale: float  # slab (Student-t(3) scale) of a coupling, points per doubling (models.pooling)
+    moderation_scale: float  # slab of a moderation, points per SD of baseline level
+    level_sd: float  # between-person level (per doubling) or main effect of baseline NIF (per SD)
+
 
 
 def _outcome(data: ModelData, effect_term, priors: OutcomePriors, likelihood: str):

@@ -50,6 +50,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
+from ..analysis import defaults
 from ..contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
 from ..estimands import (
     COUPLING_WITHIN,
@@ -101,10 +102,14 @@ def subgroup_design(dataset: Dataset, splits: list[Split], participants: list[st
 
 
 @dataclass(frozen=True)
+@defaults("subgroups")
 class SubgroupPriors:
-    coupling_deviation_sd: float = 1.0  # half-normal scale of subgroup differences in coupling (MADRS points per doubling)
-    arm_deviation_sd: float = 0.1  # half-normal scale of subgroup differences in the NIF arm effect (log ratio; 0.1 = 10%)
-    nu: float = 3.0  # degrees of freedom of the Student-t deviations (heavy tails)
+    """Values and meaning: ``params/analysis.yaml``, ``priors: subgroups``."""
+
+    coupling_deviation_sd: float  # half-normal scale of subgroup differences in coupling
+    arm_deviation_sd: float  # half-normal scale of subgroup differences in the NIF arm effect (log ratio)
+    nu: float  # degrees of freedom of the Student-t deviations
+
 
 
 @dataclass
@@ -343,11 +348,15 @@ def day1_data(dataset: Dataset, split: Split, marker: str, visit: str = DAY1_VIS
 
 
 @dataclass(frozen=True)
+@defaults("day1")
 class Day1Priors:
-    coupling_sd: float = 3.0  # slope: MADRS points per doubling of the marker (chapter 03's coupling prior)
-    intercept_sd: float = 10.0  # MADRS change with no change in the marker, at the average baseline (points)
-    baseline_slope_sd: float = 1.0  # MADRS change per point of baseline MADRS (regression to the mean: -1 to 0)
-    sigma_sd: float = 10.0  # half-normal scale of the residual SD (points)
+    """Values and meaning: ``params/analysis.yaml``, ``priors: day1``."""
+
+    coupling_sd: float  # slope: MADRS points per doubling of the marker
+    intercept_sd: float  # MADRS change with no change in the marker, at the average baseline
+    baseline_slope_sd: float  # MADRS change per point of baseline MADRS
+    sigma_sd: float  # half-normal scale of the residual SD
+
 
 
 def build_day1_model(data: Day1Data, priors: Day1Priors = Day1Priors()) -> pm.Model:

@@ -38,6 +38,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from ..analysis import defaults
 from .pooling import EffectPrior, effect
 from .prepare import ModelData
 
@@ -49,15 +50,18 @@ BELOW_LOD = {"censored": None, "lod/2": np.log(2.0), "lod/sqrt2": 0.5 * np.log(2
 
 
 @dataclass(frozen=True)
+@defaults("trajectory")
 class TrajectoryPriors:
-    """Prior scales, on the natural-log scale of a concentration unless stated."""
+    """Prior scales, on the natural-log scale of a concentration unless stated;
+    the values and what they mean: ``params/analysis.yaml``, ``priors: trajectory``."""
 
-    intercept_sd: float = 1.5  # around each marker's median log value: a factor e^3 either way
-    time_sd: float = 0.5  # common change from baseline at a visit (both arms): factor 0.37-2.7 at 2 SD
-    arm_scale: float = 0.2  # slab (Student-t(3) scale) of a ketamine/saline log ratio: half the prior mass on ratios 0.86-1.17
-    person_sd: float = 1.0  # prior mean of the stable between-person SD (Gamma(2), see between_person_sd)
-    residual_sd: float = 0.7  # half-normal scale of occasion-to-occasion SD
-    person_slope_sd: float = 0.1  # half-normal scale of the between-person SD of slopes (per day; variant only)
+    intercept_sd: float  # marker mean around its median log value
+    time_sd: float  # change common to both arms at a visit
+    arm_scale: float  # slab (Student-t(3) scale) of a ketamine/saline log ratio
+    person_sd: float  # prior mean of the stable between-person SD (Gamma(2), see between_person_sd)
+    residual_sd: float  # half-normal scale of the occasion-to-occasion SD
+    person_slope_sd: float  # half-normal scale of the between-person SD of slopes (variant only)
+
 
 
 PERSON_SD_SHAPE = 2.0  # Gamma shape of the between-person SD's prior (mean priors.person_sd)
