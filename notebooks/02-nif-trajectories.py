@@ -161,7 +161,7 @@ say(
 #| label: tbl-nif-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics."
 result = fit(model, settings, "nif-trajectories", out)
-shared = fit(shared_model, settings.for_fit(1), "nif-trajectories-shared-scale", out)
+shared = fit(shared_model, settings.for_fit("nif-trajectories-shared-scale"), "nif-trajectories-shared-scale", out)
 show_table(diagnostics_table(result.diagnostics, shared.diagnostics))
 
 # %%

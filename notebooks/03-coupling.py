@@ -161,9 +161,9 @@ say(
 # %%
 #| label: tbl-coupling-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics of the depression and coupling models."
-outcome_fit = fit(outcome_model, settings.for_fit(1), "depression", out)
-coupling_fit = fit(coupling_model, settings.for_fit(2), "coupling", out)
-shared_fit = fit(shared_model, settings.for_fit(3), "coupling-shared-scale", out)
+outcome_fit = fit(outcome_model, settings.for_fit("depression"), "depression", out)
+coupling_fit = fit(coupling_model, settings.for_fit("coupling"), "coupling", out)
+shared_fit = fit(shared_model, settings.for_fit("coupling-shared-scale"), "coupling-shared-scale", out)
 show_table(diagnostics_table(outcome_fit.diagnostics, coupling_fit.diagnostics, shared_fit.diagnostics))
 
 # %%

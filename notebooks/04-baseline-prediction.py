@@ -121,7 +121,7 @@ say(
 #| label: tbl-baseline-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics of the baseline-prediction model."
 result = fit(model, settings, "baseline-prediction", out)
-shared = fit(shared_model, settings.for_fit(1), "baseline-prediction-shared-scale", out)
+shared = fit(shared_model, settings.for_fit("baseline-prediction-shared-scale"), "baseline-prediction-shared-scale", out)
 show_table(diagnostics_table(result.diagnostics, shared.diagnostics))
 
 # %%

@@ -232,7 +232,7 @@ say(
 #| label: tbl-subgroups-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics of the subgroup model."
 results = [fit(model if k == 0 else build_subgroup_model(subgroup_data(copy, markers, lod_fraction), design, subgroup_priors=subgroup_priors),
-               settings.for_fit(1 + 10 * k), "subgroups" if k == 0 else f"subgroups-imputation-{k + 1}", output_dir)
+               settings.for_fit(name := "subgroups" if k == 0 else f"subgroups-imputation-{k + 1}"), name, output_dir)
            for k, copy in enumerate(completed)]
 show_table(diagnostics_table(*(r.diagnostics for r in results)))
 
@@ -382,7 +382,7 @@ else:
 if day1 is not None and day1.enough:
     day1_fits = [fit(build_day1_model(day1_data(copy, focus_split, focus_marker, day1_visit, lod_fraction),
                                       config.priors(Day1Priors)),
-                     settings.for_fit(2 + 10 * k), "day1_coupling" if k == 0 else f"day1_coupling-imputation-{k + 1}", output_dir)
+                     settings.for_fit(name := "day1_coupling" if k == 0 else f"day1_coupling-imputation-{k + 1}"), name, output_dir)
                  for k, copy in enumerate(completed)]  # the paper's least squares below keep its LOD substitution
     day1_converged = all(f.diagnostics.converged for f in day1_fits)
     day1_table = day1_estimates([f.idata for f in day1_fits], day1, ropes, day1_converged)

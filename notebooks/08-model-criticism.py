@@ -115,12 +115,12 @@ VARIANTS = {
 FIT_NAMES = {"normal, censored": "nif-normal", "Student-t, censored": "nif-student", "normal, LOD/2": "nif-lod-half",
              "normal, LOD/√2": "nif-lod-sqrt2", "normal, censored, person slopes": "nif-person-slopes"}
 fits = {}
-for offset, (label, options) in enumerate(VARIANTS.items(), start=1):
-    variant_settings = settings.for_fit(offset)
+for label, options in VARIANTS.items():
+    variant_settings = settings.for_fit(FIT_NAMES[label])
     if options.get("person_slopes"):  # the SD of the slopes mixes slowly: twice the draws for its ESS
         variant_settings = replace(variant_settings, draws=2 * draws)
     fits[label] = fit(build_nif_trajectory_model(data, priors=book_priors, **options), variant_settings, FIT_NAMES[label], out)
-outcome_fit = fit(build_outcome_model(data, priors=config.priors(OutcomePriors)), settings.for_fit(9), "depression", out)
+outcome_fit = fit(build_outcome_model(data, priors=config.priors(OutcomePriors)), settings.for_fit("depression"), "depression", out)
 all_diagnostics = [f.diagnostics for f in fits.values()] + [outcome_fit.diagnostics]
 show_table(diagnostics_table(*all_diagnostics))
 
@@ -280,9 +280,9 @@ show_table(sensitivity.reset_index().rename(columns={"index": "parameter"}), dig
 # %%
 base_priors = book_priors
 scaled = {}
-for offset, (word, factor) in enumerate((("wider", prior_scale_factor), ("narrower", 1 / prior_scale_factor)), start=6):
+for word, factor in (("wider", prior_scale_factor), ("narrower", 1 / prior_scale_factor)):
     priors = replace(base_priors, arm_scale=base_priors.arm_scale * factor)
-    scaled[word] = fit(build_nif_trajectory_model(data, priors=priors), settings.for_fit(offset), f"nif-priors-{word}", out)
+    scaled[word] = fit(build_nif_trajectory_model(data, priors=priors), settings.for_fit(f"nif-priors-{word}"), f"nif-priors-{word}", out)
 say(verdict(*[f.diagnostics for f in scaled.values()]))
 ratio_tables = {"book": estimates.summarise(book.idata, NIF_CHANGE_RATIO, rope, book.diagnostics.converged)}
 ratio_tables.update({w: estimates.summarise(f.idata, NIF_CHANGE_RATIO, rope, f.diagnostics.converged) for w, f in scaled.items()})

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -48,9 +49,14 @@ class SamplerSettings:
         if not 0.5 <= self.target_accept < 1:
             raise ValueError("target_accept must lie in [0.5, 1)")
 
-    def for_fit(self, offset: int) -> SamplerSettings:
-        """The same settings with a seed derived for the fit number ``offset``."""
-        return SamplerSettings(self.sampler, self.draws, self.tune, self.chains, self.seed * 1000 + offset, self.target_accept)
+    def for_fit(self, key: str | int) -> SamplerSettings:
+        """The same settings with a seed of its own for one fit: derived from
+        the fit's name (chapters: fits with different names never share a
+        seed), or from a fit number (the studies, whose saved results were
+        drawn so)."""
+        derived = (self.seed * 1000 + key if isinstance(key, int)
+                   else (self.seed * 1_000_003 + zlib.crc32(key.encode())) % 2**32)
+        return SamplerSettings(self.sampler, self.draws, self.tune, self.chains, derived, self.target_accept)
 
 
 @dataclass

@@ -1,5 +1,8 @@
-"""One figure style for the whole report: sizes, resolution, fonts and a
-colour-blind-safe palette (Okabe & Ito). Notebooks call :func:`setup` once."""
+"""Every figure of the report, in one layer: one style (sizes, resolution,
+fonts) and one colour-blind-safe palette (Okabe & Ito), here; the figures
+common to several chapters here, and those of one area in a submodule
+(``plotting.criticism``, ``plotting.design``, ...). Nothing else in the
+package imports matplotlib. Notebooks call :func:`setup` once."""
 
 from __future__ import annotations
 
@@ -8,11 +11,13 @@ import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
-from .contract import ARMS, DEPRESSION_MEASURE, Dataset
-from .describe import descriptive_values, measurements_with_arm, trajectory_summary
+from ..contract import ARMS, DEPRESSION_MEASURE, Dataset
+from ..describe import descriptive_values, measurements_with_arm, trajectory_summary
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
-ARM_COLOURS = {"ketamine": "#D55E00", "saline": "#0072B2"}
+ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK = OKABE_ITO
+GREY, LIGHT_GREY = "0.6", "0.85"  # data in the background, bands
+ARM_COLOURS = {"ketamine": VERMILLION, "saline": BLUE}
 FIGURE_WIDTH = 7.5  # inches; fits the PDF's text width
 
 
@@ -68,7 +73,7 @@ def trajectories(dataset: Dataset, measures: list[str], columns: int = 2, indivi
     return fig
 
 
-VISIT_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000"]
+VISIT_COLOURS = [ORANGE, GREEN, PURPLE, SKY_BLUE, BLACK]
 
 
 def forest(estimates: pd.DataFrame, null: float, rope: tuple[float, float] | None, xlabel: str, log: bool = False) -> plt.Figure:
@@ -135,7 +140,7 @@ def prior_check(prior_values: np.ndarray, observed: np.ndarray, value_label: str
     low, high = np.quantile(prior_values, [0.005, 0.995])
     bins = np.linspace(min(low, observed.min()), max(high, observed.max()), 60)
     left.hist(prior_values, bins=bins, density=True, color="0.6", alpha=0.7, label="prior predictive")
-    left.hist(observed, bins=bins, density=True, histtype="step", color="#D55E00", lw=1.5, label="observed")
+    left.hist(observed, bins=bins, density=True, histtype="step", color=VERMILLION, lw=1.5, label="observed")
     left.set_xlabel(value_label)
     left.set_yticks([])
     left.legend(fontsize=8)
@@ -144,7 +149,7 @@ def prior_check(prior_values: np.ndarray, observed: np.ndarray, value_label: str
     right.hist(shown, bins=50, density=True, color="0.6", alpha=0.7)
     if rope is not None:
         band = np.log(rope) if log_estimand else rope
-        right.axvspan(*band, color="#56B4E9", alpha=0.35, label="practical equivalence")
+        right.axvspan(*band, color=SKY_BLUE, alpha=0.35, label="practical equivalence")
         right.legend(fontsize=8)
     if log_estimand:
         ticks = [0.25, 0.5, 1, 2, 4]
@@ -169,7 +174,7 @@ def shrinkage(no_pooling: pd.DataFrame, pooled: pd.DataFrame, null: float, rope:
         ax.axvspan(*rope, color="0.9", zorder=0, label="practical equivalence")
     ax.axvline(null, color="0.3", lw=0.8)
     y = np.arange(len(groups))
-    for frame, shift, colour, label in ((no_pooling, -0.17, "0.55", labels[0]), (pooled, 0.17, "#D55E00", labels[1])):
+    for frame, shift, colour, label in ((no_pooling, -0.17, "0.55", labels[0]), (pooled, 0.17, VERMILLION, labels[1])):
         rows = frame.set_index("subgroup").reindex(groups)
         ax.errorbar(rows["mean"], y + shift, xerr=[rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]],
                     fmt="o", ms=3.5, color=colour, ecolor=colour, lw=1.2, capsize=1.5, label=label)
@@ -207,7 +212,7 @@ def pooling_comparison(book: pd.DataFrame, shared: pd.DataFrame, null: float, ro
 def rope_probabilities(table: pd.DataFrame, level: float = 0.95) -> plt.Figure:
     """P(inside the ROPE) per marker (rows) and estimand (panels), with the
     ``level`` line; estimates from unconverged fits hollow."""
-    from .estimands import (
+    from ..estimands import (
         BASELINE_MODERATION_DIFFERENCE,
         COUPLING_WITHIN,
         MADRS_CHANGE_DIFFERENCE,
