@@ -1,19 +1,32 @@
-"""Fit every aim's model to one dataset and collect its estimates: the engine
-of the recovery tests and of the fuller recovery study (benchmarks/recovery.py)."""
+"""The studies against a known truth, and their one summary.
+
+- the recovery study: every aim's model fitted to twins with planted effects
+  (:func:`recovery_replicate`; ``sweeps/recovery.yaml``, ``sweeps/recovery-madrs.yaml``);
+- the study of values under the detection limit: the aim 1 model fitted three
+  ways (censored likelihood, LOD/2, LOD/sqrt(2) substituted) to the same twins
+  (:func:`lod_bias_replicate`; ``sweeps/lod-bias.yaml``).
+
+Both are sweeps, read by :func:`ketamine_nif.sweep.read_saved` and summarised
+by :func:`recovery_summary` (coverage, bias, RMSE, detections), grouped by
+estimand or by treatment and marker.
+"""
 
 from __future__ import annotations
 
+import tempfile
+
+import numpy as np
 import pandas as pd
 
 from .analysis import load as load_analysis
-from .contract import Dataset
+from .contract import Dataset, load_dataset
 from .estimands import (
     BASELINE_MODERATION_DIFFERENCE,
     COUPLING_WITHIN,
     MADRS_CHANGE_DIFFERENCE,
     NIF_CHANGE_RATIO,
 )
-from .estimates import summarise
+from .estimates import recovery, summarise
 from .inference import SamplerSettings, fit
 from .models import (
     build_coupling_model,
@@ -22,6 +35,8 @@ from .models import (
     build_outcome_model,
     prepare,
 )
+from .models.trajectory import BELOW_LOD
+from .twin import simulate
 
 FITS = (
     ("nif-trajectories", build_nif_trajectory_model, [NIF_CHANGE_RATIO]),
@@ -56,12 +71,6 @@ def recovery_replicate(*, seed: int, scenario: str = "planted-effects", draws: i
     seed, every aim's model fitted, estimates joined to the truth. Run many of
     them with ``ketamine-nif sweep sweeps/recovery.yaml`` (``fits`` as in
     :func:`fit_all`: sweeps/recovery-madrs.yaml fits the depression model alone)."""
-    import tempfile
-
-    from .contract import load_dataset
-    from .estimates import recovery
-    from .twin import simulate
-
     twin = simulate(scenario, seed=seed)
     with tempfile.TemporaryDirectory() as folder:
         dataset = load_dataset(twin.write(folder))
@@ -72,23 +81,85 @@ def recovery_replicate(*, seed: int, scenario: str = "planted-effects", draws: i
     return joined.drop(columns=["subgroup"])
 
 
-def recovery_summary(results: pd.DataFrame) -> pd.DataFrame:
-    """Per estimand, over every replicate of a recovery sweep: the share of
-    estimates from fits that passed the convergence checks, coverage of the
-    95% intervals, bias and RMSE, the share of planted effects detected in their
-    direction, and the number of false detections of null effects."""
+def recovery_summary(results: pd.DataFrame, by: tuple[str, ...] = ("estimand",), error: str = "error") -> pd.DataFrame:
+    """The one summary of a study against the truth, per group of ``by``
+    (estimand; or treatment of values under the limit and marker): the number
+    of replicates and estimates, the share of estimates from fits that passed
+    the convergence checks, coverage of the 95% intervals, bias and RMSE of
+    ``error`` (the estimand's scale; ``log_error`` for ratios on the log
+    scale), the share of planted effects detected in their direction, and the
+    number of false detections of null effects."""
     rows = []
-    for estimand, g in results.groupby("estimand", sort=True):
+    for key, g in results.groupby(list(by), sort=by == ("estimand",)):
         planted = g["planted"].astype(bool)
         rows.append({
-            "estimand": estimand, "replicates": g["seed"].nunique(), "estimates": len(g),
+            **dict(zip(by, key, strict=True)), "replicates": g["seed"].nunique(), "estimates": len(g),
             "converged": g["converged"].astype(bool).mean() if "converged" in g else float("nan"),
-            "coverage": g["covered"].astype(bool).mean(), "bias": g["error"].mean(),
-            "rmse": float((g["error"] ** 2).mean() ** 0.5),
+            "coverage": g["covered"].astype(bool).mean(), "bias": g[error].mean(),
+            "rmse": float((g[error] ** 2).mean() ** 0.5),
             "planted": int(planted.sum()),
             "detected_planted": g.loc[planted, "detected_in_direction"].astype(bool).mean() if planted.any() else float("nan"),
             "false_detections": int(g.loc[~planted, "detected"].astype(bool).sum()), "nulls": int((~planted).sum()),
         })
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- values under the detection limit
+
+
+def below_limit_share(data) -> pd.Series:
+    """Per marker, the share of its values under the detection limit (prepared data)."""
+    return pd.Series(data.nif_censored).groupby(np.asarray(data.markers)[data.nif_marker]).mean()
+
+
+def join_methods(estimates_by_method: dict[str, pd.DataFrame], truth: pd.DataFrame,
+                 markers: list[str] | None = None) -> pd.DataFrame:
+    """Each treatment's estimates joined to the truth (:func:`ketamine_nif.estimates.recovery`):
+    one row per method x marker x visit, with the error of the log ratio (``log_error``)."""
+    joined = pd.concat([recovery(table, truth).assign(method=method) for method, table in estimates_by_method.items()],
+                       ignore_index=True)
+    if markers is not None:
+        joined = joined[joined["marker"].isin(markers)]
+    return joined.assign(log_error=np.log(joined["mean"]) - np.log(joined["truth"]))
+
+
+def lod_bias_replicate(*, seed: int, scenario: str = "planted-effects", markers: list[str] | None = None,
+                       draws: int = 1000, tune: int | None = None, chains: int = 4, sampler: str = "pymc") -> pd.DataFrame:
+    """One replicate of the study of values under the detection limit: a twin
+    of ``scenario`` with this seed, the aim 1 model fitted to ``markers`` with
+    each treatment of values under the limit (censored likelihood, LOD/2,
+    LOD/sqrt(2) substituted), the ratios joined to the truth (:func:`join_methods`)
+    with each marker's share under the limit. Run many with
+    ``ketamine-nif sweep sweeps/lod-bias.yaml``."""
+    twin = simulate(scenario, seed=seed)
+    with tempfile.TemporaryDirectory() as folder:
+        data = prepare(load_dataset(twin.write(folder)), markers=markers)
+    rope = load_analysis().rope(NIF_CHANGE_RATIO)
+    by_method = {}
+    for offset, method in enumerate(BELOW_LOD, start=1):
+        settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune or draws, chains=chains, seed=seed * 100 + offset)
+        result = fit(build_nif_trajectory_model(data, below_lod=method), settings, f"nif-{method}", log_likelihood=False)
+        by_method[method] = summarise(result.idata, NIF_CHANGE_RATIO, rope, result.diagnostics.converged)
+    joined = join_methods(by_method, twin.truth, data.markers)
+    return joined.assign(censored_share=joined["marker"].map(below_limit_share(data))).drop(columns=["subgroup"])
+
+
+def paired_differences(errors: pd.DataFrame, reference: str = "censored") -> pd.DataFrame:
+    """Each method against ``reference`` on the same estimates (same data,
+    marker, visit and seed): mean difference of the error and of the absolute
+    error of the log ratio, with their standard errors."""
+    keys = [k for k in ("seed", "marker", "visit") if k in errors]
+    wide = errors.pivot_table(index=keys, columns="method", values="log_error")
+    rows = []
+    for method in wide.columns:
+        if method == reference:
+            continue
+        diff = wide[method] - wide[reference]
+        abs_diff = wide[method].abs() - wide[reference].abs()
+        n = int(diff.notna().sum())
+        rows.append({"method": method, "against": reference, "estimates": n,
+                     "error_difference": float(diff.mean()), "se": float(diff.std(ddof=1) / np.sqrt(n)),
+                     "abs_error_difference": float(abs_diff.mean()), "abs_se": float(abs_diff.std(ddof=1) / np.sqrt(n))})
     return pd.DataFrame(rows)
 
 
