@@ -52,7 +52,7 @@ def main() -> None:
     print(f"{sweep.name}: {runs} fits, {args.workers} workers: {many:.1f} s ({cost_many:.1f} core-seconds per fit)")
     print(f"speed-up 1 -> {args.workers} workers: {one / many:.2f}x (ideal {args.workers}x)")
     if args.compare_sampler:
-        other = replace(sweep, seed=sweep.seed + 2000, fixed={**sweep.fixed, "sampler": args.compare_sampler})
+        other = replace(sweep, seed=sweep.seed + 2000, fixed={**sweep.fixed, "sampling": {**sweep.fixed.get("sampling", {}), "sampler": args.compare_sampler}})
         seconds, _ = timed(other, args.workers)
         print(f"{args.compare_sampler}: {seconds:.1f} s; ratio to pymc on the CPU: {many / seconds:.2f}x faster")
 

@@ -88,19 +88,7 @@ show_table(schedule)
 # %%
 scenario_file = Path(data_dir) / "scenario.yaml"
 if dataset.synthetic and scenario_file.exists():
-    scenario = yaml.safe_load(scenario_file.read_text())
-    miss = scenario["missingness"]
-    planted = {k: sorted(v) for k, v in scenario["effects"].items() if v}
-    say(
-        f"The synthetic twin assumes this schedule, a {100 * miss['dropout_per_visit']:.0f}% chance of dropping out "
-        f"before each post-infusion visit, a {100 * miss['missed_visit']:.0f}% chance of missing a single visit, and "
-        f"a {100 * miss['blood_not_obtained']:.0f}% chance that an attended visit yields no blood. "
-        + (
-            "Planted effects: " + "; ".join(f"{k.replace('_', ' ')} for {join_words(v)}" for k, v in planted.items()) + "."
-            if planted
-            else "No effect on, or of, any blood marker is planted (the paper's conclusion)."
-        )
-    )
+    say(describe.twin_assumptions(yaml.safe_load(scenario_file.read_text())))
 
 # %% [markdown]
 # **Marker panel.** @tbl-panel lists the blood markers with their detection
@@ -185,14 +173,7 @@ plt.show()
 # %%
 change = describe.mean_change(dataset)
 change.to_csv(out / "madrs-change.csv", index=False)
-first, last = change.iloc[0], change.iloc[-1]
-say(
-    f"On average MADRS fell after the infusion in both arms. At {first['visit']} the mean change from baseline was "
-    f"{first['ketamine']:.1f} points with ketamine and {first['saline']:.1f} with saline, a raw difference of "
-    f"{first['difference']:.1f} points; by {last['visit']} the difference was {last['difference']:.1f} points. "
-    "These are unadjusted averages of the participants rated at each visit; the models in later chapters estimate "
-    "the differences with their uncertainty."
-)
+say(describe.madrs_change_text(change))
 
 # %% [markdown]
 # ## Blood markers over five days {#sec-nif-course}
@@ -211,14 +192,7 @@ fig.savefig(out / "nif-trajectories.png")
 plt.show()
 
 # %%
-shares = panel.set_index("marker")["below the limit"]
-censored = [f"{m} ({s})" for m, s in shares.items() if s not in ("0%",)]
-say(
-    "Values below the detection limit occur for "
-    + (join_words(censored) if censored else "no marker")
-    + ". Where that share is large, substituting a fixed value would bias both the level and the spread of a marker; "
-    "the models instead use the probability of lying below the limit."
-)
+say(describe.censoring_text(panel))
 
 # %% [markdown]
 # ## What this means for the analyses

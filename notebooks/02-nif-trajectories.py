@@ -42,20 +42,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ketamine_nif import analysis, checks, estimates, plotting, reporting, shrinkage
+from ketamine_nif.answers import trajectories as answers
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import TrajectoryPriors, build_nif_trajectory_model
-from ketamine_nif.reporting import (
-    diagnostics_table,
-    estimates_table,
-    join_words,
-    pooling_sentence,
-    say,
-    show_table,
-    verdict,
-)
+from ketamine_nif.reporting import say, show_table
 
+# %%
 out, data = start(data_dir, output_dir, markers)
 config = analysis.load(analysis_config)
 priors = config.priors(TrajectoryPriors)
@@ -139,17 +133,7 @@ plotting.prior_check(prior_values, np.maximum(data.nif_log, data.nif_log_lod), "
 plt.show()
 
 # %%
-within = checks.interval_share(prior_ratio, 0.5, 2.0)
-in_rope = checks.interval_share(prior_ratio, *rope)
-observed_range = np.quantile(data.nif_log, [0.01, 0.99])
-prior_range = np.quantile(prior_values, [0.01, 0.99])
-say(
-    f"The priors put {100 * within:.0f}% of their mass on ratios between 0.5 and 2, and {100 * in_rope:.0f}% inside "
-    f"the region of practical equivalence ({rope[0]:g} to {rope[1]:g}): they are sceptical of huge effects but leave "
-    f"room for any effect the literature considers. Simulated log concentrations span {prior_range[0]:.1f} to "
-    f"{prior_range[1]:.1f} (1st to 99th percentile) against {observed_range[0]:.1f} to {observed_range[1]:.1f} observed: "
-    "wider than the data, as weakly informative priors should be, without putting mass on impossible values."
-)
+say(answers.prior_check(prior_ratio, rope, prior_values, data.nif_log))
 
 # %% [markdown]
 # ## Fit and diagnostics {#sec-nif-fit}
@@ -162,10 +146,10 @@ say(
 #| tbl-cap: "Sampler settings and convergence diagnostics."
 result = fit(model, settings, "nif-trajectories", out)
 shared = fit(shared_model, settings.for_fit("nif-trajectories-shared-scale"), "nif-trajectories-shared-scale", out)
-show_table(diagnostics_table(result.diagnostics, shared.diagnostics))
+show_table(reporting.diagnostics_table(result.diagnostics, shared.diagnostics))
 
 # %%
-say(verdict(result.diagnostics, shared.diagnostics))
+say(reporting.verdict(result.diagnostics, shared.diagnostics))
 
 # %% [markdown]
 # ## Posterior predictive check {#sec-nif-ppc}
@@ -185,11 +169,7 @@ plotting.predictive_check(ppc, "mean log concentration")
 plt.show()
 
 # %%
-inside = ((ppc["observed"] >= ppc["low"]) & (ppc["observed"] <= ppc["high"])).mean()
-say(
-    f"In {100 * inside:.0f}% of the {len(ppc)} marker × arm × visit cells the observed mean lies within the 90% range "
-    "of replicated means (about 90% is expected when the model describes the data well)."
-)
+say(answers.predictive_check(ppc))
 
 # %% [markdown]
 # ## Ketamine/saline ratios {#sec-nif-estimates}
@@ -204,7 +184,7 @@ say(
 #| tbl-cap: "Ketamine/saline ratio of geometric-mean change from baseline: posterior mean, 95% interval, P(ratio > 1), P(inside the region of practical equivalence)."
 table = estimates.summarise(result.idata, NIF_CHANGE_RATIO, rope, result.diagnostics.converged)
 estimates.write(table, out)
-show_table(estimates_table(table))
+show_table(reporting.estimates_table(table))
 
 # %%
 #| label: fig-nif-forest
@@ -231,7 +211,7 @@ plotting.pooling_comparison(table, shared_table, 1.0, rope, "ketamine/saline rat
 plt.show()
 
 # %%
-say(pooling_sentence(table, shared_table))
+say(reporting.pooling_sentence(table, shared_table))
 
 # %% [markdown]
 # ## Why markers do not share strength {#sec-nif-sharing}
@@ -269,20 +249,4 @@ say(shrinkage.calibration_sentence(calibration, f"a true 1.2-fold rise of {plant
 # ## Answer {#sec-nif-answer}
 
 # %%
-found = table[estimates.detected(table)]
-ruled_out = table[table["p_rope"] >= config.equivalence_level]
-widest = table.assign(width=table["ci_high"] / table["ci_low"]).sort_values("width").iloc[-1]
-if not result.diagnostics.converged:
-    say("**No answer is given**: the fit did not pass the convergence checks (see above), so its numbers are not findings.")
-else:
-    effects = (
-        "no marker at any visit" if found.empty else
-        join_words(f"{r.marker} at {r.visit} (ratio {r.mean:.2f}, 95% interval {r.ci_low:.2f} to {r.ci_high:.2f})" for r in found.itertuples())
-    )
-    say(
-        f"Across {len(table)} marker × visit comparisons, the 95% interval excludes a ratio of 1 for {effects}. "
-        f"For {len(ruled_out)} of the {len(table)} comparisons the data rule out a difference larger than the region of "
-        f"practical equivalence (P ≥ {config.equivalence_level:g} inside {rope[0]:g} to {rope[1]:g}); for the others they are too imprecise to "
-        f"rule it out: the widest interval, for {widest.marker} at {widest.visit}, runs from {widest.ci_low:.2f} to "
-        f"{widest.ci_high:.2f}."
-    )
+say(answers.answer(table, rope, config.equivalence_level, result.diagnostics.converged))

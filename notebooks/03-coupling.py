@@ -40,20 +40,14 @@ import numpy as np
 import pandas as pd
 
 from ketamine_nif import analysis, checks, estimates, frequentist, plotting, reporting
+from ketamine_nif.answers import coupling as answers
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import OutcomePriors, build_coupling_model, build_outcome_model
-from ketamine_nif.reporting import (
-    diagnostics_table,
-    estimates_table,
-    join_words,
-    pooling_sentence,
-    say,
-    show_table,
-    verdict,
-)
+from ketamine_nif.reporting import say, show_table
 
+# %%
 out, data = start(data_dir, output_dir, markers)
 config = analysis.load(analysis_config)
 priors = config.priors(OutcomePriors)
@@ -124,11 +118,7 @@ show_table(reporting.prior_table(priors, {
 }))
 
 # %%
-say(
-    f"The depression model uses {len(data.y)} MADRS ratings after the infusion from {len(set(data.y_person))} participants"
-    + (f"; {excluded} ratings of participants without a pre-infusion score cannot be baseline-adjusted and are left out." if excluded else
-       "; every post-infusion rating has a pre-infusion score to adjust for.")
-)
+say(answers.ratings(len(data.y), len(set(data.y_person)), excluded))
 
 # %% [markdown]
 # ## Prior predictive check {#sec-coupling-prior}
@@ -147,13 +137,7 @@ plotting.prior_check(prior_y, data.y, "MADRS after the infusion", prior_coupling
 plt.show()
 
 # %%
-plausible = checks.interval_share(prior_y, 0, 60)
-say(
-    f"{100 * plausible:.0f}% of simulated MADRS scores fall on the scale's range (0 to 60), and the prior puts "
-    f"{100 * checks.interval_share(prior_coupling, -6, 6):.0f}% of its mass on couplings between −6 and 6 points per "
-    "doubling: larger than any coupling a marker could plausibly have, small enough to keep the model away from "
-    "absurd values."
-)
+say(answers.prior_check(prior_y, prior_coupling))
 
 # %% [markdown]
 # ## Fits and diagnostics {#sec-coupling-fit}
@@ -164,10 +148,10 @@ say(
 outcome_fit = fit(outcome_model, settings.for_fit("depression"), "depression", out)
 coupling_fit = fit(coupling_model, settings.for_fit("coupling"), "coupling", out)
 shared_fit = fit(shared_model, settings.for_fit("coupling-shared-scale"), "coupling-shared-scale", out)
-show_table(diagnostics_table(outcome_fit.diagnostics, coupling_fit.diagnostics, shared_fit.diagnostics))
+show_table(reporting.diagnostics_table(outcome_fit.diagnostics, coupling_fit.diagnostics, shared_fit.diagnostics))
 
 # %%
-say(verdict(outcome_fit.diagnostics, coupling_fit.diagnostics, shared_fit.diagnostics))
+say(reporting.verdict(outcome_fit.diagnostics, coupling_fit.diagnostics, shared_fit.diagnostics))
 
 # %% [markdown]
 # ## Posterior predictive check {#sec-coupling-ppc}
@@ -197,20 +181,12 @@ plt.show()
 #| tbl-cap: "Ketamine minus saline difference in mean MADRS change from baseline (points), with P(difference > 0) and P(inside the region of practical equivalence), beside the mixed model's estimate and standard error."
 madrs = estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, rope_madrs, outcome_fit.diagnostics.converged)
 mixed = frequentist.arm_difference_mixed_model(data).set_index("visit").reindex(madrs["visit"])
-show_table(estimates_table(madrs, digits=1).assign(
+show_table(reporting.estimates_table(madrs, digits=1).assign(
     **{"posterior SD": madrs["sd"].map(lambda v: f"{v:.2f}").to_numpy(),
        "mixed model [SE]": [f"{e:.1f} [{s:.2f}]" for e, s in zip(mixed["estimate"], mixed["se"], strict=True)]}))
 
 # %%
-first = madrs.iloc[0]
-sd_ratio = madrs["sd"].to_numpy() / mixed["se"].to_numpy()
-say(
-    f"At {first['visit']}, ketamine participants improved by {-first['mean']:.1f} MADRS points more than saline participants "
-    f"(95% interval {-first['ci_high']:.1f} to {-first['ci_low']:.1f}); by {madrs.iloc[-1]['visit']} the difference was "
-    f"{-madrs.iloc[-1]['mean']:.1f} points ({-madrs.iloc[-1]['ci_high']:.1f} to {-madrs.iloc[-1]['ci_low']:.1f}). From day 1 on, "
-    "this contrast also carries the training imbalance of the parent trial (every saline participant had active training). "
-    f"The posterior SDs are {sd_ratio.min():.2f} to {sd_ratio.max():.2f} times the mixed model's standard errors."
-)
+say(answers.madrs(madrs, mixed))
 
 # %% [markdown]
 # ## Couplings {#sec-coupling-estimates}
@@ -228,7 +204,7 @@ coupling = pd.concat(
 )
 estimates.write(pd.concat([madrs, coupling], ignore_index=True), out)
 by_arm = coupling.assign(visit=coupling["estimand"].str.replace("coupling_within_", ""))
-show_table(estimates_table(by_arm, digits=2).rename(columns={"visit": "arm"}))
+show_table(reporting.estimates_table(by_arm, digits=2).rename(columns={"visit": "arm"}))
 
 # %%
 #| label: fig-coupling-forest
@@ -243,7 +219,7 @@ plt.show()
 # The couplings above are unpooled: each marker on its own data.
 # @fig-coupling-pooling sets them beside those of the same model with partial
 # pooling, the markers sharing one scale of their couplings ($S \sim$
-# half-N(0, 3); fitted in the same run).
+# half-N(0, $\bar s$), the slab of @tbl-coupling-priors; fitted in the same run).
 
 # %%
 #| label: fig-coupling-pooling
@@ -256,29 +232,11 @@ plotting.pooling_comparison(by_arm, shared_by_arm, 0.0, rope_coupling, "MADRS po
 plt.show()
 
 # %%
-say(pooling_sentence(coupling, shared))
+say(reporting.pooling_sentence(coupling, shared))
 
 # %% [markdown]
 # ## Answer {#sec-coupling-answer}
 
 # %%
-reliable = outcome_fit.diagnostics.converged and coupling_fit.diagnostics.converged
-difference = coupling[coupling["estimand"] == COUPLING_WITHIN["difference"]]
-found = coupling[estimates.detected(coupling)]
-ruled_out = difference[difference["p_rope"] >= config.equivalence_level]
-if not reliable:
-    say("**No answer is given**: a fit did not pass the convergence checks (see above), so its numbers are not findings.")
-else:
-    effects = "none" if found.empty else join_words(
-        f"{r.marker} ({r.estimand.replace('coupling_within_', '')}: {r.mean:+.1f} points per doubling, {r.ci_low:+.1f} to {r.ci_high:+.1f})"
-        for r in found.itertuples()
-    )
-    half_width = float(((difference["ci_high"] - difference["ci_low"]) / 2).median())
-    say(
-        f"Couplings whose 95% interval excludes zero: {effects}. The data rule out an arm difference in coupling "
-        f"larger than {rope_coupling[1]:g} point per doubling (P ≥ {config.equivalence_level:g} inside the region of practical equivalence) for "
-        f"{len(ruled_out)} of {len(difference)} markers; the typical 95% interval of the difference reaches ±{half_width:.1f} "
-        "points per doubling, "
-        + ("so differences of that size cannot be excluded with this trial's size." if half_width > rope_coupling[1]
-           else "narrow enough to exclude differences beyond the region of practical equivalence.")
-    )
+converged = outcome_fit.diagnostics.converged and coupling_fit.diagnostics.converged
+say(answers.answer(coupling, rope_coupling, config.equivalence_level, converged))

@@ -38,20 +38,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ketamine_nif import analysis, checks, estimates, plotting, reporting
+from ketamine_nif.answers import baseline as answers
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import BASELINE_MODERATION_DIFFERENCE
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import OutcomePriors, build_moderation_model
-from ketamine_nif.reporting import (
-    diagnostics_table,
-    estimates_table,
-    join_words,
-    pooling_sentence,
-    say,
-    show_table,
-    verdict,
-)
+from ketamine_nif.reporting import say, show_table
 
+# %%
 out, data = start(data_dir, output_dir, markers)
 config = analysis.load(analysis_config)
 priors = config.priors(OutcomePriors)
@@ -107,12 +101,7 @@ plotting.prior_check(prior_y, data.y, "MADRS after the infusion", prior_kappa, "
 plt.show()
 
 # %%
-say(
-    f"{100 * checks.interval_share(prior_y, 0, 60):.0f}% of simulated MADRS scores fall on the scale's range, and the "
-    f"prior puts {100 * checks.interval_share(prior_kappa, -6, 6):.0f}% of its mass on moderations between −6 and 6 "
-    "points per SD: a marker that shifted the ketamine effect by more would be a far stronger predictor than any "
-    "known one."
-)
+say(answers.prior_check(prior_y, prior_kappa))
 
 # %% [markdown]
 # ## Fit and diagnostics {#sec-baseline-fit}
@@ -122,10 +111,10 @@ say(
 #| tbl-cap: "Sampler settings and convergence diagnostics of the baseline-prediction model."
 result = fit(model, settings, "baseline-prediction", out)
 shared = fit(shared_model, settings.for_fit("baseline-prediction-shared-scale"), "baseline-prediction-shared-scale", out)
-show_table(diagnostics_table(result.diagnostics, shared.diagnostics))
+show_table(reporting.diagnostics_table(result.diagnostics, shared.diagnostics))
 
 # %%
-say(verdict(result.diagnostics, shared.diagnostics))
+say(reporting.verdict(result.diagnostics, shared.diagnostics))
 
 # %% [markdown]
 # ## Posterior predictive check {#sec-baseline-ppc}
@@ -152,7 +141,7 @@ plt.show()
 #| tbl-cap: "Arm difference in MADRS change per SD of baseline log level: posterior mean, 95% interval, P(> 0), P(inside the region of practical equivalence)."
 table = estimates.summarise(result.idata, BASELINE_MODERATION_DIFFERENCE, rope, result.diagnostics.converged)
 estimates.write(table, out)
-show_table(estimates_table(table))
+show_table(reporting.estimates_table(table))
 
 # %%
 #| label: fig-baseline-forest
@@ -178,22 +167,10 @@ plotting.pooling_comparison(table, shared_table, 0.0, rope, "MADRS points per SD
 plt.show()
 
 # %%
-say(pooling_sentence(table, shared_table))
+say(reporting.pooling_sentence(table, shared_table))
 
 # %% [markdown]
 # ## Answer {#sec-baseline-answer}
 
 # %%
-found = table[estimates.detected(table)]
-ruled_out = table[table["p_rope"] >= config.equivalence_level]
-if not result.diagnostics.converged:
-    say("**No answer is given**: the fit did not pass the convergence checks (see above), so its numbers are not findings.")
-else:
-    effects = "no marker at any visit" if found.empty else join_words(
-        f"{r.marker} at {r.visit} ({r.mean:+.1f} points per SD, {r.ci_low:+.1f} to {r.ci_high:+.1f})" for r in found.itertuples()
-    )
-    say(
-        f"A baseline level that predicts the ketamine effect (95% interval excluding zero): {effects}. For "
-        f"{len(ruled_out)} of {len(table)} marker × visit comparisons the data rule out a moderation larger than "
-        f"{rope[1]:g} points per SD (P ≥ {config.equivalence_level:g} inside the region of practical equivalence)."
-    )
+say(answers.answer(table, rope, config.equivalence_level, result.diagnostics.converged))

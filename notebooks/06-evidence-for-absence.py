@@ -41,47 +41,31 @@ prior_factors = [0.5, 1.0, 2.0]  # multiples of the book's prior scales in the s
 rope_factors = [0.5, 1.0, 1.5, 2.0]  # multiples of the ROPE half-widths in the sensitivity table
 
 # %%
-import json
-import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 
-from ketamine_nif import analysis, estimates, evidence, plotting, reporting
-from ketamine_nif.estimands import (
-    BASELINE_MODERATION_DIFFERENCE,
-    COUPLING_WITHIN,
-    MADRS_CHANGE_DIFFERENCE,
-    NIF_CHANGE_RATIO,
-    description,
-    is_ratio,
-)
-from ketamine_nif.reporting import join_words, say, show_table
+from ketamine_nif import analysis, evidence, plotting, reporting
+from ketamine_nif.estimands import MADRS_CHANGE_DIFFERENCE, description
+from ketamine_nif.reporting import say, show_table
 
+# %%
 plotting.setup()
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
 sources = Path(outputs_dir) if outputs_dir else out.parent
 config = analysis.load(analysis_config)
 equivalence_level = config.equivalence_level
-key_estimands = [NIF_CHANGE_RATIO, MADRS_CHANGE_DIFFERENCE, *COUPLING_WITHIN.values(), BASELINE_MODERATION_DIFFERENCE]
+key_estimands = [key.estimand for key in evidence.KEY_ESTIMANDS]
 ropes = config.ropes_for(key_estimands)
-important = {name: (math.log if is_ratio(name) else float)(config.important_effect(name)) for name in key_estimands}
-table, missing = evidence.rope_estimates(sources, ropes)
-factors = evidence.bayes_factors(sources)
-estimates.write(table if not table.empty else pd.DataFrame(columns=estimates.COLUMNS), out)
-factors.to_csv(out / "bayes-factors.csv", index=False, float_format="%.6g")
-converged = bool(len(table)) and bool(table["converged"].all())
-_ = (out / "diagnostics.json").write_text(json.dumps({"evidence": {
-    "sources": str(sources), "missing": missing, "estimands": len(table), "bayes_factors": len(factors),
-    "converged": converged}}, indent=2) + "\n")
+important = evidence.important_effects(config)
 
 # %%
+table, missing = evidence.rope_estimates(sources, ropes)
+factors = evidence.bayes_factors(sources)
+converged = evidence.write_outputs(out, sources, table, factors, missing)
 if missing:
-    say(f"**Missing inputs**: {join_words(missing)} not found. This chapter reads the posterior draws that chapters "
-        "02-04 save; run them first (`make report` does). Estimands without their fit are left out below.")
+    say(evidence.missing_inputs(missing))
 
 # %% [markdown]
 # ## Regions of practical equivalence {#sec-evidence-rope}
@@ -104,15 +88,7 @@ show_table(reporting.rope_table(config, key_estimands))
 if table.empty:
     say("No estimates to show.")
 else:
-    table["verdict"] = np.select([table["p_rope"] >= equivalence_level, table["p_rope"] <= 1 - equivalence_level],
-                                 ["ruled out", "present"], "undecided")
-    summary = table.groupby("estimand", sort=False).agg(
-        estimates=("p_rope", "size"), ruled_out=("verdict", lambda v: int((v == "ruled out").sum())),
-        present=("verdict", lambda v: int((v == "present").sum())), undecided=("verdict", lambda v: int((v == "undecided").sum())),
-        lowest=("p_rope", "min"), highest=("p_rope", "max")).reset_index()
-    summary.insert(1, "ROPE", summary["estimand"].map(lambda e: f"{ropes[e][0]:g} to {ropes[e][1]:g}"))
-    summary["estimand"] = summary["estimand"].map(description)
-    show_table(summary.rename(columns={"ruled_out": "ruled out", "lowest": "min P(ROPE)", "highest": "max P(ROPE)"}))
+    show_table(evidence.verdict_summary(table, ropes, equivalence_level))
 
 # %%
 #| label: fig-evidence-rope
@@ -204,7 +180,4 @@ else:
 # ## Answer {#sec-evidence-answer}
 
 # %%
-if table.empty or factors.empty:
-    say("No answer can be given without the posterior draws of chapters 02-04.")
-else:
-    say(evidence.answer(table, factors, alternatives, converged, equivalence_level))
+say(evidence.answer(table, factors, alternatives, converged, equivalence_level))

@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ketamine-nif:
-#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/sbc/results.csv, studies/lod-bias-planted-effects/lod-bias-summary.csv]
+#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/sbc/results.csv, studies/lod-bias/results.csv]
 # ---
 
 # %% [markdown]
@@ -40,36 +40,28 @@ quadrature_nodes = 24  # Gauss-Hermite nodes for integrating out each person's l
 prior_scale_factor = 2.0  # refit with the prior scale of the arm effects (the slab) multiplied and divided by this
 recovery_dir = "studies/recovery"  # saved by: ketamine-nif sweep sweeps/recovery.yaml
 recovery_madrs_dir = "studies/recovery-madrs"  # saved by: ketamine-nif sweep sweeps/recovery-madrs.yaml
-lod_study_dir = "studies/lod-bias-planted-effects"  # saved by benchmarks/lod_bias.py
+lod_study_dir = "studies/lod-bias"  # saved by: ketamine-nif sweep sweeps/lod-bias.yaml
 sbc_dir = "studies/sbc"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
 analysis_config = "params/analysis.yaml"  # priors and the region of practical equivalence
 
 # %%
 import logging
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
-import arviz_stats
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-import pymc as pm
 
-from ketamine_nif import analysis, checks, criticism, estimates, plotting
+from ketamine_nif import analysis, checks, criticism, estimates, plotting, recovery, sweep
+from ketamine_nif.answers import criticism as answers
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import (
-    OutcomePriors,
-    TrajectoryPriors,
-    build_nif_trajectory_model,
-    build_outcome_model,
-)
-from ketamine_nif.recovery import show_study
-from ketamine_nif.reporting import diagnostics_table, join_words, say, show_table, verdict
-from ketamine_nif.sweep import read_saved
+from ketamine_nif.models import OutcomePriors, TrajectoryPriors, build_outcome_model
+from ketamine_nif.plotting import criticism as figures
+from ketamine_nif.reporting import diagnostics_table, say, show_table, verdict
 
+# %%
 logging.getLogger("arviz_stats").setLevel(logging.ERROR)  # its advice is in the prose below
 warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")  # Pareto k is tabled below
 out, data = start(data_dir, output_dir, markers)
@@ -97,35 +89,17 @@ rope = config.rope(NIF_CHANGE_RATIO)
 # once for its predictive check.
 
 # %%
-slope_scale, last_day = book_priors.person_slope_sd, float(data.visit_days[-1])
-say(f"The visits fall {join_words(f'{d:.1f}' for d in data.visit_days[1:])} days after the infusion. The prior scale of "
-    f"$\\omega_m$ is {slope_scale:g} per day: one SD of slopes then moves a person's level by a factor of up to about "
-    f"{np.exp(slope_scale * last_day):.1f} by day {last_day:.0f}, more than short-term biological variation should.")
+say(answers.slope_prior(data.visit_days, book_priors.person_slope_sd))
 
 # %%
 #| label: tbl-criticism-diagnostics
 #| tbl-cap: "The fits of this chapter: sampler settings and convergence diagnostics."
-VARIANTS = {
-    "normal, censored": {"likelihood": "normal", "below_lod": "censored"},
-    "Student-t, censored": {"likelihood": "student", "below_lod": "censored"},
-    "normal, LOD/2": {"likelihood": "normal", "below_lod": "lod/2"},
-    "normal, LOD/√2": {"likelihood": "normal", "below_lod": "lod/sqrt2"},
-    "normal, censored, person slopes": {"likelihood": "normal", "below_lod": "censored", "person_slopes": True},
-}
-FIT_NAMES = {"normal, censored": "nif-normal", "Student-t, censored": "nif-student", "normal, LOD/2": "nif-lod-half",
-             "normal, LOD/√2": "nif-lod-sqrt2", "normal, censored, person slopes": "nif-person-slopes"}
-fits = {}
-for label, options in VARIANTS.items():
-    variant_settings = settings.for_fit(FIT_NAMES[label])
-    if options.get("person_slopes"):  # the SD of the slopes mixes slowly: twice the draws for its ESS
-        variant_settings = replace(variant_settings, draws=2 * draws)
-    fits[label] = fit(build_nif_trajectory_model(data, priors=book_priors, **options), variant_settings, FIT_NAMES[label], out)
+fits = {variant: criticism.fit_variant(variant, data, book_priors, settings, out) for variant in criticism.VARIANTS}
 outcome_fit = fit(build_outcome_model(data, priors=config.priors(OutcomePriors)), settings.for_fit("depression"), "depression", out)
-all_diagnostics = [f.diagnostics for f in fits.values()] + [outcome_fit.diagnostics]
-show_table(diagnostics_table(*all_diagnostics))
+show_table(diagnostics_table(*[f.diagnostics for f in fits.values()], outcome_fit.diagnostics))
 
 # %%
-say(verdict(*all_diagnostics))
+say(verdict(*[f.diagnostics for f in fits.values()], outcome_fit.diagnostics))
 
 # %% [markdown]
 # ## Posterior predictive checks {#sec-criticism-ppc}
@@ -141,42 +115,21 @@ say(verdict(*all_diagnostics))
 #| label: fig-criticism-ppc-distributions
 #| fig-cap: "Distribution check: the observed cumulative distribution of log concentrations (line) within the 90% range of replicated ones (band), per marker (columns), for the censored model (top row) and the LOD/2 substitution (bottom row)."
 #| fig-alt: "Panels of cumulative distribution curves of observed log concentrations lying inside grey bands of replicated curves."
-replicates = {}
-for offset, label in enumerate(("normal, censored", "normal, LOD/2"), start=1):
-    names = ["log_nif", "log_nif_censored"] if (label.endswith("censored") and data.nif_censored.any()) else ["log_nif"]
-    group = checks.posterior_predictive(fits[label].idata, fits[label].model, seed + 10 + offset, names).posterior_predictive
-    replicates[label] = criticism.nif_replicates_any(group, data)
-observed = np.maximum(data.nif_log, data.nif_log_lod)
-panels = {}
-for label, rep in replicates.items():
-    for j, marker in enumerate(data.markers):
-        rows = data.nif_marker == j
-        grid = np.linspace(*np.quantile(observed[rows], [0.0, 1.0]), 80)
-        panels[f"{marker} ({label.split(', ')[1]})"] = criticism.ecdf_check(observed[rows], rep[::4, rows], grid)
-criticism.plot_ecdf_checks(panels, "log concentration", columns=len(data.markers))
+compared = (criticism.BOOK, criticism.LOD_HALF)
+replicates = {v: criticism.nif_posterior_replicates(fits[v], data, settings.for_fit(f"{v.fit_name}-replicates").seed)
+              for v in compared}
+panels = criticism.distribution_checks(data, {v.treatment: values for v, values in replicates.items()})
+figures.ecdf_checks(panels, "log concentration", columns=len(data.markers))
 plt.show()
 
 # %%
-outside = {name: float(((c["observed"] < c["low"]) | (c["observed"] > c["high"])).mean()) for name, c in panels.items()}
-by_variant = {label.split(", ")[1]: np.mean([v for k, v in outside.items() if k.endswith(f"({label.split(', ')[1]})")])
-              for label in replicates}
-worst = max(outside, key=outside.get)
-better = min(by_variant, key=by_variant.get)
-say(
-    "Share of evaluation points where the observed distribution leaves the 90% band of replicated ones, averaged over "
-    "markers: " + join_words(f"{100 * v:.0f}% with the {k} treatment" for k, v in by_variant.items())
-    + f" (worst panel: {worst}, {100 * outside[worst]:.0f}%). "
-    + (f"The {better} treatment reproduces the reported distribution better"
-       + (": a model fitted to values substituted at half the limit learns a distribution that reaches too far down, so "
-          "its replicates pile too many values up at the limit." if better == "censored" else ".")
-       if abs(np.diff(list(by_variant.values()))[0]) > 0.05 else "The two reproduce the reported distribution about equally well.")
-)
+say(answers.distribution_check(criticism.share_outside(panels), [fits[v].diagnostics for v in compared]))
 
 # %%
 #| label: fig-criticism-ppc-trajectories
 #| fig-cap: "Trajectory check of the book's aim 1 model: observed mean log concentration by arm and visit (dots) and the 90% range of replicated means (bars)."
 #| fig-alt: "Panels per marker comparing observed mean log concentrations with bars of replicated means for both arms at each visit."
-ppc = checks.nif_check(data, replicates["normal, censored"])
+ppc = checks.nif_check(data, replicates[criticism.BOOK])
 plotting.predictive_check(ppc, "mean log concentration")
 plt.show()
 
@@ -184,21 +137,14 @@ plt.show()
 #| label: fig-criticism-ppc-outcome
 #| fig-cap: "Trajectory check of the depression outcome model (aims 2 and 3): observed mean MADRS by arm and post-infusion visit (dots) and the 90% range of replicated means (bars)."
 #| fig-alt: "Observed mean depression scores for the ketamine and saline arms at each visit inside bars of replicated means."
-outcome_group = checks.posterior_predictive(outcome_fit.idata, outcome_fit.model, seed + 20, ["y"]).posterior_predictive
+outcome_seed = settings.for_fit("depression-replicates").seed
+outcome_group = checks.posterior_predictive(outcome_fit.idata, outcome_fit.model, outcome_seed, ["y"]).posterior_predictive
 outcome_ppc = checks.outcome_check(data, checks.outcome_replicates(outcome_group))
 plotting.predictive_check(outcome_ppc, "mean MADRS")
 plt.show()
 
 # %%
-inside_nif = ((ppc["observed"] >= ppc["low"]) & (ppc["observed"] <= ppc["high"])).mean()
-inside_outcome = ((outcome_ppc["observed"] >= outcome_ppc["low"]) & (outcome_ppc["observed"] <= outcome_ppc["high"])).mean()
-say(
-    f"The observed mean lies within the 90% range of replicated means in {100 * inside_nif:.0f}% of the {len(ppc)} "
-    f"marker × arm × visit cells of the aim 1 model and in {100 * inside_outcome:.0f}% of the {len(outcome_ppc)} arm × visit "
-    "cells of the outcome model (about 90% is expected when a model describes the data). The coupling and moderation "
-    "models of aims 2 and 3 carry the same outcome model and the aim 1 trajectories; their own predictive checks are in "
-    "their chapters."
-)
+say(answers.mean_checks(ppc, outcome_ppc, [fits[criticism.BOOK].diagnostics, outcome_fit.diagnostics]))
 
 # %% [markdown]
 # ## Leave-one-participant-out comparison {#sec-criticism-loo}
@@ -219,11 +165,7 @@ say(
 # %%
 #| label: tbl-criticism-loo
 #| tbl-cap: "Leave-one-participant-out comparison (integrated PSIS-LOO): expected log predictive density (elpd) of each variant, difference from the best with its standard error, stacking weight, and the share of participants with Pareto k > 0.7."
-elpd = {}
-for label, options in VARIANTS.items():
-    per_person = criticism.integrated_participant_log_likelihood(fits[label].idata.posterior, data, options["likelihood"],
-                                                                 nodes=quadrature_nodes)
-    elpd[label] = criticism.participant_loo(fits[label].idata, per_person, data.participants)
+elpd = {v.label: criticism.participant_elpd(fits[v], data, v.likelihood, quadrature_nodes) for v in criticism.VARIANTS}
 loo_table = criticism.comparison_table(elpd)
 show_table(pd.DataFrame({
     "variant": loo_table.index, "elpd": loo_table["elpd"].round(1), "difference": loo_table["elpd_diff"].round(1),
@@ -232,27 +174,7 @@ show_table(pd.DataFrame({
 }))
 
 # %%
-best = loo_table.index[0]
-clear = loo_table[(-loo_table["elpd_diff"] > 4) & (-loo_table["elpd_diff"] > 2 * loo_table["dse"])]  # elpd_diff < 0: worse
-student_vs_normal = elpd["Student-t, censored"].elpd - elpd["normal, censored"].elpd
-slopes_vs_book = elpd["normal, censored, person slopes"].elpd - elpd["normal, censored"].elpd
-slopes_se = criticism.difference_se(elpd["normal, censored, person slopes"], elpd["normal, censored"])
-say(
-    f"The best-predicting variant is **{best}**. "
-    + (f"Clearly worse (difference > 4 and more than twice its SE): {join_words(clear.index)}. " if len(clear) else
-       "No variant is clearly worse (every difference is under 4 or within two SEs). ")
-    + (f"At most {100 * loo_table['share_k_over_0.7'].max():.0f}% of participants have Pareto k > 0.7 "
-       if loo_table["share_k_over_0.7"].max() > 0 else "No participant has Pareto k > 0.7 ")
-    + ("(reliable estimates). " if loo_table["share_k_over_0.7"].max() <= 0.05 else "(read the comparison with care). ")
-    + f"Student-t noise changes the elpd by {student_vs_normal:+.1f} against normal noise: "
-    + ("the data ask for heavier tails than the book's model has. " if "Student-t, censored" not in clear.index and best == "Student-t, censored"
-       and student_vs_normal > 4 else "the book's normal model is adequate for these markers. ")
-    + f"Person-level slopes change it by {slopes_vs_book:+.1f} (SE of the difference {slopes_se:.1f}): "
-    + ("participants' own courses after the infusion differ more than the book's model allows, and its intervals may be "
-       "too narrow." if slopes_vs_book > 4 and slopes_vs_book > 2 * slopes_se else
-       "participants do not need courses of their own to predict new participants; the book's simpler model, whose arm "
-       "effects are the report's estimands, loses nothing.")
-)
+say(answers.loo_comparison(loo_table, elpd, [f.diagnostics for f in fits.values()]))
 
 # %% [markdown]
 # ## Prior sensitivity {#sec-criticism-prior}
@@ -270,57 +192,25 @@ say(
 # %%
 #| label: tbl-criticism-psense
 #| tbl-cap: "Power-scaling sensitivity of the book's aim 1 model: the prior and likelihood sensitivity of each main parameter (values above 0.05 flag sensitivity) and ArviZ's diagnosis."
-book = fits["normal, censored"]
-pm.stats.compute_log_prior(book.idata, model=book.model)
-top_level = ["mu", "delta", "log_ratio_scale", "tau", "sigma"]
-sensitivity = arviz_stats.psense_summary(book.idata, var_names=[v for v in ["log_ratio_scale", "tau", "sigma"] if v in book.idata.posterior],
-                                         prior_var_names=[v for v in top_level if v in book.idata.posterior])
+sensitivity = criticism.power_scaling(fits[criticism.BOOK])
 show_table(sensitivity.reset_index().rename(columns={"index": "parameter"}), digits=3)
 
 # %%
-base_priors = book_priors
-scaled = {}
-for word, factor in (("wider", prior_scale_factor), ("narrower", 1 / prior_scale_factor)):
-    priors = replace(base_priors, arm_scale=base_priors.arm_scale * factor)
-    scaled[word] = fit(build_nif_trajectory_model(data, priors=priors), settings.for_fit(f"nif-priors-{word}"), f"nif-priors-{word}", out)
-say(verdict(*[f.diagnostics for f in scaled.values()]))
-ratio_tables = {"book": estimates.summarise(book.idata, NIF_CHANGE_RATIO, rope, book.diagnostics.converged)}
-ratio_tables.update({w: estimates.summarise(f.idata, NIF_CHANGE_RATIO, rope, f.diagnostics.converged) for w, f in scaled.items()})
+refits = criticism.fit_scaled_priors(data, book_priors, prior_scale_factor, settings, out)
+say(verdict(*[f.diagnostics for f in refits.values()]))
 
 # %%
 #| label: fig-criticism-prior-refits
 #| fig-cap: "Ketamine/saline ratios of geometric-mean change (95% intervals) with the book's priors of the arm effects and with priors twice as wide and half as wide (by default)."
 #| fig-alt: "Forest plot in which the intervals for each marker and visit under three priors are drawn side by side and largely overlap."
-fig, ax = plt.subplots(figsize=(plotting.FIGURE_WIDTH * 0.8, 0.4 * len(ratio_tables["book"]) + 1.0))
-keys = [f"{r.marker} {r.visit}" for r in ratio_tables["book"].itertuples()]
-for k, (word, colour) in enumerate(zip(ratio_tables, ["#000000", "#E69F00", "#56B4E9"], strict=True)):
-    t = ratio_tables[word]
-    y = np.arange(len(t)) + (k - 1) * 0.22
-    ax.errorbar(t["mean"], y, xerr=[t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]], fmt="o", ms=3, color=colour, capsize=1.5, label=word)
-ax.axvline(1, color="0.5", lw=0.8)
-ax.set_xscale("log")
-nice = np.array([0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0])
-low_x, high_x = ax.get_xlim()
-ax.set_xticks(nice[(nice >= low_x) & (nice <= high_x)], [f"{v:g}" for v in nice[(nice >= low_x) & (nice <= high_x)]])
-ax.minorticks_off()
-ax.set_yticks(np.arange(len(keys)), keys, fontsize=8)
-ax.invert_yaxis()
-ax.set_xlabel("ketamine/saline ratio")
-ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-fig.tight_layout()
+ratio_tables = {"book": criticism.ratio_estimates(fits[criticism.BOOK], rope)}
+ratio_tables.update({word: criticism.ratio_estimates(f, rope) for word, f in refits.items()})
+figures.prior_refits(ratio_tables)
 plt.show()
 
 # %%
-flagged = sensitivity[sensitivity["diagnosis"] != "✓"] if "diagnosis" in sensitivity else sensitivity.iloc[0:0]
-shift = max(float(np.abs(np.log(ratio_tables[w]["mean"]) - np.log(ratio_tables["book"]["mean"])).max()) for w in scaled)
-say(
-    ("Power-scaling flags no parameter. " if flagged.empty else
-     f"Power-scaling flags {join_words(flagged.index)} ({join_words(sorted(set(flagged['diagnosis'])))}). ")
-    + "Each marker's scale of arm effects is learned from its three visits only, so its prior is expected to matter; "
-    f"what matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors "
-    f"{prior_scale_factor:g} times wider or narrower, the posterior mean ratios move by at most a factor of "
-    f"{np.exp(shift):.2f} (@fig-criticism-prior-refits)."
-)
+say(answers.prior_sensitivity(sensitivity, ratio_tables, prior_scale_factor,
+                              [fits[criticism.BOOK].diagnostics, *[f.diagnostics for f in refits.values()]]))
 
 # %% [markdown]
 # ## Values under the detection limit: which treatment is less biased? {#sec-criticism-lod}
@@ -336,90 +226,36 @@ say(
 
 # %%
 truth_file = Path(data_dir) / "truth.csv"
-by_method = {"censored": ratio_tables["book"]}
-by_method.update({
-    VARIANTS[label]["below_lod"]: estimates.summarise(fits[label].idata, NIF_CHANGE_RATIO, rope, fits[label].diagnostics.converged)
-    for label in ("normal, LOD/2", "normal, LOD/√2")
-})
-share_below = pd.Series(data.nif_censored).groupby(np.asarray(data.markers)[data.nif_marker]).mean()
-if truth_file.exists():
-    lod_joined = criticism.lod_bias(by_method, pd.read_csv(truth_file), data.markers)
-    lod_here = lod_joined.groupby(["method", "marker"], sort=False).agg(
-        bias=("log_error", "mean"), rmse=("log_error", lambda e: float(np.sqrt((e**2).mean()))), coverage=("covered", "mean")).reset_index()
-    lod_here["share under the limit"] = lod_here["marker"].map(share_below)
-    say("On this data set (one twin; its `truth.csv` holds the true ratios), per method and marker: mean error of the log "
-        "ratio over the post-infusion visits (bias), its root mean square, and the share of 95% intervals covering the truth.")
-    show_table(lod_here, digits=3)
-else:
-    say("These data carry no `truth.csv` (real data), so the comparison with the truth rests on the saved study below.")
+treatments = (criticism.BOOK, criticism.LOD_HALF, criticism.LOD_SQRT2)
+by_method = {v.below_lod: criticism.ratio_estimates(fits[v], rope) for v in treatments}
+lod_here = (recovery.join_methods(by_method, pd.read_csv(truth_file), data.markers)
+            .assign(censored_share=lambda t: t["marker"].map(recovery.below_limit_share(data)))
+            if truth_file.exists() else None)
+say(answers.lod_here(lod_here is not None))
+if lod_here is not None:
+    show_table(recovery.recovery_summary(lod_here, by=recovery.LOD_GROUPS, error="log_error"), digits=3)
 
 # %%
-lod_study = criticism.read_study(lod_study_dir, ["lod-bias-summary.csv"], "lod-bias-command.txt")
-if lod_study.missing:
-    say(f"**The saved study of values under the limit is missing** ({join_words(lod_study.missing)}). Run "
-        "`.venv/bin/python benchmarks/lod_bias.py --scenario planted-effects --seeds 1,2,3` to make it (a few minutes).")
-else:
-    study = lod_study.tables["lod-bias-summary.csv"]
-    say(f"The study over several twins of the planted-effects scenario, made by `{lod_study.command}`:")
-    show_table(study, digits=3)
+lod_study = recovery.show_study(lod_study_dir, "sweeps/lod-bias.yaml", "about 3 minutes per twin and core", by=recovery.LOD_GROUPS,
+                    error="log_error", explain=False)
+errors = lod_study.results if lod_study is not None else lod_here
 
 # %%
 #| label: fig-criticism-lod-bias
 #| fig-cap: "Error of the estimated ketamine/saline ratio (log scale; 0 = truth) by treatment of values under the detection limit, per marker, in the saved multi-seed study (or this data set when the study is missing)."
 #| fig-alt: "Dot plot of estimation errors for three treatments of values under the detection limit; the censored likelihood sits closest to zero."
-errors = None
-if not lod_study.missing and (Path(lod_study_dir) / "lod-bias-estimates.csv").exists():
-    errors = pd.read_csv(Path(lod_study_dir) / "lod-bias-estimates.csv")
-elif truth_file.exists():
-    errors = lod_joined
-fig, ax = plt.subplots(figsize=(plotting.FIGURE_WIDTH * 0.75, 2.8))
-if errors is not None:
-    methods = list(dict.fromkeys(errors["method"]))
-    marker_list = list(dict.fromkeys(errors["marker"]))
-    for k, marker in enumerate(marker_list):
-        for j, method in enumerate(methods):
-            e = errors[(errors["marker"] == marker) & (errors["method"] == method)]["log_error"]
-            x = k + (j - 1) * 0.25 + np.linspace(-0.05, 0.05, len(e))
-            ax.scatter(x, e, s=12, color=plotting.OKABE_ITO[j], label=method if k == 0 else None)
-    ax.set_xticks(range(len(marker_list)), marker_list)
-    ax.axhline(0, color="0.5", lw=0.8)
-    ax.set_ylabel("log ratio: estimate − truth")
-    ax.legend(fontsize=8)
+figures.lod_errors(errors)
 plt.show()
 
 # %%
 #| label: tbl-criticism-lod-paired
 #| tbl-cap: "Each substitution against the censored likelihood on the same estimates: mean difference of the error of the log ratio (positive: further above the truth) and of its absolute error (positive: less accurate), with standard errors."
 if errors is not None:
-    paired = criticism.paired_differences(errors)
-    show_table(paired, digits=4)
+    show_table(recovery.paired_differences(errors), digits=4)
 
 # %%
 if errors is not None:
-    def verdict_of(row):
-        if abs(row.abs_error_difference) <= 2 * row.abs_se:
-            return f"{row.method} is as accurate as the censored likelihood (difference in absolute error {row.abs_error_difference:+.3f}, SE {row.abs_se:.3f})"
-        word = "less" if row.abs_error_difference > 0 else "more"
-        return f"{row.method} is {word} accurate (absolute error {row.abs_error_difference:+.3f}, SE {row.abs_se:.3f})"
-
-    planted_rows = errors[~np.isclose(errors["truth"], 1.0)]
-    planted_note = ""
-    if len(planted_rows):
-        planted_paired = criticism.paired_differences(planted_rows).set_index("method")
-        planted_note = (" Where an effect is planted (and the share under the limit therefore differs between the arms), "
-                        "the substitutions move the estimate by " + join_words(
-                            f"{r.error_difference:+.3f} (SE {r.se:.3f}) with {m}" for m, r in planted_paired.iterrows())
-                        + " on the log scale relative to the censored likelihood.")
-    say(
-        "Judged against the truth, " + join_words(verdict_of(r) for r in paired.itertuples()) + "." + planted_note
-        + " At this trial's size the differences are small next to the estimation error itself (RMSE "
-        f"{float(np.sqrt((errors.loc[errors['method'] == 'censored', 'log_error'] ** 2).mean())):.3f} on the log scale with "
-        "the censored likelihood), so the choice does not decide the report's conclusions. The book keeps the censored "
-        "likelihood: it needs no invented values, it is the likelihood of what was actually observed (the yardstick on "
-        "which all variants were scored in @sec-criticism-loo), and it does not assume how far under the limit the true "
-        "values lie, which a fixed substitute does (LOD/√2 happens to suit these twins' log-normal markers, where a "
-        "quarter to two fifths of values fall under the limit; it would not suit every assay)."
-    )
+    say(answers.lod_comparison(errors))
 
 # %% [markdown]
 # ## Recovery study {#sec-criticism-recovery}
@@ -430,7 +266,7 @@ if errors is not None:
 # this chapter reads its saved results.
 
 # %%
-show_study(recovery_dir, "sweeps/recovery.yaml", "about 3-4 minutes per replicate and core")
+recovery.show_study(recovery_dir, "sweeps/recovery.yaml", "about 3-4 minutes per replicate and core")
 
 # %% [markdown]
 # The MADRS arm difference has a study of its own, five times as large: the
@@ -441,7 +277,7 @@ show_study(recovery_dir, "sweeps/recovery.yaml", "about 3-4 minutes per replicat
 # of this size measures to within a few percentage points.
 
 # %%
-show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)
+recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)
 
 # %% [markdown]
 # ## Simulation-based calibration {#sec-criticism-sbc}
@@ -473,61 +309,31 @@ show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds p
 # a shift for bias).
 
 # %%
-sbc_study = read_saved(sbc_dir)
-sbc = sbc_study.results if sbc_study is not None else None
-if sbc is None:
-    say(f"**The SBC results are missing** ({sbc_dir}). Run `.venv/bin/ketamine-nif sweep sweeps/sbc.yaml` "
-        "(about 5 s per replicate and core, compilations included, as measured at the trial's size).")
-else:
-    say(f"{sbc['seed'].nunique()} replicates of {sbc_study.spec.get('fixed', {}).get('participants', 'an unrecorded number of')} participants, made by "
-        f"`{sbc_study.command}` ({sbc_study.progress}).")
+sbc_study = sweep.read_saved(sbc_dir)
+say(answers.sbc_source(sbc_study, sbc_dir))
 
 # %%
 #| label: fig-criticism-sbc
 #| fig-cap: "Simulation-based calibration of the aim 1 model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey), per main parameter."
 #| fig-alt: "Small panels, one per parameter, each with a wiggly line that should stay within a grey band around zero."
-if sbc is not None:
-    criticism.plot_sbc(sbc, seed=seed)
-else:
-    plt.figure(figsize=(plotting.FIGURE_WIDTH * 0.5, 1.0))
-    plt.axis("off")
-    plt.text(0.5, 0.5, "SBC results missing", ha="center", va="center")
+figures.sbc(criticism.sbc_ecdf(sbc_study.results, seed=seed) if sbc_study is not None else None)
 plt.show()
 
 # %%
-if sbc is not None:
-    sbc_table = criticism.sbc_summary(sbc, seed=seed)
+if sbc_study is not None:
+    sbc_table = criticism.sbc_summary(sbc_study.results, seed=seed)
     show_table(sbc_table, digits=3)
-    bad = sbc_table[sbc_table["outside_band"]]
-    divergent = float((sbc.groupby("seed")["divergences"].first() > 0).mean())
-    n_markers = sbc["parameter"].str.startswith("mu[").sum() // sbc["seed"].nunique()
-    under = sbc.groupby("seed")["censored_share"].first() * n_markers  # share of the censored marker's values
-    say(f"On average {100 * under.mean():.0f}% of the second marker's values fell under its fixed limit "
-        f"({100 * under.min():.0f}% to {100 * under.max():.0f}% across replicates). "
-        + ("No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
-           "number of replicates." if bad.empty else
-           f"The rank ECDF leaves its band for {join_words(bad['parameter'])}: read those parameters' intervals with care.")
-        + f" {100 * divergent:.0f}% of the replicate fits had divergent transitions (reduced settings; the book's fits are "
-        "gated on having none). With one band per parameter, about one parameter in twenty leaves its band by chance.")
-post = book.idata.posterior
-tau_over_sigma = (post["tau"] / post["sigma"]).mean(("chain", "draw")).to_series()
-say("In this chapter's fit of the book's model the between-person SD is "
-    + join_words(f"{v:.1f} times the occasion-to-occasion SD for {m}" for m, v in tau_over_sigma.items())
-    + " (posterior means): far from the corner of near-zero between-person SDs.")
+    say(answers.sbc_calibration(sbc_study.results, sbc_table))
+
+# %%
+say(answers.between_person_spread(fits[criticism.BOOK].idata.posterior, [fits[criticism.BOOK].diagnostics]))
 
 # %% [markdown]
 # ## Estimates {#sec-criticism-estimates}
 #
-# `estimates.csv` holds the ketamine/saline ratios of each variant for these
-# markers: `nif_change_ratio` (the book's model), and
-# `nif_change_ratio_student`, `nif_change_ratio_lod_half`,
-# `nif_change_ratio_lod_sqrt2` and `nif_change_ratio_person_slopes` for the
-# others.
+# Each variant's ratios are written to `estimates.csv` under an estimand of
+# their own, so that the summary can set them beside the book's.
 
 # %%
-SUFFIX = {"normal, censored": "", "Student-t, censored": "_student", "normal, LOD/2": "_lod_half", "normal, LOD/√2": "_lod_sqrt2",
-          "normal, censored, person slopes": "_person_slopes"}
-estimates.write(pd.concat([
-    estimates.summarise(f.idata, NIF_CHANGE_RATIO, rope, f.diagnostics.converged).assign(estimand=NIF_CHANGE_RATIO + SUFFIX[label])
-    for label, f in fits.items()
-], ignore_index=True), out)
+say(answers.estimand_names(criticism.VARIANTS))
+estimates.write(pd.concat([criticism.ratio_estimates(fits[v], rope, v.estimand) for v in criticism.VARIANTS], ignore_index=True), out)

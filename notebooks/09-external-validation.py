@@ -39,14 +39,15 @@ analysis_config = "params/analysis.yaml"  # the priors (priors: btheb) and the R
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 
 from ketamine_nif import analysis, btheb, estimates, plotting
+from ketamine_nif.answers import external as answers
 from ketamine_nif.estimands import BTHEB_TREATMENT
 from ketamine_nif.inference import SamplerSettings, fit
+from ketamine_nif.plotting import external as figures
 from ketamine_nif.reporting import diagnostics_table, say, show_table, verdict
 
+# %%
 plotting.setup()
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
@@ -75,36 +76,16 @@ settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chain
 # %%
 #| label: tbl-btheb-months
 #| tbl-cap: "Follow-up columns of the copy, the months they stand for, and the patients with a BDI at each."
-counts = long.groupby("time").size()
-show_table(pd.DataFrame({
-    "column in the copy": list(btheb.FOLLOW_UP_MONTHS),
-    "month the label suggests": list(btheb.LABELLED_MONTHS.values()),
-    "true month": list(btheb.FOLLOW_UP_MONTHS.values()),
-    "patients observed": [int(counts[m]) for m in btheb.FOLLOW_UP_MONTHS.values()],
-}))
+show_table(btheb.months_table(long))
 
 # %%
-say(
-    f"{len(wide)} patients were randomised ({(wide['treatment'] == 'BtheB').sum()} to Beat the Blues, "
-    f"{(wide['treatment'] == 'TAU').sum()} to treatment as usual). {long['participant'].nunique()} have at least one "
-    f"follow-up, giving {len(long)} observations for the model; by month 8, {int(counts[8])} patients remain."
-)
+say(answers.data(wide, long))
 
 # %%
 #| label: fig-btheb-means
 #| fig-cap: "Mean BDI (95% interval) by arm at baseline and at each follow-up, plotted at the true months."
 #| fig-alt: "Two lines of mean depression scores falling over eight months, lower for Beat the Blues than for treatment as usual."
-fig, ax = plt.subplots(figsize=(plotting.FIGURE_WIDTH * 0.7, 3.0))
-baseline = wide.assign(time=0, bdi=wide["bdi_pre"])[["treatment", "time", "bdi"]]
-shown = pd.concat([baseline, long[["treatment", "time", "bdi"]].astype({"treatment": str})])
-for (arm, colour), shift in zip((("BtheB", "#D55E00"), ("TAU", "#0072B2")), (-0.08, 0.08), strict=True):
-    s = shown[shown["treatment"] == arm].groupby("time")["bdi"].agg(["mean", "std", "size"])
-    half = 1.96 * s["std"] / np.sqrt(s["size"])
-    ax.errorbar(s.index + shift, s["mean"], yerr=half, marker="o", ms=4, capsize=2, color=colour, label=arm)
-ax.set_xticks([0, 2, 3, 5, 8])
-ax.set_xlabel("months since the start of treatment")
-ax.set_ylabel("BDI")
-ax.legend()
+figures.bdi_course(wide, long)
 plt.show()
 
 # %% [markdown]
@@ -131,13 +112,7 @@ plt.show()
 # %%
 #| label: tbl-btheb-priors
 #| tbl-cap: "Priors of the Beat the Blues model (BDI points)."
-show_table(pd.DataFrame([
-    {"parameter": "β₀ (at mean baseline and month)", "prior": f"N(mean follow-up BDI, {priors.intercept_sd:g})", "why": "anywhere on the 0-63 scale"},
-    {"parameter": "β₁ baseline BDI", "prior": f"N({priors.bdi_pre_mean:g}, {priors.bdi_pre_sd:g})", "why": "between no memory (0) and full memory (1) of baseline"},
-    {"parameter": "β₂ month", "prior": f"N(0, {priors.time_sd:g})", "why": f"±{2 * priors.time_sd:g} points a month at 2 SD, the whole scale over 8 months"},
-    {"parameter": "β₃, β₄, β₅", "prior": f"N(0, {priors.effect_sd:g})", "why": f"±{2 * priors.effect_sd:g} points at 2 SD; published effects of therapy are a few points"},
-    {"parameter": "σ_u, σ_e", "prior": f"half-N(0, {priors.person_sd:g}), half-N(0, {priors.residual_sd:g})", "why": "BDI SDs in depressed samples are about 10"},
-]))
+show_table(btheb.prior_table(priors))
 
 # %% [markdown]
 # ## Fit and diagnostics {#sec-btheb-fit}
@@ -169,52 +144,19 @@ say(verdict(result.diagnostics))
 # (the answer below gives the size of the error).
 
 # %%
-ml_result = btheb.fit_ml(long)  # statsmodels MixedLM, maximum likelihood
-ml = btheb.ml_table(ml_result)
-posterior = btheb.posterior_table(result.idata)
-table = btheb.comparison(posterior, ml)
-checks = btheb.agreement(table)
+ml = btheb.ml_table(btheb.fit_ml(long))  # statsmodels MixedLM, maximum likelihood
+table = btheb.comparison(btheb.posterior_table(result.idata), ml)
 
 # %%
 #| label: tbl-btheb-comparison
 #| tbl-cap: "Fixed effects (BDI points per unit) and variance components: posterior mean (SD) and 95% interval; maximum likelihood (statsmodels, computed here) with its standard error; the published ML fit (Hothorn and Everitt, HSAUR3, as quoted; unverified) and the published REML fit with the mislabelled months (Vehkalahti and Everitt, Table 9.9, verified); and the difference between posterior mean and ML estimate in posterior SDs (fixed effects) or the ratio of posterior median to ML (variances)."
-published = btheb.PUBLISHED_HSAUR3_ML
-mabs = btheb.PUBLISHED_MABS_REML_2468
-
-
-def estimate_se(value, se):
-    return f"{value:.3f}" if np.isnan(se) else f"{value:.3f} ({se:.3f})"
-
-
-show_table(pd.DataFrame([
-    {
-        "term": term,
-        "posterior mean (SD)": f"{row['mean']:.3f} ({row['sd']:.3f})",
-        "95% interval": f"{row['ci_low']:.2f} to {row['ci_high']:.2f}",
-        "ML, statsmodels (SE)": estimate_se(row["ml_estimate"], row["ml_se"]),
-        "published ML, HSAUR3": estimate_se(published.loc[term, "estimate"], published.loc[term, "se"]),
-        "published REML, months 2/4/6/8": estimate_se(mabs.loc[term, "estimate"], mabs.loc[term, "se"]),
-        "posterior vs ML": f"{row['z']:+.2f} SD" if term in btheb.FIXED_EFFECTS else f"× {row['ratio']:.2f}",
-    }
-    for term, row in table.iterrows()
-]))
+show_table(btheb.comparison_table(table))
 
 # %%
 #| label: fig-btheb-comparison
 #| fig-cap: "Fixed effects: posterior mean and 95% interval (dots and bars) against the maximum-likelihood estimate with its 95% Wald interval (open diamonds and thin bars), BDI points per unit of each predictor."
 #| fig-alt: "For each of six coefficients, the Bayesian interval and the maximum-likelihood interval lie on top of each other."
-fig, ax = plt.subplots(figsize=(plotting.FIGURE_WIDTH * 0.75, 3.0))
-fixed = table.loc[btheb.FIXED_EFFECTS]
-y = np.arange(len(fixed))
-ax.axvline(0, color="0.6", lw=0.8)
-ax.errorbar(fixed["mean"], y - 0.12, xerr=[fixed["mean"] - fixed["ci_low"], fixed["ci_high"] - fixed["mean"]],
-            fmt="o", color="#D55E00", capsize=2, label="posterior")
-ax.errorbar(fixed["ml_estimate"], y + 0.12, xerr=1.96 * fixed["ml_se"], fmt="D", mfc="white", color="#0072B2",
-            capsize=2, lw=0.8, label="maximum likelihood")
-ax.set_yticks(y, fixed.index)
-ax.invert_yaxis()
-ax.set_xlabel("BDI points per unit")
-ax.legend(loc="lower right", fontsize=8)
+figures.coefficients(table, btheb.FIXED_EFFECTS)
 plt.show()
 
 # %% [markdown]
@@ -226,32 +168,11 @@ plt.show()
 # %%
 rows = btheb.estimates_rows(result.idata, config.rope(BTHEB_TREATMENT), result.diagnostics.converged)
 estimates.write(rows, out)
-treatment = rows.set_index("estimand").loc["treatment_btheb"]
+treatment = rows.set_index("estimand").loc[BTHEB_TREATMENT]
 
 # %% [markdown]
 # ## Answer {#sec-btheb-answer}
 
 # %%
-fixed_z = table.loc[btheb.FIXED_EFFECTS, "z"].abs()
-var = table.loc[["var_person", "var_residual"]]
-wrong = btheb.to_long(wide, btheb.LABELLED_MONTHS)
-wrong_time = btheb.ml_table(btheb.fit_ml(wrong)).loc["time", "estimate"]
-if not result.diagnostics.converged:
-    say("**No answer is given**: the fit did not pass the convergence checks (see above), so its numbers are not findings.")
-else:
-    say(
-        f"{'Yes' if all(checks.values()) else 'Not fully'}: every fixed-effect posterior mean lies within "
-        f"{fixed_z.max():.2f} posterior SDs of the maximum-likelihood estimate (acceptance: {btheb.MAX_Z}; "
-        f"{'met' if checks['fixed'] else 'NOT met'}). The variance components are of the same size: the posterior median "
-        f"between-patient variance is {var.loc['var_person', 'median']:.1f} against {var.loc['var_person', 'ml_estimate']:.1f} "
-        f"by ML, the residual variance {var.loc['var_residual', 'median']:.1f} against {var.loc['var_residual', 'ml_estimate']:.1f} "
-        f"(acceptance: ratio {btheb.VARIANCE_RATIO[0]:.2f} to {btheb.VARIANCE_RATIO[1]:.2f} and the ML value inside the 95% "
-        f"interval; {'met' if checks['variances'] else 'NOT met'}). The posterior between-patient variance sits a little above "
-        "the ML value, as expected: ML variance estimates are biased low in small samples, and a posterior mean or median "
-        "averages over the uncertainty in the fixed effects that ML treats as known. "
-        f"On the substance, Beat the Blues lowered BDI by {-treatment['mean']:.1f} points on average (95% interval "
-        f"{-treatment['ci_high']:.1f} to {-treatment['ci_low']:.1f} lower; P(benefit) = {1 - treatment['p_positive']:.2f}). "
-        f"Reading the copy's labels as months would have given a time slope of {wrong_time:.3f} points per month instead of "
-        f"{table.loc['time', 'ml_estimate']:.3f}: small here, but a silent error of the kind this chapter exists to catch."
-    )
-
+wrong_time = btheb.mislabelled_time_slope(wide)
+say(answers.answer(table, treatment, wrong_time, result.diagnostics.converged))

@@ -35,15 +35,15 @@ target_power = 0.8  # detection probability that defines the smallest detectable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from ketamine_nif import design, plotting
+from ketamine_nif.answers import design as answers
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.describe import arm_sizes
 from ketamine_nif.estimates import DETECTION
-from ketamine_nif.reporting import join_words, say, show_table
+from ketamine_nif.plotting.design import detection_curves
+from ketamine_nif.reporting import say, show_table
 from ketamine_nif.sweep import read_saved
-from ketamine_nif.twin import load_scenario
 
 plotting.setup()
 out = Path(output_dir)
@@ -107,65 +107,17 @@ sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coup
 # ## Results {#sec-design-results}
 
 # %%
-missing = [name for name, s in sweeps.items() if s is None]
-if missing:
-    commands = "\n".join(f"    ketamine-nif sweep sweeps/{name}.yaml" for name in missing)
-    say(
-        '::: {.callout-note title="Simulation results not available"}\n'
-        f"The sweep(s) {join_words(missing)} have not been run in this project, so their curves are missing. "
-        "They take hours of computing and are not part of the default build; run\n\n"
-        f"{commands}\n\n"
-        "(add `--workers N`, or `--scheduler tcp://HOST:PORT` for a Dask cluster), then rebuild the report.\n:::"
-    )
 available = {name: s for name, s in sweeps.items() if s is not None}
-curves, smallest = {}, {}
-for s in available.values():
-    results = s.results
-    estimand = results["estimand"].iloc[0]
-    curves[estimand] = design.detection_curve(results)
-    smallest[estimand] = design.smallest_detectable(results, estimand, target_power)
-default_design = load_scenario("paper-null")["design"]
-designs = {
-    name: (s.spec.get("fixed", {}).get("n_ketamine") or default_design["n_ketamine"],
-           s.spec.get("fixed", {}).get("n_saline") or default_design["n_saline"])
-    for name, s in available.items()
-}
-if available:
-    pd.concat(curves.values()).to_csv(out / "detection.csv", index=False)
-    pd.DataFrame(smallest.values()).to_csv(out / "smallest-detectable.csv", index=False)
-    fits = sum(len(s.results) for s in available.values())
-    say(
-        f"The results below come from {fits} fits in {len(available)} sweep(s), made by "
-        + join_words(f"`{s.command}` ({s.progress}, {s.failures} failed, "
-                     f"{s.summary.get('mean_seconds_per_run', float('nan')):.0f} s per fit on average, finished "
-                     f"{s.summary.get('finished', 'at an unrecorded time')})" for s in available.values())
-        + ". Each fit drew "
-        + join_words(f"{s.spec.get('fixed', {}).get('chains', '?')} chains × {s.spec.get('fixed', {}).get('draws', '?')} "
-                     f"draws ({name})" for name, s in available.items())
-        + ". Simulated trials had "
-        + join_words(f"{n_k} ketamine and {n_s} saline participants ({name})" for name, (n_k, n_s) in designs.items())
-        + f"; this edition's data have {sizes['ketamine']} and {sizes['saline']}."
-    )
-
-
-# %%
-def curve_table(curve: pd.DataFrame, estimand: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        "true effect": [design.interpretable(estimand, t) for t in curve["truth"]],
-        "replicates": curve["replicates"],
-        "detected": [f"{p:.2f} ± {se:.2f}" for p, se in zip(curve["power"], curve["mc_se"], strict=True)],
-        "95% interval": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(curve["power_low"], curve["power_high"], strict=True)],
-        "95% CrI covers truth": curve["covered"].map(lambda c: f"{c:.2f}"),
-        "median max R-hat": curve["median_max_r_hat"].map(lambda r: f"{r:.3f}"),
-        "fits with divergences": curve["divergent"].map(lambda d: f"{d:.2f}"),
-    })
-
+say(answers.missing_sweeps([name for name in sweeps if name not in available]))
+curves, smallest = design.studies((s.results for s in available.values()), target_power)
+design.save_studies(curves, smallest, out)
+say(answers.provenance(available, sizes))
 
 # %%
 #| label: tbl-design-nif
 #| tbl-cap: "Aim 1 (ketamine effect on IL-6 at 24 h): share of simulated trials in which the effect was detected (± Monte Carlo standard error), coverage of the 95% credible interval, median of each fit's largest R-hat and share of fits with divergent transitions."
 if design.NIF_CHANGE_RATIO in curves:
-    show_table(curve_table(curves[design.NIF_CHANGE_RATIO], design.NIF_CHANGE_RATIO))
+    show_table(design.detection_table(curves[design.NIF_CHANGE_RATIO], design.NIF_CHANGE_RATIO))
 else:
     say("*Not available: the aim 1 sweep has not been run.*")
 
@@ -174,7 +126,7 @@ else:
 #| tbl-cap: "Aim 2 (within-person coupling of IL-1RA and MADRS, ketamine arm): share of simulated trials in which the coupling was detected (± Monte Carlo standard error), coverage of the 95% credible interval, median of each fit's largest R-hat and share of fits with divergent transitions."
 coupling = design.COUPLING_WITHIN["ketamine"]
 if coupling in curves:
-    show_table(curve_table(curves[coupling], coupling))
+    show_table(design.detection_table(curves[coupling], coupling))
 else:
     say("*Not available: the aim 2 sweep has not been run.*")
 
@@ -183,7 +135,7 @@ else:
 #| fig-cap: "Probability that the report's analysis detects an effect, against its true size, with 95% Monte Carlo intervals. Dashed: the target probability; dotted: the 2.5% false-alarm rate in one direction; orange line and band: the smallest detectable effect and its 95% interval."
 #| fig-alt: "Detection probability curves rising from near zero at no effect toward one at large effects, for the ketamine effect on IL-6 and the within-person coupling of IL-1RA with depression."
 if curves:
-    design.plot_detection(curves, smallest, target_power)
+    detection_curves(curves, smallest, target_power)
     plt.show()
 else:
     say("*No curves: neither sweep has been run.*")
@@ -192,26 +144,4 @@ else:
 # ## Answer {#sec-design-answer}
 
 # %%
-sentences = []
-for estimand, best in smallest.items():
-    curve = curves[estimand]
-    null_rows = curve[curve["truth"] == (1.0 if estimand == design.NIF_CHANGE_RATIO else 0.0)]
-    false_alarms = f" and raises a false alarm in {100 * null_rows['power'].iloc[0]:.0f}% of trials without one" if len(null_rows) else ""
-    what = "a ketamine effect on IL-6 at 24 hours" if estimand == design.NIF_CHANGE_RATIO else "a within-person coupling of IL-1RA with depression in the ketamine arm"
-    if pd.isna(best["effect"]):
-        sentences.append(f"For {what}, the simulations do not bracket the target detection probability ({100 * target_power:.0f}%), so no smallest detectable effect is given.")
-        continue
-    where = "" if best.get("within_tested_range", True) else " (outside the sizes simulated: an extrapolation)"
-    sentences.append(
-        f"For {what}, the trial detects an effect of {design.interpretable(estimand, best['effect'])} with "
-        f"{100 * target_power:.0f}% probability (95% interval {design.interpretable(estimand, best['low'], short=True)} to "
-        f"{design.interpretable(estimand, best['high'], short=True)}){where}{false_alarms}."
-    )
-if sentences:
-    say(
-        " ".join(sentences)
-        + f" Smaller effects would usually go unnoticed: a null result for them says the trial was too small, not that "
-        f"they are absent (the decision rule is P(direction) ≥ {DETECTION})."
-    )
-else:
-    say("**No answer yet**: the simulations behind this chapter have not been run (see above).")
+say(answers.answer(curves, smallest, target_power, DETECTION))

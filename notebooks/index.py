@@ -35,17 +35,16 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from ketamine_nif import plotting, summary
+from ketamine_nif import describe, plotting, summary
 from ketamine_nif.contract import load_dataset
-from ketamine_nif.describe import arm_sizes
-from ketamine_nif.reporting import join_words, say
+from ketamine_nif.plotting.summary import evidence_by_marker
+from ketamine_nif.reporting import say
 from ketamine_nif.runner import book_jobs
 
 plotting.setup()
 dataset = load_dataset(data_dir)
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
-sizes = arm_sizes(dataset)
 jobs = book_jobs()
 chapters = summary.collect(jobs, outputs_dir)
 questions = summary.questions(chapters)
@@ -60,23 +59,14 @@ summary.summary_frame(questions).to_csv(out / "summary.csv", index=False)
 
 # %%
 say(summary.thresholds_text())
-if questions:
-    say(summary.summary_markdown(questions))
-    say(summary.multiplicity_text(questions))
-else:
-    say("No analysis chapter has written estimates yet: run the notebooks first (`make report`).")
-missing = [c for c in chapters if c.estimates is None]
-planned = summary.missing_planned(jobs)
-if missing:
-    say("Missing from this summary: " + "; ".join(f"[{c.title}]({c.link}): {c.problem}" for c in missing) + ".")
-if planned:
-    say(f"Not yet part of this edition: {join_words(planned.values())}.")
+say(summary.findings_text(questions))
+say(summary.missing_text(chapters, summary.missing_planned(jobs)))
 
 # %%
 #| label: fig-summary
 #| fig-cap: "Evidence across markers: for each question (row) and marker (column), the estimate with the strongest evidence of an effect, coloured and shaped by its evidence category."
 #| fig-alt: "Dot chart with one row per question of the report and one column per blood marker or MADRS; each dot's colour and shape give the evidence category: supported, ruled out, inconclusive or unreliable."
-fig = summary.figure(questions)
+fig = evidence_by_marker(questions)
 fig.savefig(out / "summary.png")
 plt.show()
 
@@ -102,22 +92,7 @@ plt.show()
 # ## The data behind this edition
 
 # %%
-if dataset.synthetic:
-    meta = dataset.metadata
-    say(
-        f"This edition runs on **synthetic data**: the project's synthetic twin of the trial "
-        f"(scenario `{meta.get('scenario')}`, seed {meta.get('seed')}), generated with the trial's design "
-        f"because the participant-level trial data are not public. {meta.get('description', '')} "
-        f"Numbers in this report describe that simulated trial, not real patients."
-    )
-else:
-    say("This edition runs on **real trial data** supplied by the user; no participant-level values are shown.")
-say(
-    f"It holds {len(dataset.participants)} participants ({sizes['ketamine']} ketamine, {sizes['saline']} saline), "
-    f"rated at {len(dataset.visits)} visits ({join_words(dataset.visits)}), with "
-    f"{len(dataset.markers)} blood markers ({join_words(dataset.markers)}). "
-    f"Data fingerprint (SHA-256, first 16 digits): `{dataset.data_hash()}`."
-)
+say(describe.edition_text(dataset))
 
 # %% [markdown]
 # ## The chapters

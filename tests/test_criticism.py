@@ -159,18 +159,6 @@ def test_lod_substitutions():
         substituted(data, "zero")
 
 
-def test_paired_differences_pair_the_same_estimates():
-    errors = pd.DataFrame({
-        "seed": [1, 1, 2, 2] * 2, "marker": ["A", "B"] * 4, "visit": "24h",
-        "method": ["censored"] * 4 + ["lod/2"] * 4,
-        "log_error": [0.0, 0.1, -0.1, 0.0, 0.1, 0.2, 0.0, 0.1],
-    })
-    row = criticism.paired_differences(errors).iloc[0]
-    assert row["method"] == "lod/2" and row["estimates"] == 4
-    assert row["error_difference"] == pytest.approx(0.1) and row["se"] == pytest.approx(0.0, abs=1e-12)
-    assert row["abs_error_difference"] == pytest.approx((0.1 + 0.2 + 0.0 + 0.1 - 0.0 - 0.1 - 0.1 - 0.0) / 4)
-
-
 def test_participant_loo_prefers_the_model_that_predicts_better():
     rng = np.random.default_rng(4)
     posterior = xr.Dataset({"mu": (("chain", "draw"), rng.normal(size=(2, 200)))})
@@ -191,3 +179,91 @@ def test_participant_loo_prefers_the_model_that_predicts_better():
     pair = criticism.comparison_table({"good": criticism.participant_loo(idata, good, people),
                                        "noisy": criticism.participant_loo(idata, noisy, people)})
     assert ours == pytest.approx(float(pair["dse"].max()), rel=1e-6)
+
+
+def test_variants_are_one_list_with_distinct_fits_seeds_and_estimands():
+    from ketamine_nif.inference import SamplerSettings
+    from ketamine_nif.summary import describe
+
+    chapter = SamplerSettings(draws=100, seed=7)
+    names = [v.fit_name for v in criticism.VARIANTS]
+    assert len(set(names)) == len(names) and len({v.label for v in criticism.VARIANTS}) == len(names)
+    assert len({v.settings(chapter).seed for v in criticism.VARIANTS}) == len(names)  # seeds from the fit's name
+    assert criticism.PERSON_SLOPES.settings(chapter).draws == 200 and criticism.BOOK.settings(chapter).draws == 100
+    assert criticism.BOOK.estimand == "nif_change_ratio" and criticism.BOOK.options == {
+        "likelihood": "normal", "below_lod": "censored", "person_slopes": False}
+    assert [v.treatment for v in (criticism.BOOK, criticism.LOD_HALF, criticism.LOD_SQRT2)] == ["censored", "LOD/2", "LOD/√2"]
+    # the summary names each variant's estimand the way the variant describes itself
+    for variant in criticism.VARIANTS[1:]:
+        assert describe(variant.estimand).endswith(f"Sensitivity analysis: {variant.description}.")
+
+
+def test_scaled_priors_change_only_the_arm_scale():
+    book = TrajectoryPriors()
+    scaled = criticism.scaled_priors(book, 2.0)
+    assert scaled["wider"].arm_scale == pytest.approx(2 * book.arm_scale)
+    assert scaled["narrower"].arm_scale == pytest.approx(book.arm_scale / 2)
+    assert scaled["wider"].residual_sd == book.residual_sd
+
+
+def test_replicates_of_the_censored_model_and_of_a_substitution_fill_every_row():
+    from ketamine_nif import checks
+
+    data = criticism.sbc_design(participants=3, markers=1, rng=np.random.default_rng(0))
+    data.nif_censored = np.arange(len(data.nif_log)) % 4 == 0
+    data.nif_log_lod = np.full(len(data.nif_log), -1.0)
+
+    def group(**sizes):
+        return xr.Dataset({name: (("chain", "draw", f"{name}_dim"), np.full((1, 2, n), value))
+                           for name, (n, value) in sizes.items()})
+
+    seen, below = int((~data.nif_censored).sum()), int(data.nif_censored.sum())
+    censored = checks.nif_replicates(group(log_nif=(seen, 0.5), log_nif_censored=(below, -3.0)), data)
+    assert censored.shape == (2, len(data.nif_log))
+    assert (censored[:, data.nif_censored] == -1.0).all() and (censored[:, ~data.nif_censored] == 0.5).all()
+    substituted_rows = checks.nif_replicates(group(log_nif=(len(data.nif_log), -2.0)), data)
+    assert (substituted_rows == -1.0).all()  # reported at the lod, as the laboratory would
+
+
+def test_distribution_checks_one_panel_per_treatment_and_marker():
+    rng = np.random.default_rng(3)
+    data = criticism.sbc_design(participants=6, markers=2, rng=rng)
+    data.nif_log = rng.normal(size=len(data.nif_log))
+    same = np.tile(data.nif_log, (40, 1)) + rng.normal(0, 0.01, (40, len(data.nif_log)))
+    shifted = same + 3.0
+    panels = criticism.distribution_checks(data, {"censored": same, "LOD/2": shifted}, points=20)
+    assert list(panels) == [("censored", "marker1"), ("censored", "marker2"), ("LOD/2", "marker1"), ("LOD/2", "marker2")]
+    share = criticism.share_outside(panels)
+    assert share["LOD/2"].min() > share["censored"].max()
+
+
+def test_sbc_curves_and_summary_agree():
+    ranks = conjugate_ranks(100, 0.5, seed=3)
+    curves = criticism.sbc_ecdf(ranks, points=49, seed=1)
+    summary = criticism.sbc_summary(ranks, points=49, seed=1)
+    assert len(curves) == 49 and summary["replicates"].iloc[0] == 100
+    assert summary["max_abs_difference"].iloc[0] == pytest.approx(curves["difference"].abs().max())
+    assert summary["outside_band"].iloc[0] == ((curves["difference"] < curves["low"]) | (curves["difference"] > curves["high"])).any()
+
+
+def test_figures_of_model_criticism_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ketamine_nif.plotting import criticism as figures
+
+    rng = np.random.default_rng(2)
+    data = criticism.sbc_design(participants=4, markers=2, rng=rng)
+    data.nif_log = rng.normal(size=len(data.nif_log))
+    panels = criticism.distribution_checks(data, {"censored": np.tile(data.nif_log, (8, 1))}, points=10)
+    ratios = pd.DataFrame({"marker": ["A", "A"], "visit": ["24h", "day3"], "mean": [1.1, 0.9], "ci_low": [0.8, 0.7],
+                           "ci_high": [1.5, 1.2]})
+    errors = pd.DataFrame({"marker": ["A", "A", "B", "B"], "method": ["censored", "lod/2"] * 2, "log_error": [0.0, 0.1, -0.1, 0.2]})
+    made = [figures.ecdf_checks(panels, "log concentration", columns=2), figures.prior_refits({"book": ratios, "wider": ratios}),
+            figures.lod_errors(errors), figures.lod_errors(None), figures.sbc(criticism.sbc_ecdf(conjugate_ranks(30, 1.0, seed=1))),
+            figures.sbc(None)]
+    assert all(isinstance(f, plt.Figure) for f in made)
+    assert made[0].axes[0].get_title() == "marker1 (censored)"
+    plt.close("all")

@@ -43,3 +43,20 @@ def test_labels_are_kebab_case_with_captions(job):
         if label.startswith("tbl-"):
             assert "tbl-cap" in options
         assert "_" not in label
+
+
+MAX_CELL_LINES = 15  # a code cell longer than this belongs in lib/ (the parameters cell excepted)
+
+
+@pytest.mark.parametrize("job", JOBS, ids=[j.stem for j in JOBS])
+def test_code_cells_are_short_and_build_no_figure(job):
+    """Every code cell but the parameters cell has at most MAX_CELL_LINES
+    non-blank lines (cell options included); figures come from ``plotting``
+    (a cell may only show them)."""
+    for cell in jupytext.read(job.source).cells:
+        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            continue
+        lines = [line for line in cell.source.splitlines() if line.strip()]
+        assert len(lines) <= MAX_CELL_LINES, f"{job.stem}: a code cell of {len(lines)} lines:\n{cell.source}"
+        assert not any(call in cell.source for call in ("plt.subplots", "plt.figure", "ax.", "axes[", ".axvspan")), \
+            f"{job.stem}: a figure built in the notebook:\n{cell.source}"

@@ -36,7 +36,9 @@ REDUCED = {
         f".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/il6/02-nif-trajectories.ipynb -p 'markers=[\"IL-6\"]' -p sampler=numpyro {SMALL}",
     # studies of hundreds of fits: the file is checked and its runs counted (`--dry-run`), none is run
     **{f".venv/bin/ketamine-nif sweep sweeps/{name}.yaml": f".venv/bin/ketamine-nif sweep sweeps/{name}.yaml --dry-run"
-       for name in ("design-nif", "design-coupling", "recovery", "recovery-madrs", "sbc")},
+       for name in ("design-nif", "design-coupling", "recovery", "recovery-madrs", "lod-bias", "sbc")},
+    ".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/priors/02-nif-trajectories.ipynb -p analysis_config=my-analysis.yaml":
+        f".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/priors/02-nif-trajectories.ipynb -p analysis_config=my-analysis.yaml {SMALL}",
     ".venv/bin/ketamine-nif sweep sweeps/design-nif.yaml --scheduler tcp://<host>:8786":
         ".venv/bin/ketamine-nif sweep sweeps/design-nif.yaml --dry-run",
     # the suite itself: only that the marker expression selects tests
@@ -149,3 +151,28 @@ def test_every_readme_command_runs(built_book, tmp_path):
     assert (root / "runs" / "01-data.ipynb").exists() and (root / "runs" / "bmi30" / "01-data.ipynb").exists()
     report = next(o for o in outcomes if o.command == "make report")
     assert "notebooks: 0 executed" in report.output, report.output
+
+
+def test_contributing_and_the_readme_layout_match_the_tree():
+    """Every file or folder CONTRIBUTING.md names exists (examples a reader
+    makes, such as 11-my-question, aside); every module of the package and
+    every top-level folder is named in the README's layout section."""
+    contributing = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    for token in re.findall(r"`([^`\s]+)`", contributing):
+        path = token.split("::")[0].rstrip(",.")
+        if "/" not in path or "<" in path or "my-" in path or path.startswith(("runs/", ".venv/")):
+            continue
+        assert any(ROOT.glob(path)) if "*" in path else (ROOT / path).exists(), \
+            f"CONTRIBUTING.md names {path}, which is not in the tree"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[:layout.index("\n## ", 1)]
+    package = ROOT / "lib" / "ketamine_nif"
+    modules = {p.stem for p in package.glob("*.py") if p.stem != "__init__"} | {p.name for p in package.iterdir()
+                                                                              if (p / "__init__.py").exists()}
+    missing = sorted(m for m in modules if not re.search(rf"\b{m}\b", layout))
+    assert not missing, f"modules not in the README's layout section: {missing}"
+    folders = {p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith((".", "_")) and p.name != "lib"}
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    folders &= {path.split("/")[0] for path in tracked}
+    assert not sorted(f for f in folders if f"{f}/" not in layout), "top-level folders not in the layout section"

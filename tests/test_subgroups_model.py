@@ -30,18 +30,22 @@ from ketamine_nif.estimands import (
 from ketamine_nif.imputation import impute_below_lod
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import build_nif_trajectory_model, prepare
-from ketamine_nif.models.subgroups import (
+from ketamine_nif.models.subgroups import build_day1_model, build_subgroup_model
+from ketamine_nif.paths import PARAMS
+from ketamine_nif.subgroup_analysis import (
     MIN_DAY1_PARTICIPANTS,
-    build_day1_model,
-    build_subgroup_model,
+    Day1Data,
+    day1_comparison,
     day1_data,
     day1_estimates,
     day1_ols,
+    finding_rows,
+    largest_coupling_differences,
     subgroup_data,
     subgroup_design,
+    subgroup_differences,
     subgroup_estimates,
 )
-from ketamine_nif.paths import PARAMS
 from ketamine_nif.subgroups import load_splits
 from ketamine_nif.twin import load_scenario, simulate
 
@@ -233,3 +237,34 @@ def test_a_subgroup_effect_on_a_censored_marker_survives_multiple_imputation(tmp
     assert list(zip(found["estimand"], found["marker"], found["subgroup"], strict=True)) == [key], found
     assert found.iloc[0]["ci_low"] <= 6.0 <= found.iloc[0]["ci_high"]
     assert (table["r_hat"] < 1.05).all()
+
+
+def test_chapter_tables_pick_and_format_the_rows():
+    """The chapter's tables from output-contract rows: the most certain coupling
+    differences first (NIF ratios left out), the paper's finding (None where
+    a row is missing), and the day-1 table beside least squares."""
+    def row(estimand, subgroup, mean, p, marker="IL-1RA", visit="all"):
+        return {"estimand": estimand, "marker": marker, "visit": visit, "subgroup": subgroup, "mean": mean, "sd": 1.0,
+                "ci_low": mean - 2, "ci_high": mean + 2, "p_positive": p, "p_rope": 0.5, "r_hat": 1.0,
+                "ess_bulk": 500.0, "converged": True}
+    split = "BMI < 25 vs BMI >= 25"
+    table = pd.DataFrame([row(COUPLING_WITHIN["ketamine"], "BMI < 25", 1.0, 0.8),
+                          row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], split, 3.0, 0.6),
+                          row(SUBGROUP_COUPLING_DIFFERENCE["saline"], split, -2.0, 0.05),
+                          row(SUBGROUP_NIF_RATIO, split, 1.5, 0.999)], columns=estimates.COLUMNS)
+    largest = largest_coupling_differences(subgroup_differences(table), rows=1)
+    assert largest.to_dict("records") == [{"marker": "IL-1RA", "arm": "saline", "split": split,
+                                           "difference [95% interval]": "-2.0 [-4.0, +0.0]", "P(> 0)": 0.05, "P(ROPE)": 0.5}]
+    separate = pd.DataFrame({"subgroup": ["BMI >= 25"], "estimate": [0.5]})
+    rows = finding_rows(table, separate, "IL-1RA", "BMI < 25")
+    assert rows["pooled"]["mean"] == 1.0 and rows["difference"]["mean"] == 3.0 and rows["separate"] is None
+    assert finding_rows(table, separate, "CRP", "BMI < 25")["pooled"] is None
+    data = Day1Data("IL-1RA", "24h", ("BMI < 25", "BMI >= 25"), pd.DataFrame({"subgroup": ["BMI < 25"] * 7 + ["BMI >= 25"] * 8}),
+                    {"BMI < 25": 0, "BMI >= 25": 0})
+    day1 = table.iloc[:2].assign(visit="24h")
+    ols = {"BMI < 25": {"estimate": 2.25, "ci_low": 0.5, "ci_high": 4.0, "p_value": 0.0123}}
+    assert day1_comparison(day1, data, ols).to_dict("records") == [
+        {"subgroup": "BMI < 25", "participants": 7, "posterior mean [95% interval]": "+1.0 [-1.0, +3.0]", "P(> 0)": 0.8,
+         "least squares [95% CI]": "+2.2 [+0.5, +4.0]", "p": "0.012"},
+        {"subgroup": split, "participants": 15, "posterior mean [95% interval]": "+3.0 [+1.0, +5.0]", "P(> 0)": 0.6,
+         "least squares [95% CI]": "", "p": ""}]

@@ -14,6 +14,8 @@ import pytest
 from ketamine_nif import runner, summary
 from ketamine_nif.estimates import COLUMNS
 from ketamine_nif.paths import NOTEBOOKS
+from ketamine_nif.plotting import GREY, OKABE_ITO
+from ketamine_nif.plotting.summary import CATEGORY_STYLE, evidence_by_marker
 from ketamine_nif.runner import NotebookJob
 
 
@@ -109,9 +111,28 @@ def test_missing_and_broken_estimates_are_said_to_be_missing(tmp_path):
 def test_figure_has_one_row_per_question():
     qs = summary.questions([summary.ChapterResults("02-x", "A", "02-x.ipynb", rows(("A", "24h", 1.0, 0.5, 0.99, True))),
                             summary.ChapterResults("03-y", "B", "03-y.ipynb", rows(("MADRS", "24h", -7, 0.0, 0.0, True), estimand="madrs_change_difference"))])
-    fig = summary.figure(qs)
+    fig = evidence_by_marker(qs)
     assert len(fig.axes[0].get_yticklabels()) == 2 and [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["A", "MADRS"]
     assert len(fig.axes[0].collections) == 2
+    assert [h.get_label() for h in fig.axes[0].get_legend().legend_handles] == ["supported", "ruled out"]
+    assert set(CATEGORY_STYLE) == set(summary.CATEGORIES)
+    assert {style["color"] for style in CATEGORY_STYLE.values()} <= {*OKABE_ITO, GREY}  # the one palette
+    assert evidence_by_marker([]).axes[0].texts[0].get_text() == "no estimates yet: run the analysis chapters"
+
+
+def test_findings_and_what_is_missing_from_the_page():
+    assert summary.findings_text([]) == "No analysis chapter has written estimates yet: run the notebooks first (`make report`)."
+    q = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)))
+    table, multiplicity = summary.findings_text([q]).split("\n\n")
+    assert table == summary.summary_markdown([q]) and multiplicity == summary.multiplicity_text([q])
+    broken = summary.ChapterResults("05-x", "Subgroups", "05-x.ipynb", problem="no estimates yet")
+    found = summary.ChapterResults("02-x", "A", "02-x.ipynb", rows(("A", "24h", 1.0, 0.5, 0.99, True)))
+    assert summary.missing_text([found], {}) == ""
+    assert summary.missing_text([found, broken], {}) == "Missing from this summary: [Subgroups](05-x.ipynb): no estimates yet."
+    assert summary.missing_text([found], {"09-x": "external validation", "10-x": "design sensitivity"}) == (
+        "Not yet part of this edition: external validation and design sensitivity.")
+    assert summary.missing_text([broken], {"10-x": "design sensitivity"}) == (
+        "Missing from this summary: [Subgroups](05-x.ipynb): no estimates yet.\n\nNot yet part of this edition: design sensitivity.")
 
 
 def test_summary_and_appendix_run_last_but_keep_their_place():

@@ -16,14 +16,15 @@ import yaml
 
 from ketamine_nif import design
 from ketamine_nif.estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
+from ketamine_nif.paths import ROOT
 from ketamine_nif.sweep import SweepError, load_sweep, read_saved, run_sweep
 from ketamine_nif.twin import ScenarioError, simulate
 
 BIN = Path(sys.executable).parent
 # a replicate of the design-sensitivity study at a toy size (seconds per fit)
 TINY_REPLICATE = {
-    "estimand": NIF_CHANGE_RATIO, "marker": "IL-6", "visit": "24h", "n_ketamine": 8, "n_saline": 6,
-    "draws": 40, "tune": 40, "chains": 1,
+    "estimand": NIF_CHANGE_RATIO, "marker": "IL-6", "visit": "24h", "design": {"n_ketamine": 8, "n_saline": 6},
+    "sampling": {"draws": 40, "tune": 40, "chains": 1},
 }
 
 
@@ -54,7 +55,8 @@ def test_bad_sweep_files_are_refused_with_the_reason(tmp_path, spec, message):
 
 
 def test_grid_times_replicates_gives_distinct_runs_and_seeds(tmp_path):
-    sweep = load_sweep(sweep_file(tmp_path, grid={"effect": [1.0, 1.5, 2.0], "target_accept": [0.9, 0.95]}, replicates=4, seed=10))
+    fixed = {k: v for k, v in TINY_REPLICATE.items() if k != "visit"}
+    sweep = load_sweep(sweep_file(tmp_path, grid={"effect": [1.0, 1.5, 2.0], "visit": ["24h", "day3"]}, replicates=4, seed=10, fixed=fixed))
     runs = sweep.runs()
     assert len(runs) == 3 * 2 * 4 and len({r.id for r in runs}) == len(runs)
     assert sorted({r.seed for r in runs}) == [10, 11, 12, 13]
@@ -98,7 +100,7 @@ def test_sweep_runs_in_parallel_resumes_and_collects_failures(tmp_path):
     assert again.results.equals(results) or np.allclose(again.results["mean"], results["mean"])
     # a changed setting makes the old records stale: everything runs again
     changed = sweep_file(tmp_path, grid={"effect": [1.6]}, replicates=1, seed=3,
-                         fixed={**TINY_REPLICATE, "draws": 41})
+                         fixed={**TINY_REPLICATE, "sampling": {**TINY_REPLICATE["sampling"], "draws": 41}})
     rerun = run_sweep(load_sweep(changed), out=out, workers=1, log=lambda _: None)
     assert (rerun.skipped, rerun.executed) == (0, 1)
 
@@ -136,7 +138,8 @@ def test_notebook_sweep_gathers_each_runs_estimates(tmp_path, small_twin_dir):
 # --- design sensitivity -----------------------------------------------------------
 
 def test_planted_scenario_plants_exactly_the_requested_effect():
-    truth = simulate(design.planted_scenario(COUPLING_WITHIN["ketamine"], 2.5, "IL-1RA", n_ketamine=10, n_saline=5), seed=1).truth
+    trial = {"n_ketamine": 10, "n_saline": 5}
+    truth = simulate(design.planted_scenario(COUPLING_WITHIN["ketamine"], 2.5, "IL-1RA", design=trial), seed=1).truth
     planted = truth[(truth["value"] != 0) & (truth["estimand"].str.startswith("coupling"))]
     assert set(zip(planted["estimand"], planted["marker"], planted["value"], strict=True)) == {
         ("coupling_within_ketamine", "IL-1RA", 2.5), ("coupling_within_difference", "IL-1RA", 2.5)}
@@ -184,11 +187,49 @@ def test_smallest_detectable_inverts_a_known_power_curve(estimand, to_scale):
     assert abs(to_scale(found["effect"]) - x80) < 0.05 * max(abs(x80), 1.0)
 
 
+def test_studies_are_keyed_by_estimand_and_saved_only_when_run(tmp_path):
+    results = [synthetic_results(COUPLING_WITHIN["ketamine"], [0.0, 2.0, 4.0], [0.0, 0.5, 1.0], 40),
+               synthetic_results(NIF_CHANGE_RATIO, [1.0, 1.5], [0.0, 1.0], 20).assign(visit="24h")]
+    curves, smallest = design.studies(results, target=0.8)
+    assert list(curves) == list(smallest) == [COUPLING_WITHIN["ketamine"], NIF_CHANGE_RATIO]
+    assert list(curves[NIF_CHANGE_RATIO]["visit"]) == ["24h", "24h"] and smallest[NIF_CHANGE_RATIO]["fits"] == 20
+    design.save_studies({}, {}, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    design.save_studies(curves, smallest, tmp_path)
+    assert len(pd.read_csv(tmp_path / "detection.csv")) == 5 and len(pd.read_csv(tmp_path / "smallest-detectable.csv")) == 2
+
+
 def test_the_replicate_reports_its_estimate_and_diagnostics():
     row = design.detection_replicate(seed=2, **TINY_REPLICATE, effect=1.5)
     assert row["estimand"] == NIF_CHANGE_RATIO and row["visit"] == "24h" and row["truth"] == 1.5
     assert row["ci_low"] < row["mean"] < row["ci_high"] and 0 <= row["p_positive"] <= 1
     assert {"max_r_hat", "min_ess", "divergences", "seconds"} <= set(row)
+
+
+def test_the_replicate_refuses_a_setting_it_does_not_know():
+    with pytest.raises(TypeError, match="unknown sampling setting.s. drawz; known: draws, tune"):
+        design.detection_replicate(seed=1, **{**TINY_REPLICATE, "sampling": {"drawz": 40}}, effect=1.5)
+    with pytest.raises(TypeError, match="unknown design setting.s. n_placebo"):
+        design.planted_scenario(NIF_CHANGE_RATIO, 1.5, "IL-6", design={"n_placebo": 3})
+
+
+def test_replicate_settings_read_the_grouped_and_the_saved_flat_form():
+    grouped = {"estimand": NIF_CHANGE_RATIO, "design": {"n_ketamine": 30}, "sampling": {"draws": 300, "sampler": "nutpie"}}
+    flat = {"estimand": NIF_CHANGE_RATIO, "n_ketamine": 30, "draws": 300, "sampler": "nutpie"}  # the studies saved before
+    expected = ({"scenario": "paper-null", "n_ketamine": 30, "n_saline": 44},
+                {"draws": 300, "tune": 1000, "chains": 2, "sampler": "nutpie", "target_accept": 0.95})
+    assert design.replicate_settings(grouped) == design.replicate_settings(flat) == expected
+    saved = yaml.safe_load((ROOT / "studies" / "design-nif" / "sweep.yaml").read_text())
+    assert design.replicate_settings(saved["fixed"])[1]["draws"] == 500
+
+
+def test_sweep_files_of_the_design_study_pass_a_dry_run():
+    from ketamine_nif.sweep import plan_sweep
+
+    for name in ("design-nif", "design-coupling", "smoke"):
+        spec = load_sweep(ROOT / "sweeps" / f"{name}.yaml")
+        assert plan_sweep(spec, out=Path("/nonexistent"))[0].startswith(f"sweep {name}: function")
+        design.replicate_settings(spec.fixed)  # every grouped setting is one the replicate knows
 
 
 def test_sampler_cores_follow_the_cap(monkeypatch):

@@ -203,3 +203,55 @@ def estimates_rows(idata, rope: tuple[float, float], converged: bool) -> pd.Data
     table["estimand"] = table["marker"]
     table["marker"] = OUTCOME
     return table[COLUMNS]
+
+
+def months_table(long: pd.DataFrame) -> pd.DataFrame:
+    """The copy's follow-up columns, the month each label suggests, the true
+    month, and the patients with a BDI at each."""
+    counts = long.groupby("time").size()
+    return pd.DataFrame({
+        "column in the copy": list(FOLLOW_UP_MONTHS),
+        "month the label suggests": list(LABELLED_MONTHS.values()),
+        "true month": list(FOLLOW_UP_MONTHS.values()),
+        "patients observed": [int(counts.get(m, 0)) for m in FOLLOW_UP_MONTHS.values()],
+    })
+
+
+def prior_table(priors: BthebPriors) -> pd.DataFrame:
+    """The priors of :func:`build_btheb_model` with the values in force, and why."""
+    return pd.DataFrame([
+        {"parameter": "β₀ (at mean baseline and month)", "prior": f"N(mean follow-up BDI, {priors.intercept_sd:g})",
+         "why": "anywhere on the 0-63 scale"},
+        {"parameter": "β₁ baseline BDI", "prior": f"N({priors.bdi_pre_mean:g}, {priors.bdi_pre_sd:g})",
+         "why": "between no memory (0) and full memory (1) of baseline"},
+        {"parameter": "β₂ month", "prior": f"N(0, {priors.time_sd:g})",
+         "why": f"±{2 * priors.time_sd:g} points a month at 2 SD, the whole scale over 8 months"},
+        {"parameter": "β₃, β₄, β₅", "prior": f"N(0, {priors.effect_sd:g})",
+         "why": f"±{2 * priors.effect_sd:g} points at 2 SD; published effects of therapy are a few points"},
+        {"parameter": "σ_u, σ_e", "prior": f"half-N(0, {priors.person_sd:g}), half-N(0, {priors.residual_sd:g})",
+         "why": "BDI SDs in depressed samples are about 10"},
+    ])
+
+
+def _estimate_se(value: float, se: float) -> str:
+    return f"{value:.3f}" if np.isnan(se) else f"{value:.3f} ({se:.3f})"
+
+
+def comparison_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`comparison` formatted for reading, beside the two published fits."""
+    published, mabs = PUBLISHED_HSAUR3_ML, PUBLISHED_MABS_REML_2468
+    return pd.DataFrame([{
+        "term": term,
+        "posterior mean (SD)": f"{row['mean']:.3f} ({row['sd']:.3f})",
+        "95% interval": f"{row['ci_low']:.2f} to {row['ci_high']:.2f}",
+        "ML, statsmodels (SE)": _estimate_se(row["ml_estimate"], row["ml_se"]),
+        "published ML, HSAUR3": _estimate_se(published.loc[term, "estimate"], published.loc[term, "se"]),
+        "published REML, months 2/4/6/8": _estimate_se(mabs.loc[term, "estimate"], mabs.loc[term, "se"]),
+        "posterior vs ML": f"{row['z']:+.2f} SD" if term in FIXED_EFFECTS else f"× {row['ratio']:.2f}",
+    } for term, row in table.iterrows()])
+
+
+def mislabelled_time_slope(wide: pd.DataFrame) -> float:
+    """The ML time slope (points per month) had the copy's labels been read as
+    months (:data:`LABELLED_MONTHS`): the size of the trap."""
+    return float(ml_table(fit_ml(to_long(wide, LABELLED_MONTHS))).loc["time", "estimate"])

@@ -24,13 +24,16 @@ def _draws(group, name: str) -> np.ndarray:
 
 
 def nif_replicates(group, data: ModelData) -> np.ndarray:
-    """Replicated log NIF values (samples x rows, in ``data`` order), censored at the lod."""
-    seen = ~data.nif_censored
+    """Replicated log NIF values (samples x rows, in ``data`` order), censored at the lod:
+    from the censored model (``log_nif`` for the rows above the lod,
+    ``log_nif_censored`` for those under it) or from a variant that substitutes
+    a value for those under the lod (``log_nif`` for every row)."""
     first = _draws(group, "log_nif")
+    if first.shape[1] == len(data.nif_log):
+        return np.maximum(first, data.nif_log_lod[None, :])
     out = np.empty((first.shape[0], len(data.nif_log)))
-    out[:, seen] = first
-    if data.nif_censored.any():
-        out[:, data.nif_censored] = _draws(group, "log_nif_censored")
+    out[:, ~data.nif_censored] = first
+    out[:, data.nif_censored] = _draws(group, "log_nif_censored")
     return np.maximum(out, data.nif_log_lod[None, :])
 
 

@@ -6,6 +6,7 @@
     ketamine-nif render [--engine auto|quarto|offline]
     ketamine-nif check-book [DIR] [--synthetic | --real]
     ketamine-nif sweep FILE [--workers N] [--scheduler tcp://HOST:PORT] [--out DIR]
+    ketamine-nif new-chapter STEM TITLE
 
 Errors are reported as one clear message (no traceback) and a non-zero exit code:
 2 for bad input (data, scenario, parameters), 1 for a failed run or render.
@@ -155,6 +156,16 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_new_chapter(args) -> int:
+    from .runner import display_path
+    from .scaffold import new_chapter
+
+    for path in new_chapter(args.stem, args.title):
+        print(f"wrote {display_path(path)}")
+    print(f"run it: .venv/bin/ketamine-nif run {args.stem}; what to fill in: CONTRIBUTING.md, 'Add a chapter'")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .twin import DEFAULT_SCENARIO, DEFAULT_SEED, available_scenarios
 
@@ -193,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--real", dest="synthetic", action="store_false", help="real data: no page may carry the banner")
     p.set_defaults(func=cmd_check_book)
 
+    p = sub.add_parser("new-chapter", help="add a chapter in the project's shape: notebook, parameters, place in the book")
+    p.add_argument("stem", help="two digits, a dash and kebab-case words, e.g. 11-my-question")
+    p.add_argument("title", help="the chapter's title")
+    p.set_defaults(func=cmd_new_chapter)
+
     p = sub.add_parser("sweep", help="run a sweep (many fits over a grid and seeds) in parallel, resumably")
     p.add_argument("file", type=Path, help="sweep file (YAML), e.g. sweeps/smoke.yaml")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
@@ -208,13 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     from .contract import ContractError
     from .render import RenderError
     from .runner import RunError
+    from .scaffold import ScaffoldError
     from .sweep import SweepError
     from .twin import ScenarioError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ContractError, ScenarioError, SweepError) as exc:
+    except (ContractError, ScenarioError, SweepError, ScaffoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (RunError, RenderError) as exc:

@@ -26,7 +26,6 @@ BASELINE_VISIT = "baseline"
 HOURS_RANGE = (-168.0, 2160.0)  # one week before to 90 days after the infusion
 VISIT_TIME_SPREAD_HOURS = 12.0  # measures of one visit are taken within this window
 METADATA_FILE = "dataset.json"
-TABLES = ("participants", "measurements")
 
 PARTICIPANT_COLUMNS = ("participant_id", "arm")
 MEASUREMENT_COLUMNS = ("participant_id", "visit", "hours", "measure", "value", "lod", "below_lod")

@@ -1,7 +1,9 @@
-"""Model criticism: leave-one-participant-out comparison of model variants,
-predictive checks of any variant, how values under the detection limit bias
-the estimates, and simulation-based calibration (SBC) of the NIF-trajectory
-model.
+"""Model criticism: the variants of the aim 1 model (:data:`VARIANTS`),
+leave-one-participant-out comparison of them, predictive checks of any
+variant, how values under the detection limit bias the estimates, and
+simulation-based calibration (SBC) of the NIF-trajectory model. The figures
+are in :mod:`ketamine_nif.plotting.criticism`, the sentences in
+:mod:`ketamine_nif.answers.criticism`.
 
 Leave-one-participant-out: a participant's log-likelihood is the sum over all
 their rows, and PSIS-LOO (``arviz_stats.loo``) is run over participants, so
@@ -15,8 +17,8 @@ SBC [Talts et al. 2018]: draw parameters and data from the prior, fit, and
 record the rank of each true parameter among the posterior draws; if the
 inference is right, ranks are uniform. Ranks are turned into continuous PIT
 values ``(rank + U) / (L + 1)`` (U uniform, L draws) and their ECDF minus the
-uniform CDF is drawn with a 95% simultaneous band computed by simulation
-[Säilynoja et al. 2022] (:func:`simultaneous_band`).
+uniform CDF is compared with a 95% simultaneous band computed by simulation
+[Säilynoja et al. 2022] (:func:`simultaneous_band`, :func:`sbc_ecdf`).
 """
 
 from __future__ import annotations
@@ -31,39 +33,81 @@ import pymc as pm
 import xarray as xr
 from scipy import special, stats
 
+from . import checks, estimates
 from .contract import BASELINE_VISIT
+from .estimands import NIF_CHANGE_RATIO
+from .estimands import VARIANTS as VARIANT_DESCRIPTIONS
+from .inference import Fit, SamplerSettings, fit
 from .models import TrajectoryPriors, build_nif_trajectory_model
 from .models.prepare import ModelData
 from .models.trajectory import PERSON_SD_SHAPE
 
+# ---------------------------------------------------------------- the variants of the aim 1 model
+
+LOD_TREATMENTS = {"censored": "censored", "lod/2": "LOD/2", "lod/sqrt2": "LOD/√2"}  # below_lod -> its name in the text
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of fitting the aim 1 model in the model-criticism chapter."""
+
+    label: str  # its name in the chapter's tables and sentences
+    fit_name: str  # the fit's name: its posterior file, its diagnostics row and (through it) its seed
+    suffix: str  # appended to nif_change_ratio for its estimates in estimates.csv ("" for the book's model)
+    likelihood: str = "normal"  # occasion-to-occasion noise: normal or student
+    below_lod: str = "censored"  # values under the detection limit: censored, lod/2 or lod/sqrt2
+    person_slopes: bool = False  # each participant's own linear course after the infusion
+    draws_factor: int = 1  # draws per chain, as a multiple of the chapter's
+
+    @property
+    def options(self) -> dict:
+        """Keyword arguments of :func:`build_nif_trajectory_model`."""
+        return {"likelihood": self.likelihood, "below_lod": self.below_lod, "person_slopes": self.person_slopes}
+
+    @property
+    def description(self) -> str:
+        """What differs from the book's model (``estimands.VARIANTS``, which the summary page also reads)."""
+        return VARIANT_DESCRIPTIONS[self.suffix.lstrip("_")] if self.suffix else "the book's model"
+
+    @property
+    def estimand(self) -> str:
+        return NIF_CHANGE_RATIO + self.suffix
+
+    @property
+    def treatment(self) -> str:
+        """How it treats values under the detection limit, as the text names it."""
+        return LOD_TREATMENTS[self.below_lod]
+
+    def settings(self, chapter: SamplerSettings) -> SamplerSettings:
+        """The chapter's settings with this fit's own seed and draws."""
+        own = chapter.for_fit(self.fit_name)
+        return replace(own, draws=own.draws * self.draws_factor)
+
+
+BOOK = Variant("normal, censored", "nif-normal", "")
+STUDENT = Variant("Student-t, censored", "nif-student", "_student", likelihood="student")
+LOD_HALF = Variant("normal, LOD/2", "nif-lod-half", "_lod_half", below_lod="lod/2")
+LOD_SQRT2 = Variant("normal, LOD/√2", "nif-lod-sqrt2", "_lod_sqrt2", below_lod="lod/sqrt2")
+PERSON_SLOPES = Variant("normal, censored, person slopes", "nif-person-slopes", "_person_slopes", person_slopes=True,
+                        draws_factor=2)  # the SD of the slopes mixes slowly: twice the draws for its ESS
+VARIANTS = (BOOK, STUDENT, LOD_HALF, LOD_SQRT2, PERSON_SLOPES)
+
+
+def fit_variant(variant: Variant, data: ModelData, priors: TrajectoryPriors, settings: SamplerSettings,
+                output_dir: str | Path | None = None) -> Fit:
+    """Fit one variant with the chapter's ``settings`` (its own seed and draws)."""
+    model = build_nif_trajectory_model(data, priors=priors, **variant.options)
+    return fit(model, variant.settings(settings), variant.fit_name, output_dir)
+
+
+def ratio_estimates(result: Fit, rope: tuple[float, float], estimand: str = NIF_CHANGE_RATIO) -> pd.DataFrame:
+    """The ketamine/saline ratios of an aim 1 fit (``estimates.summarise``),
+    named ``estimand`` (a variant's :attr:`Variant.estimand` for estimates.csv)."""
+    table = estimates.summarise(result.idata, NIF_CHANGE_RATIO, rope, result.diagnostics.converged)
+    return table.assign(estimand=estimand)
+
+
 # ---------------------------------------------------------------- leave one participant out
-
-
-def _person_sum(values: np.ndarray, rows_person: np.ndarray, n_people: int) -> np.ndarray:
-    """(chain, draw, rows) -> (chain, draw, participants) by summing each person's rows."""
-    indicator = np.zeros((values.shape[-1], n_people))
-    indicator[np.arange(values.shape[-1]), rows_person] = 1.0
-    return values @ indicator
-
-
-def nif_participant_log_likelihood(log_likelihood, data: ModelData) -> np.ndarray:
-    """Per-participant log-likelihood of the aim 1 model from its pointwise
-    groups ``log_nif`` (rows above the lod) and ``log_nif_censored``."""
-    seen = ~data.nif_censored
-    total = _person_sum(np.asarray(log_likelihood["log_nif"]), data.nif_person[seen], data.n_participants)
-    if data.nif_censored.any():
-        total = total + _person_sum(np.asarray(log_likelihood["log_nif_censored"]), data.nif_person[data.nif_censored],
-                                    data.n_participants)
-    return total
-
-
-def censored_log_likelihood(idata, data: ModelData, likelihood: str = "normal", priors: TrajectoryPriors = TrajectoryPriors()):
-    """Pointwise log-likelihood of the data as observed (censored likelihood)
-    under the posterior in ``idata``, whichever way that posterior treated the
-    values under the lod (the parameters are the same)."""
-    model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors)
-    scored = pm.compute_log_likelihood(idata, model=model, extend_inferencedata=False, progressbar=False)
-    return scored if isinstance(scored, xr.Dataset) else scored["log_likelihood"].to_dataset()
 
 
 def integrated_participant_log_likelihood(posterior, data: ModelData, likelihood: str = "normal", nodes: int = 24,
@@ -150,6 +194,13 @@ def participant_loo(idata, per_person: np.ndarray, participants: list[str]):
     return loo(tree, var_name="by_participant", pointwise=True)
 
 
+def participant_elpd(result: Fit, data: ModelData, likelihood: str = "normal", nodes: int = 24):
+    """Integrated leave-one-participant-out elpd of an aim 1 fit
+    (:func:`integrated_participant_log_likelihood`, :func:`participant_loo`)."""
+    per_person = integrated_participant_log_likelihood(result.idata.posterior, data, likelihood, nodes=nodes)
+    return participant_loo(result.idata, per_person, data.participants)
+
+
 def difference_se(a, b) -> float:
     """Standard error of elpd(a) - elpd(b) from the paired pointwise (here
     per-participant) values: sqrt(n var(elpd_i(a) - elpd_i(b)))."""
@@ -167,22 +218,49 @@ def comparison_table(elpds: dict) -> pd.DataFrame:
     return table
 
 
+# ---------------------------------------------------------------- prior sensitivity
+
+SCALED_PARAMETERS = ("log_ratio_scale", "tau", "sigma")  # whose sensitivity power-scaling reports
+TOP_LEVEL_PRIORS = ("mu", "delta", "log_ratio_scale", "tau", "sigma")  # the priors it scales (not the person levels)
+
+
+def power_scaling(result: Fit) -> pd.DataFrame:
+    """Power-scaling sensitivity (``arviz_stats.psense_summary``) of an aim 1
+    fit's main parameters to its top-level priors and to the likelihood."""
+    import arviz_stats
+
+    pm.stats.compute_log_prior(result.idata, model=result.model)
+    present = result.idata.posterior
+    return arviz_stats.psense_summary(result.idata, var_names=[v for v in SCALED_PARAMETERS if v in present],
+                                      prior_var_names=[v for v in TOP_LEVEL_PRIORS if v in present])
+
+
+def scaled_priors(priors: TrajectoryPriors, factor: float) -> dict[str, TrajectoryPriors]:
+    """The priors with the scale of the arm effects (the slab) ``factor``
+    times wider and narrower."""
+    return {"wider": replace(priors, arm_scale=priors.arm_scale * factor),
+            "narrower": replace(priors, arm_scale=priors.arm_scale / factor)}
+
+
+def fit_scaled_priors(data: ModelData, priors: TrajectoryPriors, factor: float, settings: SamplerSettings,
+                      output_dir: str | Path | None = None) -> dict[str, Fit]:
+    """The book's model refitted under each of :func:`scaled_priors`, as the
+    fits ``nif-priors-wider`` and ``nif-priors-narrower``."""
+    return {word: fit(build_nif_trajectory_model(data, priors=scaled), settings.for_fit(f"nif-priors-{word}"),
+                      f"nif-priors-{word}", output_dir)
+            for word, scaled in scaled_priors(priors, factor).items()}
+
+
 # ---------------------------------------------------------------- predictive checks
 
 
-def nif_replicates_any(group, data: ModelData) -> np.ndarray:
-    """Replicated log NIF values (samples x rows, data order), censored at the
-    lod as a laboratory would report them, for the censored model (two
-    variables) or a substitution variant (one variable over all rows)."""
-    draws = group["log_nif"]
-    values = np.asarray(draws.stack(sample=("chain", "draw")).transpose("sample", ...))
-    if values.shape[1] != len(data.nif_log):
-        out = np.empty((values.shape[0], len(data.nif_log)))
-        out[:, ~data.nif_censored] = values
-        below = group["log_nif_censored"]
-        out[:, data.nif_censored] = np.asarray(below.stack(sample=("chain", "draw")).transpose("sample", ...))
-        values = out
-    return np.maximum(values, data.nif_log_lod[None, :])
+def nif_posterior_replicates(result: Fit, data: ModelData, seed: int) -> np.ndarray:
+    """Replicated log NIF values of an aim 1 fit (samples x rows, data order),
+    censored at the lod as a laboratory would report them, whichever way the
+    variant treated the values under the lod."""
+    names = ["log_nif", "log_nif_censored"] if "log_nif_censored" in result.model.named_vars else ["log_nif"]
+    group = checks.posterior_predictive(result.idata, result.model, seed, names).posterior_predictive
+    return checks.nif_replicates(group, data)
 
 
 def ecdf_check(observed: np.ndarray, replicates: np.ndarray, grid: np.ndarray) -> pd.DataFrame:
@@ -192,30 +270,27 @@ def ecdf_check(observed: np.ndarray, replicates: np.ndarray, grid: np.ndarray) -
     return pd.DataFrame({"x": grid, "observed": obs, "low": np.quantile(rep, 0.05, axis=0), "high": np.quantile(rep, 0.95, axis=0)})
 
 
-# ---------------------------------------------------------------- values under the lod
+def distribution_checks(data: ModelData, replicates: dict[str, np.ndarray], thin: int = 4,
+                        points: int = 80) -> dict[tuple[str, str], pd.DataFrame]:
+    """Per (name, marker), for each named set of replicates (samples x rows):
+    the :func:`ecdf_check` of the marker's reported log concentrations (values
+    under the lod at the lod), on ``points`` points over the observed range,
+    with every ``thin``-th replicate."""
+    observed = np.maximum(data.nif_log, data.nif_log_lod)
+    panels = {}
+    for name, values in replicates.items():
+        for j, marker in enumerate(data.markers):
+            rows = data.nif_marker == j
+            grid = np.linspace(*np.quantile(observed[rows], [0.0, 1.0]), points)
+            panels[name, marker] = ecdf_check(observed[rows], values[::thin, rows], grid)
+    return panels
 
 
-def lod_bias(estimates_by_method: dict[str, pd.DataFrame], truth: pd.DataFrame, markers: list[str] | None = None) -> pd.DataFrame:
-    """Estimates of each method joined to the truth, on the log scale for
-    ratios: one row per method x marker x visit, with error and coverage."""
-    frames = []
-    for method, table in estimates_by_method.items():
-        joined = table.merge(truth.rename(columns={"value": "truth"}), on=["estimand", "marker", "visit", "subgroup"])
-        frames.append(joined.assign(method=method))
-    out = pd.concat(frames, ignore_index=True)
-    if markers is not None:
-        out = out[out["marker"].isin(markers)]
-    out["log_error"] = np.log(out["mean"]) - np.log(out["truth"])
-    out["covered"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
-    return out
-
-
-def lod_bias_summary(joined: pd.DataFrame) -> pd.DataFrame:
-    """Per method: mean error (bias) and RMSE of the log ratio, coverage."""
-    return joined.groupby("method", sort=False).agg(
-        estimates=("log_error", "size"), bias_log_ratio=("log_error", "mean"),
-        rmse_log_ratio=("log_error", lambda e: float(np.sqrt((e**2).mean()))), coverage=("covered", "mean"),
-    ).reset_index()
+def share_outside(panels: dict[tuple[str, str], pd.DataFrame]) -> pd.Series:
+    """Per panel of :func:`distribution_checks`: the share of evaluation points
+    where the observed ECDF leaves the 90% range of replicated ones."""
+    return pd.Series({key: float(((c["observed"] < c["low"]) | (c["observed"] > c["high"])).mean())
+                      for key, c in panels.items()})
 
 
 # ---------------------------------------------------------------- simulation-based calibration
@@ -257,19 +332,30 @@ def ecdf_difference(pit: np.ndarray, eval_points: np.ndarray) -> np.ndarray:
     return np.searchsorted(pit, eval_points, side="right") / len(pit) - eval_points
 
 
-def sbc_summary(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:
-    """Per parameter: replicates, the largest |ECDF - uniform| and whether the
-    ECDF leaves the 95% simultaneous band anywhere."""
+def sbc_ecdf(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:
+    """Per parameter (in order of appearance) and evaluation point ``z``: the
+    ECDF of the PIT values minus the uniform CDF (``difference``) and the
+    ``prob`` simultaneous band around 0 (``low``, ``high``), with the number of
+    replicates."""
     rng = np.random.default_rng(seed)
     z = np.linspace(0, 1, points + 2)[1:-1]
-    rows = []
+    frames = []
     for name, part in results.groupby("parameter", sort=False):
         pit = pit_from_ranks(part["rank"].to_numpy(), part["draws"].to_numpy(), rng)
         low, high = simultaneous_band(len(pit), z, prob, rng=rng)
-        ecdf = ecdf_difference(pit, z) + z
-        rows.append({"parameter": name, "replicates": len(pit), "max_abs_difference": float(np.abs(ecdf - z).max()),
-                     "outside_band": bool(((ecdf < low) | (ecdf > high)).any())})
-    return pd.DataFrame(rows)
+        frames.append(pd.DataFrame({"parameter": name, "replicates": len(pit), "z": z,
+                                    "difference": ecdf_difference(pit, z), "low": low - z, "high": high - z}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def sbc_summary(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:
+    """Per parameter: replicates, the largest |ECDF - uniform| and whether the
+    ECDF leaves the ``prob`` simultaneous band anywhere (:func:`sbc_ecdf`)."""
+    curves = sbc_ecdf(results, prob, points, seed)
+    outside = (curves["difference"] < curves["low"]) | (curves["difference"] > curves["high"])
+    return curves.assign(abs_difference=curves["difference"].abs(), outside=outside).groupby("parameter", sort=False).agg(
+        replicates=("replicates", "first"), max_abs_difference=("abs_difference", "max"), outside_band=("outside", "any"),
+    ).reset_index()
 
 
 class _FixedCentre(ModelData):
@@ -366,7 +452,6 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     per_chain = -(-draws * thin // chains)
     if sampler == "nutpie":
         from .engine import engine
-        from .inference import SamplerSettings
 
         settings = SamplerSettings(sampler=sampler, draws=per_chain, tune=tune, chains=chains, target_accept=target_accept)
         idata = engine("nif_trajectory", data, settings).fit(data, seed=seed + 1).idata
@@ -388,96 +473,3 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
                          "truth": float(truth), "posterior_mean": float(column.mean()), "divergences": divergences,
                          "censored_share": float(censored.mean()), "log_lod": float(log_lod[last][0])})
     return rows
-
-
-@dataclass
-class StudyFiles:
-    """A saved study's tables and the command that made them (or why missing)."""
-
-    tables: dict[str, pd.DataFrame]
-    command: str | None
-    missing: list[str]
-
-
-def read_study(folder: str | Path, tables: list[str], command_file: str) -> StudyFiles:
-    folder = Path(folder)
-    found, missing = {}, []
-    for name in tables:
-        path = folder / name
-        if path.exists():
-            found[name] = pd.read_csv(path)
-        else:
-            missing.append(str(path))
-    command = (folder / command_file).read_text().strip() if (folder / command_file).exists() else None
-    return StudyFiles(found, command, missing)
-
-
-# ---------------------------------------------------------------- figures
-
-
-def plot_ecdf_checks(checks_by_panel: dict[str, pd.DataFrame], xlabel: str, columns: int = 3):
-    """Observed ECDF (line) within the 90% range of replicated ECDFs (band), one panel each."""
-    import matplotlib.pyplot as plt
-
-    from .plotting import FIGURE_WIDTH
-
-    rows = int(np.ceil(len(checks_by_panel) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(FIGURE_WIDTH, 2.3 * rows + 0.3), squeeze=False)
-    for ax, (title, check) in zip(axes.flat, checks_by_panel.items(), strict=False):
-        ax.fill_between(check["x"], check["low"], check["high"], color="0.75", step="post", label="replicated (90%)")
-        ax.step(check["x"], check["observed"], where="post", color="#D55E00", lw=1.4, label="observed")
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel(xlabel, fontsize=8)
-    for ax in list(axes.flat)[len(checks_by_panel):]:
-        ax.set_visible(False)
-    axes.flat[0].set_ylabel("cumulative share")
-    axes.flat[0].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_sbc(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0, columns: int = 4):
-    """SBC: per parameter, the ECDF of the PIT values minus the uniform CDF,
-    with the ``prob`` simultaneous band (grey)."""
-    import matplotlib.pyplot as plt
-
-    from .plotting import FIGURE_WIDTH
-
-    rng = np.random.default_rng(seed)
-    z = np.linspace(0, 1, points + 2)[1:-1]
-    names = list(dict.fromkeys(results["parameter"]))
-    rows = int(np.ceil(len(names) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(FIGURE_WIDTH, 1.9 * rows + 0.3), squeeze=False, sharey=True)
-    for ax, name in zip(axes.flat, names, strict=False):
-        part = results[results["parameter"] == name]
-        pit = pit_from_ranks(part["rank"].to_numpy(), part["draws"].to_numpy(), rng)
-        low, high = simultaneous_band(len(pit), z, prob, rng=rng)
-        ax.fill_between(z, low - z, high - z, color="0.8", step="post")
-        ax.axhline(0, color="0.5", lw=0.6)
-        ax.step(z, ecdf_difference(pit, z), where="post", color="#0072B2", lw=1.2)
-        ax.set_title(name, fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
-    axes.flat[0].set_ylabel("ECDF − uniform", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def paired_differences(errors: pd.DataFrame, reference: str = "censored") -> pd.DataFrame:
-    """Each method against ``reference`` on the same estimates (same data,
-    marker, visit and seed): mean difference of the error and of the absolute
-    error of the log ratio, with their standard errors."""
-    keys = [k for k in ("seed", "marker", "visit") if k in errors]
-    wide = errors.pivot_table(index=keys, columns="method", values="log_error")
-    rows = []
-    for method in wide.columns:
-        if method == reference:
-            continue
-        diff = wide[method] - wide[reference]
-        abs_diff = wide[method].abs() - wide[reference].abs()
-        n = int(diff.notna().sum())
-        rows.append({"method": method, "against": reference, "estimates": n,
-                     "error_difference": float(diff.mean()), "se": float(diff.std(ddof=1) / np.sqrt(n)),
-                     "abs_error_difference": float(abs_diff.mean()), "abs_se": float(abs_diff.std(ddof=1) / np.sqrt(n))})
-    return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from .contract import ARMS, BASELINE_VISIT, COVARIATES, DEPRESSION_MEASURE, Dataset
+from .reporting import join_words
 from .subgroups import baseline_values
 
 
@@ -191,3 +192,67 @@ def mean_change(dataset: Dataset) -> pd.DataFrame:
         row["difference"] = row["ketamine"] - row["saline"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --- the sentences of the data chapter and the home page ----------------------------
+
+def edition_text(dataset: Dataset) -> str:
+    """Which data this edition runs on (a synthetic twin, with its scenario and
+    seed, or real data) and what they hold, with their fingerprint."""
+    if dataset.synthetic:
+        meta = dataset.metadata
+        origin = (f"This edition runs on **synthetic data**: the project's synthetic twin of the trial "
+                  f"(scenario `{meta.get('scenario')}`, seed {meta.get('seed')}), generated with the trial's design "
+                  f"because the participant-level trial data are not public. {meta.get('description', '')} "
+                  f"Numbers in this report describe that simulated trial, not real patients.")
+    else:
+        origin = "This edition runs on **real trial data** supplied by the user; no participant-level values are shown."
+    sizes = arm_sizes(dataset)
+    return origin + "\n\n" + (
+        f"It holds {len(dataset.participants)} participants ({sizes['ketamine']} ketamine, {sizes['saline']} saline), "
+        f"rated at {len(dataset.visits)} visits ({join_words(dataset.visits)}), with "
+        f"{len(dataset.markers)} blood markers ({join_words(dataset.markers)}). "
+        f"Data fingerprint (SHA-256, first 16 digits): `{dataset.data_hash()}`.")
+
+
+def twin_assumptions(scenario: dict) -> str:
+    """What the synthetic twin's scenario assumes about missing data, and which
+    effects it plants (none: the paper's conclusion)."""
+    miss = scenario["missingness"]
+    planted = {k: sorted(v) for k, v in scenario["effects"].items() if v}
+    effects = ("Planted effects: " + "; ".join(f"{k.replace('_', ' ')} for {join_words(v)}" for k, v in planted.items()) + "."
+               if planted else "No effect on, or of, any blood marker is planted (the paper's conclusion).")
+    return (f"The synthetic twin assumes this schedule, a {100 * miss['dropout_per_visit']:.0f}% chance of dropping out "
+            f"before each post-infusion visit, a {100 * miss['missed_visit']:.0f}% chance of missing a single visit, and "
+            f"a {100 * miss['blood_not_obtained']:.0f}% chance that an attended visit yields no blood. " + effects)
+
+
+def _moved(change: float) -> str:
+    return "fell" if change < 0 else "rose" if change > 0 else "did not change"
+
+
+def madrs_change_text(change: pd.DataFrame) -> str:
+    """The observed MADRS change from baseline per arm (``mean_change``): its
+    direction at the first visit after the infusion, the raw arm difference
+    there and at the last visit."""
+    if change.empty:
+        return "No participant was rated both before and after the infusion, so no change in MADRS can be described."
+    first, last = change.iloc[0], change.iloc[-1]
+    ketamine, saline = _moved(first["ketamine"]), _moved(first["saline"])
+    moved = (f"{ketamine} after the infusion with ketamine and {saline} with saline" if ketamine != saline else
+             "did not change after the infusion in either arm" if ketamine == "did not change" else
+             f"{ketamine} after the infusion in both arms")
+    return (
+        f"On average MADRS {moved}. At {first['visit']} the mean change from baseline was "
+        f"{first['ketamine']:.1f} points with ketamine and {first['saline']:.1f} with saline, a raw difference of "
+        f"{first['difference']:.1f} points; by {last['visit']} the difference was {last['difference']:.1f} points. "
+        "These are unadjusted averages of the participants rated at each visit; the models in later chapters estimate "
+        "the differences with their uncertainty.")
+
+
+def censoring_text(panel: pd.DataFrame) -> str:
+    """Which markers have values below their detection limit (``panel_table``), and why that matters."""
+    censored = [f"{m} ({s})" for m, s in zip(panel["marker"], panel["below the limit"], strict=True) if s != "0%"]
+    return ("Values below the detection limit occur for " + (join_words(censored) if censored else "no marker")
+            + ". Where that share is large, substituting a fixed value would bias both the level and the spread of a "
+            "marker; the models instead use the probability of lying below the limit.")

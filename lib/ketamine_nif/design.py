@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +39,26 @@ STUDIED = (NIF_CHANGE_RATIO, COUPLING_WITHIN["ketamine"])
 TARGET_POWER = 0.8
 
 
-def planted_scenario(estimand: str, effect: float, marker: str, visit: str = "24h",
-                     scenario: str = "paper-null", n_ketamine: int | None = None, n_saline: int | None = None) -> dict:
-    """``scenario`` with one effect of size ``effect`` planted (and, optionally, other arm sizes)."""
+# What a replicate may be told about the simulated trial, and about the sampler; None: the scenario's own value
+DESIGN_DEFAULTS = {"scenario": "paper-null", "n_ketamine": None, "n_saline": None}
+SAMPLING_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 2, "sampler": "pymc", "target_accept": 0.95}
+
+
+def _settings(given: Mapping | None, defaults: dict, name: str) -> dict:
+    """``defaults`` updated by ``given``; a key ``defaults`` lacks is refused, naming the known ones."""
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise TypeError(f"unknown {name} setting(s) {', '.join(unknown)}; known: {', '.join(defaults)}")
+    return {**defaults, **given}
+
+
+def planted_scenario(estimand: str, effect: float, marker: str, visit: str = "24h", design: Mapping | None = None) -> dict:
+    """The ``design`` scenario (``DESIGN_DEFAULTS``: scenario, n_ketamine, n_saline)
+    with one effect of size ``effect`` planted."""
     from .twin import ScenarioError, load_scenario
 
+    trial = _settings(design, DESIGN_DEFAULTS, "design")
     if estimand == NIF_CHANGE_RATIO:
         if effect <= 0:
             raise ScenarioError(f"a ratio of change must be positive; got {effect}")
@@ -52,21 +68,36 @@ def planted_scenario(estimand: str, effect: float, marker: str, visit: str = "24
     else:
         raise ScenarioError(f"design sensitivity studies {' and '.join(STUDIED)}; got {estimand!r}")
     overrides: dict = {"effects": effects}
-    sizes = {k: v for k, v in (("n_ketamine", n_ketamine), ("n_saline", n_saline)) if v is not None}
+    sizes = {k: trial[k] for k in ("n_ketamine", "n_saline") if trial[k] is not None}
     if sizes:
         overrides["design"] = sizes
-    return load_scenario(scenario, overrides=overrides)
+    return load_scenario(trial["scenario"], overrides=overrides)
+
+
+def replicate_settings(fixed: Mapping) -> tuple[dict, dict]:
+    """(design, sampling) of a sweep's replicates, with every default filled in
+    (arm sizes from the scenario), from the sweep file's ``fixed`` mapping: this
+    form (``design:`` and ``sampling:`` mappings) or the flat one of the studies
+    run before the settings were grouped."""
+    from .twin import load_scenario
+
+    flat = {name: {k: fixed[k] for k in defaults if k in fixed}
+            for name, defaults in (("design", DESIGN_DEFAULTS), ("sampling", SAMPLING_DEFAULTS))}
+    trial = _settings({**flat["design"], **(fixed.get("design") or {})}, DESIGN_DEFAULTS, "design")
+    scenario = load_scenario(trial["scenario"])["design"]
+    trial.update({k: scenario[k] for k in ("n_ketamine", "n_saline") if trial[k] is None})
+    return trial, _settings({**flat["sampling"], **(fixed.get("sampling") or {})}, SAMPLING_DEFAULTS, "sampling")
 
 
 def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str, visit: str = "24h",
-                        scenario: str = "paper-null", n_ketamine: int | None = None, n_saline: int | None = None,
-                        draws: int = 1000, tune: int = 1000, chains: int = 2, sampler: str = "pymc",
-                        target_accept: float = 0.95, workdir: str | None = None) -> dict:
-    """Simulate one twin with the effect planted, fit the aim's model to ``marker``
-    alone and report the estimate and the fit's diagnostics (one row). With
-    ``sampler="nutpie"`` the aim 1 model is fitted by the fit engine (compiled
-    once per worker process, :mod:`ketamine_nif.engine`); otherwise, and for
-    the aim 2 model, by ``inference.fit`` with that sampler."""
+                        design: Mapping | None = None, sampling: Mapping | None = None, workdir: str | None = None) -> dict:
+    """Simulate one twin of the trial ``design`` (``DESIGN_DEFAULTS``) with the
+    effect planted, fit the aim's model to ``marker`` alone with the sampler
+    ``sampling`` (``SAMPLING_DEFAULTS``) and report the estimate and the fit's
+    diagnostics (one row). A sweep calls it as ``fn(seed=..., **fixed, **point)``.
+    With ``sampler: nutpie`` the aim 1 model is fitted by the fit engine
+    (compiled once per worker process, :mod:`ketamine_nif.engine`); otherwise,
+    and for the aim 2 model, by ``inference.fit`` with that sampler."""
     import tempfile
 
     from .analysis import load as load_analysis
@@ -78,12 +109,12 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     from .twin import simulate
 
     start = time.perf_counter()
-    twin = simulate(planted_scenario(estimand, effect, marker, visit, scenario, n_ketamine, n_saline), seed=seed)
+    settings = SamplerSettings(**_settings(sampling, SAMPLING_DEFAULTS, "sampling"), seed=seed)
+    twin = simulate(planted_scenario(estimand, effect, marker, visit, design), seed=seed)
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         dataset = load_dataset(twin.write(Path(folder) / "data"))
     data = prepare(dataset, markers=[marker])
-    settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
-    if estimand == NIF_CHANGE_RATIO and sampler == "nutpie":
+    if estimand == NIF_CHANGE_RATIO and settings.sampler == "nutpie":
         result = engine("nif_trajectory", data, settings).fit(data, seed=seed, name=estimand)
     else:
         build = build_nif_trajectory_model if estimand == NIF_CHANGE_RATIO else build_coupling_model
@@ -117,12 +148,14 @@ def effect_scale(estimand: str, effect):
 
 
 def detection_curve(results: pd.DataFrame) -> pd.DataFrame:
-    """Detection probability per estimand and true size, with its Monte Carlo
-    standard error sqrt(p(1-p)/n) and a 95% Wilson interval. Fits that failed
+    """Detection probability per estimand, marker (visit, where given) and true
+    size, with its Monte Carlo standard error sqrt(p(1-p)/n) and a 95% Wilson
+    interval. Fits that failed
     the sweep's verdict are counted like the others (their share is given:
     sweeps sample less than the book, so the verdict is stricter than needed)."""
     results = results.assign(found=found(results), covered=(results["ci_low"] <= results["truth"]) & (results["truth"] <= results["ci_high"]))
-    groups = results.groupby(["estimand", "marker", "truth"], sort=True)
+    keys = ["estimand", "marker", *(["visit"] if "visit" in results else []), "truth"]
+    groups = results.groupby(keys, sort=True)
     curve = groups.agg(replicates=("found", "size"), found=("found", "sum"), converged=("converged", "mean"),
                        covered=("covered", "mean"), mean_estimate=("mean", "mean"), seconds=("seconds", "mean"),
                        median_max_r_hat=("max_r_hat", "median"), divergent=("divergences", lambda d: (d > 0).mean())).reset_index()
@@ -169,6 +202,25 @@ def smallest_detectable(results: pd.DataFrame, estimand: str, target: float = TA
             "within_tested_range": bool(tested[0] <= point <= tested[1])}
 
 
+def studies(results: Iterable[pd.DataFrame], target: float = TARGET_POWER) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    """The detection curve and the smallest detectable effect of each study (one
+    results table per estimand), both keyed by the study's estimand."""
+    curves, smallest = {}, {}
+    for table in results:
+        estimand = table["estimand"].iloc[0]
+        curves[estimand] = detection_curve(table)
+        smallest[estimand] = smallest_detectable(table, estimand, target)
+    return curves, smallest
+
+
+def save_studies(curves: dict[str, pd.DataFrame], smallest: dict[str, dict], folder: Path) -> None:
+    """Write the curves (``detection.csv``) and the smallest detectable effects
+    (``smallest-detectable.csv``) of :func:`studies` to ``folder``; nothing when there are none."""
+    if curves:
+        pd.concat(curves.values()).to_csv(Path(folder) / "detection.csv", index=False)
+        pd.DataFrame(smallest.values()).to_csv(Path(folder) / "smallest-detectable.csv", index=False)
+
+
 def interpretable(estimand: str, value: float, short: bool = False) -> str:
     """An effect in the words of its unit ('+40% (ratio 1.40)', '3.0 MADRS
     points per doubling'; ``short``: '+40%', '3.0 points')."""
@@ -177,37 +229,17 @@ def interpretable(estimand: str, value: float, short: bool = False) -> str:
     return f"{value:.1f} " + ("points" if short else "MADRS points per doubling")
 
 
-TITLES = {NIF_CHANGE_RATIO: "ketamine effect on the level", COUPLING_WITHIN["ketamine"]: "within-person coupling, ketamine arm"}
-LABELS = {
-    NIF_CHANGE_RATIO: "true ketamine/saline ratio of change",
-    COUPLING_WITHIN["ketamine"]: "true coupling (MADRS points per doubling)",
-}
-
-
-def plot_detection(curves: dict[str, pd.DataFrame], smallest: dict[str, dict], target: float = TARGET_POWER):
-    """Detection probability against true size, one panel per estimand: points
-    with 95% Wilson intervals (Monte Carlo error), the target power and the
-    smallest effect reaching it."""
-    import matplotlib.pyplot as plt
-
-    from .plotting import FIGURE_WIDTH, OKABE_ITO
-
-    fig, axes = plt.subplots(1, len(curves), figsize=(FIGURE_WIDTH, 3.2), squeeze=False)
-    for ax, (estimand, curve) in zip(axes.flat, curves.items(), strict=True):
-        x = curve["truth"].to_numpy(float)
-        below = np.clip(curve["power"] - curve["power_low"], 0, None)  # Wilson bounds at 0 or 1 can cross by rounding
-        above = np.clip(curve["power_high"] - curve["power"], 0, None)
-        ax.errorbar(x, curve["power"], yerr=[below, above],
-                    color=OKABE_ITO[4], marker="o", ms=4, capsize=2, lw=1.4)
-        ax.axhline(target, color="grey", lw=0.8, ls="--")
-        ax.axhline(0.025, color="grey", lw=0.6, ls=":")  # the rule's false-alarm rate in one direction
-        best = smallest.get(estimand, {})
-        if np.isfinite(best.get("effect", np.nan)):
-            ax.axvspan(best["low"], best["high"], color=OKABE_ITO[0], alpha=0.2, lw=0)
-            ax.axvline(best["effect"], color=OKABE_ITO[0], lw=1.2)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel(LABELS.get(estimand, estimand))
-        ax.set_ylabel("probability of detection")
-        ax.set_title(f"{curve['marker'].iloc[0]}: {TITLES.get(estimand, estimand)}")
-    fig.tight_layout()
-    return fig
+def detection_table(curve: pd.DataFrame, estimand: str) -> pd.DataFrame:
+    """A detection curve as the chapter shows it: per true size, the share of
+    trials that detected it (± Monte Carlo error, and its 95% interval), the
+    coverage of the 95% interval, the median largest R-hat and the share of fits
+    with divergent transitions."""
+    return pd.DataFrame({
+        "true effect": [interpretable(estimand, t) for t in curve["truth"]],
+        "replicates": curve["replicates"],
+        "detected": [f"{p:.2f} ± {se:.2f}" for p, se in zip(curve["power"], curve["mc_se"], strict=True)],
+        "95% interval": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(curve["power_low"], curve["power_high"], strict=True)],
+        "95% CrI covers truth": curve["covered"].map(lambda c: f"{c:.2f}"),
+        "median max R-hat": curve["median_max_r_hat"].map(lambda r: f"{r:.3f}"),
+        "fits with divergences": curve["divergent"].map(lambda d: f"{d:.2f}"),
+    })

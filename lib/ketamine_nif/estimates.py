@@ -31,6 +31,17 @@ COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rop
 DETECTION = load_analysis().detection_level  # "detected" when P(direction) reaches it (0.975: the 95% interval excludes the null)
 
 
+def describe_draws(values: np.ndarray, estimand: str, rope: tuple[float, float]) -> dict:
+    """The statistics of one estimand's draws in an output-contract row: mean,
+    SD, 95% equal-tailed interval, P(above its null), P(inside ``rope``)."""
+    null = null_value(estimand)
+    return {
+        "mean": values.mean(), "sd": values.std(ddof=1),
+        "ci_low": np.quantile(values, 0.025), "ci_high": np.quantile(values, 0.975),
+        "p_positive": (values > null).mean(), "p_rope": ((values >= rope[0]) & (values <= rope[1])).mean(),
+    }
+
+
 def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, estimand: str | None = None,
               marker: str | None = None) -> pd.DataFrame:
     """One row per element of a posterior variable whose dims are (marker-like[,
@@ -43,7 +54,6 @@ def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, 
     r_hat = az.rhat(subset)[variable]
     ess = az.ess(subset, method="bulk")[variable]
     dims = [d for d in draws.dims if d not in ("chain", "draw")]
-    null = null_value(estimand)
     stacked = draws.stack(sample=("chain", "draw")).transpose(*dims, "sample")
     rows = []
     for index in np.ndindex(*stacked.shape[:-1]):
@@ -53,9 +63,7 @@ def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, 
         name = marker or next((v for d, v in coords.items() if d != "post_visit"), "")
         rows.append({
             "estimand": estimand, "marker": name, "visit": visit, "subgroup": ALL_PARTICIPANTS,
-            "mean": values.mean(), "sd": values.std(ddof=1),
-            "ci_low": np.quantile(values, 0.025), "ci_high": np.quantile(values, 0.975),
-            "p_positive": (values > null).mean(), "p_rope": ((values >= rope[0]) & (values <= rope[1])).mean(),
+            **describe_draws(values, estimand, rope),
             "r_hat": float(np.asarray(r_hat)[index]), "ess_bulk": float(np.asarray(ess)[index]), "converged": bool(converged),
         })
     return pd.DataFrame(rows, columns=COLUMNS)

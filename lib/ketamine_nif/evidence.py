@@ -47,7 +47,7 @@ from .estimands import (
     MADRS_CHANGE_DIFFERENCE,
     NIF_CHANGE_RATIO,
 )
-from .estimates import summarise
+from .estimates import COLUMNS, summarise, write
 from .inference import saved_priors
 from .models.pooling import EffectPrior
 
@@ -161,6 +161,14 @@ def on_prior_scale(rope: tuple[float, float], key: KeyEstimand) -> tuple[float, 
     return (math.log(rope[0]), math.log(rope[1])) if key.log_scale else tuple(rope)
 
 
+def important_effects(config) -> dict[str, float]:
+    """estimand -> the important effect of each key estimand in the analysis
+    configuration ``config``, on the scale of its prior (log for ratios): the
+    reference of :func:`reanalysis_priors`."""
+    return {key.estimand: (math.log if key.log_scale else float)(config.important_effect(key.estimand))
+            for key in KEY_ESTIMANDS}
+
+
 def rope_estimates(outputs: Path, ropes: dict) -> tuple[pd.DataFrame, list[str]]:
     """Output-contract rows of every key estimand found under ``outputs``, with
     P(inside the ROPE) for ``ropes`` (estimand -> bounds); and the missing sources."""
@@ -173,6 +181,48 @@ def rope_estimates(outputs: Path, ropes: dict) -> tuple[pd.DataFrame, list[str]]
         frames.append(summarise(tree, key.estimand, tuple(ropes[key.estimand]), key.source.converged(outputs)))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return table, sorted(set(missing))
+
+
+def write_outputs(out: Path, sources: Path, table: pd.DataFrame, factors: pd.DataFrame, missing: list[str]) -> bool:
+    """The chapter's estimates.csv, bayes-factors.csv and diagnostics.json in
+    ``out``; whether there are estimates and every fit behind them converged."""
+    write(table if not table.empty else pd.DataFrame(columns=COLUMNS), out)
+    factors.to_csv(out / "bayes-factors.csv", index=False, float_format="%.6g")
+    converged = bool(len(table)) and bool(table["converged"].all())
+    record = {"evidence": {"sources": str(sources), "missing": missing, "estimands": len(table),
+                           "bayes_factors": len(factors), "converged": converged}}
+    (out / "diagnostics.json").write_text(json.dumps(record, indent=2) + "\n")
+    return converged
+
+
+def missing_inputs(missing: list[str]) -> str:
+    """What the chapter says when saved fits of chapters 02-04 are missing."""
+    from .reporting import join_words
+
+    return (f"**Missing inputs**: {join_words(missing)} not found. This chapter reads the posterior draws that chapters "
+            "02-04 save; run them first (`make report` does). Estimands without their fit are left out below.")
+
+
+def verdicts(table: pd.DataFrame, level: float = 0.95) -> np.ndarray:
+    """Per estimate: "ruled out" (P(inside the ROPE) >= ``level``), "present"
+    (<= 1 - ``level``) or "undecided"."""
+    return np.select([table["p_rope"] >= level, table["p_rope"] <= 1 - level], ["ruled out", "present"], "undecided")
+
+
+def verdict_summary(table: pd.DataFrame, ropes: dict, level: float = 0.95) -> pd.DataFrame:
+    """Per estimand: its ROPE, how many estimates are ruled out, present or
+    undecided (:func:`verdicts`), and the smallest and largest P(inside the ROPE)."""
+    from .estimands import description
+
+    verdict = pd.Series(verdicts(table, level), index=table.index)
+    summary = table.assign(verdict=verdict).groupby("estimand", sort=False).agg(
+        estimates=("p_rope", "size"), ruled_out=("verdict", lambda v: int((v == "ruled out").sum())),
+        present=("verdict", lambda v: int((v == "present").sum())),
+        undecided=("verdict", lambda v: int((v == "undecided").sum())),
+        lowest=("p_rope", "min"), highest=("p_rope", "max")).reset_index()
+    summary.insert(1, "ROPE", summary["estimand"].map(lambda e: f"{ropes[e][0]:g} to {ropes[e][1]:g}"))
+    summary["estimand"] = summary["estimand"].map(description)
+    return summary.rename(columns={"ruled_out": "ruled out", "lowest": "min P(ROPE)", "highest": "max P(ROPE)"})
 
 
 def _elements(posterior: xr.Dataset, variable: str):
@@ -391,12 +441,14 @@ def answer(table: pd.DataFrame, factors: pd.DataFrame, alternatives: pd.DataFram
            level: float = 0.95) -> str:
     """The chapter's answer: verdicts per NIF estimand family, the range of
     the markers' Bayes factors, how the count ruled out moves under the
-    sceptical and optimistic priors, and the MADRS effect."""
+    sceptical and optimistic priors, and the MADRS effect. No answer without
+    estimates or Bayes factors (the saved fits of chapters 02-04)."""
     from .estimands import description
     from .reporting import join_words
 
-    verdict = np.select([table["p_rope"] >= level, table["p_rope"] <= 1 - level], ["ruled out", "present"], "undecided")
-    table = table.assign(verdict=verdict)
+    if table.empty or factors.empty:
+        return "No answer can be given without the posterior draws of chapters 02-04."
+    table = table.assign(verdict=verdicts(table, level))
     nif = table[table["estimand"] != MADRS_CHANGE_DIFFERENCE]
     madrs = table[table["estimand"] == MADRS_CHANGE_DIFFERENCE]
     per_marker = factors[factors["estimand"] != MADRS_CHANGE_DIFFERENCE]

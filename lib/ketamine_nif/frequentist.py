@@ -24,6 +24,7 @@ Estimates are keyed like every other analysis (:mod:`ketamine_nif.estimands`).
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from dataclasses import dataclass
@@ -235,3 +236,83 @@ def arm_difference_mixed_model(data) -> pd.DataFrame:
     terms = {visit: f"C(visit)[{visit}]:k" for visit in data.post_visits}
     return pd.DataFrame({"visit": list(terms), "estimate": [result.params[t] for t in terms.values()],
                          "se": [result.bse[t] for t in terms.values()]})
+
+
+def chance_hits(tests: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Hits p < ``alpha`` among ``tests`` under the global null: the expected
+    number, and its SD if the tests were independent (binomial)."""
+    return alpha * tests, math.sqrt(tests * alpha * (1 - alpha))
+
+
+def model_fits(tests: pd.DataFrame) -> int:
+    """How many model fits the tests come from (the visits of aims 1 and 3
+    share a fit)."""
+    return int(tests.drop_duplicates(["subgroup", "marker", "aim", "term"]).groupby(["subgroup", "marker", "aim"]).ngroups)
+
+
+def write_outputs(out, tests: pd.DataFrame, failures: list[str], seconds: float) -> pd.DataFrame:
+    """The chapter's tests.csv, estimates.csv (:func:`to_estimates`) and
+    diagnostics.json in ``out``; returns the estimates."""
+    from pathlib import Path
+
+    from .estimates import write
+
+    out = Path(out)
+    tests.to_csv(out / "tests.csv", index=False, float_format="%.6g")
+    table = to_estimates(tests)
+    write(table, out)
+    record = {"frequentist": {"model": "statsmodels mixedlm (REML, random intercept per participant)", "tests": len(tests),
+                              "failed_fits": failures, "not_converged": int((~tests["converged"]).sum()),
+                              "seconds": round(seconds, 1), "converged": bool(tests["converged"].all()) and not failures}}
+    (out / "diagnostics.json").write_text(json.dumps(record, indent=2) + "\n")
+    return table
+
+
+def intervals(tests: pd.DataFrame) -> list[str]:
+    """'estimate [low, high]' per test; ratios (aim 1) back on the ratio scale."""
+    ratio = (tests["estimand"] == NIF_CHANGE_RATIO).to_numpy()
+    scaled = {c: np.where(ratio, np.exp(tests[c]), tests[c]) for c in ("estimate", "ci_low", "ci_high")}
+    return [f"{e:.2f} [{lo:.2f}, {hi:.2f}]" for e, lo, hi in zip(*scaled.values(), strict=True)]
+
+
+def tests_table(tests: pd.DataFrame, p_digits: int = 3) -> pd.DataFrame:
+    """Tests formatted for reading: question, marker, visit, subgroup,
+    'estimate [95% CI]' and p."""
+    return pd.DataFrame({
+        "aim": tests["aim"], "question": tests["estimand"].str.replace("_", " "), "marker": tests["marker"],
+        "visit": tests["visit"], "subgroup": tests["subgroup"], "estimate [95% CI]": intervals(tests),
+        "p": tests["p_value"].map(lambda p: f"{p:.{p_digits}f}"),
+    })
+
+
+def paper_test(tests: pd.DataFrame, finding: dict) -> pd.Series | None:
+    """The test of the paper's finding (``finding``: marker and subgroup of
+    the analysis configuration's ``paper_finding``): the ketamine-arm coupling
+    of that marker in that subgroup; None when it was not tested."""
+    rows = tests[(tests["marker"] == finding["marker"]) & (tests["subgroup"] == finding["subgroup"])
+                 & (tests["estimand"] == COUPLING_WITHIN["ketamine"])]
+    return None if rows.empty else rows.iloc[0]
+
+
+def beside_bayesian(estimates: pd.DataFrame, outputs, stems: list[str]) -> pd.DataFrame | None:
+    """The estimates of all participants joined to the Bayesian chapters'
+    (``estimates.csv`` of each of ``stems`` under ``outputs``) on the same
+    estimand, marker, visit and subgroup (suffixes _f and _b); None when no
+    chapter's estimates are found."""
+    from pathlib import Path
+
+    frames = [pd.read_csv(path) for stem in stems if (path := Path(outputs) / stem / "estimates.csv").exists()]
+    if not frames:
+        return None
+    overall = estimates[estimates["subgroup"] == ALL_PARTICIPANTS]
+    return overall.merge(pd.concat(frames), on=["estimand", "marker", "visit", "subgroup"], suffixes=("_f", "_b"))
+
+
+def comparison_table(side: pd.DataFrame) -> pd.DataFrame:
+    """:func:`beside_bayesian`'s rows formatted for reading."""
+    def text(suffix):
+        columns = [side[f"{c}_{suffix}"] for c in ("mean", "ci_low", "ci_high")]
+        return [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in zip(*columns, strict=True)]
+
+    return pd.DataFrame({"question": side["estimand"].str.replace("_", " "), "marker": side["marker"],
+                         "visit": side["visit"], "frequentist": text("f"), "Bayesian": text("b")})

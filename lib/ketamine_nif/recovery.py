@@ -81,6 +81,9 @@ def recovery_replicate(*, seed: int, scenario: str = "planted-effects", draws: i
     return joined.drop(columns=["subgroup"])
 
 
+LOD_GROUPS = ("method", "marker")  # the study of values under the detection limit: per treatment and marker
+
+
 def recovery_summary(results: pd.DataFrame, by: tuple[str, ...] = ("estimand",), error: str = "error") -> pd.DataFrame:
     """The one summary of a study against the truth, per group of ``by``
     (estimand; or treatment of values under the limit and marker): the number
@@ -88,12 +91,15 @@ def recovery_summary(results: pd.DataFrame, by: tuple[str, ...] = ("estimand",),
     the convergence checks, coverage of the 95% intervals, bias and RMSE of
     ``error`` (the estimand's scale; ``log_error`` for ratios on the log
     scale), the share of planted effects detected in their direction, and the
-    number of false detections of null effects."""
+    number of false detections of null effects; and the share of values under
+    the detection limit where the results carry it (``censored_share``). A
+    table without ``seed`` is one replicate."""
     rows = []
-    for key, g in results.groupby(list(by), sort=by == ("estimand",)):
+    for key, g in results.groupby(list(by), sort=tuple(by) == ("estimand",)):
         planted = g["planted"].astype(bool)
         rows.append({
-            **dict(zip(by, key, strict=True)), "replicates": g["seed"].nunique(), "estimates": len(g),
+            **dict(zip(by, key, strict=True)), "replicates": g["seed"].nunique() if "seed" in g else 1, "estimates": len(g),
+            **({"share under the limit": g["censored_share"].mean()} if "censored_share" in g else {}),
             "converged": g["converged"].astype(bool).mean() if "converged" in g else float("nan"),
             "coverage": g["covered"].astype(bool).mean(), "bias": g[error].mean(),
             "rmse": float((g[error] ** 2).mean() ** 0.5),
@@ -205,20 +211,24 @@ SUMMARY_COLUMNS_TEXT = (
     "null estimates).")
 
 
-def show_study(folder: str, sweep_file: str, cost: str, explain: bool = True) -> None:
-    """A chapter's view of a saved recovery sweep: how it was made, the table of
-    :func:`recovery_summary` and :func:`recovery_sentence`; or, when it has not
-    been run, how to run it (``cost``: its time, in words)."""
+def show_study(folder: str, sweep_file: str, cost: str, by: tuple[str, ...] = ("estimand",), error: str = "error",
+               explain: bool = True):
+    """A chapter's view of a saved study against the truth: how it was made,
+    the table of :func:`recovery_summary` (grouped ``by``) and, per estimand,
+    :func:`recovery_sentence`; or, when it has not been run, how to run it
+    (``cost``: its time, in words). Returns the study (None when missing)."""
     from .reporting import say, show_table
     from .sweep import read_saved
 
     study = read_saved(folder)
     if study is None:
         say(f"**The study's results are missing** ({folder}). Run `.venv/bin/ketamine-nif sweep {sweep_file}` ({cost}).")
-        return
-    summary = recovery_summary(study.results)
+        return None
+    summary = recovery_summary(study.results, by, error)
     fixed = study.spec.get("fixed", {})
     say(f"Made by `{study.command}` ({study.progress}; every model with {fixed.get('chains', '?')} chains × "
         f"{fixed.get('draws', '?')} draws)." + (f" {SUMMARY_COLUMNS_TEXT}" if explain else ""))
     show_table(summary, digits=3)
-    say(recovery_sentence(summary))
+    if tuple(by) == ("estimand",):
+        say(recovery_sentence(summary))
+    return study

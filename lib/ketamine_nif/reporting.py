@@ -30,10 +30,11 @@ def show_table(frame: pd.DataFrame, digits: int = 2):
 
 
 def say(text: str):
-    """Display computed prose as Markdown output."""
+    """Display computed prose as Markdown output (nothing for empty text: a sentence that does not apply)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    if text:
+        display(Markdown(text))
 
 
 def join_words(items) -> str:

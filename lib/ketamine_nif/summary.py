@@ -35,30 +35,15 @@ import pandas as pd
 
 from . import estimands
 from .analysis import load as load_analysis
-from .estimands import REGISTRY, base_name, null_value
+from .estimands import REGISTRY, VARIANTS, base_name, null_value
 from .estimates import COLUMNS
 
 RULED_OUT = load_analysis().equivalence_level  # P(inside ROPE) at or above which an effect of practical size is ruled out
 SUPPORTED = load_analysis().detection_level  # P(direction) at or above which an effect is supported
 UNRELIABLE, RULED, SUPPORT, INCONCLUSIVE, UNCLASSIFIED = "unreliable", "ruled out", "supported", "inconclusive", "not classified"
 CATEGORIES = (SUPPORT, RULED, INCONCLUSIVE, UNRELIABLE, UNCLASSIFIED)
-# Okabe & Ito colours, and a distinct shape for each category (colour is never the only cue)
-CATEGORY_STYLE = {
-    SUPPORT: {"color": "#D55E00", "marker": "D"},
-    RULED: {"color": "#009E73", "marker": "o"},
-    INCONCLUSIVE: {"color": "#56B4E9", "marker": "s"},
-    UNRELIABLE: {"color": "#000000", "marker": "x"},
-    UNCLASSIFIED: {"color": "#999999", "marker": "_"},
-}
 DIGITS = 2  # estimates are shown with two decimals
 
-# Sensitivity variants of a known estimand are named <estimand>_<variant> (model criticism)
-VARIANTS = {
-    "student": "Student-t likelihood",
-    "lod_half": "values below the detection limit set to half of it",
-    "lod_sqrt2": "values below the detection limit set to it divided by the square root of 2",
-    "person_slopes": "each participant's own linear course over the days after the infusion",
-}
 # Estimands that are covariates of a model rather than questions of the report (not summarised)
 NOT_QUESTIONS = {"intercept", "bdi_pre", "time", "drug_yes", "length_gt6m"}
 
@@ -359,6 +344,25 @@ def summary_frame(qs: list[Question]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def findings_text(qs: list[Question]) -> str:
+    """The summary of findings: the table and its multiplicity, or why there is none."""
+    if not qs:
+        return "No analysis chapter has written estimates yet: run the notebooks first (`make report`)."
+    return summary_markdown(qs) + "\n\n" + multiplicity_text(qs)
+
+
+def missing_text(chapters: list[ChapterResults], planned: dict[str, str]) -> str:
+    """The analysis chapters without estimates (with the reason) and the planned
+    analyses not in this edition ('' when nothing is missing)."""
+    from .reporting import join_words
+
+    missing = [c for c in chapters if c.estimates is None]
+    parts = ["Missing from this summary: " + "; ".join(f"[{c.title}]({c.link}): {c.problem}" for c in missing) + "."] if missing else []
+    if planned:
+        parts.append(f"Not yet part of this edition: {join_words(planned.values())}.")
+    return "\n\n".join(parts)
+
+
 def thresholds_text() -> str:
     return (
         f"Each estimate is placed in one evidence category: **ruled out** when the probability that it lies inside "
@@ -380,38 +384,3 @@ def short_name(estimand: str) -> str:
         return f"{REGISTRY[variant[0]].label} ({variant[1].replace('_', ' ')})"
     return estimand.replace("_", " ")
 
-
-def figure(qs: list[Question]):
-    """Key estimands across markers: one row per question, one column per marker;
-    each point is the strongest estimate for that marker, coloured and shaped by
-    its evidence category."""
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    from .plotting import FIGURE_WIDTH
-
-    markers: list[str] = []
-    for q in qs:
-        markers += [m for m in dict.fromkeys(q.rows["marker"].astype(str)) if m not in markers]
-    labels = [f"{q.chapter.stem.split('-')[0]}: {short_name(q.estimand)}" for q in qs]
-    height = 0.38 * max(len(qs), 1) + 1.4
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, height))
-    if not qs:
-        ax.text(0.5, 0.5, "no estimates yet: run the analysis chapters", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return fig
-    for y, q in enumerate(qs):
-        for marker, rows in q.rows.groupby(q.rows["marker"].astype(str), sort=False):
-            style = CATEGORY_STYLE[overall_category(rows)]
-            ax.scatter(markers.index(marker), y, s=70, color=style["color"], marker=style["marker"], zorder=3,
-                       linewidths=1.8 if style["marker"] in "x_" else 0.6, edgecolors=style["color"] if style["marker"] in "x_" else "white")
-    ax.set_xticks(range(len(markers)), markers, rotation=45, ha="right")
-    ax.set_yticks(range(len(qs)), [label if len(label) <= 48 else label[:45] + "..." for label in labels], fontsize=9)
-    ax.set_xlim(-0.6, len(markers) - 0.4)
-    ax.set_ylim(len(qs) - 0.5, -0.5)
-    ax.grid(True, color="0.9", zorder=0)
-    used = [c for c in CATEGORIES if any((q.rows["category"] == c).any() for q in qs)] or list(CATEGORIES[:3])
-    handles = [Line2D([], [], ls="", color=CATEGORY_STYLE[c]["color"], marker=CATEGORY_STYLE[c]["marker"], ms=7, label=c) for c in used]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28 if len(markers) else -0.1), ncol=len(handles), fontsize=8)
-    fig.tight_layout()
-    return fig

@@ -6,7 +6,7 @@ A sweep file (YAML)::
     name: smoke                                   # results go to _build/sweeps/<name>/
     description: what the sweep is for
     function: ketamine_nif.design:detection_replicate   # or  notebook: notebooks/02-nif-trajectories.py
-    fixed: {marker: IL-6, draws: 200}             # passed to every run
+    fixed: {marker: IL-6, sampling: {draws: 200}} # passed to every run
     grid: {effect: [1.0, 1.8]}                    # every combination is a grid point
     replicates: 2                                 # runs per grid point, seeds seed, seed+1, ...
     seed: 1

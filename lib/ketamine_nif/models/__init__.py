@@ -11,7 +11,7 @@ from .depression import (
 )
 from .pooling import POOLING, EffectPrior
 from .prepare import ModelData, ModelDataError, prepare
-from .subgroups import SubgroupPriors, build_subgroup_model, subgroup_data, subgroup_design
+from .subgroups import SubgroupPriors, build_subgroup_model
 from .trajectory import LIKELIHOODS, TrajectoryPriors, build_nif_trajectory_model
 
 # Same seed, same draws, whatever the state of the compile cache. With Numba's
@@ -39,6 +39,4 @@ __all__ = [
     "build_outcome_model",
     "build_subgroup_model",
     "prepare",
-    "subgroup_data",
-    "subgroup_design",
 ]

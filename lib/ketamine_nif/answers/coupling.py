@@ -1,0 +1,82 @@
+"""Chapter 03's sentences (coupling of NIF and depression trajectories): the
+ratings in the model, the prior predictive check, the MADRS effect beside the
+mixed model, and the answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..checks import interval_share
+from ..estimands import COUPLING_WITHIN
+from ..estimates import detected
+from ..reporting import join_words
+from . import madrs_on_scale, no_answer
+
+MADRS_RANGE = (0, 60)  # the scale's range
+PLAUSIBLE_COUPLING = (-6, 6)  # points per doubling: more than any marker could plausibly move MADRS
+
+
+def ratings(ratings: int, participants: int, excluded: int) -> str:
+    """The MADRS ratings the depression model uses, and those it must leave out
+    (no pre-infusion score to adjust for)."""
+    return (
+        f"The depression model uses {ratings} MADRS ratings after the infusion from {participants} participants"
+        + (f"; {excluded} ratings of participants without a pre-infusion score cannot be baseline-adjusted and are "
+           "left out." if excluded else "; every post-infusion rating has a pre-infusion score to adjust for.")
+    )
+
+
+def prior_check(simulated: np.ndarray, prior_coupling: np.ndarray) -> str:
+    """Simulated MADRS scores on the scale's range, and the prior mass on
+    plausible couplings."""
+    return (
+        f"{madrs_on_scale(simulated)} "
+        f"({MADRS_RANGE[0]} to {MADRS_RANGE[1]}), and the prior puts "
+        f"{100 * interval_share(prior_coupling, *PLAUSIBLE_COUPLING):.0f}% of its mass on couplings between "
+        f"−{-PLAUSIBLE_COUPLING[0]} and {PLAUSIBLE_COUPLING[1]} points per doubling: larger than any coupling a marker "
+        "could plausibly have, small enough to keep the model away from absurd values."
+    )
+
+
+def madrs(madrs: pd.DataFrame, mixed: pd.DataFrame) -> str:
+    """Ketamine's MADRS effect at the first visit (as more improvement than
+    saline, or less) and the last, and how the posterior SDs compare with the
+    mixed model's standard errors (``mixed``: estimate and se per visit, in
+    ``madrs``'s order)."""
+    first, last = madrs.iloc[0], madrs.iloc[-1]
+    sd_ratio = madrs["sd"].to_numpy() / mixed["se"].to_numpy()
+    more = first["mean"] <= 0  # MADRS falls with improvement
+    low, high = (-first["ci_high"], -first["ci_low"]) if more else (first["ci_low"], first["ci_high"])
+    return (
+        f"At {first['visit']}, ketamine participants improved by {abs(first['mean']):.1f} MADRS points "
+        f"{'more' if more else 'less'} than saline participants (95% interval {low:.1f} to {high:.1f}); by "
+        f"{last['visit']} the difference was {-last['mean']:.1f} points ({-last['ci_high']:.1f} to {-last['ci_low']:.1f}). From day 1 on, "
+        "this contrast also carries the training imbalance of the parent trial (every saline participant had active "
+        f"training). The posterior SDs are {sd_ratio.min():.2f} to {sd_ratio.max():.2f} times the mixed model's "
+        "standard errors."
+    )
+
+
+def answer(coupling: pd.DataFrame, rope: tuple[float, float], equivalence_level: float, converged: bool) -> str:
+    """The chapter's answer from the couplings (both arms and their
+    difference): those whose 95% interval excludes zero, how many arm
+    differences are ruled out, and whether the typical interval of a difference
+    is narrow enough to rule one out. No answer when a fit failed its checks."""
+    if not converged:
+        return no_answer("a fit")
+    difference = coupling[coupling["estimand"] == COUPLING_WITHIN["difference"]]
+    found = coupling[detected(coupling)]
+    ruled_out = difference[difference["p_rope"] >= equivalence_level]
+    effects = "none" if found.empty else join_words(
+        f"{r.marker} ({r.estimand.replace('coupling_within_', '')}: {r.mean:+.1f} points per doubling, "
+        f"{r.ci_low:+.1f} to {r.ci_high:+.1f})" for r in found.itertuples())
+    half_width = float(((difference["ci_high"] - difference["ci_low"]) / 2).median())
+    return (
+        f"Couplings whose 95% interval excludes zero: {effects}. The data rule out an arm difference in coupling "
+        f"larger than {rope[1]:g} point{'' if rope[1] == 1 else 's'} per doubling (P ≥ {equivalence_level:g} inside the region of practical "
+        f"equivalence) for {len(ruled_out)} of {len(difference)} markers; the typical 95% interval of the difference "
+        f"reaches ±{half_width:.1f} points per doubling, "
+        + ("so differences of that size cannot be excluded with this trial's size." if half_width > rope[1]
+           else "narrow enough to exclude differences beyond the region of practical equivalence.")
+    )

@@ -1,0 +1,225 @@
+"""Chapter 08's sentences (model criticism): the variants' slope prior, the
+posterior predictive checks, the leave-one-participant-out comparison, prior
+sensitivity, the treatments of values under the detection limit, and
+simulation-based calibration. A sentence judged on fits that failed their
+convergence checks starts by saying so (:func:`not_a_finding`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..criticism import BOOK, PERSON_SLOPES, STUDENT, Variant, difference_se
+from ..recovery import paired_differences
+from ..reporting import join_words
+
+CLEAR_ELPD = 4  # an elpd difference counts as clear above this and above twice its SE
+RELIABLE_SHARE_K = 0.05  # PSIS-LOO is read as reliable when at most this share of participants has Pareto k > 0.7
+CLEAR_MISFIT = 0.05  # treatments differ when their shares of points outside the band differ by more than this
+NEAR_ZERO_SPREAD = 0.25  # a between-person SD under this multiple of the occasion-to-occasion SD is "near zero"
+
+
+def not_a_finding(diagnostics: Iterable) -> str:
+    """'' when every fit passed its checks; else a sentence (with a trailing
+    space) naming the fits that did not."""
+    failed = [d.model for d in diagnostics if not d.converged]
+    if not failed:
+        return ""
+    fits = f"the fit {failed[0]}" if len(failed) == 1 else f"the fits {join_words(failed)}"
+    return (f"**Not a finding**: {fits} did not pass the convergence checks (see above), so what follows describes "
+            "unreliable posteriors. ")
+
+
+def slope_prior(visit_days: Sequence[float], slope_scale: float) -> str:
+    """What the prior scale of the person-level slopes allows by the last visit."""
+    last_day = float(visit_days[-1])
+    return (f"The visits fall {join_words(f'{d:.1f}' for d in visit_days[1:])} days after the infusion. The prior scale of "
+            f"$\\omega_m$ is {slope_scale:g} per day: one SD of slopes then moves a person's level by a factor of up to "
+            f"about {np.exp(slope_scale * last_day):.1f} by day {last_day:.0f}, more than short-term biological variation "
+            "should.")
+
+
+def distribution_check(outside: pd.Series, diagnostics: Iterable = ()) -> str:
+    """From ``criticism.share_outside`` (share of points outside the band per
+    (treatment, marker) panel): the share per treatment, averaged over markers,
+    the worst panel, and which treatment reproduces the reported distribution
+    better (when they differ by more than :data:`CLEAR_MISFIT`)."""
+    by_treatment = outside.groupby(level=0, sort=False).mean()
+    worst_treatment, worst_marker = outside.idxmax()
+    text = (
+        "Share of evaluation points where the observed distribution leaves the 90% band of replicated ones, averaged "
+        "over markers: " + join_words(f"{100 * v:.0f}% with the {k} treatment" for k, v in by_treatment.items())
+        + f" (worst panel: {worst_marker} ({worst_treatment}), {100 * outside.max():.0f}%). "
+    )
+    better = by_treatment.idxmin()
+    if by_treatment.max() - by_treatment.min() <= CLEAR_MISFIT:
+        text += ("The two" if len(by_treatment) == 2 else "They") + " reproduce the reported distribution about equally well."
+    elif better == "censored":
+        text += ("The censored treatment reproduces the reported distribution better: a model fitted to values "
+                 "substituted at half the limit learns a distribution that reaches too far down, so its replicates pile "
+                 "too many values up at the limit.")
+    else:
+        text += f"The {better} treatment reproduces the reported distribution better."
+    return not_a_finding(diagnostics) + text
+
+
+def _inside(check: pd.DataFrame) -> float:
+    return float(((check["observed"] >= check["low"]) & (check["observed"] <= check["high"])).mean())
+
+
+def mean_checks(nif: pd.DataFrame, outcome: pd.DataFrame, diagnostics: Iterable = ()) -> str:
+    """The share of cells whose observed mean lies in the 90% range of
+    replicated means (``checks.nif_check``, ``checks.outcome_check``)."""
+    return not_a_finding(diagnostics) + (
+        f"The observed mean lies within the 90% range of replicated means in {100 * _inside(nif):.0f}% of the {len(nif)} "
+        f"marker × arm × visit cells of the aim 1 model and in {100 * _inside(outcome):.0f}% of the {len(outcome)} arm × "
+        "visit cells of the outcome model (about 90% is expected when a model describes the data). The coupling and "
+        "moderation models of aims 2 and 3 carry the same outcome model and the aim 1 trajectories; their own predictive "
+        "checks are in their chapters."
+    )
+
+
+def loo_comparison(table: pd.DataFrame, elpd: dict, diagnostics: Iterable = (), book: Variant = BOOK,
+                   student: Variant = STUDENT, slopes: Variant = PERSON_SLOPES) -> str:
+    """The leave-one-participant-out comparison (``criticism.comparison_table``
+    of the ``elpd`` per variant label): the best variant, those clearly worse,
+    how reliable PSIS is, and what Student-t noise and person-level slopes
+    change against the book's model."""
+    best = table.index[0]
+    worse = -table["elpd_diff"]  # elpd_diff < 0: worse than the best
+    clear = table[(worse > CLEAR_ELPD) & (worse > 2 * table["dse"])]
+    share_k = float(table["share_k_over_0.7"].max())
+    student_change = elpd[student.label].elpd - elpd[book.label].elpd
+    slopes_change = elpd[slopes.label].elpd - elpd[book.label].elpd
+    slopes_se = difference_se(elpd[slopes.label], elpd[book.label])
+    heavier = student.label not in clear.index and best == student.label and student_change > CLEAR_ELPD
+    own_courses = slopes_change > CLEAR_ELPD and slopes_change > 2 * slopes_se
+    return not_a_finding(diagnostics) + (
+        f"The best-predicting variant is **{best}**. "
+        + (f"Clearly worse (difference > {CLEAR_ELPD} and more than twice its SE): {join_words(clear.index)}. " if len(clear)
+           else f"No variant is clearly worse (every difference is under {CLEAR_ELPD} or within two SEs). ")
+        + (f"At most {100 * share_k:.0f}% of participants have Pareto k > 0.7 " if share_k > 0
+           else "No participant has Pareto k > 0.7 ")
+        + ("(reliable estimates). " if share_k <= RELIABLE_SHARE_K else "(read the comparison with care). ")
+        + f"Student-t noise changes the elpd by {student_change:+.1f} against normal noise: "
+        + ("the data ask for heavier tails than the book's model has. " if heavier
+           else "the book's normal model is adequate for these markers. ")
+        + f"Person-level slopes change it by {slopes_change:+.1f} (SE of the difference {slopes_se:.1f}): "
+        + ("participants' own courses after the infusion differ more than the book's model allows, and its intervals "
+           "may be too narrow." if own_courses else
+           "participants do not need courses of their own to predict new participants; the book's simpler model, whose "
+           "arm effects are the report's estimands, loses nothing.")
+    )
+
+
+def prior_sensitivity(sensitivity: pd.DataFrame, ratio_tables: dict[str, pd.DataFrame], factor: float,
+                      diagnostics: Iterable = ()) -> str:
+    """What power-scaling flags (``criticism.power_scaling``) and how far the
+    ratios' posterior means move when the arm-effect priors are ``factor``
+    times wider or narrower (``ratio_tables``: "book" first, then the refits)."""
+    flagged = sensitivity[sensitivity["diagnosis"] != "✓"] if "diagnosis" in sensitivity else sensitivity.iloc[0:0]
+    book = np.log(ratio_tables["book"]["mean"].to_numpy())
+    shift = max(float(np.abs(np.log(t["mean"].to_numpy()) - book).max()) for w, t in ratio_tables.items() if w != "book")
+    return not_a_finding(diagnostics) + (
+        ("Power-scaling flags no parameter. " if flagged.empty else
+         f"Power-scaling flags {join_words(flagged.index)} ({join_words(sorted(set(flagged['diagnosis'])))}). ")
+        + "Each marker's scale of arm effects is learned from its three visits only, so its prior is expected to matter; "
+        f"what matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors "
+        f"{factor:g} times wider or narrower, the posterior mean ratios move by at most a factor of "
+        f"{np.exp(shift):.2f} (@fig-criticism-prior-refits)."
+    )
+
+
+def _accuracy(row) -> str:
+    if abs(row.abs_error_difference) <= 2 * row.abs_se:
+        return (f"{row.method} is as accurate as the censored likelihood (difference in absolute error "
+                f"{row.abs_error_difference:+.3f}, SE {row.abs_se:.3f})")
+    word = "less" if row.abs_error_difference > 0 else "more"
+    return f"{row.method} is {word} accurate (absolute error {row.abs_error_difference:+.3f}, SE {row.abs_se:.3f})"
+
+
+def lod_here(has_truth: bool) -> str:
+    """What the table of this data set's treatments of values under the limit shows, or why there is none."""
+    if not has_truth:
+        return "These data carry no `truth.csv` (real data), so the comparison with the truth rests on the saved study below."
+    return ("On this data set (one twin; its `truth.csv` holds the true ratios), per treatment and marker: mean error of the "
+            "log ratio over the post-infusion visits (bias), its root mean square, and the share of 95% intervals covering "
+            "the truth.")
+
+
+def lod_comparison(errors: pd.DataFrame) -> str:
+    """Each substitution against the censored likelihood on the same estimates
+    (``errors``: method, marker, visit, [seed,] truth, log_error): accuracy,
+    the shift where an effect is planted, and the size of the error itself."""
+    paired = paired_differences(errors)
+    planted_rows = errors[~np.isclose(errors["truth"], 1.0)]
+    planted = ""
+    if len(planted_rows):
+        shifts = paired_differences(planted_rows).set_index("method")
+        planted = (" Where an effect is planted (and the share under the limit therefore differs between the arms), "
+                   "the substitutions move the estimate by "
+                   + join_words(f"{r.error_difference:+.3f} (SE {r.se:.3f}) with {m}" for m, r in shifts.iterrows())
+                   + " on the log scale relative to the censored likelihood.")
+    rmse = float(np.sqrt((errors.loc[errors["method"] == "censored", "log_error"] ** 2).mean()))
+    return (
+        "Judged against the truth, " + join_words(_accuracy(r) for r in paired.itertuples()) + "." + planted
+        + f" At this trial's size the differences are small next to the estimation error itself (RMSE {rmse:.3f} on the "
+        "log scale with the censored likelihood), so the choice does not decide the report's conclusions. The book keeps "
+        "the censored likelihood: it needs no invented values, it is the likelihood of what was actually observed (the "
+        "yardstick on which all variants were scored in @sec-criticism-loo), and it does not assume how far under the "
+        "limit the true values lie, which a fixed substitute does (LOD/√2 happens to suit these twins' log-normal "
+        "markers, where a quarter to two fifths of values fall under the limit; it would not suit every assay)."
+    )
+
+
+def sbc_source(study, folder: str) -> str:
+    """Where the SBC results come from (``sweep.read_saved``), or how to make
+    them when they are missing (None)."""
+    if study is None:
+        return (f"**The SBC results are missing** ({folder}). Run `.venv/bin/ketamine-nif sweep sweeps/sbc.yaml` "
+                "(about 5 s per replicate and core, compilations included, as measured at the trial's size).")
+    participants = study.spec.get("fixed", {}).get("participants", "an unrecorded number of")
+    return (f"{study.results['seed'].nunique()} replicates of {participants} participants, made by `{study.command}` "
+            f"({study.progress}).")
+
+
+def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """From the SBC rows and ``criticism.sbc_summary``: the share censored,
+    the parameters whose rank ECDF leaves its band, and divergent replicates."""
+    bad = summary[summary["outside_band"]]
+    replicates = results.groupby("seed")
+    divergent = float((replicates["divergences"].first() > 0).mean())
+    markers = results["parameter"].str.startswith("mu[").sum() // results["seed"].nunique()
+    under = replicates["censored_share"].first() * markers  # share of the censored marker's values
+    return (
+        f"On average {100 * under.mean():.0f}% of the second marker's values fell under its fixed limit "
+        f"({100 * under.min():.0f}% to {100 * under.max():.0f}% across replicates). "
+        + ("No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
+           "number of replicates." if bad.empty else
+           f"The rank ECDF leaves its band for {join_words(bad['parameter'])}: read those parameters' intervals with care.")
+        + f" {100 * divergent:.0f}% of the replicate fits had divergent transitions (reduced settings; the book's fits are "
+        "gated on having none). With one band per parameter, about one parameter in twenty leaves its band by chance."
+    )
+
+
+def between_person_spread(posterior, diagnostics: Iterable = ()) -> str:
+    """The between-person SD of each marker as a multiple of the
+    occasion-to-occasion SD (posterior means of tau / sigma) in the book's fit,
+    and whether any is near the corner SBC found hard (:data:`NEAR_ZERO_SPREAD`)."""
+    ratio = (posterior["tau"] / posterior["sigma"]).mean(("chain", "draw")).to_series()
+    near = ratio[ratio < NEAR_ZERO_SPREAD]
+    text = ("In this chapter's fit of the book's model the between-person SD is "
+            + join_words(f"{v:.1f} times the occasion-to-occasion SD for {m}" for m, v in ratio.items()) + " (posterior means)")
+    if near.empty:
+        return not_a_finding(diagnostics) + text + ": far from the corner of near-zero between-person SDs."
+    return not_a_finding(diagnostics) + text + (
+        f": near the corner of near-zero between-person SDs for {join_words(near.index)}, where the sampler can miss the "
+        "funnel of the person levels; read those markers' intervals with care.")
+
+
+def estimand_names(variants: Iterable[Variant]) -> str:
+    """The estimand each variant's ratios carry in estimates.csv."""
+    return ("`estimates.csv` holds the ketamine/saline ratios of each variant for these markers: "
+            + join_words(f"`{v.estimand}` ({v.description})" for v in variants) + ".")

@@ -1,0 +1,76 @@
+"""Chapter 07's sentences (the original approach, replicated): what the
+analysis covers, how many hits chance alone would give, the paper's finding
+among them, and the agreement with the Bayesian estimates."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..frequentist import chance_hits, model_fits, paper_test
+from ..reporting import join_words
+
+SHOWN_FAILURES = 3  # failed fits named in the text (the rest are in diagnostics.json)
+AGREEMENT = 0.9  # share of Bayesian means inside the confidence intervals at which the two analyses "agree"
+
+
+def scope(lod_fraction: float, markers: int, splits: int) -> str:
+    """The substitution for values under the detection limit, and the groups analysed."""
+    return (f"Values under the detection limit count as {lod_fraction:g} × the limit. The analysis covers {markers} "
+            f"markers, all participants and {2 * splits} subgroups from {splits} splits.")
+
+
+def multiplicity(tests: pd.DataFrame, alpha: float, participants: int, failures: list[str]) -> str:
+    """How many tests have p < ``alpha`` against how many the global null
+    would give, why the tests are not independent, and the fits that failed
+    or warned."""
+    hits = int((tests["p_value"] < alpha).sum())
+    expected, sd = chance_hits(len(tests), alpha)
+    groups = max(1, tests["subgroup"].nunique())
+    failed = (f"{len(failures)} fits failed and are not counted ({join_words(failures[:SHOWN_FAILURES])}"
+              f"{' ...' if len(failures) > SHOWN_FAILURES else ''}). " if failures else "Every model could be fitted. ")
+    warned = int((~tests["converged"]).sum())
+    return (
+        f"Of {len(tests)} tests, {hits} have p < {alpha:g}; if no effect existed anywhere, about {expected:.0f} would "
+        f"(give or take {sd:.0f} if the tests were independent). They are not: all of them reuse the same "
+        f"{participants} participants. Each subgroup's tests reuse participants of the overall analysis, the two halves "
+        f"of a split together make up the whole sample, and within one group the {len(tests) // groups} tests per group "
+        f"come from only {model_fits(tests) // groups} model fits (the visits of aims 1 and 3 share a fit; the coupling "
+        "difference reuses both arms' data). None of the tests is independent of all the others, so the count of hits "
+        "varies more from sample to sample than the binomial figure suggests, but its expectation under the global null "
+        f"stays {expected:.0f}. " + failed
+        + (f"{warned} fits warned about convergence (flagged in estimates.csv)." if warned else "")
+    ).rstrip()
+
+
+def finding(tests: pd.DataFrame, alpha: float, paper_finding: dict) -> str:
+    """The hits against chance (more than chance: beyond the expectation plus
+    2 SD), and the p-value of the paper's finding where it was tested."""
+    hits = int((tests["p_value"] < alpha).sum())
+    expected, sd = chance_hits(len(tests), alpha)
+    paper = paper_test(tests, paper_finding)
+    return (
+        f"{hits} 'significant' results among {len(tests)} tests is "
+        + ("about what chance alone produces" if hits <= expected + 2 * sd else "more than chance alone would produce")
+        + f" (expected {expected:.0f}). "
+        + (f"The paper's finding, {paper_finding['marker']} coupling in the ketamine arm with {paper_finding['subgroup']}, "
+           f"has p = {paper['p_value']:.3f} here. " if paper is not None else "")
+        + "Read one by one, each hit looks like a finding; read together, they are what a search of this size finds in "
+        "data without effects. @sec-subgroups asks the same questions in one model that weighs every subgroup together."
+    )
+
+
+def agreement(side: pd.DataFrame | None, stems: list[str]) -> str:
+    """How often the Bayesian posterior mean lies inside the frequentist 95%
+    confidence interval (``side``: ``frequentist.beside_bayesian``'s rows), or
+    that the Bayesian chapters' estimates (``stems``) were not found."""
+    if side is None or side.empty:
+        return ("The Bayesian chapters' estimates were not found next to this chapter's outputs "
+                f"({', '.join(stems)}); run them first to see the two side by side.")
+    agree = ((side["ci_low_f"] <= side["mean_b"]) & (side["mean_b"] <= side["ci_high_f"])).mean()
+    share = (f"For {100 * agree:.0f}% of the {len(side)} shared estimands the Bayesian posterior mean lies inside the "
+             "frequentist 95% confidence interval")
+    differences = "they differ in how they treat values under the detection limit and in partial pooling across markers"
+    if agree >= AGREEMENT:
+        return f"{share}: the two approaches tell the same story where they ask the same question; {differences}."
+    return (f"{share}: fewer than two analyses of the same question should give ({100 * AGREEMENT:.0f}% or more); "
+            f"{differences}, and here those differences move the estimates.")

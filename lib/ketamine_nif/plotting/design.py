@@ -1,0 +1,44 @@
+"""Figures of design sensitivity (chapter 10): detection probability against
+true effect size. The numbers they draw come from :mod:`ketamine_nif.design`."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..design import TARGET_POWER
+from ..estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
+from ..estimates import DETECTION
+from . import BLUE, FIGURE_WIDTH, GREY, ORANGE
+
+TITLES = {NIF_CHANGE_RATIO: "ketamine effect on the level", COUPLING_WITHIN["ketamine"]: "within-person coupling, ketamine arm"}
+LABELS = {
+    NIF_CHANGE_RATIO: "true ketamine/saline ratio of change",
+    COUPLING_WITHIN["ketamine"]: "true coupling (MADRS points per doubling)",
+}
+FALSE_ALARM = 1 - DETECTION  # the decision rule's false-alarm rate in one direction, drawn for reference
+
+
+def detection_curves(curves: dict[str, pd.DataFrame], smallest: dict[str, dict], target: float = TARGET_POWER) -> plt.Figure:
+    """Detection probability against true size, one panel per estimand: points
+    with 95% Wilson intervals (Monte Carlo error), the target power and the
+    smallest effect reaching it."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(FIGURE_WIDTH, 3.2), squeeze=False)
+    for ax, (estimand, curve) in zip(axes.flat, curves.items(), strict=True):
+        x = curve["truth"].to_numpy(float)
+        below = np.clip(curve["power"] - curve["power_low"], 0, None)  # Wilson bounds at 0 or 1 can cross by rounding
+        above = np.clip(curve["power_high"] - curve["power"], 0, None)
+        ax.errorbar(x, curve["power"], yerr=[below, above], color=BLUE, marker="o", ms=4, capsize=2, lw=1.4)
+        ax.axhline(target, color=GREY, lw=0.8, ls="--")
+        ax.axhline(FALSE_ALARM, color=GREY, lw=0.6, ls=":")
+        best = smallest.get(estimand, {})
+        if np.isfinite(best.get("effect", np.nan)):
+            ax.axvspan(best["low"], best["high"], color=ORANGE, alpha=0.2, lw=0)
+            ax.axvline(best["effect"], color=ORANGE, lw=1.2)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(LABELS.get(estimand, estimand))
+        ax.set_ylabel("probability of detection")
+        ax.set_title(f"{curve['marker'].iloc[0]}: {TITLES.get(estimand, estimand)}")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,229 @@
+"""Chapter 08's sentences (``answers.criticism``) on exact strings: every
+branch, including those for converged fits (the test-size book never has
+them) and the caveat for fits that failed their checks."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ketamine_nif.answers import criticism as answers
+from ketamine_nif.criticism import BOOK, LOD_HALF, LOD_SQRT2, PERSON_SLOPES, STUDENT, VARIANTS
+from ketamine_nif.inference import Diagnostics
+
+CAVEAT_ONE = ("**Not a finding**: the fit nif-student did not pass the convergence checks (see above), so what follows "
+              "describes unreliable posteriors. ")
+
+
+def diagnostics(model: str, converged: bool = True) -> Diagnostics:
+    return Diagnostics(model=model, sampler="pymc", draws=1000, tune=1000, chains=4, seed=1, seconds=1.0,
+                       max_r_hat=1.0 if converged else 1.2, min_ess_bulk=1000.0, min_ess_tail=1000.0, divergences=0,
+                       min_bfmi=1.0)
+
+
+PASSED = [diagnostics("nif-normal"), diagnostics("depression")]
+FAILED = [diagnostics("nif-normal"), diagnostics("nif-student", converged=False)]
+
+
+def test_not_a_finding_names_the_fits_that_failed():
+    assert answers.not_a_finding(PASSED) == ""
+    assert answers.not_a_finding(FAILED) == CAVEAT_ONE
+    both = [diagnostics("nif-normal", False), diagnostics("nif-student", False)]
+    assert answers.not_a_finding(both).startswith("**Not a finding**: the fits nif-normal and nif-student did not pass")
+
+
+def test_slope_prior():
+    assert answers.slope_prior([0.0, 1.0, 3.0, 5.0], 0.1) == (
+        "The visits fall 1.0, 3.0 and 5.0 days after the infusion. The prior scale of $\\omega_m$ is 0.1 per day: one SD "
+        "of slopes then moves a person's level by a factor of up to about 1.6 by day 5, more than short-term biological "
+        "variation should.")
+
+
+def outside(censored: tuple[float, float], half: tuple[float, float]) -> pd.Series:
+    return pd.Series({("censored", "A"): censored[0], ("censored", "B"): censored[1],
+                      ("LOD/2", "A"): half[0], ("LOD/2", "B"): half[1]})
+
+
+SHARES = "Share of evaluation points where the observed distribution leaves the 90% band of replicated ones, averaged over markers: "
+
+
+def test_distribution_check_censored_better():
+    assert answers.distribution_check(outside((0.1, 0.2), (0.4, 0.3)), PASSED) == (
+        SHARES + "15% with the censored treatment and 35% with the LOD/2 treatment (worst panel: A (LOD/2), 40%). "
+        "The censored treatment reproduces the reported distribution better: a model fitted to values substituted at "
+        "half the limit learns a distribution that reaches too far down, so its replicates pile too many values up at "
+        "the limit.")
+
+
+def test_distribution_check_substitution_better_and_unconverged():
+    assert answers.distribution_check(outside((0.4, 0.3), (0.1, 0.2)), FAILED) == (
+        CAVEAT_ONE + SHARES + "35% with the censored treatment and 15% with the LOD/2 treatment (worst panel: A "
+        "(censored), 40%). The LOD/2 treatment reproduces the reported distribution better.")
+
+
+def test_distribution_check_about_equal():
+    assert answers.distribution_check(outside((0.1, 0.2), (0.2, 0.1)), PASSED) == (
+        SHARES + "15% with the censored treatment and 15% with the LOD/2 treatment (worst panel: B (censored), 20%). "
+        "The two reproduce the reported distribution about equally well.")
+
+
+def check(observed: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"observed": observed, "low": 0.0, "high": 1.0})
+
+
+MEAN_CHECK_END = (
+    "(about 90% is expected when a model describes the data). The coupling and moderation models of aims 2 and 3 carry "
+    "the same outcome model and the aim 1 trajectories; their own predictive checks are in their chapters.")
+
+
+def test_mean_checks():
+    text = ("The observed mean lies within the 90% range of replicated means in 75% of the 4 marker × arm × visit cells "
+            "of the aim 1 model and in 100% of the 2 arm × visit cells of the outcome model " + MEAN_CHECK_END)
+    assert answers.mean_checks(check([0.5, 0.2, 1.5, 1.0]), check([0.0, 0.3]), PASSED) == text
+    assert answers.mean_checks(check([0.5, 0.2, 1.5, 1.0]), check([0.0, 0.3]), FAILED) == CAVEAT_ONE + text
+
+
+def loo_inputs(order, diff, dse, share_k, elpd, elpd_i):
+    table = pd.DataFrame({"elpd_diff": diff, "dse": dse, "share_k_over_0.7": share_k}, index=[v.label for v in order])
+    values = {v.label: SimpleNamespace(elpd=elpd.get(v, -100.0), elpd_i=np.asarray(elpd_i.get(v, [-50.0, -50.0])))
+              for v in VARIANTS}
+    return table, values
+
+
+def test_loo_comparison_book_best_nothing_clear():
+    table, elpd = loo_inputs(VARIANTS, [0, -1, -2, -3, -1], [0, 1, 1, 1, 1], [0, 0, 0, 0, 0],
+                             {STUDENT: -101.0, PERSON_SLOPES: -101.0}, {PERSON_SLOPES: [-50.5, -50.5]})
+    assert answers.loo_comparison(table, elpd, PASSED) == (
+        "The best-predicting variant is **normal, censored**. No variant is clearly worse (every difference is under 4 "
+        "or within two SEs). No participant has Pareto k > 0.7 (reliable estimates). Student-t noise changes the elpd "
+        "by -1.0 against normal noise: the book's normal model is adequate for these markers. Person-level slopes change "
+        "it by -1.0 (SE of the difference 0.0): participants do not need courses of their own to predict new "
+        "participants; the book's simpler model, whose arm effects are the report's estimands, loses nothing.")
+
+
+def test_loo_comparison_student_best_some_clearly_worse_slopes_needed():
+    table, elpd = loo_inputs([STUDENT, PERSON_SLOPES, BOOK, LOD_SQRT2, LOD_HALF], [0, -1, -6, -7, -12], [0, 1, 1, 4, 2],
+                             [0, 0.1, 0, 0, 0.02], {STUDENT: -94.0, PERSON_SLOPES: -95.0},
+                             {PERSON_SLOPES: [-47.0, -48.0]})
+    assert answers.loo_comparison(table, elpd, PASSED) == (
+        "The best-predicting variant is **Student-t, censored**. Clearly worse (difference > 4 and more than twice its "
+        "SE): normal, censored and normal, LOD/2. At most 10% of participants have Pareto k > 0.7 (read the comparison "
+        "with care). Student-t noise changes the elpd by +6.0 against normal noise: the data ask for heavier tails than "
+        "the book's model has. Person-level slopes change it by +5.0 (SE of the difference 0.7): participants' own "
+        "courses after the infusion differ more than the book's model allows, and its intervals may be too narrow.")
+
+
+def test_loo_comparison_few_high_k_and_unconverged():
+    table, elpd = loo_inputs(VARIANTS, [0, -1, -2, -3, -1], [0, 1, 1, 1, 1], [0.04, 0, 0, 0, 0],
+                             {STUDENT: -101.0, PERSON_SLOPES: -101.0}, {PERSON_SLOPES: [-50.5, -50.5]})
+    text = answers.loo_comparison(table, elpd, FAILED)
+    assert text.startswith(CAVEAT_ONE + "The best-predicting variant is **normal, censored**. ")
+    assert "At most 4% of participants have Pareto k > 0.7 (reliable estimates). " in text
+
+
+RATIOS = {"book": pd.DataFrame({"mean": [1.0, 2.0]}), "wider": pd.DataFrame({"mean": [1.1, 2.0]}),
+          "narrower": pd.DataFrame({"mean": [1.0, 1.9]})}
+PRIOR_END = (
+    "Each marker's scale of arm effects is learned from its three visits only, so its prior is expected to matter; what "
+    "matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors 2 times "
+    "wider or narrower, the posterior mean ratios move by at most a factor of 1.10 (@fig-criticism-prior-refits).")
+
+
+def test_prior_sensitivity():
+    flagged = pd.DataFrame({"prior": [0.01, 0.2], "diagnosis": ["✓", "potential prior-data conflict"]},
+                           index=["tau", "sigma"])
+    assert answers.prior_sensitivity(flagged, RATIOS, 2.0, PASSED) == (
+        "Power-scaling flags sigma (potential prior-data conflict). " + PRIOR_END)
+    calm = flagged.assign(diagnosis="✓")
+    assert answers.prior_sensitivity(calm, RATIOS, 2.0, PASSED) == "Power-scaling flags no parameter. " + PRIOR_END
+    assert answers.prior_sensitivity(calm.drop(columns="diagnosis"), RATIOS, 2.0, FAILED) == (
+        CAVEAT_ONE + "Power-scaling flags no parameter. " + PRIOR_END)
+
+
+def lod_errors(truth: list[float], errors: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame({"seed": [1, 2, 3, 4], "marker": "A", "visit": "24h", "method": method,
+                                    "truth": truth, "log_error": values}) for method, values in errors.items()],
+                     ignore_index=True)
+
+
+LOD_END = (
+    " At this trial's size the differences are small next to the estimation error itself (RMSE {rmse} on the log scale "
+    "with the censored likelihood), so the choice does not decide the report's conclusions. The book keeps the censored "
+    "likelihood: it needs no invented values, it is the likelihood of what was actually observed (the yardstick on which "
+    "all variants were scored in @sec-criticism-loo), and it does not assume how far under the limit the true values "
+    "lie, which a fixed substitute does (LOD/√2 happens to suit these twins' log-normal markers, where a quarter to two "
+    "fifths of values fall under the limit; it would not suit every assay).")
+
+
+def test_lod_comparison_less_accurate_as_accurate_and_planted():
+    errors = lod_errors([1.0, 1.0, 2.0, 2.0], {"censored": [0.0, 0.1, -0.1, 0.0], "lod/2": [0.2, 0.3, 0.1, 0.2],
+                                               "lod/sqrt2": [0.0, 0.1, -0.1, 0.1]})
+    assert answers.lod_comparison(errors) == (
+        "Judged against the truth, lod/2 is less accurate (absolute error +0.150, SE 0.050) and lod/sqrt2 is as accurate "
+        "as the censored likelihood (difference in absolute error +0.025, SE 0.025). Where an effect is planted (and the "
+        "share under the limit therefore differs between the arms), the substitutions move the estimate by +0.200 (SE "
+        "0.000) with lod/2 and +0.050 (SE 0.050) with lod/sqrt2 on the log scale relative to the censored likelihood."
+        + LOD_END.format(rmse="0.071"))
+
+
+def test_lod_comparison_more_accurate_without_planted_effects():
+    errors = lod_errors([1.0] * 4, {"censored": [0.1, 0.1, -0.1, 0.1], "lod/2": [0.0, 0.0, 0.0, 0.0]})
+    assert answers.lod_comparison(errors) == (
+        "Judged against the truth, lod/2 is more accurate (absolute error -0.100, SE 0.000)." + LOD_END.format(rmse="0.100"))
+
+
+def test_sbc_source():
+    assert answers.sbc_source(None, "studies/sbc") == (
+        "**The SBC results are missing** (studies/sbc). Run `.venv/bin/ketamine-nif sweep sweeps/sbc.yaml` (about 5 s "
+        "per replicate and core, compilations included, as measured at the trial's size).")
+    study = SimpleNamespace(results=pd.DataFrame({"seed": [1, 1, 2]}), spec={"fixed": {"participants": 30}},
+                            command="ketamine-nif sweep sweeps/sbc.yaml", progress="2 of 2 replicates")
+    assert answers.sbc_source(study, "studies/sbc") == (
+        "2 replicates of 30 participants, made by `ketamine-nif sweep sweeps/sbc.yaml` (2 of 2 replicates).")
+    study.spec = {}
+    assert answers.sbc_source(study, "studies/sbc").startswith("2 replicates of an unrecorded number of participants")
+
+
+def test_sbc_calibration():
+    results = pd.DataFrame({"seed": [1, 1, 1, 2, 2, 2], "parameter": ["mu[m1]", "mu[m2]", "tau[m1]"] * 2,
+                            "divergences": [0, 0, 0, 3, 3, 3], "censored_share": [0.1] * 3 + [0.15] * 3})
+    summary = pd.DataFrame({"parameter": ["mu[m1]", "mu[m2]", "tau[m1]"], "outside_band": [False, False, False]})
+    start = "On average 25% of the second marker's values fell under its fixed limit (20% to 30% across replicates). "
+    end = (" 50% of the replicate fits had divergent transitions (reduced settings; the book's fits are gated on having "
+           "none). With one band per parameter, about one parameter in twenty leaves its band by chance.")
+    assert answers.sbc_calibration(results, summary) == start + (
+        "No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
+        "number of replicates.") + end
+    summary.loc[2, "outside_band"] = True
+    assert answers.sbc_calibration(results, summary) == start + (
+        "The rank ECDF leaves its band for tau[m1]: read those parameters' intervals with care.") + end
+
+
+def posterior(tau: list[float], sigma: list[float]) -> xr.Dataset:
+    dims = ("chain", "draw", "marker")
+    return xr.Dataset({"tau": (dims, [[tau]]), "sigma": (dims, [[sigma]])}, coords={"marker": ["IL-6", "IL-10"]})
+
+
+def test_between_person_spread():
+    start = ("In this chapter's fit of the book's model the between-person SD is 2.0 times the occasion-to-occasion SD "
+             "for IL-6 and ")
+    far = start + "1.5 times the occasion-to-occasion SD for IL-10 (posterior means): far from the corner of near-zero between-person SDs."
+    assert answers.between_person_spread(posterior([1.0, 0.75], [0.5, 0.5]), PASSED) == far
+    assert answers.between_person_spread(posterior([1.0, 0.75], [0.5, 0.5]), FAILED) == CAVEAT_ONE + far
+    assert answers.between_person_spread(posterior([1.0, 0.05], [0.5, 0.5]), PASSED) == start + (
+        "0.1 times the occasion-to-occasion SD for IL-10 (posterior means): near the corner of near-zero between-person "
+        "SDs for IL-10, where the sampler can miss the funnel of the person levels; read those markers' intervals with "
+        "care.")
+
+
+def test_estimand_names():
+    assert answers.estimand_names(VARIANTS) == (
+        "`estimates.csv` holds the ketamine/saline ratios of each variant for these markers: `nif_change_ratio` (the "
+        "book's model), `nif_change_ratio_student` (Student-t likelihood), `nif_change_ratio_lod_half` (values below "
+        "the detection limit set to half of it), `nif_change_ratio_lod_sqrt2` (values below the detection limit set to "
+        "it divided by the square root of 2) and `nif_change_ratio_person_slopes` (each participant's own linear course "
+        "over the days after the infusion).")
+
