@@ -144,7 +144,7 @@ say(answers.prior_check(prior_ratio, rope, prior_values, data.nif_log))
 # %%
 #| label: tbl-nif-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics."
-result = fit(model, settings, "nif-trajectories", out)
+result = fit(model, settings.for_fit("nif-trajectories"), "nif-trajectories", out)
 shared = fit(shared_model, settings.for_fit("nif-trajectories-shared-scale"), "nif-trajectories-shared-scale", out)
 show_table(reporting.diagnostics_table(result.diagnostics, shared.diagnostics))
 

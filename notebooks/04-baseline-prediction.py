@@ -109,7 +109,7 @@ say(answers.prior_check(prior_y, prior_kappa))
 # %%
 #| label: tbl-baseline-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics of the baseline-prediction model."
-result = fit(model, settings, "baseline-prediction", out)
+result = fit(model, settings.for_fit("baseline-prediction"), "baseline-prediction", out)
 shared = fit(shared_model, settings.for_fit("baseline-prediction-shared-scale"), "baseline-prediction-shared-scale", out)
 show_table(reporting.diagnostics_table(result.diagnostics, shared.diagnostics))
 

@@ -236,7 +236,7 @@ if lod_here is not None:
     show_table(recovery.recovery_summary(lod_here, by=recovery.LOD_GROUPS, error="log_error"), digits=3)
 
 # %%
-lod_study = recovery.show_study(lod_study_dir, "sweeps/lod-bias.yaml", "about 3 minutes per twin and core", by=recovery.LOD_GROUPS,
+lod_study = recovery.show_study(lod_study_dir, "sweeps/lod-bias.yaml", "about 4-5 minutes per twin and core", by=recovery.LOD_GROUPS,
                     error="log_error", explain=False)
 errors = lod_study.results if lod_study is not None else lod_here
 

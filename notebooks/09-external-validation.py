@@ -120,7 +120,7 @@ show_table(btheb.prior_table(priors))
 # %%
 #| label: tbl-btheb-diagnostics
 #| tbl-cap: "Sampler settings and convergence diagnostics of the Beat the Blues fit."
-result = fit(btheb.build_btheb_model(long, priors), settings, "btheb", out)
+result = fit(btheb.build_btheb_model(long, priors), settings.for_fit("btheb"), "btheb", out)
 show_table(diagnostics_table(result.diagnostics))
 
 # %%

@@ -122,3 +122,9 @@ def test_a_prior_changed_in_the_configuration_alone_reaches_the_fit_and_the_evid
     assert not np.allclose(ratio["prior_density"], EffectPrior(TrajectoryPriors().arm_scale).density(0.0), rtol=1e-2)
     log = json.loads((root / "_build" / "run-log.json").read_text())
     assert log["02-nif-trajectories"]["parameters"]["analysis_config"] == "params/analysis.yaml"
+
+
+def test_a_chapters_own_configuration_keeps_the_books_decision_levels(tmp_path):
+    path = write_config(tmp_path / "analysis.yaml", lambda raw: raw["decision"].update(detection_level=0.99))
+    with pytest.raises(analysis.AnalysisConfigError, match="the decision levels are the book's"):
+        analysis.load(path)

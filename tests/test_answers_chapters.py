@@ -23,6 +23,7 @@ from ketamine_nif.estimands import (
     NIF_CHANGE_RATIO,
 )
 from ketamine_nif.estimates import COLUMNS
+from ketamine_nif.reporting import plural
 
 LEVEL = 0.9  # an equivalence level of the tests' own
 NO_ANSWER = ("**No answer is given**: the fit did not pass the convergence checks (see above), so its numbers are "
@@ -35,6 +36,13 @@ def rows(estimand, specs):
                           "ci_low": mean - 2 * sd, "ci_high": mean + 2 * sd, "p_positive": pp, "p_rope": pr,
                           "r_hat": 1.0, "ess_bulk": 1000.0, "converged": True} for m, v, mean, sd, pp, pr in specs],
                         columns=COLUMNS)
+
+
+def test_plural():
+    assert plural(1, "fit") == "1 fit"
+    assert plural(2, "fit") == "2 fits"
+    assert plural(0, "analysis", "analyses") == "0 analyses"
+    assert plural(1, "analysis", "analyses") == "1 analysis"
 
 
 def test_no_answer_names_the_fit():
@@ -75,7 +83,7 @@ def test_trajectories_answer_with_an_effect_found():
 
 def test_trajectories_answer_without_an_effect():
     assert trajectories.answer(NIF.iloc[:1], (0.8, 1.25), LEVEL, converged=True) == (
-        "Across 1 marker × visit comparisons, the 95% interval excludes a ratio of 1 for no marker at any visit. For 1 "
+        "Across 1 marker × visit comparison, the 95% interval excludes a ratio of 1 for no marker at any visit. For 1 "
         "of the 1 comparisons the data rule out a difference larger than the region of practical equivalence (P ≥ 0.9 "
         "inside 0.8 to 1.25); for the others they are too imprecise to rule it out: the widest interval, for BDNF at "
         "24h, runs from 0.94 to 1.06.")
@@ -111,13 +119,17 @@ def test_coupling_madrs_beside_the_mixed_model():
     mixed = pd.DataFrame({"estimate": [-8.1, -2.1], "se": [1.5, 1.6]})
     assert coupling.madrs(madrs, mixed) == (
         "At 24h, ketamine participants improved by 8.0 MADRS points more than saline participants (95% interval 5.0 "
-        "to 11.0); by 7d the difference was 2.0 points (-2.0 to 6.0). From day 1 on, this contrast also carries the "
+        "to 11.0); by 7d they improved by 2.0 MADRS points more (95% interval -2.0 to 6.0). From day 1 on, this contrast also carries the "
         "training imbalance of the parent trial (every saline participant had active training). The posterior SDs are "
         "1.00 to 1.25 times the mixed model's standard errors.")
     worse = rows(MADRS_CHANGE_DIFFERENCE, [("MADRS", "24h", 3.0, 1.5, 0.98, 0.3), ("MADRS", "7d", 1.0, 2.0, 0.7, 0.5)])
     assert coupling.madrs(worse, mixed).startswith(
         "At 24h, ketamine participants improved by 3.0 MADRS points less than saline participants (95% interval 0.0 "
-        "to 6.0); by 7d the difference was -1.0 points (-5.0 to 3.0).")
+        "to 6.0); by 7d they improved by 1.0 MADRS points less (95% interval -3.0 to 5.0).")
+    mixed_course = rows(MADRS_CHANGE_DIFFERENCE, [("MADRS", "24h", -8.0, 1.5, 0.0, 0.0), ("MADRS", "7d", 1.0, 2.0, 0.7, 0.5)])
+    assert coupling.madrs(mixed_course, mixed).startswith(
+        "At 24h, ketamine participants improved by 8.0 MADRS points more than saline participants (95% interval 5.0 "
+        "to 11.0); by 7d they improved by 1.0 MADRS points less (95% interval -3.0 to 5.0).")
 
 
 COUPLINGS = pd.concat([
@@ -154,7 +166,7 @@ def test_coupling_answer_of_an_unconverged_fit():
 
 def test_baseline_prior_check():
     assert baseline.prior_check(np.array([-5.0, 10, 20, 30, 70]), np.array([-7.0, 0, 0, 7])) == (
-        "60% of simulated MADRS scores fall on the scale's range, and the prior puts 50% of its mass on moderations "
+        "60% of simulated MADRS scores fall on the scale's range (0 to 60), and the prior puts 50% of its mass on moderations "
         "between −6 and 6 points per SD: a marker that shifted the ketamine effect by more would be a far stronger "
         "predictor than any known one.")
 
@@ -246,6 +258,9 @@ def test_frequentist_scope():
     assert frequentist_answers.scope(0.5, 9, 14) == (
         "Values under the detection limit count as 0.5 × the limit. The analysis covers 9 markers, all participants "
         "and 28 subgroups from 14 splits.")
+    assert frequentist_answers.scope(0.5, 1, 1) == (
+        "Values under the detection limit count as 0.5 × the limit. The analysis covers 1 marker, all participants "
+        "and 2 subgroups from 1 split.")
 
 
 def test_frequentist_multiplicity_every_fit_fitted():
@@ -258,6 +273,10 @@ def test_frequentist_multiplicity_with_failed_and_warning_fits():
     assert frequentist_answers.multiplicity(tests, 0.05, 40, ["X / A / aim 1: LinAlgError", "X / B / aim 3: ValueError"]) == (
         MULTIPLICITY + "2 fits failed and are not counted (X / A / aim 1: LinAlgError and X / B / aim 3: ValueError). "
         "2 fits warned about convergence (flagged in estimates.csv).")
+    tests.loc[6, "converged"] = True
+    assert frequentist_answers.multiplicity(tests, 0.05, 40, ["X / A / aim 1: LinAlgError"]) == (
+        MULTIPLICITY + "1 fit failed and is not counted (X / A / aim 1: LinAlgError). "
+        "1 fit warned about convergence (flagged in estimates.csv).")
     many = [f"fit {i}: ValueError" for i in range(5)]
     assert frequentist_answers.multiplicity(make_tests(), 0.05, 40, many).endswith(
         "5 fits failed and are not counted (fit 0: ValueError, fit 1: ValueError and fit 2: ValueError ...).")
@@ -274,6 +293,8 @@ def test_frequentist_finding_against_chance():
         "coupling in the ketamine arm with X, has p = 0.010 here. " + tail)
     assert frequentist_answers.finding(make_tests(6), 0.05, paper) == (
         "6 'significant' results among 40 tests is more than chance alone would produce (expected 2). " + tail)
+    assert frequentist_answers.finding(make_tests(1), 0.05, paper) == (
+        "1 'significant' result among 40 tests is about what chance alone produces (expected 2). " + tail)
 
 
 def test_frequentist_agreement_with_the_bayesian_estimates():
@@ -285,7 +306,7 @@ def test_frequentist_agreement_with_the_bayesian_estimates():
     side.loc[:2, "mean_b"] = 2.0
     assert frequentist_answers.agreement(side, ["02-x"]) == (
         "For 60% of the 10 shared estimands the Bayesian posterior mean lies inside the frequentist 95% confidence "
-        "interval: fewer than two analyses of the same question should give (90% or more); they differ in how they "
+        "interval: fewer than the 90% that two analyses of one question should share; they differ in how they "
         "treat values under the detection limit and in partial pooling across markers, and here those differences move "
         "the estimates.")
     assert frequentist_answers.agreement(None, ["02-x", "03-y"]) == (
@@ -347,10 +368,24 @@ def test_external_answer_when_the_fits_agree():
 def test_external_answer_when_they_do_not():
     assert external.answer(comparison_table(0.5, 30.0), TREATMENT, -0.75, converged=True) == (
         "Not fully: every fixed-effect posterior mean lies within 0.50 posterior SDs of the maximum-likelihood estimate "
-        "(acceptance: 0.3; NOT met). The variance components are of the same size: the posterior median between-patient "
-        "variance is 30.0 against 48.0 by ML, the residual variance 25.0 against 25.5 (acceptance: ratio 0.75 to 1.33 "
+        "(acceptance: 0.3; NOT met). The variance components differ by more than the acceptance allows: the posterior "
+        "median between-patient variance is 30.0 against 48.0 by ML, the residual variance 25.0 against 25.5 (acceptance: ratio 0.75 to 1.33 "
         "and the ML value inside the 95% interval; NOT met). " + SUBSTANCE)
+    # variances far apart, the posterior's above ML: no "a little above, as expected"
+    assert external.answer(comparison_table(0.1, 100.0), TREATMENT, -0.75, converged=True) == (
+        "Not fully: every fixed-effect posterior mean lies within 0.10 posterior SDs of the maximum-likelihood estimate "
+        "(acceptance: 0.3; met). The variance components differ by more than the acceptance allows: the posterior "
+        "median between-patient variance is 100.0 against 48.0 by ML, the residual variance 25.0 against 25.5 "
+        "(acceptance: ratio 0.75 to 1.33 and the ML value inside the 95% interval; NOT met). " + SUBSTANCE)
     assert external.answer(comparison_table(), TREATMENT, -0.75, converged=False) == NO_ANSWER
+
+
+def test_external_answer_when_the_treatment_raises_bdi():
+    harm = pd.Series({"mean": 1.5, "ci_low": -1.0, "ci_high": 4.0, "p_positive": 0.88})
+    assert external.answer(comparison_table(), harm, -0.75, converged=True).endswith(
+        "On the substance, Beat the Blues raised BDI by 1.5 points on average (95% interval -1.0 to 4.0 higher; "
+        "P(benefit) = 0.12). Reading the copy's labels as months would have given a time slope of -0.750 points per "
+        "month instead of -0.705: small here, but a silent error of the kind this chapter exists to catch.")
 
 
 def test_external_data_and_tables():
@@ -360,7 +395,7 @@ def test_external_data_and_tables():
     long = btheb.to_long(wide)
     assert external.data(wide, long) == (
         "3 patients were randomised (1 to Beat the Blues, 2 to treatment as usual). 2 have at least one follow-up, "
-        "giving 4 observations for the model; by month 8, 1 patients remain.")
+        "giving 4 observations for the model; by month 8, 1 patient remains.")
     assert btheb.months_table(long)["patients observed"].tolist() == [2, 1, 0, 1]
     priors = load_analysis().priors(btheb.BthebPriors)
     assert btheb.prior_table(priors).loc[2, "prior"] == f"N(0, {priors.time_sd:g})"

@@ -175,6 +175,19 @@ def test_lod_comparison_more_accurate_without_planted_effects():
         "Judged against the truth, lod/2 is more accurate (absolute error -0.100, SE 0.000)." + LOD_END.format(rmse="0.100"))
 
 
+def test_lod_comparison_after_fits_that_failed_their_checks():
+    errors = lod_errors([1.0] * 4, {"censored": [0.1, 0.1, -0.1, 0.1], "lod/2": [0.0, 0.0, 0.0, 0.0]})
+    text = "Judged against the truth, lod/2 is more accurate (absolute error -0.100, SE 0.000)." + LOD_END.format(rmse="0.100")
+    caveat = (" behind these errors did not pass the convergence checks (see the tables above), so what follows "
+              "describes unreliable posteriors. ")
+    assert answers.lod_comparison(errors.assign(converged=True)) == text
+    some = errors.assign(converged=(errors["seed"] != 2) | (errors["method"] != "lod/2"))
+    assert answers.lod_comparison(some) == "**Not a finding**: 1 of the 8 fits" + caveat + text
+    assert answers.lod_comparison(errors.assign(converged=False)) == "**Not a finding**: all 8 fits" + caveat + text
+    one = errors[(errors["seed"] == 1) & (errors["method"] == "censored")].drop(columns="seed").assign(converged=False)
+    assert answers._unconverged_fits(one) == "**Not a finding**: the fit" + caveat
+
+
 def test_sbc_source():
     assert answers.sbc_source(None, "studies/sbc") == (
         "**The SBC results are missing** (studies/sbc). Run `.venv/bin/ketamine-nif sweep sweeps/sbc.yaml` (about 5 s "
@@ -191,7 +204,7 @@ def test_sbc_calibration():
     results = pd.DataFrame({"seed": [1, 1, 1, 2, 2, 2], "parameter": ["mu[m1]", "mu[m2]", "tau[m1]"] * 2,
                             "divergences": [0, 0, 0, 3, 3, 3], "censored_share": [0.1] * 3 + [0.15] * 3})
     summary = pd.DataFrame({"parameter": ["mu[m1]", "mu[m2]", "tau[m1]"], "outside_band": [False, False, False]})
-    start = "On average 25% of the second marker's values fell under its fixed limit (20% to 30% across replicates). "
+    start = "On average 25% of the last marker's values fell under its fixed limit (20% to 30% across replicates). "
     end = (" 50% of the replicate fits had divergent transitions (reduced settings; the book's fits are gated on having "
            "none). With one band per parameter, about one parameter in twenty leaves its band by chance.")
     assert answers.sbc_calibration(results, summary) == start + (

@@ -11,7 +11,7 @@ import pandas as pd
 from ketamine_nif.answers import subgroups as answers
 from ketamine_nif.estimands import COUPLING_WITHIN, SUBGROUP_COUPLING_DIFFERENCE, SUBGROUP_NIF_RATIO
 from ketamine_nif.estimates import COLUMNS
-from ketamine_nif.subgroup_analysis import Day1Data
+from ketamine_nif.subgroup_analysis import Day1Data, finding_rows, oriented_difference
 
 FOCUS, OTHER = "BMI < 25", "BMI >= 25"
 SPLIT = f"{FOCUS} vs {OTHER}"
@@ -45,6 +45,10 @@ def test_model_size():
         "The model covers 7 markers and 14 splits (28 subgroups): 900 MADRS ratings paired with a marker value and "
         "1200 post-infusion changes in a marker. It estimates 294 subgroup differences (7 markers × 14 splits × "
         "coupling in each arm and ketamine effect on the marker).")
+    assert answers.model_size(1, 1, 1, 1, 1) == (
+        "The model covers 1 marker and 1 split (2 subgroups): 1 MADRS rating paired with a marker value and 1 "
+        "post-infusion change in a marker. It estimates 1 subgroup difference (1 marker × 1 split × coupling in each "
+        "arm and ketamine effect on the marker).")
 
 
 def test_prior_check_counts_mass_inside_the_rope_and_beyond_a_large_difference():
@@ -58,20 +62,20 @@ def test_prior_check_counts_mass_inside_the_rope_and_beyond_a_large_difference()
 def test_differences_found_none_one_several_and_unconverged():
     none = frame()
     assert answers.differences_found(294, none, 0.21, 0.48, 1.3, ROPE, converged=True) == (
-        "Of the 294 subgroup differences, none has a 95% posterior interval that excludes no difference. The scales "
-        "of the coupling differences (one per marker and arm) have posterior means from 0.21 to 0.48 points per "
+        "Of the 294 subgroup differences, none has a 95% posterior interval that excludes the null (no difference). "
+        "The scales of the coupling differences (one per marker and arm) have posterior means from 0.21 to 0.48 points per "
         "doubling, and none has its 97.5% quantile above 1.30: the data see little variation between subgroups "
         "beyond noise.")
     one = frame(row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], SPLIT, 4.0, 1.0, 7.0, 0.99))
     assert answers.differences_found(294, one, 0.2, 2.5, 6.0, ROPE, converged=True) == (
-        "Of the 294 subgroup differences, 1 has a 95% posterior interval that excludes no difference: IL-1RA, "
+        "Of the 294 subgroup differences, 1 has a 95% posterior interval that excludes the null (no difference): IL-1RA, "
         "BMI < 25 vs BMI >= 25 (coupling, ketamine arm). The scales of the coupling differences (one per marker and "
         "arm) have posterior means from 0.20 to 2.50 points per doubling, and none has its 97.5% quantile above 6.00: "
         "the data see real variation between subgroups for some marker.")
     two = frame(row(SUBGROUP_COUPLING_DIFFERENCE["saline"], "female vs male", -3.0, -5.0, -1.0, 0.01, marker="CRP"),
                 row(SUBGROUP_NIF_RATIO, SPLIT, 1.3, 1.1, 1.5, 0.999))
     assert answers.differences_found(294, two, 0.2, 0.4, 1.0, ROPE, converged=False) == (
-        "Of the 294 subgroup differences, 2 have a 95% posterior interval that excludes no difference: CRP, female vs "
+        "Of the 294 subgroup differences, 2 have a 95% posterior interval that excludes the null (no difference): CRP, female vs "
         "male (coupling, saline arm) and IL-1RA, BMI < 25 vs BMI >= 25 (ketamine effect on the marker). The scales of "
         "the coupling differences (one per marker and arm) have posterior means from 0.20 to 0.40 points per "
         "doubling, and none has its 97.5% quantile above 1.00: the data see little variation between subgroups "
@@ -80,6 +84,11 @@ def test_differences_found_none_one_several_and_unconverged():
 
 POOLED = pd.Series(row(COUPLING_WITHIN["ketamine"], FOCUS, 1.2, -0.8, 3.1, 0.88))
 SEPARATE = pd.Series({"estimate": 4.1, "ci_low": 0.3, "ci_high": 7.9, "p_value": 0.034})
+POOLED_TEXT = ("**IL-1RA in participants with BMI < 25, ketamine arm.** In the pooled model, a doubling of IL-1RA within "
+               "a person goes with +1.2 MADRS points (95% interval -0.8 to +3.1; P(> 0) = 0.88); it differs from "
+               "participants with ")
+NOT_STANDING_OUT = ("In plain words: once every subgroup is weighed together, this subgroup does not stand out from the "
+                    "others; the coupling there is not distinguishable from the coupling elsewhere. ")
 FINDING_END = ("The coupling here is the slope across all visits (day 1 included), as in the original analysis's "
                "model; the paper's own day-1 question follows in @sec-subgroups-day1.")
 
@@ -90,9 +99,7 @@ def test_paper_finding_does_not_stand_out_with_and_without_a_separate_fit():
         "**IL-1RA in participants with BMI < 25, ketamine arm.** Fitted alone, the subgroup gives +4.1 points per "
         "doubling (95% CI +0.3 to +7.9, p = 0.034). In the pooled model, a doubling of IL-1RA within a person goes "
         "with +1.2 MADRS points (95% interval -0.8 to +3.1; P(> 0) = 0.88); it differs from participants with "
-        "BMI >= 25 by +0.9 points (95% interval -1.5 to +3.4; P(> 0) = 0.77). In plain words: once every subgroup is "
-        "weighed together, this subgroup does not stand out from the others; the coupling there is not "
-        "distinguishable from the coupling elsewhere. " + FINDING_END)
+        "BMI >= 25 by +0.9 points (95% interval -1.5 to +3.4; P(> 0) = 0.77). " + NOT_STANDING_OUT + FINDING_END)
     assert answers.paper_finding("IL-1RA", FOCUS, POOLED, difference, None, converged=True).startswith(
         "**IL-1RA in participants with BMI < 25, ketamine arm.** In the pooled model, a doubling")
 
@@ -100,17 +107,48 @@ def test_paper_finding_does_not_stand_out_with_and_without_a_separate_fit():
 def test_paper_finding_stands_out_unconverged_or_missing():
     difference = pd.Series(row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], SPLIT, 6.0, 2.0, 9.9, 0.998))
     assert answers.paper_finding("IL-1RA", FOCUS, POOLED, difference, None, converged=True) == (
-        "**IL-1RA in participants with BMI < 25, ketamine arm.** In the pooled model, a doubling of IL-1RA within a "
-        "person goes with +1.2 MADRS points (95% interval -0.8 to +3.1; P(> 0) = 0.88); it differs from participants "
-        "with BMI >= 25 by +6.0 points (95% interval +2.0 to +9.9; P(> 0) = 1.00). In plain words: once every "
+        POOLED_TEXT + "BMI >= 25 by +6.0 points (95% interval +2.0 to +9.9; P(> 0) = 1.00). In plain words: once every "
         "subgroup is weighed together, this subgroup does stand out. " + FINDING_END)
     assert answers.paper_finding("IL-1RA", FOCUS, POOLED, difference, None, converged=False) == (
-        "**IL-1RA in participants with BMI < 25, ketamine arm.** In the pooled model, a doubling of IL-1RA within a "
-        "person goes with +1.2 MADRS points (95% interval -0.8 to +3.1; P(> 0) = 0.88); it differs from participants "
-        "with BMI >= 25 by +6.0 points (95% interval +2.0 to +9.9; P(> 0) = 1.00). The fits did not pass the "
+        POOLED_TEXT + "BMI >= 25 by +6.0 points (95% interval +2.0 to +9.9; P(> 0) = 1.00). The fits did not pass the "
         "convergence checks (@sec-subgroups-fit), so these numbers are not findings. " + FINDING_END)
     assert answers.paper_finding("IL-1RA", FOCUS, None, None, None, converged=True) == (
         "The subgroup 'BMI < 25' or the marker 'IL-1RA' is not part of this run.")
+
+
+def test_paper_finding_for_the_second_label_of_its_split_reads_it_minus_the_other():
+    pooled = pd.Series(row(COUPLING_WITHIN["ketamine"], OTHER, 1.2, -0.8, 3.1, 0.88))
+    difference = pd.Series(row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], SPLIT, 0.9, -1.5, 3.4, 0.77))
+    assert answers.paper_finding("IL-1RA", OTHER, pooled, difference, None, converged=True) == (
+        "**IL-1RA in participants with BMI >= 25, ketamine arm.** In the pooled model, a doubling of IL-1RA within a "
+        "person goes with +1.2 MADRS points (95% interval -0.8 to +3.1; P(> 0) = 0.88); it differs from participants "
+        "with BMI < 25 by -0.9 points (95% interval -3.4 to +1.5; P(> 0) = 0.23). " + NOT_STANDING_OUT + FINDING_END)
+
+
+def test_finding_rows_match_either_side_of_the_split_and_orient_the_difference():
+    table = frame(row(COUPLING_WITHIN["ketamine"], FOCUS, 1.2, -0.8, 3.1, 0.88),
+                  row(COUPLING_WITHIN["ketamine"], OTHER, 0.3, -1.0, 1.6, 0.6),
+                  row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], SPLIT, 0.9, -1.5, 3.4, 0.77),
+                  row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], "female vs male", 2.0, 0.1, 3.9, 0.98))
+    separate = pd.DataFrame({"subgroup": [FOCUS, OTHER], "estimate": [4.1, 0.2]})
+    first = finding_rows(table, separate, "IL-1RA", FOCUS)
+    assert (first["difference"]["subgroup"], first["difference"]["mean"]) == (SPLIT, 0.9)
+    second = finding_rows(table, separate, "IL-1RA", OTHER)
+    assert second["pooled"]["mean"] == 0.3 and second["separate"]["estimate"] == 0.2
+    turned = second["difference"]
+    assert turned["subgroup"] == f"{OTHER} vs {FOCUS}"
+    assert (turned["mean"], turned["ci_low"], turned["ci_high"]) == (-0.9, -3.4, 1.5)
+    assert np.isclose(turned["p_positive"], 0.23)
+    assert finding_rows(table, separate, "IL-1RA", "male")["difference"]["mean"] == -2.0
+    assert finding_rows(table, separate, "IL-1RA", "BMI")["difference"] is None
+
+
+def test_oriented_difference_inverts_a_ratio_for_the_second_label():
+    ratio = pd.Series(row(SUBGROUP_NIF_RATIO, SPLIT, 1.25, 1.0, 2.0, 0.96))
+    turned = oriented_difference(ratio, OTHER)
+    assert (turned["mean"], turned["ci_low"], turned["ci_high"]) == (0.8, 0.5, 1.0)
+    assert np.isclose(turned["p_positive"], 0.04) and np.isclose(turned["sd"], 0.64)
+    assert oriented_difference(ratio, FOCUS).equals(ratio)
 
 
 def day1_data(focus: int, other: int, left_focus: int = 0, left_other: int = 0) -> Day1Data:
@@ -132,9 +170,10 @@ def test_day1_participants_every_branch():
         "slope there: the day-1 question is not fitted on these data.")
 
 
-def day1_table(focus_p: float, difference_p: float, focus_mean: float = 2.0, p_rope: float = 0.3) -> pd.DataFrame:
-    return frame(row(COUPLING_WITHIN["ketamine"], FOCUS, focus_mean, -1.0, 5.0, focus_p, p_rope, visit="24h"),
-                 row(COUPLING_WITHIN["ketamine"], OTHER, 0.5, -2.0, 3.0, 0.6, visit="24h"),
+def day1_table(focus_p: float, difference_p: float, focus_mean: float = 2.0, p_rope: float = 0.3,
+               focus: str = FOCUS, other: str = OTHER) -> pd.DataFrame:
+    return frame(row(COUPLING_WITHIN["ketamine"], focus, focus_mean, -1.0, 5.0, focus_p, p_rope, visit="24h"),
+                 row(COUPLING_WITHIN["ketamine"], other, 0.5, -2.0, 3.0, 0.6, visit="24h"),
                  row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], SPLIT, 1.5, -2.5, 5.5, difference_p, visit="24h"))
 
 
@@ -165,6 +204,25 @@ def test_day1_finding_supported_in_the_subgroup_only_or_also_against_the_other()
     assert finding(day1_table(0.99, 0.98)) == (
         DAY1_START.format(p="0.990", d="0.98") + "The data agree with the paper's claim in this subgroup, and the "
         "coupling there differs from the other subgroup's. " + LOOKS + CHANCE)
+
+
+def test_day1_finding_with_the_difference_detected_negative():
+    assert finding(day1_table(0.99, 0.01)) == (
+        DAY1_START.format(p="0.990", d="0.01") + "The data agree with the paper's claim in this subgroup, but not that "
+        "it is special to it: the coupling there is weaker than in participants with BMI >= 25. " + LOOKS + CHANCE)
+
+
+def test_day1_finding_for_the_second_label_of_its_split_reads_it_minus_the_other():
+    text = answers.day1_finding(day1_table(0.99, 0.01, focus=OTHER, other=FOCUS), day1_data(14, 20), OTHER, OLS, [],
+                                0.95, 28)
+    assert text == (
+        "**Day 1, IL-1RA, BMI >= 25, ketamine arm.** Each doubling of IL-1RA from baseline to 24h went with a MADRS "
+        "change of +2.0 points (95% interval -1.0 to +5.0); the probability that a rise went with less improvement, "
+        "as the paper found, is 0.990. The slope differs from that in participants with BMI < 25 by -1.5 points (95% "
+        "interval -5.5 to +2.5; P(> 0) = 0.99). Fitted the paper's way, by least squares in this subgroup alone, the "
+        "slope is +3.2 (95% CI +0.4 to +6.0, p = 0.027); the posterior lies nearer zero because the prior expects a "
+        "doubling to move MADRS by a few points at most. The data agree with the paper's claim in this subgroup, and "
+        "the coupling there differs from the other subgroup's. " + LOOKS + CHANCE)
 
 
 def test_day1_finding_contradicted_undecided_or_unconverged():

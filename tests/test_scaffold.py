@@ -41,7 +41,13 @@ def test_a_chapter_is_not_written_over_nor_named_outside_the_convention(tmp_path
     with pytest.raises(ScaffoldError, match="two digits, a dash and kebab-case"):
         new_chapter("11_sleep", "Sleep", notebooks, params, book)
     new_chapter("11-sleep", "Sleep", notebooks, params, book)
-    with pytest.raises(ScaffoldError, match="exists already"):
+    with pytest.raises(ScaffoldError, match="11-sleep.py exists already"):
+        new_chapter("11-sleep", "Sleep", notebooks, params, book)
+    (notebooks / "11-sleep.py").unlink()
+    with pytest.raises(ScaffoldError, match="11-sleep.yaml exists already"):
+        new_chapter("11-sleep", "Sleep", notebooks, params, book)
+    (params / "11-sleep.yaml").unlink()
+    with pytest.raises(ScaffoldError, match="lists 11-sleep.ipynb already"):
         new_chapter("11-sleep", "Sleep", notebooks, params, book)
     book.write_text("book:\n  chapters:\n    - index.ipynb\n")
     with pytest.raises(ScaffoldError, match="no '- appendix.ipynb' chapter"):

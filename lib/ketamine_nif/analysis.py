@@ -10,7 +10,9 @@ published trial's finding. Nothing else types these numbers:
   explicit priors uses them;
 - a chapter calls :func:`load` with its ``analysis_config`` parameter and builds
   its priors with :meth:`Analysis.priors` and its ROPEs with
-  :meth:`Analysis.rope`, so one file can replace the whole set for a run;
+  :meth:`Analysis.rope`, so one file can replace them for a run; the decision
+  levels are the book's alone (the summary page, ``estimates.DETECTION`` and
+  the studies apply them everywhere), and another file must keep them;
 - ``inference.fit`` stores the priors a model was built with in its posterior,
   and the evidence chapter reads them from there.
 
@@ -113,9 +115,17 @@ def _load(path: Path, _mtime: int) -> Analysis:
     for name in ("detection_level", "equivalence_level"):
         if not 0.5 < float(decision.get(name, 0)) < 1:
             raise AnalysisConfigError(f"{path}: decision: {name} must lie between 0.5 and 1")
-    return Analysis(path, float(decision["detection_level"]), float(decision["equivalence_level"]), ropes,
-                    {k: float(v) for k, v in raw["important"].items()},
-                    {k: dict(v) for k, v in raw["priors"].items()}, dict(raw["paper_finding"]))
+    config = Analysis(path, float(decision["detection_level"]), float(decision["equivalence_level"]), ropes,
+                      {k: float(v) for k, v in raw["important"].items()},
+                      {k: dict(v) for k, v in raw["priors"].items()}, dict(raw["paper_finding"]))
+    if path != CONFIG.resolve() and CONFIG.is_file():
+        book = load()
+        if (config.detection_level, config.equivalence_level) != (book.detection_level, book.equivalence_level):
+            raise AnalysisConfigError(
+                f"{path}: the decision levels are the book's ({CONFIG}: detection_level {book.detection_level:g}, "
+                f"equivalence_level {book.equivalence_level:g}), applied by the summary page to every chapter; change "
+                "them there, not in a chapter's own configuration")
+    return config
 
 
 def defaults(family: str):

@@ -51,8 +51,8 @@ class SamplerSettings:
 
     def for_fit(self, key: str | int) -> SamplerSettings:
         """The same settings with a seed of its own for one fit: derived from
-        the fit's name (chapters: fits with different names never share a
-        seed), or from a fit number (the studies, whose saved results were
+        the fit's name (chapters: fits with different names get different
+        seeds, barring a CRC-32 collision), or from a fit number (the studies, whose saved results were
         drawn so)."""
         derived = (self.seed * 1000 + key if isinstance(key, int)
                    else (self.seed * 1_000_003 + zlib.crc32(key.encode())) % 2**32)

@@ -145,3 +145,8 @@ def pooling_sentence(book: pd.DataFrame, shared: pd.DataFrame) -> str:
     items = join_words(f"{which(k)} ({r.book} in the book, {r.shared} with a shared scale)" for k, r in changed.iterrows())
     return (f"Sharing one scale across markers would change the evidence category of {len(changed)} of {len(joined)} "
             f"estimates: {items}; {width}.")
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``n`` with ``word`` or, unless ``n`` is 1, ``words`` (default: ``word`` + "s"): "1 fit", "2 fits"."""
+    return f"{n} {word if n == 1 else words or word + 's'}"

@@ -5,7 +5,8 @@ chapter follows: the question, a complete parameters cell, one set-up cell that
 reads the data and the analysis configuration, the model, the answer),
 ``params/STEM.yaml`` and adds the chapter to ``_quarto.yml`` before the
 appendix. The new chapter runs and renders as it is; CONTRIBUTING.md says what
-to fill in.
+to fill in. Until it writes ``estimates.csv``, the summary page names it as a
+chapter without estimates.
 """
 
 from __future__ import annotations
@@ -83,9 +84,12 @@ def new_chapter(stem: str, title: str, notebooks: Path = NOTEBOOKS, params: Path
     if not STEM.match(stem):
         raise ScaffoldError(f"chapter stem {stem!r} must be two digits, a dash and kebab-case words, like 11-my-question")
     source, parameters = notebooks / f"{stem}.py", params / f"{stem}.yaml"
-    if source.exists():
-        raise ScaffoldError(f"{source} exists already")
+    for path in (source, parameters):
+        if path.exists():
+            raise ScaffoldError(f"{path} exists already")
     config = book.read_text(encoding="utf-8")
+    if re.search(rf"^\s*- {re.escape(stem)}\.ipynb", config, re.M):
+        raise ScaffoldError(f"{book} lists {stem}.ipynb already")
     entry = re.search(r"^([ \t]*)- appendix\.ipynb", config, re.M)
     if entry is None:
         raise ScaffoldError(f"{book}: no '- appendix.ipynb' chapter to insert the new chapter before")

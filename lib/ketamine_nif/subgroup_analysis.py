@@ -32,6 +32,7 @@ from .estimands import (
     NIF_CHANGE_RATIO,
     SUBGROUP_COUPLING_DIFFERENCE,
     SUBGROUP_NIF_RATIO,
+    is_ratio,
     split_key,
 )
 from .estimates import COLUMNS, describe_draws
@@ -250,18 +251,60 @@ def largest_coupling_differences(differences: pd.DataFrame, rows: int = SHOWN_DI
                              "p_rope": "P(ROPE)"}))
 
 
+def split_other(key: str, subgroup: str) -> tuple[str, bool] | None:
+    """The split key ``key`` ("<first> vs <second>", :func:`estimands.split_key`)
+    seen from ``subgroup``: the other subgroup's label and whether ``subgroup``
+    is the second (so the key's difference runs other minus ``subgroup``);
+    None where ``subgroup`` is neither side."""
+    if key.startswith(f"{subgroup} vs "):
+        return key.removeprefix(f"{subgroup} vs "), False
+    if key.endswith(f" vs {subgroup}"):
+        return key.removesuffix(f" vs {subgroup}"), True
+    return None
+
+
+def oriented_difference(row: pd.Series, subgroup: str) -> pd.Series:
+    """A split's difference row (first minus second subgroup, or first over
+    second for a ratio) turned to read ``subgroup`` minus (over) the other one,
+    its ``subgroup`` key "<subgroup> vs <other>". Where ``subgroup`` is the
+    split's second label the difference is negated (a ratio inverted, its SD by
+    the delta method), the interval bounds swap, and P(> null) becomes its
+    complement; P(ROPE) is kept (exact for a symmetric ROPE of a difference).
+    Raises ValueError where ``subgroup`` is on neither side of the split."""
+    sides = split_other(row["subgroup"], subgroup)
+    if sides is None:
+        raise ValueError(f"{subgroup!r} is not a side of the split {row['subgroup']!r}")
+    other, second = sides
+    turned = row.copy()
+    turned["subgroup"] = split_key((subgroup, other))
+    if not second:
+        return turned
+    if is_ratio(row["estimand"]):
+        turned["mean"], turned["sd"] = 1 / row["mean"], row["sd"] / row["mean"] ** 2
+        turned["ci_low"], turned["ci_high"] = 1 / row["ci_high"], 1 / row["ci_low"]
+    else:
+        turned["mean"], turned["ci_low"], turned["ci_high"] = -row["mean"], -row["ci_high"], -row["ci_low"]
+    turned["p_positive"] = 1 - row["p_positive"]
+    return turned
+
+
 def finding_rows(table: pd.DataFrame, separate: pd.DataFrame, marker: str, subgroup: str) -> dict:
     """The paper's finding in the chapter's tables: the pooled ketamine-arm
     coupling of ``marker`` in ``subgroup`` (``pooled``), its split's difference
-    (``difference``) and the separate frequentist fit (``separate``); a key is
-    None where this run lacks the row."""
+    as ``subgroup`` minus the other subgroup (``difference``,
+    :func:`oriented_difference`; ``subgroup`` may be either label of its split)
+    and the separate frequentist fit (``separate``); a key is None where this
+    run lacks the row."""
     pooled = table[(table["estimand"] == COUPLING_WITHIN["ketamine"]) & (table["marker"] == marker)
                    & (table["subgroup"] == subgroup)]
-    difference = table[(table["estimand"] == SUBGROUP_COUPLING_DIFFERENCE["ketamine"]) & (table["marker"] == marker)
-                       & table["subgroup"].str.startswith(f"{subgroup} vs")]
+    splits = table[(table["estimand"] == SUBGROUP_COUPLING_DIFFERENCE["ketamine"]) & (table["marker"] == marker)]
+    difference = splits[[split_other(key, subgroup) is not None for key in splits["subgroup"]]]
     alone = separate[separate["subgroup"] == subgroup]
-    return {name: (None if rows.empty else rows.iloc[0])
+    rows = {name: (None if rows.empty else rows.iloc[0])
             for name, rows in (("pooled", pooled), ("difference", difference), ("separate", alone))}
+    if rows["difference"] is not None:
+        rows["difference"] = oriented_difference(rows["difference"], subgroup)
+    return rows
 
 
 # --- The paper's exact estimand: day-1 coupling in one subgroup ------------------------------------------------

@@ -5,19 +5,32 @@ failed its checks, an effect found or not, ...) tested on exact strings in
 
 
 def found_and_ruled_out(table, equivalence_level: float):
-    """The estimates whose 95% interval excludes no effect, and those ruled out
+    """The estimates whose 95% interval excludes the null (no effect), and those ruled out
     (P(inside the ROPE) at least ``equivalence_level``)."""
     from ..estimates import detected
 
     return table[detected(table)], table[table["p_rope"] >= equivalence_level]
 
 
-def madrs_on_scale(simulated) -> str:
-    """The share of prior-simulated MADRS scores on the scale's range, as the prior checks of chapters 03-04 say it."""
+def prior_mass(simulated, prior_draws, plausible: tuple[float, float], what: str) -> str:
+    """The prior predictive check of chapters 03-04 in words: the share of
+    simulated MADRS scores on the scale's range, and the prior's mass on
+    plausible values of the effect (``what``: "couplings", with its unit after
+    the bounds: "{} points per doubling")."""
     from ..checks import interval_share
-    from .coupling import MADRS_RANGE
+    from ..contract import MADRS_RANGE
 
-    return f"{100 * interval_share(simulated, *MADRS_RANGE):.0f}% of simulated MADRS scores fall on the scale's range"
+    low, high = plausible
+    return (f"{100 * interval_share(simulated, *MADRS_RANGE):.0f}% of simulated MADRS scores fall on the scale's range "
+            f"({MADRS_RANGE[0]:g} to {MADRS_RANGE[1]:g}), and the prior puts {100 * interval_share(prior_draws, low, high):.0f}% "
+            f"of its mass on {what.format(f'between −{-low} and {high}')}")
+
+
+def found_list(found, describe) -> str:
+    """The effects found, each as ``describe(row)`` words it, or "no marker at any visit"."""
+    from ..reporting import join_words
+
+    return "no marker at any visit" if found.empty else join_words(describe(r) for r in found.itertuples())
 
 
 def no_answer(which: str = "the fit") -> str:

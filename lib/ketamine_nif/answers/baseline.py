@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..checks import interval_share
-from ..reporting import join_words
-from . import found_and_ruled_out, madrs_on_scale, no_answer
+from . import found_and_ruled_out, found_list, no_answer, prior_mass
 
 PLAUSIBLE_MODERATION = (-6, 6)  # points per SD: more than any known predictor of a ketamine response
 
@@ -16,12 +14,8 @@ PLAUSIBLE_MODERATION = (-6, 6)  # points per SD: more than any known predictor o
 def prior_check(simulated: np.ndarray, prior_moderation: np.ndarray) -> str:
     """Simulated MADRS scores on the scale's range, and the prior mass on
     plausible moderations."""
-    return (
-        f"{madrs_on_scale(simulated)}, and "
-        f"the prior puts {100 * interval_share(prior_moderation, *PLAUSIBLE_MODERATION):.0f}% of its mass on moderations "
-        f"between −{-PLAUSIBLE_MODERATION[0]} and {PLAUSIBLE_MODERATION[1]} points per SD: a marker that shifted the "
-        "ketamine effect by more would be a far stronger predictor than any known one."
-    )
+    return (prior_mass(simulated, prior_moderation, PLAUSIBLE_MODERATION, "moderations {} points per SD")
+            + ": a marker that shifted the ketamine effect by more would be a far stronger predictor than any known one.")
 
 
 def answer(table: pd.DataFrame, rope: tuple[float, float], equivalence_level: float, converged: bool) -> str:
@@ -31,9 +25,8 @@ def answer(table: pd.DataFrame, rope: tuple[float, float], equivalence_level: fl
     if not converged:
         return no_answer()
     found, ruled_out = found_and_ruled_out(table, equivalence_level)
-    effects = "no marker at any visit" if found.empty else join_words(
-        f"{r.marker} at {r.visit} ({r.mean:+.1f} points per SD, {r.ci_low:+.1f} to {r.ci_high:+.1f})"
-        for r in found.itertuples())
+    effects = found_list(found, lambda r: f"{r.marker} at {r.visit} ({r.mean:+.1f} points per SD, {r.ci_low:+.1f} to "
+                                          f"{r.ci_high:+.1f})")
     return (
         f"A baseline level that predicts the ketamine effect (95% interval excluding zero): {effects}. For "
         f"{len(ruled_out)} of {len(table)} marker × visit comparisons the data rule out a moderation larger than "

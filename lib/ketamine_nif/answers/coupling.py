@@ -7,13 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..checks import interval_share
 from ..estimands import COUPLING_WITHIN
 from ..estimates import detected
 from ..reporting import join_words
-from . import madrs_on_scale, no_answer
+from . import no_answer, prior_mass
 
-MADRS_RANGE = (0, 60)  # the scale's range
 PLAUSIBLE_COUPLING = (-6, 6)  # points per doubling: more than any marker could plausibly move MADRS
 
 
@@ -30,13 +28,18 @@ def ratings(ratings: int, participants: int, excluded: int) -> str:
 def prior_check(simulated: np.ndarray, prior_coupling: np.ndarray) -> str:
     """Simulated MADRS scores on the scale's range, and the prior mass on
     plausible couplings."""
-    return (
-        f"{madrs_on_scale(simulated)} "
-        f"({MADRS_RANGE[0]} to {MADRS_RANGE[1]}), and the prior puts "
-        f"{100 * interval_share(prior_coupling, *PLAUSIBLE_COUPLING):.0f}% of its mass on couplings between "
-        f"−{-PLAUSIBLE_COUPLING[0]} and {PLAUSIBLE_COUPLING[1]} points per doubling: larger than any coupling a marker "
-        "could plausibly have, small enough to keep the model away from absurd values."
-    )
+    return (prior_mass(simulated, prior_coupling, PLAUSIBLE_COUPLING, "couplings {} points per doubling")
+            + ": larger than any coupling a marker could plausibly have, small enough to keep the model away from "
+            "absurd values.")
+
+
+def _more_or_less(row) -> tuple[str, str]:
+    """A MADRS difference (ketamine minus saline) as improvement by so many
+    points more or less, and its 95% interval on the same scale (MADRS falls
+    with improvement)."""
+    more = row["mean"] <= 0
+    low, high = (-row["ci_high"], -row["ci_low"]) if more else (row["ci_low"], row["ci_high"])
+    return f"{abs(row['mean']):.1f} MADRS points {'more' if more else 'less'}", f"95% interval {low:.1f} to {high:.1f}"
 
 
 def madrs(madrs: pd.DataFrame, mixed: pd.DataFrame) -> str:
@@ -46,12 +49,10 @@ def madrs(madrs: pd.DataFrame, mixed: pd.DataFrame) -> str:
     ``madrs``'s order)."""
     first, last = madrs.iloc[0], madrs.iloc[-1]
     sd_ratio = madrs["sd"].to_numpy() / mixed["se"].to_numpy()
-    more = first["mean"] <= 0  # MADRS falls with improvement
-    low, high = (-first["ci_high"], -first["ci_low"]) if more else (first["ci_low"], first["ci_high"])
+    (first_change, first_interval), (last_change, last_interval) = _more_or_less(first), _more_or_less(last)
     return (
-        f"At {first['visit']}, ketamine participants improved by {abs(first['mean']):.1f} MADRS points "
-        f"{'more' if more else 'less'} than saline participants (95% interval {low:.1f} to {high:.1f}); by "
-        f"{last['visit']} the difference was {-last['mean']:.1f} points ({-last['ci_high']:.1f} to {-last['ci_low']:.1f}). From day 1 on, "
+        f"At {first['visit']}, ketamine participants improved by {first_change} than saline participants "
+        f"({first_interval}); by {last['visit']} they improved by {last_change} ({last_interval}). From day 1 on, "
         "this contrast also carries the training imbalance of the parent trial (every saline participant had active "
         f"training). The posterior SDs are {sd_ratio.min():.2f} to {sd_ratio.max():.2f} times the mixed model's "
         "standard errors."

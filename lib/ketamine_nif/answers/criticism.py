@@ -149,10 +149,28 @@ def lod_here(has_truth: bool) -> str:
             "the truth.")
 
 
+def _unconverged_fits(errors: pd.DataFrame) -> str:
+    """Like :func:`not_a_finding`, for the fits behind ``errors`` (one per
+    method [and seed]; a fit failed when any of its rows has ``converged``
+    False): '' when every fit passed or the rows carry no ``converged``."""
+    if "converged" not in errors:
+        return ""
+    passed = errors.groupby([k for k in ("seed", "method") if k in errors])["converged"].all()
+    failed = int((~passed.astype(bool)).sum())
+    if not failed:
+        return ""
+    fits = ("the fit" if len(passed) == 1 else f"all {len(passed)} fits" if failed == len(passed)
+            else f"{failed} of the {len(passed)} fits")
+    return (f"**Not a finding**: {fits} behind these errors did not pass the convergence checks (see the tables above), "
+            "so what follows describes unreliable posteriors. ")
+
+
 def lod_comparison(errors: pd.DataFrame) -> str:
     """Each substitution against the censored likelihood on the same estimates
-    (``errors``: method, marker, visit, [seed,] truth, log_error): accuracy,
-    the shift where an effect is planted, and the size of the error itself."""
+    (``errors``: method, marker, visit, [seed,] truth, log_error[, converged]):
+    accuracy, the shift where an effect is planted, and the size of the error
+    itself; after :func:`_unconverged_fits`' caveat where fits failed their
+    checks."""
     paired = paired_differences(errors)
     planted_rows = errors[~np.isclose(errors["truth"], 1.0)]
     planted = ""
@@ -163,7 +181,7 @@ def lod_comparison(errors: pd.DataFrame) -> str:
                    + join_words(f"{r.error_difference:+.3f} (SE {r.se:.3f}) with {m}" for m, r in shifts.iterrows())
                    + " on the log scale relative to the censored likelihood.")
     rmse = float(np.sqrt((errors.loc[errors["method"] == "censored", "log_error"] ** 2).mean()))
-    return (
+    return _unconverged_fits(errors) + (
         "Judged against the truth, " + join_words(_accuracy(r) for r in paired.itertuples()) + "." + planted
         + f" At this trial's size the differences are small next to the estimation error itself (RMSE {rmse:.3f} on the "
         "log scale with the censored likelihood), so the choice does not decide the report's conclusions. The book keeps "
@@ -192,9 +210,9 @@ def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame) -> str:
     replicates = results.groupby("seed")
     divergent = float((replicates["divergences"].first() > 0).mean())
     markers = results["parameter"].str.startswith("mu[").sum() // results["seed"].nunique()
-    under = replicates["censored_share"].first() * markers  # share of the censored marker's values
+    under = replicates["censored_share"].first() * markers  # share of the censored (last) marker's values
     return (
-        f"On average {100 * under.mean():.0f}% of the second marker's values fell under its fixed limit "
+        f"On average {100 * under.mean():.0f}% of the last marker's values fell under its fixed limit "
         f"({100 * under.min():.0f}% to {100 * under.max():.0f}% across replicates). "
         + ("No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
            "number of replicates." if bad.empty else

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..btheb import FIXED_EFFECTS, MAX_Z, VARIANCE_RATIO, agreement
+from ..btheb import FIXED_EFFECTS, FOLLOW_UP_MONTHS, MAX_Z, VARIANCE_RATIO, agreement
+from ..reporting import plural
 from . import no_answer
 
-LAST_MONTH = 8
+LAST_MONTH = max(FOLLOW_UP_MONTHS.values())  # the last follow-up
 
 
 def data(wide: pd.DataFrame, long: pd.DataFrame) -> str:
@@ -20,7 +21,7 @@ def data(wide: pd.DataFrame, long: pd.DataFrame) -> str:
     return (
         f"{len(wide)} patients were randomised ({arms.get('BtheB', 0)} to Beat the Blues, {arms.get('TAU', 0)} to "
         f"treatment as usual). {long['participant'].nunique()} have at least one follow-up, giving {len(long)} "
-        f"observations for the model; by month {LAST_MONTH}, {last} patients remain."
+        f"observations for the model; by month {LAST_MONTH}, {plural(last, 'patient')} remain{'s' if last == 1 else ''}."
     )
 
 
@@ -39,18 +40,24 @@ def answer(table: pd.DataFrame, treatment: pd.Series, wrong_time: float, converg
     checks = agreement(table)
     fixed_z = table.loc[FIXED_EFFECTS, "z"].abs().max()
     person, residual = table.loc["var_person"], table.loc["var_residual"]
+    lowered = treatment["mean"] <= 0  # BDI falls with improvement
+    low, high = (-treatment["ci_high"], -treatment["ci_low"]) if lowered else (treatment["ci_low"], treatment["ci_high"])
     return (
         f"{'Yes' if all(checks.values()) else 'Not fully'}: every fixed-effect posterior mean lies within "
         f"{fixed_z:.2f} posterior SDs of the maximum-likelihood estimate (acceptance: {MAX_Z}; {_met(checks['fixed'])}). "
-        f"The variance components are of the same size: the posterior median between-patient variance is "
+        + ("The variance components are of the same size" if checks["variances"] else
+           "The variance components differ by more than the acceptance allows")
+        + f": the posterior median between-patient variance is "
         f"{person['median']:.1f} against {person['ml_estimate']:.1f} by ML, the residual variance "
         f"{residual['median']:.1f} against {residual['ml_estimate']:.1f} (acceptance: ratio {VARIANCE_RATIO[0]:.2f} to "
         f"{VARIANCE_RATIO[1]:.2f} and the ML value inside the 95% interval; {_met(checks['variances'])}). "
         + ("The posterior between-patient variance sits a little above the ML value, as expected: ML variance "
            "estimates are biased low in small samples, and a posterior mean or median averages over the uncertainty "
-           "in the fixed effects that ML treats as known. " if person["median"] > person["ml_estimate"] else "")
-        + f"On the substance, Beat the Blues lowered BDI by {-treatment['mean']:.1f} points on average (95% interval "
-        f"{-treatment['ci_high']:.1f} to {-treatment['ci_low']:.1f} lower; P(benefit) = {1 - treatment['p_positive']:.2f}). "
+           "in the fixed effects that ML treats as known. " if checks["variances"] and person["median"] > person["ml_estimate"]
+           else "")
+        + f"On the substance, Beat the Blues {'lowered' if lowered else 'raised'} BDI by {abs(treatment['mean']):.1f} "
+        f"points on average (95% interval {low:.1f} to {high:.1f} {'lower' if lowered else 'higher'}; P(benefit) = "
+        f"{1 - treatment['p_positive']:.2f}). "
         f"Reading the copy's labels as months would have given a time slope of {wrong_time:.3f} points per month "
         f"instead of {table.loc['time', 'ml_estimate']:.3f}: small here, but a silent error of the kind this chapter "
         "exists to catch."

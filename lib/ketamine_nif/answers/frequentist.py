@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frequentist import chance_hits, model_fits, paper_test
-from ..reporting import join_words
+from ..reporting import join_words, plural
 
 SHOWN_FAILURES = 3  # failed fits named in the text (the rest are in diagnostics.json)
 AGREEMENT = 0.9  # share of Bayesian means inside the confidence intervals at which the two analyses "agree"
@@ -15,8 +15,9 @@ AGREEMENT = 0.9  # share of Bayesian means inside the confidence intervals at wh
 
 def scope(lod_fraction: float, markers: int, splits: int) -> str:
     """The substitution for values under the detection limit, and the groups analysed."""
-    return (f"Values under the detection limit count as {lod_fraction:g} × the limit. The analysis covers {markers} "
-            f"markers, all participants and {2 * splits} subgroups from {splits} splits.")
+    return (f"Values under the detection limit count as {lod_fraction:g} × the limit. The analysis covers "
+            f"{plural(markers, 'marker')}, all participants and {plural(2 * splits, 'subgroup')} from "
+            f"{plural(splits, 'split')}.")
 
 
 def multiplicity(tests: pd.DataFrame, alpha: float, participants: int, failures: list[str]) -> str:
@@ -26,7 +27,8 @@ def multiplicity(tests: pd.DataFrame, alpha: float, participants: int, failures:
     hits = int((tests["p_value"] < alpha).sum())
     expected, sd = chance_hits(len(tests), alpha)
     groups = max(1, tests["subgroup"].nunique())
-    failed = (f"{len(failures)} fits failed and are not counted ({join_words(failures[:SHOWN_FAILURES])}"
+    failed = (f"{plural(len(failures), 'fit')} failed and {'is' if len(failures) == 1 else 'are'} not counted "
+              f"({join_words(failures[:SHOWN_FAILURES])}"
               f"{' ...' if len(failures) > SHOWN_FAILURES else ''}). " if failures else "Every model could be fitted. ")
     warned = int((~tests["converged"]).sum())
     return (
@@ -38,7 +40,7 @@ def multiplicity(tests: pd.DataFrame, alpha: float, participants: int, failures:
         "difference reuses both arms' data). None of the tests is independent of all the others, so the count of hits "
         "varies more from sample to sample than the binomial figure suggests, but its expectation under the global null "
         f"stays {expected:.0f}. " + failed
-        + (f"{warned} fits warned about convergence (flagged in estimates.csv)." if warned else "")
+        + (f"{plural(warned, 'fit')} warned about convergence (flagged in estimates.csv)." if warned else "")
     ).rstrip()
 
 
@@ -48,8 +50,9 @@ def finding(tests: pd.DataFrame, alpha: float, paper_finding: dict) -> str:
     hits = int((tests["p_value"] < alpha).sum())
     expected, sd = chance_hits(len(tests), alpha)
     paper = paper_test(tests, paper_finding)
+    results = plural(hits, "'significant' result")
     return (
-        f"{hits} 'significant' results among {len(tests)} tests is "
+        f"{results} among {len(tests)} tests is "
         + ("about what chance alone produces" if hits <= expected + 2 * sd else "more than chance alone would produce")
         + f" (expected {expected:.0f}). "
         + (f"The paper's finding, {paper_finding['marker']} coupling in the ketamine arm with {paper_finding['subgroup']}, "
@@ -72,5 +75,5 @@ def agreement(side: pd.DataFrame | None, stems: list[str]) -> str:
     differences = "they differ in how they treat values under the detection limit and in partial pooling across markers"
     if agree >= AGREEMENT:
         return f"{share}: the two approaches tell the same story where they ask the same question; {differences}."
-    return (f"{share}: fewer than two analyses of the same question should give ({100 * AGREEMENT:.0f}% or more); "
+    return (f"{share}: fewer than the {100 * AGREEMENT:.0f}% that two analyses of one question should share; "
             f"{differences}, and here those differences move the estimates.")

@@ -11,7 +11,7 @@ from ..checks import interval_share
 from ..estimands import SUBGROUP_COUPLING_DIFFERENCE, SUBGROUP_NIF_RATIO
 from ..estimates import DETECTION, detected
 from ..reporting import join_words
-from ..subgroup_analysis import MIN_DAY1_PARTICIPANTS, Day1Data
+from ..subgroup_analysis import MIN_DAY1_PARTICIPANTS, Day1Data, oriented_difference, split_other
 from . import no_answer
 
 LARGE_DIFFERENCE = 5.0  # MADRS points per doubling: a subgroup difference in coupling nobody would call small
@@ -28,6 +28,10 @@ def _points(value: float) -> str:
     return "point" if value == 1 else "points"
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun if number == 1 else noun + 's'}"
+
+
 def detection_limit(imputations: int, imputed: bool, posterior_file: str, lod_fraction: float) -> str:
     """How values under the detection limit enter: ``imputations`` completed
     data sets drawn from chapter 02's posterior (``imputed``), or a fraction of
@@ -42,10 +46,10 @@ def detection_limit(imputations: int, imputed: bool, posterior_file: str, lod_fr
 def model_size(markers: int, splits: int, ratings: int, changes: int, differences: int) -> str:
     """What the subgroup model covers and how many differences it estimates."""
     return (
-        f"The model covers {markers} markers and {splits} splits ({2 * splits} subgroups): {ratings} MADRS ratings "
-        f"paired with a marker value and {changes} post-infusion changes in a marker. It estimates {differences} "
-        f"subgroup differences ({markers} markers × {splits} splits × coupling in each arm and ketamine effect on the "
-        "marker)."
+        f"The model covers {_count(markers, 'marker')} and {_count(splits, 'split')} ({_count(2 * splits, 'subgroup')}): "
+        f"{_count(ratings, 'MADRS rating')} paired with a marker value and {_count(changes, 'post-infusion change')} in "
+        f"a marker. It estimates {_count(differences, 'subgroup difference')} ({_count(markers, 'marker')} × "
+        f"{_count(splits, 'split')} × coupling in each arm and ketamine effect on the marker)."
     )
 
 
@@ -62,15 +66,15 @@ def prior_check(prior_differences: np.ndarray, rope: tuple[float, float]) -> str
 
 def differences_found(total: int, found: pd.DataFrame, scale_low: float, scale_high: float, scale_widest: float,
                       rope: tuple[float, float], converged: bool) -> str:
-    """The subgroup differences whose 95% interval excludes no difference
-    (``found``, rows of the output contract), and what the posterior scales of
+    """The subgroup differences ``found`` (rows of the output contract), whose
+    95% interval excludes the null (no difference), and what the posterior scales of
     the coupling differences (their means from ``scale_low`` to ``scale_high``,
     the largest 97.5% quantile ``scale_widest``) say about variation between
     subgroups."""
     named = join_words(f"{r.marker}, {r.subgroup} ({WHAT_DIFFERS.get(r.estimand, r.estimand)})" for r in found.itertuples())
     count = "none has" if found.empty else ("1 has" if len(found) == 1 else f"{len(found)} have")
     return (
-        f"Of the {total} subgroup differences, {count} a 95% posterior interval that excludes no difference"
+        f"Of the {total} subgroup differences, {count} a 95% posterior interval that excludes the null (no difference)"
         + (f": {named}. " if len(found) else ". ")
         + f"The scales of the coupling differences (one per marker and arm) have posterior means from {scale_low:.2f} to "
         f"{scale_high:.2f} points per doubling, and none has its 97.5% quantile above {scale_widest:.2f}: "
@@ -84,12 +88,14 @@ def paper_finding(marker: str, subgroup: str, pooled: pd.Series | None, differen
                   separate: pd.Series | None, converged: bool) -> str:
     """The paper's finding in the pooled model: the ketamine-arm coupling of
     ``marker`` in ``subgroup`` (``pooled``), its difference from the split's
-    other subgroup (``difference``), and the frequentist fit of the subgroup
-    alone (``separate``, None where it failed); rows of
+    other subgroup (``difference``, said as ``subgroup`` minus the other
+    whichever side of the split ``subgroup`` is), and the frequentist fit of
+    the subgroup alone (``separate``, None where it failed); rows of
     :func:`~ketamine_nif.subgroup_analysis.finding_rows`."""
     if pooled is None or difference is None:
         return f"The subgroup {subgroup!r} or the marker {marker!r} is not part of this run."
-    other = difference["subgroup"].removeprefix(f"{subgroup} vs ")
+    difference = oriented_difference(difference, subgroup)
+    other, _ = split_other(difference["subgroup"], subgroup)
     alone = ("" if separate is None else
              f"Fitted alone, the subgroup gives {separate['estimate']:+.1f} points per doubling (95% CI "
              f"{separate['ci_low']:+.1f} to {separate['ci_high']:+.1f}, p = {separate['p_value']:.3f}). ")
@@ -134,10 +140,11 @@ def _day1_meaning(focus: pd.Series, difference: pd.Series, other: str, problems:
     if problems:
         return f"The fit did not pass the convergence checks ({join_words(problems)}), so these numbers are not findings."
     if focus["p_positive"] >= DETECTION:
-        return "The data agree with the paper's claim in this subgroup" + (
-            ", and the coupling there differs from the other subgroup's." if difference["p_positive"] >= DETECTION else
-            f", but not that it is special to it: the coupling there is not distinguishable from that in participants "
-            f"with {other}.")
+        if difference["p_positive"] >= DETECTION:
+            return "The data agree with the paper's claim in this subgroup, and the coupling there differs from the other subgroup's."
+        return "The data agree with the paper's claim in this subgroup, but not that it is special to it: " + (
+            f"the coupling there is weaker than in participants with {other}." if detected(difference) else
+            f"the coupling there is not distinguishable from that in participants with {other}.")
     if focus["p_positive"] <= 1 - DETECTION:
         return "The data point the other way from the paper's claim: a rise went with more improvement."
     return "The data do not support the paper's claim: the 95% interval includes no coupling" + (
@@ -153,9 +160,11 @@ def day1_finding(day1_table: pd.DataFrame, day1: Day1Data, subgroup: str, least_
     (``least_squares``: :func:`~ketamine_nif.subgroup_analysis.day1_ols` of the
     subgroup) and what it means; ``problems`` are the fits' failed convergence
     checks (empty when every fit passed), ``subgroups`` the number of subgroups
-    the paper looked at."""
+    the paper looked at. The difference is said as ``subgroup`` minus the
+    other, whichever side of the split ``subgroup`` is."""
     focus = day1_table[day1_table["subgroup"] == subgroup].iloc[0]
-    difference = day1_table[day1_table["estimand"] == SUBGROUP_COUPLING_DIFFERENCE["ketamine"]].iloc[0]
+    difference = oriented_difference(
+        day1_table[day1_table["estimand"] == SUBGROUP_COUPLING_DIFFERENCE["ketamine"]].iloc[0], subgroup)
     other = next(label for label in day1.labels if label != subgroup)
     o, p = least_squares, focus["p_positive"]
     return (

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from ..checks import interval_share
-from ..reporting import join_words
-from . import found_and_ruled_out, no_answer
+from ..reporting import plural
+from . import found_and_ruled_out, found_list, no_answer
 
 MODEST_RATIOS = (0.5, 2.0)  # the range of ratios the prior check reports its mass on
 
@@ -49,11 +49,10 @@ def answer(table: pd.DataFrame, rope: tuple[float, float], equivalence_level: fl
         return no_answer()
     found, ruled_out = found_and_ruled_out(table, equivalence_level)
     widest = table.assign(width=table["ci_high"] / table["ci_low"]).sort_values("width").iloc[-1]
-    effects = "no marker at any visit" if found.empty else join_words(
-        f"{r.marker} at {r.visit} (ratio {r.mean:.2f}, 95% interval {r.ci_low:.2f} to {r.ci_high:.2f})"
-        for r in found.itertuples())
+    effects = found_list(found, lambda r: f"{r.marker} at {r.visit} (ratio {r.mean:.2f}, 95% interval {r.ci_low:.2f} "
+                                          f"to {r.ci_high:.2f})")
     return (
-        f"Across {len(table)} marker × visit comparisons, the 95% interval excludes a ratio of 1 for {effects}. "
+        f"Across {plural(len(table), 'marker × visit comparison')}, the 95% interval excludes a ratio of 1 for {effects}. "
         f"For {len(ruled_out)} of the {len(table)} comparisons the data rule out a difference larger than the region of "
         f"practical equivalence (P ≥ {equivalence_level:g} inside {rope[0]:g} to {rope[1]:g}); for the others they are "
         f"too imprecise to rule it out: the widest interval, for {widest.marker} at {widest.visit}, runs from "
