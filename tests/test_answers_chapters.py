@@ -254,13 +254,13 @@ MULTIPLICITY = (
     "from sample to sample than the binomial figure suggests, but its expectation under the global null stays 2. ")
 
 
-def test_frequentist_scope():
-    assert frequentist_answers.scope(0.5, 9, 14) == (
-        "Values under the detection limit count as 0.5 × the limit. The analysis covers 9 markers, all participants "
-        "and 28 subgroups from 14 splits.")
-    assert frequentist_answers.scope(0.5, 1, 1) == (
-        "Values under the detection limit count as 0.5 × the limit. The analysis covers 1 marker, all participants "
-        "and 2 subgroups from 1 split.")
+@pytest.mark.parametrize("markers, splits, covered", [
+    (9, 14, "9 markers, all participants and 28 subgroups from 14 splits"),
+    (1, 1, "1 marker, all participants and 2 subgroups from 1 split"),
+])
+def test_frequentist_scope(markers, splits, covered):
+    expected = f"Values under the detection limit count as 0.5 × the limit. The analysis covers {covered}."
+    assert frequentist_answers.scope(0.5, markers, splits) == expected
 
 
 def test_frequentist_multiplicity_every_fit_fitted():

@@ -50,7 +50,9 @@ def test_a_replicate_fits_each_treatment_to_the_same_twin():
     assert set(rows["method"]) == {"censored", "lod/2", "lod/sqrt2"}
     assert len(rows) == 3 * 2 * 3  # treatments x markers x post-infusion visits
     assert rows.groupby("method")["truth"].apply(tuple).nunique() == 1  # the same twin for every treatment
-    assert (rows["censored_share"] > 0).all() and {"log_error", "covered", "planted"} <= set(rows.columns)
+    share = rows.groupby("marker")["censored_share"].first()
+    assert share["IL-6"] > 0.1 and 0 <= share["CRP"] < 0.05  # IL-6's limit censors about a quarter, CRP's almost none
+    assert {"log_error", "covered", "planted"} <= set(rows.columns)
 
 
 def test_paired_differences_pair_the_same_estimates():
