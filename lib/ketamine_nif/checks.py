@@ -83,6 +83,12 @@ def posterior_predictive(idata, model: pm.Model, seed: int, var_names: list[str]
     return pm.sample_posterior_predictive(idata, model=model, random_seed=seed, var_names=var_names, progressbar=False)
 
 
+def share_inside(check: pd.DataFrame) -> float:
+    """The share of rows of a predictive check (``nif_check``, ``outcome_check``,
+    an ECDF check) whose observed value lies in the replicated range."""
+    return float(((check["observed"] >= check["low"]) & (check["observed"] <= check["high"])).mean())
+
+
 def interval_share(values: np.ndarray, low: float, high: float) -> float:
     """Share of values inside [low, high]."""
     values = np.asarray(values).ravel()

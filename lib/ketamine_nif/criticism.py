@@ -289,8 +289,7 @@ def distribution_checks(data: ModelData, replicates: dict[str, np.ndarray], thin
 def share_outside(panels: dict[tuple[str, str], pd.DataFrame]) -> pd.Series:
     """Per panel of :func:`distribution_checks`: the share of evaluation points
     where the observed ECDF leaves the 90% range of replicated ones."""
-    return pd.Series({key: float(((c["observed"] < c["low"]) | (c["observed"] > c["high"])).mean())
-                      for key, c in panels.items()})
+    return pd.Series({key: 1 - checks.share_inside(c) for key, c in panels.items()})
 
 
 # ---------------------------------------------------------------- simulation-based calibration

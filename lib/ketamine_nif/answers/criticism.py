@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..checks import share_inside
 from ..criticism import BOOK, PERSON_SLOPES, STUDENT, Variant, difference_se
 from ..recovery import paired_differences
 from ..reporting import join_words
@@ -65,16 +66,12 @@ def distribution_check(outside: pd.Series, diagnostics: Iterable = ()) -> str:
     return not_a_finding(diagnostics) + text
 
 
-def _inside(check: pd.DataFrame) -> float:
-    return float(((check["observed"] >= check["low"]) & (check["observed"] <= check["high"])).mean())
-
-
 def mean_checks(nif: pd.DataFrame, outcome: pd.DataFrame, diagnostics: Iterable = ()) -> str:
     """The share of cells whose observed mean lies in the 90% range of
     replicated means (``checks.nif_check``, ``checks.outcome_check``)."""
     return not_a_finding(diagnostics) + (
-        f"The observed mean lies within the 90% range of replicated means in {100 * _inside(nif):.0f}% of the {len(nif)} "
-        f"marker × arm × visit cells of the aim 1 model and in {100 * _inside(outcome):.0f}% of the {len(outcome)} arm × "
+        f"The observed mean lies within the 90% range of replicated means in {100 * share_inside(nif):.0f}% of the {len(nif)} "
+        f"marker × arm × visit cells of the aim 1 model and in {100 * share_inside(outcome):.0f}% of the {len(outcome)} arm × "
         "visit cells of the outcome model (about 90% is expected when a model describes the data). The coupling and "
         "moderation models of aims 2 and 3 carry the same outcome model and the aim 1 trajectories; their own predictive "
         "checks are in their chapters."

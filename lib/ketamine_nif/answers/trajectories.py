@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..checks import interval_share
+from ..checks import interval_share, share_inside
 from ..reporting import plural
 from . import found_and_ruled_out, found_list, no_answer
 
@@ -34,7 +34,7 @@ def prior_check(prior_ratio: np.ndarray, rope: tuple[float, float], simulated: n
 def predictive_check(check: pd.DataFrame) -> str:
     """The share of marker x arm x visit cells whose observed mean lies in the
     90% range of replicated means (``checks.nif_check``'s table)."""
-    inside = ((check["observed"] >= check["low"]) & (check["observed"] <= check["high"])).mean()
+    inside = share_inside(check)
     return (
         f"In {100 * inside:.0f}% of the {len(check)} marker × arm × visit cells the observed mean lies within the 90% "
         "range of replicated means (about 90% is expected when the model describes the data well)."
