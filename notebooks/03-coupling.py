@@ -48,7 +48,7 @@ from ketamine_nif.models import OutcomePriors, build_coupling_model, build_outco
 from ketamine_nif.reporting import say, show_table
 
 # %%
-out, data = start(data_dir, output_dir, markers)
+out, data, informed = start(data_dir, output_dir, markers)
 config = analysis.load(analysis_config)
 priors = config.priors(OutcomePriors)
 rope_madrs, rope_coupling = config.rope(MADRS_CHANGE_DIFFERENCE), config.rope(COUPLING_WITHIN["ketamine"])
@@ -177,10 +177,13 @@ plt.show()
 # agree in estimate and in uncertainty.
 
 # %%
+say(reporting.uninformed_callout(informed.gaps_for([MADRS_CHANGE_DIFFERENCE, *COUPLING_WITHIN.values()])))
+
+# %%
 #| label: tbl-coupling-madrs
 #| tbl-cap: "Ketamine minus saline difference in mean MADRS change from baseline (points), with P(difference > 0) and P(inside the region of practical equivalence), beside the mixed model's estimate and standard error."
-madrs = estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, rope_madrs, outcome_fit.diagnostics.converged)
-mixed = frequentist.arm_difference_mixed_model(data).set_index("visit").reindex(madrs["visit"])
+madrs = informed.keep(estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, rope_madrs, outcome_fit.diagnostics.converged))
+mixed = frequentist.arm_difference_mixed_model(data, madrs["visit"])
 show_table(reporting.estimates_table(madrs, digits=1).assign(
     **{"posterior SD": madrs["sd"].map(lambda v: f"{v:.2f}").to_numpy(),
        "mixed model [SE]": [f"{e:.1f} [{s:.2f}]" for e, s in zip(mixed["estimate"], mixed["se"], strict=True)]}))
@@ -198,10 +201,10 @@ say(answers.madrs(madrs, mixed))
 # %%
 #| label: tbl-coupling-estimates
 #| tbl-cap: "Within-person coupling, MADRS points per doubling of the marker: posterior mean, 95% interval, P(> 0), P(inside the region of practical equivalence)."
-coupling = pd.concat(
+coupling = informed.keep(pd.concat(
     [estimates.summarise(coupling_fit.idata, name, rope_coupling, coupling_fit.diagnostics.converged) for name in COUPLING_WITHIN.values()],
     ignore_index=True,
-)
+))
 estimates.write(pd.concat([madrs, coupling], ignore_index=True), out)
 by_arm = coupling.assign(visit=coupling["estimand"].str.replace("coupling_within_", ""))
 show_table(reporting.estimates_table(by_arm, digits=2).rename(columns={"visit": "arm"}))
@@ -225,8 +228,8 @@ plt.show()
 #| label: fig-coupling-pooling
 #| fig-cap: "Within-person couplings per marker and arm: pooled (one scale shared by all markers, grey) and the book's unpooled estimates (colour), with 95% intervals; the shaded band is the region of practical equivalence."
 #| fig-alt: "Paired intervals per marker and arm: the pooled estimate above the book's, around the line of zero."
-shared = pd.concat([estimates.summarise(shared_fit.idata, name, rope_coupling, shared_fit.diagnostics.converged)
-                    for name in COUPLING_WITHIN.values()], ignore_index=True)
+shared = informed.keep(pd.concat([estimates.summarise(shared_fit.idata, name, rope_coupling, shared_fit.diagnostics.converged)
+                                  for name in COUPLING_WITHIN.values()], ignore_index=True))
 shared_by_arm = shared.assign(visit=shared["estimand"].str.replace("coupling_within_", ""))
 plotting.pooling_comparison(by_arm, shared_by_arm, 0.0, rope_coupling, "MADRS points per doubling of the marker")
 plt.show()

@@ -46,7 +46,7 @@ from ketamine_nif.models import OutcomePriors, build_moderation_model
 from ketamine_nif.reporting import say, show_table
 
 # %%
-out, data = start(data_dir, output_dir, markers)
+out, data, informed = start(data_dir, output_dir, markers)
 config = analysis.load(analysis_config)
 priors = config.priors(OutcomePriors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
@@ -137,9 +137,12 @@ plt.show()
 # baseline levels gained more from ketamine (MADRS falls with improvement).
 
 # %%
+say(reporting.uninformed_callout(informed.gaps_for([BASELINE_MODERATION_DIFFERENCE])))
+
+# %%
 #| label: tbl-baseline-estimates
 #| tbl-cap: "Arm difference in MADRS change per SD of baseline log level: posterior mean, 95% interval, P(> 0), P(inside the region of practical equivalence)."
-table = estimates.summarise(result.idata, BASELINE_MODERATION_DIFFERENCE, rope, result.diagnostics.converged)
+table = informed.keep(estimates.summarise(result.idata, BASELINE_MODERATION_DIFFERENCE, rope, result.diagnostics.converged))
 estimates.write(table, out)
 show_table(reporting.estimates_table(table))
 
@@ -162,7 +165,7 @@ plt.show()
 #| label: fig-baseline-pooling
 #| fig-cap: "Moderation by baseline level per marker and visit: pooled (one scale shared by all markers, grey) and the book's unpooled estimates (colour), with 95% intervals; the shaded band is the region of practical equivalence."
 #| fig-alt: "Paired intervals per marker and visit: the pooled estimate above the book's, around the line of zero."
-shared_table = estimates.summarise(shared.idata, BASELINE_MODERATION_DIFFERENCE, rope, shared.diagnostics.converged)
+shared_table = informed.keep(estimates.summarise(shared.idata, BASELINE_MODERATION_DIFFERENCE, rope, shared.diagnostics.converged))
 plotting.pooling_comparison(table, shared_table, 0.0, rope, "MADRS points per SD of baseline level (ketamine minus saline)")
 plt.show()
 

@@ -54,10 +54,10 @@ from ketamine_nif import analysis, estimates, frequentist, plotting, reporting, 
 from ketamine_nif.answers import subgroups as answers
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.estimands import COUPLING_WITHIN
+from ketamine_nif.identifiability import anchored, assess_subgroups
 from ketamine_nif.imputation import impute_below_lod
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import SubgroupPriors, build_subgroup_model
-from ketamine_nif.models.subgroups import Day1Priors, build_day1_model
+from ketamine_nif.models import Day1Priors, SubgroupPriors, build_day1_model, build_subgroup_model
 from ketamine_nif.plotting.subgroups import prior_differences
 from ketamine_nif.reporting import diagnostics_table, say, show_table, verdict
 from ketamine_nif.subgroups import load_splits, subgroup_counts
@@ -71,11 +71,12 @@ all_splits = load_splits(subgroups_file)
 chosen = [s for s in all_splits if splits is None or s.name in splits]
 posterior_file = Path(nif_posterior) if nif_posterior else Path(output_dir).parent / "02-nif-trajectories" / "nif-trajectories.nc"
 imputed = bool(imputations) and posterior_file.exists()
-completed = (impute_below_lod(dataset, xr.open_datatree(posterior_file)["posterior"], imputations, seed + 5, markers)
+fitted = anchored(dataset, markers)  # the markers measured at baseline (the others are named below)
+completed = (impute_below_lod(dataset, xr.open_datatree(posterior_file)["posterior"], imputations, seed + 5, fitted)
              if imputed else [dataset])
 
 # %%
-data = subgroup_analysis.subgroup_data(completed[0], markers, lod_fraction)
+data = subgroup_analysis.subgroup_data(completed[0], fitted, lod_fraction)
 design = subgroup_analysis.subgroup_design(dataset, chosen, data.participants)
 subgroup_priors = config.priors(SubgroupPriors)
 model = build_subgroup_model(data, design, subgroup_priors=subgroup_priors)
@@ -222,7 +223,9 @@ converged = all(r.diagnostics.converged for r in results)
 # ## Subgroup differences {#sec-subgroups-differences}
 
 # %%
-table = subgroup_analysis.subgroup_estimates([r.idata for r in results], data, design, ropes, converged)  # written with the day-1 rows below
+informed = assess_subgroups(dataset, all_splits, markers, subgroup_analysis.ESTIMANDS)
+say(reporting.uninformed_callout(informed.gaps))
+table = informed.keep(subgroup_analysis.subgroup_estimates([r.idata for r in results], data, design, ropes, converged))
 differences = subgroup_analysis.subgroup_differences(table)
 found = differences[estimates.detected(differences)]
 scale_means, widest = subgroup_analysis.deviation_scales([r.idata for r in results])
@@ -328,7 +331,7 @@ if day1_fits:
                              config.equivalence_level, 2 * len(all_splits)))
 
 # %%
-estimates.write(pd.concat([table, day1_table], ignore_index=True), output_dir)
+estimates.write(informed.keep(pd.concat([table, day1_table], ignore_index=True)), output_dir)
 
 # %% [markdown]
 # ## Answer {#sec-subgroups-answer}

@@ -45,7 +45,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from ketamine_nif import analysis, evidence, plotting, reporting
+from ketamine_nif import analysis, evidence, identifiability, plotting, reporting
+from ketamine_nif.contract import load_dataset
 from ketamine_nif.estimands import MADRS_CHANGE_DIFFERENCE, description
 from ketamine_nif.reporting import say, show_table
 
@@ -59,13 +60,15 @@ equivalence_level = config.equivalence_level
 key_estimands = [key.estimand for key in evidence.KEY_ESTIMANDS]
 ropes = config.ropes_for(key_estimands)
 important = evidence.important_effects(config)
+informed = identifiability.assess(load_dataset(data_dir))  # the estimands the data inform
 
 # %%
-table, missing = evidence.rope_estimates(sources, ropes)
-factors = evidence.bayes_factors(sources)
+table, missing = evidence.rope_estimates(sources, ropes, informed)
+factors = evidence.bayes_factors(sources, informed)
 converged = evidence.write_outputs(out, sources, table, factors, missing)
 if missing:
     say(evidence.missing_inputs(missing))
+say(reporting.uninformed_callout(informed.gaps_for(key_estimands)))
 
 # %% [markdown]
 # ## Regions of practical equivalence {#sec-evidence-rope}
@@ -145,7 +148,7 @@ else:
 # %%
 #| label: tbl-evidence-sensitivity
 #| tbl-cap: "Verdicts under other ROPE widths and prior scales: per key estimand and multiple of the book's prior scale, the number ruled out at each multiple of the ROPE's half-width, and the number of Bayes factors above 3 and below 1/3."
-sensitivity = evidence.sensitivity(sources, ropes, tuple(prior_factors), tuple(rope_factors), equivalence_level)
+sensitivity = evidence.sensitivity(sources, ropes, tuple(prior_factors), tuple(rope_factors), equivalence_level, informed)
 sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
 if sensitivity.empty:
     say("No saved fits to reweight.")
@@ -169,7 +172,7 @@ else:
 # %%
 #| label: tbl-evidence-priors
 #| tbl-cap: "Key estimands under the book's prior and the sceptical, neutral and optimistic priors: how many estimates are ruled out (P(beyond the ROPE) ≤ 0.05) and the largest P(beyond the ROPE), by reweighting the saved draws."
-alternatives = evidence.alternative_priors(sources, ropes, important, {MADRS_CHANGE_DIFFERENCE: -1})
+alternatives = evidence.alternative_priors(sources, ropes, important, {MADRS_CHANGE_DIFFERENCE: -1}, informed=informed)
 alternatives.to_csv(out / "alternative-priors.csv", index=False, float_format="%.6g")
 if alternatives.empty:
     say("No saved fits to reweight.")

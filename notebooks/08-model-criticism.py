@@ -59,16 +59,19 @@ from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import OutcomePriors, TrajectoryPriors, build_outcome_model
 from ketamine_nif.plotting import criticism as figures
-from ketamine_nif.reporting import diagnostics_table, say, show_table, verdict
+from ketamine_nif.reporting import diagnostics_table, say, show_table, uninformed_callout, verdict
 
 # %%
 logging.getLogger("arviz_stats").setLevel(logging.ERROR)  # its advice is in the prose below
 warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")  # Pareto k is tabled below
-out, data = start(data_dir, output_dir, markers)
+out, data, informed = start(data_dir, output_dir, markers)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 config = analysis.load(analysis_config)
 book_priors = config.priors(TrajectoryPriors)
 rope = config.rope(NIF_CHANGE_RATIO)
+
+# %%
+say(uninformed_callout(informed.gaps_for([NIF_CHANGE_RATIO])))
 
 # %% [markdown]
 # ## The variants {#sec-criticism-variants}
@@ -203,8 +206,8 @@ say(verdict(*[f.diagnostics for f in refits.values()]))
 #| label: fig-criticism-prior-refits
 #| fig-cap: "Ketamine/saline ratios of geometric-mean change (95% intervals) with the book's priors of the arm effects and with priors twice as wide and half as wide (by default)."
 #| fig-alt: "Forest plot in which the intervals for each marker and visit under three priors are drawn side by side and largely overlap."
-ratio_tables = {"book": criticism.ratio_estimates(fits[criticism.BOOK], rope)}
-ratio_tables.update({word: criticism.ratio_estimates(f, rope) for word, f in refits.items()})
+ratio_tables = {"book": informed.keep(criticism.ratio_estimates(fits[criticism.BOOK], rope))}
+ratio_tables.update({word: informed.keep(criticism.ratio_estimates(f, rope)) for word, f in refits.items()})
 figures.prior_refits(ratio_tables)
 plt.show()
 
@@ -227,7 +230,7 @@ say(answers.prior_sensitivity(sensitivity, ratio_tables, prior_scale_factor,
 # %%
 truth_file = Path(data_dir) / "truth.csv"
 treatments = (criticism.BOOK, criticism.LOD_HALF, criticism.LOD_SQRT2)
-by_method = {v.below_lod: criticism.ratio_estimates(fits[v], rope) for v in treatments}
+by_method = {v.below_lod: informed.keep(criticism.ratio_estimates(fits[v], rope)) for v in treatments}
 lod_here = (recovery.join_methods(by_method, pd.read_csv(truth_file), data.markers)
             .assign(censored_share=lambda t: t["marker"].map(recovery.below_limit_share(data)))
             if truth_file.exists() else None)
@@ -336,4 +339,4 @@ say(answers.between_person_spread(fits[criticism.BOOK].idata.posterior, [fits[cr
 
 # %%
 say(answers.estimand_names(criticism.VARIANTS))
-estimates.write(pd.concat([criticism.ratio_estimates(fits[v], rope, v.estimand) for v in criticism.VARIANTS], ignore_index=True), out)
+estimates.write(informed.keep(pd.concat([criticism.ratio_estimates(fits[v], rope, v.estimand) for v in criticism.VARIANTS], ignore_index=True)), out)

@@ -100,6 +100,22 @@ def test_bayes_factors_read_saved_fits_and_their_priors(tmp_path):
     assert evidence.bayes_factors(tmp_path / "nowhere").empty
 
 
+def test_estimates_the_data_cannot_inform_are_left_out_of_every_table(tmp_path):
+    """With the MADRS difference at v1 uninformed (no saline ratings there),
+    the Bayes factors, ROPE sensitivity and alternative priors cover v0 only."""
+    from ketamine_nif.identifiability import Assessment, Gap
+
+    conjugate_fit(tmp_path)
+    informed = Assessment([Gap(MADRS_CHANGE_DIFFERENCE, "", "the saline arm has 0 participants", "v1")])
+    rope, important = {MADRS_CHANGE_DIFFERENCE: (-0.2, 0.2)}, {MADRS_CHANGE_DIFFERENCE: 0.5}
+    assert list(evidence.bayes_factors(tmp_path, informed)["visit"]) == ["v0"]
+    assert set(evidence.sensitivity(tmp_path, rope, informed=informed)["estimates"]) == {1}
+    assert set(evidence.sensitivity(tmp_path, rope)["estimates"]) == {2}
+    assert list(evidence.alternative_priors(tmp_path, rope, important, informed=informed)["visit"]) == ["v0"]
+    everything = Assessment([Gap(MADRS_CHANGE_DIFFERENCE, "", "no saline arm")])
+    assert evidence.bayes_factors(tmp_path, everything).empty and evidence.sensitivity(tmp_path, rope, informed=everything).empty
+
+
 def conjugate_with(prior_sd: float, ybar: float) -> tuple[float, float, float]:
     se2 = SIGMA**2 / N
     post_var = 1 / (1 / prior_sd**2 + 1 / se2)

@@ -151,6 +151,27 @@ def test_bad_data_stop_the_run_before_any_notebook(project, tmp_path):
     assert "rule 'arm-known'" in result.stderr and "executing" not in result.stdout
 
 
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` with its size and modification time."""
+    return {str(f.relative_to(root)): (f.stat().st_size, f.stat().st_mtime_ns) for f in root.rglob("*") if f.is_file()}
+
+
+def test_a_run_with_out_writes_nothing_in_a_read_only_project(tmp_path):
+    root = make_project(tmp_path / "project")
+    before = tree(root)
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        out = tmp_path / "mine" / "01-data.ipynb"
+        result = cli(root, "run", "01-data", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "mine" / "01-data-outputs" / "subgroups.csv").exists()
+    finally:
+        for path in [root, *root.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert tree(root) == before and not (root / "_build").exists()
+
+
 def test_real_data_show_no_banner_and_no_participant_ids(tmp_path):
     root = make_project(tmp_path / "project")
     real = tmp_path / "real-data"
@@ -175,8 +196,10 @@ def test_one_aim_reruns_on_one_marker_with_another_sampler(project, tmp_path):
     """The README's one-liner: aim 1, IL-6 only, numpyro, into a folder of one's own."""
     root, _, _ = project
     out = tmp_path / "il6" / "02-nif-trajectories.ipynb"
+    before = tree(root)
     result = cli(root, "run", "02-nif-trajectories", "--out", str(out), "-p", 'markers=["IL-6"]', "-p", "sampler=numpyro", *TINY)
     assert result.returncode == 0, result.stderr
+    assert tree(root) == before  # nothing written in the project: the notebook, its caches and outputs are under il6/
     table = pd.read_csv(tmp_path / "il6" / "02-nif-trajectories-outputs" / "estimates.csv")
     assert set(table["marker"]) == {"IL-6"} and len(table) == 3
     diagnostics = json.loads((tmp_path / "il6" / "02-nif-trajectories-outputs" / "diagnostics.json").read_text())

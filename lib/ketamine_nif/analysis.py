@@ -48,6 +48,7 @@ class Analysis:
     important: dict[str, float]  # estimand family -> an important effect
     prior_blocks: dict[str, dict[str, float]]  # model family -> prior name -> value
     paper_finding: dict[str, str]  # marker, subgroup, visit
+    min_per_arm: int  # participants with the data an estimand uses, in each arm it involves (identifiability)
 
     def priors(self, cls, **overrides):
         """An instance of the priors class ``cls`` with this file's values (``overrides`` win)."""
@@ -115,9 +116,11 @@ def _load(path: Path, _mtime: int) -> Analysis:
     for name in ("detection_level", "equivalence_level"):
         if not 0.5 < float(decision.get(name, 0)) < 1:
             raise AnalysisConfigError(f"{path}: decision: {name} must lie between 0.5 and 1")
+    if not (isinstance(decision.get("min_per_arm"), int) and decision["min_per_arm"] >= 1):
+        raise AnalysisConfigError(f"{path}: decision: min_per_arm must be a whole number of at least 1")
     config = Analysis(path, float(decision["detection_level"]), float(decision["equivalence_level"]), ropes,
                       {k: float(v) for k, v in raw["important"].items()},
-                      {k: dict(v) for k, v in raw["priors"].items()}, dict(raw["paper_finding"]))
+                      {k: dict(v) for k, v in raw["priors"].items()}, dict(raw["paper_finding"]), decision["min_per_arm"])
     if path != CONFIG.resolve() and CONFIG.is_file():
         book = load()
         if (config.detection_level, config.equivalence_level) != (book.detection_level, book.equivalence_level):

@@ -51,6 +51,7 @@ def cmd_simulate(args) -> int:
 
 def cmd_validate(args) -> int:
     from .contract import ARMS, load_dataset, validation_summary
+    from .identifiability import assess, in_words
 
     dataset = load_dataset(args.data_dir)
     arms = dataset.participants["arm"].value_counts()
@@ -61,6 +62,10 @@ def cmd_validate(args) -> int:
     print(f"  visits: {', '.join(dataset.visits)}")
     for row in validation_summary(dataset).itertuples():
         print(f"  {row.item}: {row.count} ({row.handling})")
+    gaps = in_words(assess(dataset).gaps)
+    if gaps:
+        print("  not informed by these data (the chapters leave these estimates out, with a callout):")
+        print("\n".join(f"    - {line}" for line in gaps))
     return 0
 
 

@@ -270,6 +270,24 @@ def visit_order(measurements: pd.DataFrame) -> list[str]:
     return list(medians.sort_values(kind="stable").index)
 
 
+def _named(frame: pd.DataFrame, mask: pd.Series, *fields: str, limit: int = 3) -> str:
+    """The first rows of ``mask`` as "P001 MADRS at visit 'day3' (hours 72): value '75'", naming the
+    participant, measure, visit and hours of each, then ``fields`` as written in the file."""
+    rows = frame[mask]
+    items = []
+    for _, row in rows.head(limit).iterrows():
+        shown = ", ".join(f"{f} {row[f]!r}" for f in fields)
+        items.append(f"{row['participant_id']} {row['measure']} at visit {row['visit']!r} (hours {row['hours']})"
+                     + (f": {shown}" if shown else ""))
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return "; ".join(items) + more
+
+
+def _pairs_mask(timed: pd.DataFrame, pairs: set) -> pd.Series:
+    """Rows of ``timed`` whose (participant, visit) is one of ``pairs``."""
+    return pd.Series([(p, v) in pairs for p, v in zip(timed["participant_id"], timed["visit"], strict=True)], index=timed.index)
+
+
 def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[str]) -> tuple[pd.DataFrame, list[Problem]]:
     problems: list[Problem] = []
     out = frame.copy()
@@ -279,48 +297,57 @@ def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[
 
     hours, bad_hours = _to_number(frame["hours"])
     bad_hours |= hours.isna() | (hours < HOURS_RANGE[0]) | (hours > HOURS_RANGE[1])
-    _check(problems, label, "hours-number", bad_hours, f"found {', '.join(repr(v) for v in frame.loc[bad_hours, 'hours'][:3])}")
+    _check(problems, label, "hours-number", bad_hours, f"found {_named(frame, bad_hours)}")
     is_baseline = frame["visit"] == BASELINE_VISIT
     wrong_side = ~bad_hours & ((is_baseline & (hours > 0)) | (~is_baseline & (hours <= 0)))
-    _check(problems, label, "baseline-before-infusion", wrong_side)
+    _check(problems, label, "baseline-before-infusion", wrong_side,
+           f"visit {BASELINE_VISIT!r} must be at hours <= 0 and every other visit at hours > 0; found {_named(frame, wrong_side)}")
 
     value, bad_value = _to_number(frame["value"])
-    _check(problems, label, "value-number", bad_value, f"found {', '.join(repr(v) for v in frame.loc[bad_value, 'value'][:3])}")
+    _check(problems, label, "value-number", bad_value, f"found {_named(frame, bad_value, 'value')}")
     lod, bad_lod = _to_number(frame["lod"])
     bad_lod |= lod.notna() & (lod <= 0)
-    _check(problems, label, "lod-positive", bad_lod)
+    _check(problems, label, "lod-positive", bad_lod, f"found {_named(frame, bad_lod, 'lod')}")
     below, bad_below = _to_boolean(frame["below_lod"])
-    _check(problems, label, "below-lod-boolean", bad_below, f"found {', '.join(repr(v) for v in frame.loc[bad_below, 'below_lod'][:3])}")
+    _check(problems, label, "below-lod-boolean", bad_below, f"found {_named(frame, bad_below, 'below_lod')}")
 
     is_scale = frame["measure"] == DEPRESSION_MEASURE
-    _check(problems, label, "madrs-range", is_scale & value.notna() & ((value < MADRS_RANGE[0]) | (value > MADRS_RANGE[1])))
-    _check(problems, label, "concentration-positive", ~is_scale & value.notna() & (value <= 0) & ~below,
-           f"found {', '.join(f'{v:g}' for v in value[~is_scale & (value <= 0) & ~below][:3])}")
-    _check(problems, label, "below-lod-needs-lod", below & lod.isna())
-    _check(problems, label, "below-lod-value", below & value.notna() & lod.notna() & (value > lod))
-    _check(problems, label, "value-under-lod-flagged", ~below & value.notna() & lod.notna() & (value < lod))
+    out_of_range = is_scale & value.notna() & ((value < MADRS_RANGE[0]) | (value > MADRS_RANGE[1]))
+    _check(problems, label, "madrs-range", out_of_range,
+           f"{DEPRESSION_MEASURE} lies between {MADRS_RANGE[0]:g} and {MADRS_RANGE[1]:g}; found {_named(frame, out_of_range, 'value')}")
+    not_positive = ~is_scale & value.notna() & (value <= 0) & ~below
+    _check(problems, label, "concentration-positive", not_positive, f"found {_named(frame, not_positive, 'value')}")
+    for rule, mask in (("below-lod-needs-lod", below & lod.isna()),
+                       ("below-lod-value", below & value.notna() & lod.notna() & (value > lod)),
+                       ("value-under-lod-flagged", ~below & value.notna() & lod.notna() & (value < lod))):
+        _check(problems, label, rule, mask, f"found {_named(frame, mask, 'value', 'lod', 'below_lod')}")
 
     keys = ["participant_id", "visit", "measure"]
     dup = frame.duplicated(keys, keep=False)
-    _check(problems, label, "measurement-unique", dup)
+    _check(problems, label, "measurement-unique", dup, f"found {_named(frame, dup)}")
     if not is_scale.any():
         problems.append(Problem(label, "depression-measure-present", detail=f"no rows with measure {DEPRESSION_MEASURE}"))
 
     out["hours"], out["value"], out["lod"], out["below_lod"] = hours, value, lod, below
     timed = out[~bad_hours]
     if not timed.empty:
-        spread = timed.groupby(["participant_id", "visit"])["hours"].transform(lambda h: h.max() - h.min())
-        _check(problems, label, "visit-time-consistent", spread > VISIT_TIME_SPREAD_HOURS,
-               f"a visit's measures span more than {VISIT_TIME_SPREAD_HOURS:g} hours")
+        span = timed.groupby(["participant_id", "visit"], sort=False)["hours"].agg(["min", "max"])
+        wide = span[span["max"] - span["min"] > VISIT_TIME_SPREAD_HOURS]
+        if not wide.empty:
+            _check(problems, label, "visit-time-consistent", _pairs_mask(timed, set(wide.index)),
+                   f"a visit's measures span more than {VISIT_TIME_SPREAD_HOURS:g} hours: " + "; ".join(
+                       f"{pid} visit {visit!r} from hours {lo:g} to {hi:g}" for (pid, visit), (lo, hi) in list(wide.iterrows())[:3]))
         order = {v: i for i, v in enumerate(visit_order(timed))}
         per_visit = timed.groupby(["participant_id", "visit"], sort=False)["hours"].median().reset_index()
         per_visit["rank"] = per_visit["visit"].map(order)
         per_visit = per_visit.sort_values(["participant_id", "hours"], kind="stable")
+        before = per_visit.groupby("participant_id")[["visit", "hours"]].shift()
         out_of_order = per_visit.groupby("participant_id")["rank"].transform(lambda r: r.diff().fillna(1) <= 0)
-        bad_pairs = set(map(tuple, per_visit.loc[out_of_order, ["participant_id", "visit"]].to_numpy()))
-        if bad_pairs:
-            mask = pd.Series([(p, v) in bad_pairs for p, v in zip(timed["participant_id"], timed["visit"], strict=True)], index=timed.index)
-            _check(problems, label, "visit-order", mask, "these visits are timed before a visit that the schedule puts earlier")
+        if out_of_order.any():
+            bad = per_visit[out_of_order].join(before.add_suffix("_before"))
+            _check(problems, label, "visit-order", _pairs_mask(timed, set(zip(bad["participant_id"], bad["visit"], strict=True))),
+                   "; ".join(f"{r.participant_id} visit {r.visit!r} at hours {r.hours:g} comes after visit {r.visit_before!r} "
+                             f"at hours {r.hours_before:g}, which the schedule puts later" for r in bad.head(3).itertuples()))
     return out, problems
 
 

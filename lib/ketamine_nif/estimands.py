@@ -46,6 +46,7 @@ SUBGROUP_COUPLING_DIFFERENCE = {arm: f"coupling_subgroup_difference_{arm}" for a
 SUBGROUP_NIF_RATIO = "nif_change_subgroup_ratio"
 
 
+BOTH_ARMS = ("ketamine", "saline")
 BTHEB_TREATMENT = "treatment_btheb"  # chapter 09: Beat the Blues treatment effect on BDI (external validation)
 
 
@@ -63,6 +64,12 @@ class Estimand:
     description: str  # what it measures, with units
     question: str  # the question of the report it answers ("" for covariates)
     label: str  # a short name for figure rows and axes
+    # What it needs from the trial's data (ketamine_nif.identifiability; "" for estimands of other data):
+    # "outcome change", "marker change" (the marker at baseline and after), "baseline marker" (the marker at
+    # baseline and a change in the outcome) or "paired change" (the marker's change beside the outcome's) ...
+    needs: str = ""
+    arms: tuple[str, ...] = ()  # ... in each of these arms
+    per_visit: bool = False  # ... at each post-infusion visit (an estimand of one visit), or over all of them
 
     @property
     def null(self) -> float:
@@ -83,30 +90,37 @@ FAMILIES = {
 def _coupling(arm: str) -> Estimand:
     return Estimand(COUPLING_WITHIN[arm], "coupling", False,
                     f"MADRS points per doubling of the NIF within a person, {arm} arm",
-                    f"After {arm}, does depression move with a NIF within a person?", f"coupling, {arm} arm")
+                    f"After {arm}, does depression move with a NIF within a person?", f"coupling, {arm} arm",
+                    "paired change", (arm,))
 
 
 REGISTRY: dict[str, Estimand] = {e.name: e for e in [
     Estimand(MADRS_CHANGE_DIFFERENCE, "madrs_difference", False,
              "ketamine minus saline mean MADRS change from baseline (points)",
-             "Did ketamine lower depression scores (MADRS) more than saline?", "MADRS change, ketamine - saline"),
+             "Did ketamine lower depression scores (MADRS) more than saline?", "MADRS change, ketamine - saline",
+             "outcome change", BOTH_ARMS, per_visit=True),
     Estimand(NIF_CHANGE_RATIO, "nif_ratio", True, "ketamine/saline ratio of geometric-mean change from baseline",
-             "Do NIF levels change differently after ketamine than after saline?", "NIF change, ketamine / saline"),
+             "Do NIF levels change differently after ketamine than after saline?", "NIF change, ketamine / saline",
+             "marker change", BOTH_ARMS, per_visit=True),
     _coupling("ketamine"),
     _coupling("saline"),
     Estimand(COUPLING_WITHIN["difference"], "coupling", False,
              "ketamine minus saline within-person coupling (MADRS points per doubling)",
-             "Does that within-person coupling differ between ketamine and saline?", "coupling, ketamine - saline"),
+             "Does that within-person coupling differ between ketamine and saline?", "coupling, ketamine - saline",
+             "paired change", BOTH_ARMS),
     Estimand(BASELINE_MODERATION_DIFFERENCE, "moderation", False,
              "ketamine minus saline MADRS change per SD of baseline log NIF (points)",
-             "Do baseline NIF levels predict who benefits from ketamine?", "baseline NIF as moderator"),
+             "Do baseline NIF levels predict who benefits from ketamine?", "baseline NIF as moderator",
+             "baseline marker", BOTH_ARMS, per_visit=True),
     *[Estimand(SUBGROUP_COUPLING_DIFFERENCE[arm], "coupling", False,
                f"coupling in a split's first subgroup minus its second, {arm} arm",
-               f"After {arm}, does the within-person coupling differ between subgroups?", f"subgroup difference in coupling, {arm}")
+               f"After {arm}, does the within-person coupling differ between subgroups?", f"subgroup difference in coupling, {arm}",
+               "paired change", (arm,))
       for arm in ("ketamine", "saline")],
     Estimand(SUBGROUP_NIF_RATIO, "nif_ratio", True,
              "a split's first subgroup's ketamine/saline NIF change ratio over its second's",
-             "Does ketamine's effect on a NIF differ between subgroups?", "subgroup ratio of NIF change"),
+             "Does ketamine's effect on a NIF differ between subgroups?", "subgroup ratio of NIF change",
+             "marker change", BOTH_ARMS),
     Estimand(BTHEB_TREATMENT, "bdi_effect", False, "Beat the Blues minus usual care, BDI points (external data)",
              "On real data (Beat the Blues), does the same kind of model find the published treatment effect on BDI?",
              "Beat the Blues treatment (BDI)"),

@@ -42,6 +42,7 @@ from scipy import stats
 
 from .contract import DEPRESSION_MEASURE
 from .estimands import (
+    ALL_VISITS,
     BASELINE_MODERATION_DIFFERENCE,
     COUPLING_WITHIN,
     MADRS_CHANGE_DIFFERENCE,
@@ -169,9 +170,10 @@ def important_effects(config) -> dict[str, float]:
             for key in KEY_ESTIMANDS}
 
 
-def rope_estimates(outputs: Path, ropes: dict) -> tuple[pd.DataFrame, list[str]]:
-    """Output-contract rows of every key estimand found under ``outputs``, with
-    P(inside the ROPE) for ``ropes`` (estimand -> bounds); and the missing sources."""
+def rope_estimates(outputs: Path, ropes: dict, informed=None) -> tuple[pd.DataFrame, list[str]]:
+    """Output-contract rows of every key estimand found under ``outputs`` (those
+    the data inform, by ``informed``, an :class:`~ketamine_nif.identifiability.Assessment`),
+    with P(inside the ROPE) for ``ropes`` (estimand -> bounds); and the missing sources."""
     frames, missing = [], []
     for key in KEY_ESTIMANDS:
         if not key.source.path(outputs).exists():
@@ -180,7 +182,7 @@ def rope_estimates(outputs: Path, ropes: dict) -> tuple[pd.DataFrame, list[str]]
         tree = xr.open_datatree(key.source.path(outputs))
         frames.append(summarise(tree, key.estimand, tuple(ropes[key.estimand]), key.source.converged(outputs)))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return table, sorted(set(missing))
+    return (table if informed is None else informed.keep(table)), sorted(set(missing))
 
 
 def write_outputs(out: Path, sources: Path, table: pd.DataFrame, factors: pd.DataFrame, missing: list[str]) -> bool:
@@ -234,6 +236,13 @@ def _elements(posterior: xr.Dataset, variable: str):
         yield {d: str(draws[d].values[i]) for d, i in zip(dims, index, strict=True)}, np.asarray(stacked[index], dtype=float)
 
 
+def _informed_elements(key: KeyEstimand, posterior: xr.Dataset, informed):
+    """:func:`_elements` of a key estimand that the data inform (all when ``informed`` is None)."""
+    for coords, draws in _elements(posterior, key.variable):
+        if informed is None or informed.informed(key.estimand, _marker_of(coords), coords.get("post_visit", ALL_VISITS)):
+            yield coords, draws
+
+
 def _marker_of(coords: dict) -> str:
     return coords.get("marker", DEPRESSION_MEASURE)
 
@@ -256,13 +265,13 @@ def _available(outputs: Path):
             yield key, posterior, prior
 
 
-def bayes_factors(outputs: Path) -> pd.DataFrame:
+def bayes_factors(outputs: Path, informed=None) -> pd.DataFrame:
     """BF01 (Savage-Dickey) for every element of every key estimand saved
-    under ``outputs``, with the prior the fit recorded."""
+    under ``outputs`` (that the data inform), with the prior the fit recorded."""
     rows = []
     for key, posterior, prior in _available(outputs):
         prior_density = prior.density(0.0, key.difference)
-        for coords, draws in _elements(posterior, key.variable):
+        for coords, draws in _informed_elements(key, posterior, informed):
             result = savage_dickey(draws, prior_density)
             rows.append({**_row_key(key, coords), "prior": prior.text() + (" (difference of two)" if key.difference else ""),
                          **result, "evidence": evidence_words(result["bf01"]), "converged": key.source.converged(outputs)})
@@ -291,7 +300,7 @@ def _scale_weights(key: KeyEstimand, posterior: xr.Dataset, prior: EffectPrior, 
 
 
 def sensitivity(outputs: Path, ropes: dict, prior_factors=(0.5, 1.0, 2.0), rope_factors=(0.5, 1.0, 1.5, 2.0),
-                level: float = 0.95) -> pd.DataFrame:
+                level: float = 0.95, informed=None) -> pd.DataFrame:
     """The verdicts of every key estimand over a grid of slab multiples (by
     reweighting) and ROPE half-widths (multiples of each ROPE, about its
     centre): per estimand, prior factor and ROPE factor, how many estimates are
@@ -306,13 +315,13 @@ def sensitivity(outputs: Path, ropes: dict, prior_factors=(0.5, 1.0, 2.0), rope_
             prior_density = scaled.density(0.0, key.difference)
             per_rope = {f: [] for f in rope_factors}
             factors, ess = [], []
-            for coords, draws in _elements(posterior, key.variable):
+            for coords, draws in _informed_elements(key, posterior, informed):
                 w = _scale_weights(key, posterior, prior, p_factor, coords, draws)
                 ess.append(effective_draws(w))
                 factors.append(savage_dickey(draws, prior_density, weights=w)["bf01"])
                 for f in rope_factors:
                     per_rope[f].append(rope_probability(draws, (centre - f * half, centre + f * half), w))
-            for f in rope_factors:
+            for f in rope_factors if factors else ():
                 rows.append({"estimand": key.estimand, "prior_factor": p_factor, "rope_factor": f,
                              "estimates": len(factors), "ruled_out": int((np.array(per_rope[f]) >= level).sum()),
                              "bf01_above_3": int((np.array(factors) > 3).sum()), "bf01_below_third": int((np.array(factors) < 1 / 3).sum()),
@@ -355,7 +364,7 @@ def reanalysis_priors(important: float, direction: int = 0) -> list[AlternativeP
 
 
 def alternative_priors(outputs: Path, ropes: dict, important: dict, directions: dict | None = None,
-                       visits: tuple[str, ...] | None = None) -> pd.DataFrame:
+                       visits: tuple[str, ...] | None = None, informed=None) -> pd.DataFrame:
     """P(beyond the ROPE) of every key estimand (at ``visits`` where it has
     visits; all by default) under the book's prior and under the sceptical,
     neutral and optimistic priors of :func:`reanalysis_priors` (``important``:
@@ -369,7 +378,7 @@ def alternative_priors(outputs: Path, ropes: dict, important: dict, directions: 
             continue
         rope = on_prior_scale(ropes[key.estimand], key)
         alternatives = reanalysis_priors(important[key.estimand], directions.get(key.estimand, 0))
-        for coords, draws in _elements(posterior, key.variable):
+        for coords, draws in _informed_elements(key, posterior, informed):
             if visits is not None and coords.get("post_visit", visits[0]) not in visits:
                 continue
             nodes = _density_nodes(draws)

@@ -43,13 +43,15 @@ from .estimands import (
     NIF_CHANGE_RATIO,
 )
 from .estimates import COLUMNS
+from .identifiability import (
+    MIN_PER_ARM,  # an arm contrast needs at least this many participants in each arm
+)
 from .subgroups import Split, assign
 
 LOD_FRACTION = 0.5  # values under the detection limit count as LOD/2
 AIMS = {1: "NIF change by arm", 2: "within-person coupling", 3: "baseline NIF x arm"}
 TEST_COLUMNS = ["aim", "estimand", "marker", "visit", "subgroup", "split", "term", "estimate", "se", "ci_low", "ci_high",
                 "p_value", "participants", "observations", "converged"]
-MIN_PER_ARM = 3  # an arm contrast needs at least this many participants in each arm
 
 
 def person_visit_table(dataset: Dataset, lod_fraction: float = LOD_FRACTION) -> pd.DataFrame:
@@ -224,18 +226,23 @@ def multiplicity(tests: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def arm_difference_mixed_model(data) -> pd.DataFrame:
+def arm_difference_mixed_model(data, visits) -> pd.DataFrame:
     """The independent check of the outcome model (chapter 03): the ketamine
-    minus saline MADRS change at each post-infusion visit from a statsmodels
-    mixed model with a random intercept per participant (REML) on the same
-    rows, ``y ~ visit + baseline + visit:arm``; one row per visit with the
-    estimate and its standard error. ``data`` is the models' ``ModelData``."""
+    minus saline MADRS change at each of ``visits`` (post-infusion) from a
+    statsmodels mixed model with a random intercept per participant (REML) on
+    the same rows, ``y ~ visit + baseline + visit:arm``; estimate and standard
+    error, indexed by visit in the order of ``visits`` (nothing is fitted
+    without visits: an arm difference the data cannot inform). ``data`` is the
+    models' ``ModelData``."""
+    visits = list(visits)
+    if not visits:
+        return pd.DataFrame({"estimate": [], "se": []}, index=pd.Index([], name="visit"))
     frame = pd.DataFrame({"y": data.y, "participant_id": data.y_person, "visit": np.asarray(data.visits)[data.y_visit],
                           "y0c": (data.y0 - np.nanmean(data.y0))[data.y_person], "k": data.arm_contrast[data.y_person]})
     result = fit_mixed("y ~ 0 + C(visit) + y0c + C(visit):k", frame)
-    terms = {visit: f"C(visit)[{visit}]:k" for visit in data.post_visits}
-    return pd.DataFrame({"visit": list(terms), "estimate": [result.params[t] for t in terms.values()],
-                         "se": [result.bse[t] for t in terms.values()]})
+    terms = [f"C(visit)[{visit}]:k" for visit in visits]
+    return pd.DataFrame({"estimate": [result.params[t] for t in terms], "se": [result.bse[t] for t in terms]},
+                        index=pd.Index(visits, name="visit"))
 
 
 def chance_hits(tests: int, alpha: float = 0.05) -> tuple[float, float]:

@@ -77,6 +77,23 @@ def verdict(*diagnostics) -> str:
     )
 
 
+def uninformed_callout(gaps) -> str:
+    """A warning callout listing the estimands these data cannot inform
+    (:class:`ketamine_nif.identifiability.Gap`), each with its reason; "" when
+    there are none."""
+    from .identifiability import in_words
+
+    if not gaps:
+        return ""
+    lines = "\n".join(f"- {line}." for line in in_words(gaps, bold="**"))
+    return (
+        '::: {.callout-warning title="Not reported: estimates these data cannot inform"}\n'
+        "The model would give these a posterior, but with the few data behind it (below) it would mostly be its "
+        "prior. They are left out of this chapter's tables and answer, of estimates.csv and of the summary.\n\n"
+        f"{lines}\n:::"
+    )
+
+
 def prior_table(priors, rows: dict[str, tuple[str, str]]) -> pd.DataFrame:
     """The priors a chapter states: one row per field of ``priors`` named in
     ``rows`` (field -> (distribution, role)), with the value in force."""
@@ -127,7 +144,9 @@ def pooling_sentence(book: pd.DataFrame, shared: pd.DataFrame) -> str:
     """Where the book's estimates (a fixed prior per effect: each marker on its
     own data) and those of the same model with one scale shared across
     markers disagree: the estimates whose evidence category differs, and how
-    much narrower the shared-scale posteriors are."""
+    much narrower the shared-scale posteriors are ("" without estimates)."""
+    if book.empty:
+        return ""
     own, pooled = _verdicts(book), _verdicts(shared)
     joined = pd.DataFrame({"book": own, "shared": pooled.reindex(own.index)})
     keys = pd.MultiIndex.from_frame(book[["estimand", "marker", "visit"]])

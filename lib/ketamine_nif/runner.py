@@ -83,16 +83,16 @@ class NotebookJob:
         return run_output_dir(self.stem)
 
 
-def configure_environment() -> dict[str, str]:
-    """One BLAS thread per process, and tool caches inside the build folder, so
-    runs are repeatable and leave nothing in $HOME. Settings already in the
-    environment win. Returns what is in force."""
+def configure_environment(cache: Path = CACHE) -> dict[str, str]:
+    """One BLAS thread per process, and tool caches inside ``cache`` (the build
+    folder's by default), so runs are repeatable and leave nothing in $HOME.
+    Settings already in the environment win. Returns what is in force."""
     defaults = {
         **THREAD_SETTINGS,
-        "MPLCONFIGDIR": str(CACHE / "matplotlib"),
-        "PYTENSOR_FLAGS": f"base_compiledir={CACHE / 'pytensor'}",  # C modules and the Numba cache
-        "IPYTHONDIR": str(CACHE / "ipython"),
-        "JUPYTER_RUNTIME_DIR": str(CACHE / "jupyter-runtime"),
+        "MPLCONFIGDIR": str(cache / "matplotlib"),
+        "PYTENSOR_FLAGS": f"base_compiledir={cache / 'pytensor'}",  # C modules and the Numba cache
+        "IPYTHONDIR": str(cache / "ipython"),
+        "JUPYTER_RUNTIME_DIR": str(cache / "jupyter-runtime"),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "XLA_FLAGS": "--xla_force_host_platform_device_count=4",  # numpyro: 4 chains in parallel on the CPU
     }
@@ -219,15 +219,15 @@ def load_parameters(job: NotebookJob, overrides: dict) -> dict:
     return {**parameters, **overrides}
 
 
-def to_notebook(job: NotebookJob) -> Path:
-    """The Jupytext source as an unexecuted .ipynb (Papermill's input)."""
+def to_notebook(job: NotebookJob, folder: Path = BUILD / "sources") -> Path:
+    """The Jupytext source as an unexecuted .ipynb (Papermill's input), written into ``folder``."""
     import jupytext
 
     if not job.source.exists():
         raise RunError(f"notebook source {display_path(job.source)} not found")
     notebook = jupytext.read(job.source)
     # atomically: parallel sweep workers convert the same notebook at once, and none may read a half-written file
-    return write_atomic(BUILD / "sources" / f"{job.stem}.ipynb", jupytext.writes(notebook, fmt="ipynb"))
+    return write_atomic(folder / f"{job.stem}.ipynb", jupytext.writes(notebook, fmt="ipynb"))
 
 
 def notebook_parameters(notebook: Path) -> set[str]:
@@ -247,13 +247,17 @@ def check_parameters(notebook: Path, parameters: dict, job: NotebookJob) -> None
 
 
 def execute(job: NotebookJob, parameters: dict, output: Path | None = None) -> float:
-    """Run one notebook with Papermill; returns seconds. On failure the partial
-    notebook is kept and RunError names the failing cell."""
+    """Run one notebook with Papermill into ``output`` (default: the book's
+    executed notebook); returns seconds. With an ``output`` of the caller's, the
+    unexecuted notebook and the tools' caches go to ``.ketamine-nif/`` beside it,
+    so nothing is written inside the project. On failure the partial notebook
+    is kept and RunError names the failing cell."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    configure_environment()
-    notebook = to_notebook(job)
+    work = Path(output).parent / ".ketamine-nif" if output else BUILD
+    configure_environment(work / "cache")
+    notebook = to_notebook(job, work / "sources")
     check_parameters(notebook, parameters, job)
     output = output or job.output
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ from ketamine_nif import analysis
 from ketamine_nif.chapter import start
 from ketamine_nif.reporting import say
 
-out, data = start(data_dir, output_dir, markers)
+out, data, informed = start(data_dir, output_dir, markers)  # informed: what the data can inform (identifiability)
 config = analysis.load(analysis_config)
 
 # %% [markdown]
@@ -70,7 +70,9 @@ say(f"The analysis uses {{len(data.markers)}} markers of {{len(set(data.nif_pers
 # ## Answer {{#sec-{slug}-answer}}
 #
 # The answer, from a tested function of `lib/ketamine_nif/answers/`, and how
-# sure we are.
+# sure we are. Estimates pass through `informed.keep(...)` before they are
+# shown or written, after `say(reporting.uninformed_callout(informed.gaps_for([...])))`
+# has named those the data cannot inform.
 '''
 
 

@@ -157,6 +157,27 @@ def verdict_calibration(se: np.ndarray, groups: np.ndarray, slab: float, rope_ha
     return pd.DataFrame(rows)
 
 
+def fit_calibration(log_ratio, table: pd.DataFrame, slab: float, rope: tuple[float, float], replicates: int, seed: int,
+                    planted_marker: str = "IL-6", planted_ratio: float = 1.2) -> tuple[pd.DataFrame | None, str]:
+    """:func:`verdict_calibration` on the precision of chapter 02's fit: the
+    posterior SDs of ``log_ratio`` (dims marker, post_visit) of the rows of
+    ``table`` (the reported ratios), grouped by marker, with one real rise of
+    ``planted_ratio`` at the first reported visit of ``planted_marker`` (or of
+    the first reported marker). Returns the table and the planted effect in
+    words, or (None, "") when no ratio is reported."""
+    if table.empty:
+        return None, ""
+    sd = log_ratio.std(("chain", "draw"))
+    se = np.array([float(sd.sel(marker=m, post_visit=v)) for m, v in zip(table["marker"], table["visit"], strict=True)])
+    markers = list(dict.fromkeys(table["marker"]))
+    marker = planted_marker if planted_marker in markers else markers[0]
+    planted = int(np.flatnonzero(table["marker"].to_numpy() == marker)[0])
+    calibration = verdict_calibration(se, np.array([markers.index(m) for m in table["marker"]]), slab,
+                                      max(-np.log(rope[0]), np.log(rope[1])), planted=planted,
+                                      planted_size=np.log(planted_ratio), replicates=replicates, seed=seed)
+    return calibration, f"a true {planted_ratio:g}-fold rise of {marker} at {table['visit'].iloc[planted]}"
+
+
 def calibration_sentence(table: pd.DataFrame, planted: str) -> str:
     """What :func:`verdict_calibration`'s table says, for the book's structure
     against the best of the structures that share a scale across markers;

@@ -37,3 +37,10 @@ def no_answer(which: str = "the fit") -> str:
     """The answer of a chapter when ``which`` ("the fit", "a fit") failed its
     convergence checks: its numbers are shown above but are not findings."""
     return f"**No answer is given**: {which} did not pass the convergence checks (see above), so its numbers are not findings."
+
+
+def nothing_informed(what: str = "the chapter's question") -> str:
+    """The answer of a chapter whose estimates the data cannot inform at all
+    (every row left out by :mod:`ketamine_nif.identifiability`)."""
+    return (f"**No answer is given**: these data hold too little to inform {what} (see the callout above); "
+            "an estimate would mostly be its prior.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import found_and_ruled_out, found_list, no_answer, prior_mass
+from . import found_and_ruled_out, found_list, no_answer, nothing_informed, prior_mass
 
 PLAUSIBLE_MODERATION = (-6, 6)  # points per SD: more than any known predictor of a ketamine response
 
@@ -22,6 +22,8 @@ def answer(table: pd.DataFrame, rope: tuple[float, float], equivalence_level: fl
     """The chapter's answer from the moderations: those whose 95% interval
     excludes zero, and how many comparisons rule out a moderation beyond the
     ROPE. No answer when the fit failed its checks."""
+    if table.empty:
+        return nothing_informed()
     if not converged:
         return no_answer()
     found, ruled_out = found_and_ruled_out(table, equivalence_level)

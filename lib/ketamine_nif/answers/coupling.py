@@ -10,7 +10,7 @@ import pandas as pd
 from ..estimands import COUPLING_WITHIN
 from ..estimates import detected
 from ..reporting import join_words
-from . import no_answer, prior_mass
+from . import no_answer, nothing_informed, prior_mass
 
 PLAUSIBLE_COUPLING = (-6, 6)  # points per doubling: more than any marker could plausibly move MADRS
 
@@ -47,6 +47,8 @@ def madrs(madrs: pd.DataFrame, mixed: pd.DataFrame) -> str:
     saline, or less) and the last, and how the posterior SDs compare with the
     mixed model's standard errors (``mixed``: estimate and se per visit, in
     ``madrs``'s order)."""
+    if madrs.empty:
+        return nothing_informed("the arm difference in MADRS")
     first, last = madrs.iloc[0], madrs.iloc[-1]
     sd_ratio = madrs["sd"].to_numpy() / mixed["se"].to_numpy()
     (first_change, first_interval), (last_change, last_interval) = _more_or_less(first), _more_or_less(last)
@@ -64,6 +66,8 @@ def answer(coupling: pd.DataFrame, rope: tuple[float, float], equivalence_level:
     difference): those whose 95% interval excludes zero, how many arm
     differences are ruled out, and whether the typical interval of a difference
     is narrow enough to rule one out. No answer when a fit failed its checks."""
+    if coupling.empty:
+        return nothing_informed()
     if not converged:
         return no_answer("a fit")
     difference = coupling[coupling["estimand"] == COUPLING_WITHIN["difference"]]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..checks import interval_share, share_inside
 from ..reporting import plural
-from . import found_and_ruled_out, found_list, no_answer
+from . import found_and_ruled_out, found_list, no_answer, nothing_informed
 
 MODEST_RATIOS = (0.5, 2.0)  # the range of ratios the prior check reports its mass on
 
@@ -45,6 +45,8 @@ def answer(table: pd.DataFrame, rope: tuple[float, float], equivalence_level: fl
     """The chapter's answer from its estimates (ratios): the effects whose 95%
     interval excludes 1, how many comparisons rule out a difference beyond the
     ROPE, and the widest interval. No answer when the fit failed its checks."""
+    if table.empty:
+        return nothing_informed()
     if not converged:
         return no_answer()
     found, ruled_out = found_and_ruled_out(table, equivalence_level)

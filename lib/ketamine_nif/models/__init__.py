@@ -11,7 +11,7 @@ from .depression import (
 )
 from .pooling import POOLING, EffectPrior
 from .prepare import ModelData, ModelDataError, prepare
-from .subgroups import SubgroupPriors, build_subgroup_model
+from .subgroups import Day1Priors, SubgroupPriors, build_day1_model, build_subgroup_model
 from .trajectory import LIKELIHOODS, TrajectoryPriors, build_nif_trajectory_model
 
 # Same seed, same draws, whatever the state of the compile cache. With Numba's
@@ -26,6 +26,7 @@ pytensor.config.numba__fastmath = False
 
 __all__ = [
     "POOLING",
+    "Day1Priors",
     "EffectPrior",
     "LIKELIHOODS",
     "ModelData",
@@ -34,6 +35,7 @@ __all__ = [
     "SubgroupPriors",
     "TrajectoryPriors",
     "build_coupling_model",
+    "build_day1_model",
     "build_moderation_model",
     "build_nif_trajectory_model",
     "build_outcome_model",

@@ -1,0 +1,211 @@
+"""What the data can inform, checked before any estimate is reported.
+
+A Bayesian model reports a posterior for every parameter it holds, whether the
+data speak to it or not: with one arm in the data, an arm difference is its
+prior, and with a marker never measured at baseline, a change from baseline is
+imputed from the prior. Such numbers read like findings. :func:`assess` checks,
+from the validated data alone, what each estimand needs (``Estimand.needs``,
+``arms`` and ``per_visit`` in :data:`ketamine_nif.estimands.REGISTRY`), and the
+chapters drop every estimand that fails, with a callout naming the reason
+(:func:`ketamine_nif.reporting.uninformed_callout`).
+
+The rule, per arm the estimand involves (and per post-infusion visit for the
+estimands of one visit): at least ``min_per_arm`` participants
+(``params/analysis.yaml``) with the data it uses, and for a marker at least
+one of their values above the detection limit. It is a rule of thumb: an
+estimand just under it is informed a little by its data, but mostly by its
+prior. A marker measured at baseline in fewer participants than that is left
+out of the fits altogether (:func:`anchored`): the models anchor each
+marker's course at its baseline level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .analysis import load as load_analysis
+from .contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
+from .estimands import (
+    ALL_PARTICIPANTS,
+    ALL_VISITS,
+    SUBGROUP_COUPLING_DIFFERENCE,
+    SUBGROUP_NIF_RATIO,
+    lookup,
+    split_key,
+)
+
+MIN_PER_ARM = load_analysis().min_per_arm
+SPLIT_LEVEL = {*SUBGROUP_COUPLING_DIFFERENCE.values(), SUBGROUP_NIF_RATIO}  # estimands that compare a split's two subgroups
+ALL_MARKERS = ""  # Gap.marker of an estimand of the outcome, not of a marker
+
+
+@dataclass(frozen=True)
+class Gap:
+    """An estimand that the data cannot inform, and why (in words that call the
+    marker "the marker", so that markers with one reason are listed together).
+    ``marker``, ``visit`` and ``subgroup`` say where: one marker or
+    :data:`ALL_MARKERS`, one visit or every one, one subgroup (or a split's
+    "<first> vs <second>") or every participant."""
+
+    estimand: str
+    marker: str
+    reason: str
+    visit: str = ALL_VISITS
+    subgroup: str = ALL_PARTICIPANTS
+
+    def covers(self, estimand: str, marker: str, visit: str, subgroup: str) -> bool:
+        return (self.estimand == lookup(estimand).name and self.marker in (marker, ALL_MARKERS)
+                and self.visit in (visit, ALL_VISITS) and self.subgroup in (subgroup, ALL_PARTICIPANTS))
+
+
+@dataclass
+class Assessment:
+    """The estimands of these data that would be informed by the prior alone (or nearly)."""
+
+    gaps: list[Gap]
+
+    def reasons(self, estimand: str, marker: str = ALL_MARKERS, visit: str = ALL_VISITS,
+                subgroup: str = ALL_PARTICIPANTS) -> list[str]:
+        return [g.reason for g in self.gaps if g.covers(estimand, marker, visit, subgroup)]
+
+    def informed(self, estimand: str, marker: str = ALL_MARKERS, visit: str = ALL_VISITS,
+                 subgroup: str = ALL_PARTICIPANTS) -> bool:
+        return not self.reasons(estimand, marker, visit, subgroup)
+
+    def keep(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The rows of an output-contract table that the data inform."""
+        if table.empty:
+            return table
+        subgroups = table["subgroup"] if "subgroup" in table else [ALL_PARTICIPANTS] * len(table)
+        keep = [self.informed(*key) for key in zip(table["estimand"], table["marker"], table["visit"], subgroups, strict=True)]
+        return table[keep].reset_index(drop=True)
+
+    def gaps_for(self, estimands) -> list[Gap]:
+        """The gaps of ``estimands`` (names or variants)."""
+        names = {lookup(e).name for e in estimands}
+        return [g for g in self.gaps if g.estimand in names]
+
+
+def in_words(gaps, bold: str = "") -> list[str]:
+    """One line per estimand and reason: "coupling, saline arm for BDNF and IL-6: the saline arm has ..."
+    (the registry's label, wrapped in ``bold``, the markers that share the reason, the reason)."""
+    from .reporting import join_words
+
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for g in gaps:
+        grouped.setdefault((g.estimand, g.reason), []).append(g.marker)
+    return [f"{bold}{lookup(estimand).label}{bold}{f' for {join_words(dict.fromkeys(m for m in markers if m))}' if any(markers) else ''}: "
+            f"{reason}" for (estimand, reason), markers in grouped.items()]
+
+
+def _counted(n: int, what: str) -> str:
+    return f"{n} participant{'' if n == 1 else 's'} {what}"
+
+
+def anchored(dataset: Dataset, markers: list[str] | None = None, min_per_arm: int = MIN_PER_ARM) -> list[str]:
+    """The markers (of ``markers``, default all) measured at baseline (a value or one under the
+    limit) in at least ``min_per_arm`` participants: the ones the models can fit."""
+    m = dataset.measurements
+    at_base = m[(m["visit"] == BASELINE_VISIT) & (m["value"].notna() | m["below_lod"])]
+    counts = at_base.groupby("measure")["participant_id"].nunique()
+    return [k for k in (dataset.markers if markers is None else markers) if counts.get(k, 0) >= min_per_arm]
+
+
+def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, outcome: str = DEPRESSION_MEASURE,
+           participants=None, change_arms=None, min_per_arm: int = MIN_PER_ARM) -> Assessment:
+    """Every gap of ``estimands`` (default: every registered estimand of this
+    trial's data) for ``markers`` (default: every marker), among
+    ``participants`` (ids; default: everybody). ``change_arms`` limits the arms
+    checked for a marker's change (the subgroups of a split that applies to
+    some arms only: the other arms' side comes from all their participants)."""
+    from .estimands import REGISTRY
+
+    markers = dataset.markers if markers is None else list(markers)
+    names = [e for e, spec in REGISTRY.items() if spec.needs] if estimands is None else [lookup(e).name for e in estimands]
+    m, p = dataset.measurements, dataset.participants
+    if participants is not None:
+        m, p = m[m["participant_id"].isin(participants)], p[p["participant_id"].isin(participants)]
+    arm_of = p.set_index("participant_id")["arm"]
+    sampled = m[m["value"].notna() | m["below_lod"]]
+    post_visits = [v for v in dataset.visits if v != BASELINE_VISIT]
+    rated = sampled[sampled["measure"] == outcome]
+    rated_base = set(rated.loc[rated["visit"] == BASELINE_VISIT, "participant_id"])
+    rated = rated[rated["participant_id"].isin(rated_base) & (rated["visit"] != BASELINE_VISIT)]  # ratings that give a change
+    fitted = set(anchored(dataset, markers, min_per_arm))
+
+    def shortfall(rows: pd.DataFrame, arms, what: str, where: str = "") -> str:
+        """The reason (or "") when an arm has too few participants among ``rows``, or, for rows of a
+        marker (``where`` they were taken), none of its values above the detection limit."""
+        reasons = []
+        for arm in arms:
+            in_arm = rows[rows["participant_id"].map(arm_of) == arm]
+            if (n := in_arm["participant_id"].nunique()) < min_per_arm:
+                reasons.append(f"the {arm} arm has {_counted(n, what)} (at least {min_per_arm} needed)")
+            elif where and in_arm["value"].isna().all():
+                reasons.append(f"in the {arm} arm every value of the marker {where} is under the detection limit")
+        return "; ".join(reasons)
+
+    gaps: list[Gap] = []
+    for name in names:
+        spec = REGISTRY[name]
+        visits = post_visits if spec.per_visit else [ALL_VISITS]
+        if spec.needs == "outcome change":
+            for visit in visits:
+                rows = rated if visit == ALL_VISITS else rated[rated["visit"] == visit]
+                where = "after it" if visit == ALL_VISITS else f"at {visit}"
+                if reason := shortfall(rows, spec.arms, f"with {outcome} at {BASELINE_VISIT} and {where}"):
+                    gaps.append(Gap(name, ALL_MARKERS, reason, visit))
+            continue
+        for marker in markers:
+            if marker not in fitted:
+                n = sampled.loc[(sampled["measure"] == marker) & (sampled["visit"] == BASELINE_VISIT), "participant_id"].nunique()
+                gaps.append(Gap(name, marker, f"the marker is measured at {BASELINE_VISIT} in {_counted(n, '')}(at least "
+                                              f"{min_per_arm} needed), and the models anchor each marker's course at its "
+                                              f"{BASELINE_VISIT} level: it is left out of the fits"))
+                continue
+            rows = sampled[sampled["measure"] == marker]
+            with_base = rows[rows["participant_id"].isin(set(rows.loc[rows["visit"] == BASELINE_VISIT, "participant_id"]))]
+            for visit in visits:
+                later = with_base[(with_base["visit"] != BASELINE_VISIT) & ((with_base["visit"] == visit) | (visit == ALL_VISITS))]
+                where = "after it" if visit == ALL_VISITS else f"at {visit}"
+                if spec.needs == "marker change":
+                    arms = [a for a in spec.arms if change_arms is None or a in change_arms]
+                    reason = shortfall(later, arms, f"with the marker at {BASELINE_VISIT} and {where}", where)
+                elif spec.needs == "baseline marker":
+                    both = rated[rated["participant_id"].isin(set(with_base["participant_id"]))]
+                    both = both if visit == ALL_VISITS else both[both["visit"] == visit]
+                    reason = shortfall(both, spec.arms, f"with the marker at {BASELINE_VISIT} and {outcome} at {BASELINE_VISIT} and {where}")
+                else:  # paired change: the marker and a rating at one later visit
+                    pairs = later.merge(rated[["participant_id", "visit"]], on=["participant_id", "visit"])
+                    reason = shortfall(pairs, spec.arms, f"with the marker at {BASELINE_VISIT} and at a later visit with a {outcome} rating",
+                                       f"at the visits after {BASELINE_VISIT} with a rating")
+                if reason:
+                    gaps.append(Gap(name, marker, reason, visit))
+    return Assessment(gaps)
+
+
+def assess_subgroups(dataset: Dataset, splits, markers: list[str] | None = None, estimands=None,
+                     min_per_arm: int = MIN_PER_ARM) -> Assessment:
+    """:func:`assess` inside each subgroup of ``splits`` (:class:`ketamine_nif.subgroups.Split`):
+    gaps of the estimands of one subgroup keyed by its label, and of a split's
+    comparisons (subgroup differences and ratios) keyed "<first> vs <second>",
+    where either subgroup falls short (that subgroup named in the reason). A
+    split of some arms only (training: ketamine) codes nobody of the other arms,
+    so their couplings in its subgroups are their prior, while a change of
+    the marker needs only the split's arms."""
+    from .estimands import REGISTRY
+    from .subgroups import assign
+
+    names = [e for e, spec in REGISTRY.items() if spec.needs] if estimands is None else [lookup(e).name for e in estimands]
+    gaps: list[Gap] = []
+    for split in splits:
+        labels = assign(split, dataset)
+        for label in split.labels:
+            found = assess(dataset, markers, names, participants=set(labels.index[labels == label]), change_arms=split.arms,
+                           min_per_arm=min_per_arm)
+            gaps += [Gap(g.estimand, g.marker, f"in the subgroup {label}, {g.reason}", g.visit, split_key(split.labels))
+                     if g.estimand in SPLIT_LEVEL else Gap(g.estimand, g.marker, f"in the subgroup {label}, {g.reason}", g.visit, label)
+                     for g in found.gaps]
+    return Assessment(gaps)

@@ -1,0 +1,54 @@
+"""End to end: chapters run on data that cannot inform some estimands show a
+callout naming them and why, and leave them out of estimates.csv (the rules
+themselves: tests/test_identifiability.py)."""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pandas as pd
+import pytest
+from test_identifiability import no_baseline, one_arm
+
+from conftest import TINY, cli, make_project
+from ketamine_nif.estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
+
+pytestmark = pytest.mark.slow
+MARKERS = ["-p", 'markers=["IL-6", "CRP"]']
+
+
+def run(tmp_path, chapter: str, corrupt) -> tuple[pd.DataFrame, str]:
+    """``chapter`` at test size on the twin changed by ``corrupt``: its estimates and its markdown output."""
+    root = make_project(tmp_path / "project")
+    data = tmp_path / "data"
+    shutil.copytree(root / "data" / "synthetic", data)
+    (data / "truth.csv").unlink()
+    corrupt(data)
+    out = tmp_path / "run" / f"{chapter}.ipynb"
+    result = cli(root, "run", chapter, "--data", str(data), "--out", str(out), *MARKERS, *TINY)
+    assert result.returncode == 0, result.stderr
+    text = "\n".join(o.get("data", {}).get("text/markdown", "") for c in nbformat.read(out, 4).cells
+                     if c.cell_type == "code" for o in c.get("outputs", []))
+    return pd.read_csv(tmp_path / "run" / f"{chapter}-outputs" / "estimates.csv"), text
+
+
+def test_one_arm_reports_no_arm_difference_and_no_coupling_of_the_missing_arm(tmp_path):
+    table, text = run(tmp_path, "03-coupling", one_arm)
+    assert set(table["estimand"]) == {COUPLING_WITHIN["ketamine"]}
+    assert set(table["marker"]) == {"IL-6", "CRP"}
+    assert '::: {.callout-warning title="Not reported: estimates these data cannot inform"}' in text
+    assert "- **MADRS change, ketamine - saline**: the saline arm has 0 participants with MADRS at baseline and at 24h" in text
+    assert "- **coupling, saline arm** for IL-6 and CRP: the saline arm has 0 participants" in text
+    assert "- **coupling, ketamine - saline** for IL-6 and CRP: the saline arm has 0 participants" in text
+    assert "**No answer is given**: these data hold too little to inform the arm difference in MADRS" in text
+    assert "ketamine participants improved by" not in text
+
+
+def test_a_marker_missing_at_baseline_loses_its_ratios_only(tmp_path):
+    table, text = run(tmp_path, "02-nif-trajectories", no_baseline)
+    assert set(table["estimand"]) == {NIF_CHANGE_RATIO}
+    assert set(table["marker"]) == {"CRP"} and len(table) == 3
+    assert ("- **NIF change, ketamine / saline** for IL-6: the marker is measured at baseline in 0 participants "
+            "(at least 3 needed), and the models anchor each marker's course at its baseline level: it is left out of the fits.") in text
+    assert "CRP" not in text.split("Not reported")[1].split(":::")[0]
