@@ -35,7 +35,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from ketamine_nif import describe, plotting, summary
+from ketamine_nif import describe, identifiability, plotting, summary
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.plotting.summary import evidence_by_marker
 from ketamine_nif.reporting import say
@@ -61,6 +61,7 @@ summary.summary_frame(questions).to_csv(out / "summary.csv", index=False)
 say(summary.thresholds_text())
 say(summary.findings_text(questions))
 say(summary.missing_text(chapters, summary.missing_planned(jobs)))
+say(summary.uninformed_text(identifiability.assess(dataset)))
 
 # %%
 #| label: fig-summary

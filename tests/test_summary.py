@@ -219,3 +219,16 @@ def test_every_number_on_the_summary_page_equals_its_estimate(built_book):
             assert int(re.search(r"\d+", rests_on).group()) == reliable - int(unclassified.sum()), rests_on
         else:
             assert rests_on == ""
+
+
+def test_the_summary_names_the_estimates_the_data_cannot_inform():
+    from ketamine_nif.estimands import MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO
+    from ketamine_nif.identifiability import Assessment, Gap
+
+    gaps = [Gap(MADRS_CHANGE_DIFFERENCE, "", "no saline", "24h"), Gap(MADRS_CHANGE_DIFFERENCE, "", "no saline", "day3"),
+            Gap(NIF_CHANGE_RATIO, "IL-6", "no baseline"), Gap(NIF_CHANGE_RATIO, "CRP", "no baseline", "24h"),
+            Gap(NIF_CHANGE_RATIO, "IL-6", "no baseline", "day3")]
+    assert summary.uninformed_text(Assessment(gaps)) == (
+        "Not reported, as these data cannot inform them (the chapters' callouts give the reasons): "
+        "MADRS change, ketamine - saline and NIF change, ketamine / saline (IL-6 and CRP).")
+    assert summary.uninformed_text(Assessment([])) == ""

@@ -363,6 +363,23 @@ def missing_text(chapters: list[ChapterResults], planned: dict[str, str]) -> str
     return "\n\n".join(parts)
 
 
+def uninformed_text(assessment) -> str:
+    """The estimates that the data cannot inform, left out of every chapter
+    (:mod:`ketamine_nif.identifiability`), by estimand with their markers; ''
+    when there are none."""
+    from .reporting import join_words
+
+    markers: dict[str, list[str]] = {}
+    for gap in assessment.gaps:
+        markers.setdefault(REGISTRY[gap.estimand].label, [])
+        if gap.marker and gap.marker not in markers[REGISTRY[gap.estimand].label]:
+            markers[REGISTRY[gap.estimand].label].append(gap.marker)
+    if not markers:
+        return ""
+    items = join_words(f"{label} ({join_words(found)})" if found else label for label, found in markers.items())
+    return f"Not reported, as these data cannot inform them (the chapters' callouts give the reasons): {items}."
+
+
 def thresholds_text() -> str:
     return (
         f"Each estimate is placed in one evidence category: **ruled out** when the probability that it lies inside "
