@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import read, write
 from ketamine_nif import estimates, frequentist
 from ketamine_nif.analysis import load as load_analysis
 from ketamine_nif.contract import load_dataset
@@ -268,3 +269,27 @@ def test_chapter_tables_pick_and_format_the_rows():
          "least squares [95% CI]": "+2.2 [+0.5, +4.0]", "p": "0.012"},
         {"subgroup": split, "participants": 15, "posterior mean [95% interval]": "+3.0 [+1.0, +5.0]", "P(> 0)": 0.6,
          "least squares [95% CI]": "", "p": ""}]
+
+
+def test_imputation_with_nothing_under_the_limit_returns_the_data_unchanged(data_copy):
+    """A marker with no value under its detection limit (CRP here) has nothing
+    to draw: every completed copy equals the data (this crashed before on the
+    empty index arrays)."""
+    import xarray as xr
+
+    rows = read(data_copy, "measurements")
+    crp = rows["measure"] == "CRP"
+    rows.loc[crp & (rows["below_lod"] == "true"), ["value", "below_lod"]] = ["5.0", "false"]
+    write(rows, data_copy, "measurements")
+    dataset = load_dataset(data_copy)
+    people, visits = list(dataset.participants["participant_id"]), dataset.visits[1:]
+    posterior = xr.Dataset(
+        {"level": (("chain", "draw", "participant", "marker"), np.zeros((1, 4, len(people), 1))),
+         "delta": (("chain", "draw", "marker", "post_visit"), np.zeros((1, 4, 1, len(visits)))),
+         "log_ratio": (("chain", "draw", "marker", "post_visit"), np.zeros((1, 4, 1, len(visits)))),
+         "sigma": (("chain", "draw", "marker"), np.ones((1, 4, 1)))},
+        coords={"participant": people, "marker": ["CRP"], "post_visit": visits, "chain": [0], "draw": range(4)})
+    completed = impute_below_lod(dataset, posterior, imputations=2, seed=1, markers=["CRP"])
+    assert len(completed) == 2
+    for copy in completed:
+        pd.testing.assert_frame_equal(copy.measurements, dataset.measurements)

@@ -52,9 +52,10 @@ def impute_below_lod(dataset: Dataset, posterior: xr.Dataset, imputations: int, 
     if saved_people != people:
         raise ImputationError("the aim 1 posterior was fitted to other participants than these data")
     visits = dataset.visits
-    person = m["participant_id"].iloc[rows].map({p: i for i, p in enumerate(people)}).to_numpy()
-    marker = m["measure"].iloc[rows].map({k: j for j, k in enumerate(markers)}).to_numpy()
-    visit = m["visit"].iloc[rows].map({v: t for t, v in enumerate(visits)}).to_numpy()
+    # integer positions (also when no value of these markers is under the limit: nothing to draw then)
+    person = m["participant_id"].iloc[rows].map({p: i for i, p in enumerate(people)}).to_numpy(dtype=int)
+    marker = m["measure"].iloc[rows].map({k: j for j, k in enumerate(markers)}).to_numpy(dtype=int)
+    visit = m["visit"].iloc[rows].map({v: t for t, v in enumerate(visits)}).to_numpy(dtype=int)
     log_lod = np.log(m["lod"].iloc[rows].to_numpy(dtype=float))
     treated = (dataset.participants["arm"].to_numpy() == "ketamine").astype(float)
     contrast = (treated - treated.mean())[person]
