@@ -30,6 +30,7 @@ from .contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
 from .estimands import (
     ALL_PARTICIPANTS,
     ALL_VISITS,
+    REGISTRY,
     SUBGROUP_COUPLING_DIFFERENCE,
     SUBGROUP_NIF_RATIO,
     lookup,
@@ -107,10 +108,14 @@ def _counted(n: int, what: str) -> str:
 def anchored(dataset: Dataset, markers: list[str] | None = None, min_per_arm: int = MIN_PER_ARM) -> list[str]:
     """The markers (of ``markers``, default all) measured at baseline (a value or one under the
     limit) in at least ``min_per_arm`` participants: the ones the models can fit."""
-    m = dataset.measurements
-    at_base = m[(m["visit"] == BASELINE_VISIT) & (m["value"].notna() | m["below_lod"])]
-    counts = at_base.groupby("measure")["participant_id"].nunique()
+    counts = _baseline_counts(dataset)
     return [k for k in (dataset.markers if markers is None else markers) if counts.get(k, 0) >= min_per_arm]
+
+
+def _baseline_counts(dataset: Dataset) -> pd.Series:
+    """Participants with a sample (a value or one under the limit) at baseline, per measure."""
+    m = dataset.measurements
+    return m[(m["visit"] == BASELINE_VISIT) & (m["value"].notna() | m["below_lod"])].groupby("measure")["participant_id"].nunique()
 
 
 def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, outcome: str = DEPRESSION_MEASURE,
@@ -120,8 +125,6 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
     ``participants`` (ids; default: everybody). ``change_arms`` limits the arms
     checked for a marker's change (the subgroups of a split that applies to
     some arms only: the other arms' side comes from all their participants)."""
-    from .estimands import REGISTRY
-
     markers = dataset.markers if markers is None else list(markers)
     names = [e for e, spec in REGISTRY.items() if spec.needs] if estimands is None else [lookup(e).name for e in estimands]
     m, p = dataset.measurements, dataset.participants
@@ -133,7 +136,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
     rated = sampled[sampled["measure"] == outcome]
     rated_base = set(rated.loc[rated["visit"] == BASELINE_VISIT, "participant_id"])
     rated = rated[rated["participant_id"].isin(rated_base) & (rated["visit"] != BASELINE_VISIT)]  # ratings that give a change
-    fitted = set(anchored(dataset, markers, min_per_arm))
+    fitted = set(anchored(dataset, markers, min_per_arm))  # a property of the whole data, also in a subgroup
 
     def shortfall(rows: pd.DataFrame, arms, what: str, where: str = "") -> str:
         """The reason (or "") when an arm has too few participants among ``rows``, or, for rows of a
@@ -160,7 +163,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
             continue
         for marker in markers:
             if marker not in fitted:
-                n = sampled.loc[(sampled["measure"] == marker) & (sampled["visit"] == BASELINE_VISIT), "participant_id"].nunique()
+                n = int(_baseline_counts(dataset).get(marker, 0))
                 gaps.append(Gap(name, marker, f"the marker is measured at {BASELINE_VISIT} in {_counted(n, '')}(at least "
                                               f"{min_per_arm} needed), and the models anchor each marker's course at its "
                                               f"{BASELINE_VISIT} level: it is left out of the fits"))
@@ -195,7 +198,6 @@ def assess_subgroups(dataset: Dataset, splits, markers: list[str] | None = None,
     split of some arms only (training: ketamine) codes nobody of the other arms,
     so their couplings in its subgroups are their prior, while a change of
     the marker needs only the split's arms."""
-    from .estimands import REGISTRY
     from .subgroups import assign
 
     names = [e for e, spec in REGISTRY.items() if spec.needs] if estimands is None else [lookup(e).name for e in estimands]
