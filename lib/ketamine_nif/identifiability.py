@@ -89,16 +89,28 @@ class Assessment:
         return [g for g in self.gaps if g.estimand in names]
 
 
+def markers_by(gaps, key) -> dict:
+    """The distinct markers of ``gaps`` (in order; none for the outcome's gaps) under each ``key(gap)``."""
+    grouped: dict = {}
+    for g in gaps:
+        found = grouped.setdefault(key(g), [])
+        if g.marker and g.marker not in found:
+            found.append(g.marker)
+    return grouped
+
+
 def in_words(gaps, bold: str = "") -> list[str]:
     """One line per estimand and reason: "coupling, saline arm for BDNF and IL-6: the saline arm has ..."
     (the registry's label, wrapped in ``bold``, the markers that share the reason, the reason)."""
     from .reporting import join_words
 
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for g in gaps:
-        grouped.setdefault((g.estimand, g.reason), []).append(g.marker)
-    return [f"{bold}{lookup(estimand).label}{bold}{f' for {join_words(dict.fromkeys(m for m in markers if m))}' if any(markers) else ''}: "
-            f"{reason}" for (estimand, reason), markers in grouped.items()]
+    return [f"{bold}{lookup(estimand).label}{bold}{f' for {join_words(markers)}' if markers else ''}: {reason}"
+            for (estimand, reason), markers in markers_by(gaps, lambda g: (g.estimand, g.reason)).items()]
+
+
+def _when(visit: str) -> str:
+    """Words for the visits of a check: "at day3", or "after it" (the baseline) for every visit."""
+    return "after it" if visit == ALL_VISITS else f"at {visit}"
 
 
 def _counted(n: int, what: str) -> str:
@@ -157,7 +169,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
         if spec.needs == "outcome change":
             for visit in visits:
                 rows = rated if visit == ALL_VISITS else rated[rated["visit"] == visit]
-                where = "after it" if visit == ALL_VISITS else f"at {visit}"
+                where = _when(visit)
                 if reason := shortfall(rows, spec.arms, f"with {outcome} at {BASELINE_VISIT} and {where}"):
                     gaps.append(Gap(name, ALL_MARKERS, reason, visit))
             continue
@@ -172,7 +184,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
             with_base = rows[rows["participant_id"].isin(set(rows.loc[rows["visit"] == BASELINE_VISIT, "participant_id"]))]
             for visit in visits:
                 later = with_base[(with_base["visit"] != BASELINE_VISIT) & ((with_base["visit"] == visit) | (visit == ALL_VISITS))]
-                where = "after it" if visit == ALL_VISITS else f"at {visit}"
+                where = _when(visit)
                 if spec.needs == "marker change":
                     arms = [a for a in spec.arms if change_arms is None or a in change_arms]
                     reason = shortfall(later, arms, f"with the marker at {BASELINE_VISIT} and {where}", where)

@@ -367,13 +367,10 @@ def uninformed_text(assessment) -> str:
     """The estimates that the data cannot inform, left out of every chapter
     (:mod:`ketamine_nif.identifiability`), by estimand with their markers; ''
     when there are none."""
+    from .identifiability import markers_by
     from .reporting import join_words
 
-    markers: dict[str, list[str]] = {}
-    for gap in assessment.gaps:
-        markers.setdefault(REGISTRY[gap.estimand].label, [])
-        if gap.marker and gap.marker not in markers[REGISTRY[gap.estimand].label]:
-            markers[REGISTRY[gap.estimand].label].append(gap.marker)
+    markers = markers_by(assessment.gaps, lambda gap: REGISTRY[gap.estimand].label)
     if not markers:
         return ""
     items = join_words(f"{label} ({join_words(found)})" if found else label for label, found in markers.items())
