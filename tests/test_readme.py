@@ -20,18 +20,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, TINY
+from conftest import BIN, TINY, TINY_BOOK
 from ketamine_nif.paths import ROOT
 
 READMES = ("README.md", "data/README.md")
 FENCE = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
 PLACEHOLDERS = {"/secure/path/to/trial-data": "data/synthetic", "/secure/trial-data": "data/synthetic",
                 "path/to/dir": "data/synthetic"}
-SMALL = " ".join(TINY)  # the test book's sampling settings
+SMALL = " ".join(TINY)  # test-size sampling of one notebook
+BOOK = " ".join(TINY_BOOK)  # the test book's settings (its build is reused: nothing runs again)
 REDUCED = {
-    "make report": f"make report RUN_ARGS='{SMALL}'",
-    "make report DATA=/secure/trial-data": f"make report DATA=data/synthetic RUN_ARGS='{SMALL}'",
-    "make report DATA=/secure/path/to/trial-data": f"make report DATA=data/synthetic RUN_ARGS='{SMALL}'",
+    "make report": f"make report RUN_ARGS='{BOOK}'",
+    "make report DATA=/secure/trial-data": f"make report DATA=data/synthetic RUN_ARGS='{BOOK}'",
+    "make report DATA=/secure/path/to/trial-data": f"make report DATA=data/synthetic RUN_ARGS='{BOOK}'",
     ".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/il6/02-nif-trajectories.ipynb -p 'markers=[\"IL-6\"]' -p sampler=numpyro":
         f".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/il6/02-nif-trajectories.ipynb -p 'markers=[\"IL-6\"]' -p sampler=numpyro {SMALL}",
     # studies of hundreds of fits: the file is checked and its runs counted (`--dry-run`), none is run

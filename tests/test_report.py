@@ -17,7 +17,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from conftest import BIN, TINY, cli, make_project
+from conftest import BIN, TINY, TINY_BOOK, cli, make_project
 from ketamine_nif import estimates
 from ketamine_nif.runner import run_settings
 
@@ -78,16 +78,16 @@ def test_check_book_passes_on_the_built_book(project):
 
 def test_second_run_reuses_unchanged_notebooks(project):
     root, _, _ = project
-    again = cli(root, "run", *TINY)
+    again = cli(root, "run", *TINY_BOOK)
     assert again.returncode == 0, again.stderr
     n = chapter_count(root)
     assert f"0 executed, {n} unchanged" in again.stdout
     # a comment in a parameter file changes no parameter, so nothing runs
     (root / "params" / "01-data.yaml").write_text("subgroups_file: params/subgroups.yaml\n# edited\n")
-    assert f"0 executed, {n} unchanged" in cli(root, "run", *TINY).stdout
+    assert f"0 executed, {n} unchanged" in cli(root, "run", *TINY_BOOK).stdout
     # a changed source re-executes only its notebook, and the notebooks that report run times (the appendix)
     (root / "notebooks" / "01-data.py").write_text((root / "notebooks" / "01-data.py").read_text() + "\n# %%\n1\n")
-    changed = cli(root, "run", *TINY)
+    changed = cli(root, "run", *TINY_BOOK)
     followers = sum("run-log" in (run_settings(p).get("reads") or []) for p in (root / "notebooks").glob("*.py"))
     assert f"{1 + followers} executed, {n - 1 - followers} unchanged" in changed.stdout
     assert "01-data: done in" in changed.stdout
@@ -182,7 +182,7 @@ def test_real_data_show_no_banner_and_no_participant_ids(tmp_path):
         frame = pd.read_csv(real / f"{table}.csv", dtype=str, keep_default_na=False)
         frame["participant_id"] = frame["participant_id"].str.replace("P", "SECRETID-", regex=False)
         frame.to_csv(real / f"{table}.csv", index=False)
-    assert cli(root, "run", "--data", str(real), *TINY, "-p", 'markers=["IL-1RA", "CRP"]').returncode == 0  # two markers: banner and ids are the point
+    assert cli(root, "run", "--data", str(real), *TINY_BOOK, "-p", 'markers=["IL-1RA", "CRP"]').returncode == 0  # two markers: banner and ids are the point
     assert cli(root, "render").returncode == 0
     checked = cli(root, "check-book")  # real data (from _build/report-data.json): no banner, and the data folder's path nowhere
     assert checked.returncode == 0, checked.stderr

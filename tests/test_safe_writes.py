@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, TINY, cli, make_project
+from conftest import BIN, TINY, TINY_BOOK, cli, make_project
 from ketamine_nif.paths import BuildLocked, atomic_path, build_lock, write_atomic
 
 
@@ -143,7 +143,7 @@ def test_a_killed_build_resumes_and_equals_a_clean_one(built_book, tmp_path):
     chapter = "09-external-validation"
     # the reference is the copy's complete build as it stands: other tests rerun
     # chapters of the shared build without rendering it again
-    assert cli(root, "run", *TINY).returncode == 0 and cli(root, "render").returncode == 0
+    assert cli(root, "run", *TINY_BOOK).returncode == 0 and cli(root, "render").returncode == 0
     theirs = _pages(root / "_book")
     outputs = {stem: Path("_build") / "outputs" / stem / "estimates.csv" for stem in (chapter, "index")}
     estimates = {stem: (root / path).read_text() for stem, path in outputs.items() if (root / path).exists()}
@@ -151,7 +151,7 @@ def test_a_killed_build_resumes_and_equals_a_clean_one(built_book, tmp_path):
                 for a in (flag, value)]  # the chapter has no prior predictive draws
     _killed_midway(root, ("run", chapter, "--force", *sampling), f"{chapter}: executing", 4.0)
     assert not (root / "_build" / "cache" / f"{chapter}.key").exists()
-    resumed = cli(root, "run", *TINY)
+    resumed = cli(root, "run", *TINY_BOOK)
     assert resumed.returncode == 0, resumed.stderr
     executed = sorted(re.findall(r"\] (\S+): executing", resumed.stdout))
     assert executed == sorted([chapter, "appendix"]), resumed.stdout

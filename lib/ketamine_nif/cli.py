@@ -93,7 +93,7 @@ def cmd_run(args) -> int:
     only = [find_job(n).stem for n in args.notebooks] if args.notebooks else None
     start = time.perf_counter()
     with paths.build_lock(log=lambda msg: print(msg, flush=True)):
-        records = run_book(data_dir, overrides, force=args.force, only=only, log=lambda msg: print(msg, flush=True))
+        records = run_book(data_dir, overrides, force=args.force, only=only, log=lambda msg: print(msg, flush=True), jobs=args.jobs)
     executed = sum(r["status"] == "executed" for r in records)
     print(f"notebooks: {executed} executed, {len(records) - executed} unchanged, in {time.perf_counter() - start:.1f} s; executed notebooks in {paths.BUILD / 'notebooks'}")
     return 0
@@ -194,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a notebook parameter (value read as YAML); repeatable")
     p.add_argument("--out", type=Path, help="execute one notebook into this .ipynb instead of the book")
     p.add_argument("--force", action="store_true", help="re-execute even unchanged notebooks")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="notebooks executed side by side (default: $KETAMINE_NIF_JOBS, else the CPU count up to 4)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("render", help="render the executed notebooks into the book (_book/)")

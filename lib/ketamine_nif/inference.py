@@ -149,6 +149,10 @@ def sample(model: pm.Model, settings: SamplerSettings, log_likelihood: bool = Tr
         random_seed=settings.seed, nuts_sampler=settings.sampler, target_accept=settings.target_accept,
         progressbar=False, model=model,
     )
+    sizes = idata["posterior"].sizes
+    if (sizes["chain"], sizes["draw"]) != (settings.chains, settings.draws):  # PyMC returns what it has when interrupted
+        raise RuntimeError(f"sampling stopped early: {sizes['chain']} chains x {sizes['draw']} draws of "
+                           f"{settings.chains} x {settings.draws} (interrupted?)")
     if log_likelihood:
         pm.compute_log_likelihood(idata, model=model, progressbar=False)
     return idata

@@ -275,9 +275,35 @@ def execute(job: NotebookJob, parameters: dict, output: Path | None = None) -> f
     return time.perf_counter() - start
 
 
-def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False, only: list[str] | None = None, log=print) -> list[dict]:
-    """Validate the data, then execute each book notebook whose inputs changed.
-    Returns one record per notebook (stem, status, seconds)."""
+def prerequisites(job: NotebookJob, jobs: list[NotebookJob]) -> set[str]:
+    """The notebooks of this run that must finish before ``job`` starts: those
+    whose outputs it lists under ``inputs``, every other chapter when it
+    ``reads`` the chapters' outputs (of those that read them too, the ones
+    before it), and for a ``run: last`` notebook every chapter and the
+    ``run: last`` notebooks before it."""
+    before = {j.stem for j in jobs[:jobs.index(job)]}
+    if job.runs_last:
+        return before | {j.stem for j in jobs if not j.runs_last and j.stem != job.stem}
+    if job.reads:
+        return {j.stem for j in jobs if not j.runs_last and j.stem != job.stem and (not j.reads or j.stem in before)}
+    return {j.stem for j in jobs if j.stem != job.stem and any((ROOT / name).is_relative_to(j.output_dir) for name in job.inputs)}
+
+
+def default_jobs() -> int:
+    """Notebooks executed side by side: ``KETAMINE_NIF_JOBS``, else the CPU
+    count up to 4 (each notebook's sampler runs its chains in processes of its own)."""
+    return max(1, int(os.environ.get("KETAMINE_NIF_JOBS") or min(os.cpu_count() or 1, 4)))
+
+
+def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False, only: list[str] | None = None,
+             log=print, jobs: int | None = None) -> list[dict]:
+    """Validate the data, then execute each book notebook whose inputs changed,
+    up to ``jobs`` at a time (default :func:`default_jobs`), each once the
+    notebooks it depends on (:func:`prerequisites`) are done. A failure stops
+    new notebooks from starting; those running finish, then it is raised.
+    Returns one record per notebook (stem, status, seconds), in execution order."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     settings = configure_environment()
     dataset: Dataset = load_dataset(data_dir)  # stops with ContractError before any notebook runs
     data_hash = hash_files(p for p in Path(data_dir).iterdir() if p.is_file())
@@ -285,41 +311,76 @@ def run_book(data_dir: Path, overrides: dict | None = None, force: bool = False,
     write_atomic(REPORT_DATA,
                  json.dumps({"data_dir": display_path(data_dir), "data_hash": dataset.data_hash(), **dataset.metadata}, indent=2) + "\n")
     chapters = book_jobs()
-    jobs = execution_order([j for j in chapters if not only or j.stem in only])
+    order = execution_order([j for j in chapters if not only or j.stem in only])
     # an override goes to the notebooks that define it, and must be known to one of them
-    known = {job.stem: notebook_parameters(to_notebook(job)) for job in jobs}
+    known = {job.stem: notebook_parameters(to_notebook(job)) for job in order}
     stray = sorted(set(overrides or {}) - set().union(*known.values()))
     if stray:
         raise RunError(f"unknown parameter(s) {', '.join(stray)}: no notebook run here defines them")
     previous = json.loads(RUN_LOG.read_text()) if RUN_LOG.exists() else {}
     run_log = dict(previous)  # written after each notebook, so later ones (the appendix) read it
-    records, package = [], code_hash()
-    for n, job in enumerate(jobs, start=1):
+    package, needs = code_hash(), {job.stem: prerequisites(job, order) for job in order}
+    startable, stuck = set(), [job.stem for job in order]
+    while any(needs[s] <= startable for s in stuck):
+        startable |= {s for s in stuck if needs[s] <= startable}
+        stuck = [s for s in stuck if s not in startable]
+    if stuck:
+        raise RunError("these notebooks cannot start, each waiting (directly or through another) for the outputs of "
+                       f"another of them (inputs or reads in their headers): {', '.join(stuck)}")
+    records, keys, done, failure = {}, {}, set(), None
+
+    def prepare(n: int, job: NotebookJob) -> dict | None:
+        """The notebook's parameters, or None when its outputs are up to date (recorded as cached)."""
         mine = {k: v for k, v in (overrides or {}).items() if k in known[job.stem]}
         parameters = load_parameters(job, {"data_dir": display_path(data_dir), "output_dir": display_path(job.output_dir), **mine})
-        key = hashlib.sha256(
+        keys[job.stem] = hashlib.sha256(
             "\n".join([job.source.read_text(encoding="utf-8"), json.dumps(parameters, sort_keys=True), data_hash, package,
                        analysis_hash(parameters), dependency_hash(job, chapters, run_log)]).encode()
         ).hexdigest()
         stamp = CACHE / f"{job.stem}.key"
-        prefix = f"[{n}/{len(jobs)}] {job.stem}"
-        if not force and job.output.exists() and stamp.exists() and stamp.read_text() == key:
-            log(f"{prefix}: unchanged, not re-executed")
-            records.append({**previous.get(job.stem, {}), "stem": job.stem, "status": "cached"})
-            continue
-        started = datetime.now(UTC)
-        log(f"{prefix}: executing ...")
+        if not force and job.output.exists() and stamp.exists() and stamp.read_text() == keys[job.stem]:
+            log(f"[{n}/{len(order)}] {job.stem}: unchanged, not re-executed")
+            records[job.stem] = {**previous.get(job.stem, {}), "stem": job.stem, "status": "cached"}
+            done.add(job.stem)
+            return None
+        log(f"[{n}/{len(order)}] {job.stem}: executing ...")
         stamp.unlink(missing_ok=True)
-        seconds = execute(job, parameters)
-        write_atomic(stamp, key)
-        log(f"{prefix}: done in {seconds:.1f} s")
-        records.append({
-            "stem": job.stem, "status": "executed", "seconds": round(seconds, 1), "parameters": parameters,
-            "threads": {k: settings[k] for k in THREAD_SETTINGS}, "python": platform.python_version(),
-            "platform": platform.platform(), "started": started.isoformat(timespec="seconds"),
-        })
-        run_log[job.stem] = records[-1]
-        _write_run_log(run_log)
+        return parameters
+
+    waiting, running, width = list(enumerate(order, start=1)), {}, jobs or default_jobs()
+    if width < 1:
+        raise RunError(f"jobs must be at least 1; got {width}")
+    with ThreadPoolExecutor(max_workers=width) as pool:
+        while waiting or running:
+            ready = [(n, job) for n, job in waiting if needs[job.stem] <= done] if failure is None else []
+            for n, job in ready[:width - len(running)]:
+                waiting.remove((n, job))
+                parameters = prepare(n, job)
+                if parameters is not None:
+                    started = datetime.now(UTC)
+                    running[pool.submit(execute, job, parameters)] = (n, job, parameters, started)
+            if failure is not None and not running:
+                raise failure
+            if not running:
+                continue  # cached notebooks were marked done: look again for ready ones
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                n, job, parameters, started = running.pop(future)
+                try:
+                    seconds = future.result()
+                except Exception as exc:  # the others running finish first
+                    failure = failure or exc
+                    continue
+                write_atomic(CACHE / f"{job.stem}.key", keys[job.stem])
+                log(f"[{n}/{len(order)}] {job.stem}: done in {seconds:.1f} s")
+                records[job.stem] = run_log[job.stem] = {
+                    "stem": job.stem, "status": "executed", "seconds": round(seconds, 1), "parameters": parameters,
+                    "threads": {k: settings[k] for k in THREAD_SETTINGS}, "python": platform.python_version(),
+                    "platform": platform.platform(), "started": started.isoformat(timespec="seconds"),
+                }
+                done.add(job.stem)
+                _write_run_log(run_log)
+    records = [records[job.stem] for job in order]
     run_log.update({r["stem"]: r for r in records})
     _write_run_log(run_log)
     return records
