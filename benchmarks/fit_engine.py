@@ -5,13 +5,13 @@ tree for a ratio that does not depend on how busy the machine is.
 
     .venv/bin/python benchmarks/fit_engine.py [--batch 50] [--reference 3]
 
-Fits: the aim 1 model of one marker (IL-6) at the trial's design, 2 chains x
-(300 tuning + 500 draws), chains one after another on one core (as a sweep
-worker runs them). Prints seconds per fit for each path, the engine's per fit
-with its one compilation spread over the batch, and per chain; then the
-anchor's cost per chain (``../shared/anchors/kernel_limit.py``, when present)
-and the ratios. The aim 2 model has no fixed-shape form yet: its reference
-cost is printed alone.
+Fits: the aim 1 model of one marker (IL-6) and the aim 2 (coupling) model of
+one marker (IL-1RA), each at the trial's design, 2 chains x (300 tuning + 500
+draws), chains one after another on one core (as a sweep worker runs them).
+Prints, per model, seconds per fit for each path, the engine's per fit with
+its one compilation spread over the batch, and per chain; then the anchor's
+cost per chain (``../shared/anchors/kernel_limit.py``, when present) and the
+ratios.
 """
 
 from __future__ import annotations
@@ -60,42 +60,47 @@ def main() -> None:
     args = parser.parse_args()
     configure_environment()
     os.environ["KETAMINE_NIF_SAMPLER_CORES"] = "1"  # chains one after another, as in a sweep worker
-    from ketamine_nif.engine import Engine
-    from ketamine_nif.inference import SamplerSettings, fit
+    from ketamine_nif.inference import SamplerSettings
     from ketamine_nif.models import build_coupling_model, build_nif_trajectory_model
 
     settings = SamplerSettings(draws=DRAWS, tune=TUNE, chains=CHAINS, seed=int(time.time()) % 100_000)
-    data = twins(args.batch, settings.seed, "IL-6")
-    print(f"aim 1, IL-6, {len(data[0].participants)} participants, {CHAINS} x ({TUNE} + {DRAWS}); "
-          f"{args.batch} engine fits, {args.reference} reference fits", flush=True)
+    per_chain = {}
+    for label, form, build, marker in (("aim 1", "nif_trajectory", build_nif_trajectory_model, "IL-6"),
+                                       ("aim 2", "coupling", build_coupling_model, "IL-1RA")):
+        per_chain[label] = compare(label, form, build, twins(args.batch, settings.seed, marker), settings, args.reference)
+    anchor = anchor_per_chain()
+    if anchor is not None:
+        print(f"anchor: {anchor:.3f} s per chain; " + "; ".join(
+            f"{label} engine per chain / anchor per chain: {cost / anchor:.1f}x" for label, cost in per_chain.items()))
+
+
+def compare(label: str, form: str, build, data: list, settings, reference_count: int) -> float:
+    """Prints both paths' cost for one model; returns the engine's seconds per chain."""
+    from ketamine_nif.engine import Engine
+    from ketamine_nif.inference import fit
+
+    marker = data[0].markers[0]
+    print(f"{label}, {marker}, {len(data[0].participants)} participants, {CHAINS} x ({TUNE} + {DRAWS}); "
+          f"{len(data)} engine fits, {reference_count} reference fits", flush=True)
+    start = time.perf_counter()
+    for k in range(reference_count):
+        fit(build(data[k]), settings.for_fit(k), "reference", log_likelihood=False)
+    reference = (time.perf_counter() - start) / reference_count
 
     start = time.perf_counter()
-    for k in range(args.reference):
-        fit(build_nif_trajectory_model(data[k]), settings.for_fit(k), "reference", log_likelihood=False)
-    reference = (time.perf_counter() - start) / args.reference
-
-    start = time.perf_counter()
-    engine = Engine("nif_trajectory", data[0], settings)
+    engine = Engine(form, data[0], settings)
     compiled = time.perf_counter() - start
     fits = [engine.fit(d, seed=settings.seed + k) for k, d in enumerate(data)]
     batch = time.perf_counter() - start
     per_fit = (batch - compiled) / len(data)
     divergent = sum(f.diagnostics.divergences > 0 for f in fits)
-    print(f"inference.fit: {reference:.2f} s per fit (build, compile, sample)")
-    print(f"engine: compile {compiled:.1f} s once, then {per_fit:.3f} s per fit ({per_fit / CHAINS:.3f} s per chain); "
+    print(f"  inference.fit: {reference:.2f} s per fit (build, compile, sample)")
+    print(f"  engine: compile {compiled:.1f} s once, then {per_fit:.3f} s per fit ({per_fit / CHAINS:.3f} s per chain); "
           f"{batch / len(data):.3f} s per fit with the compilation spread over {len(data)}; "
           f"{divergent} of {len(data)} fits with divergences")
-    print(f"ratio inference.fit / engine, compilation included over {len(data)}: {reference / (batch / len(data)):.1f}x")
-
-    anchor = anchor_per_chain()
-    if anchor is not None:
-        print(f"anchor: {anchor:.3f} s per chain; engine per chain / anchor per chain: {per_fit / CHAINS / anchor:.1f}x")
-
-    coupling = twins(1, settings.seed + 10_000, "IL-1RA")[0]
-    start = time.perf_counter()
-    fit(build_coupling_model(coupling), settings, "reference", log_likelihood=False)
-    print(f"aim 2, IL-1RA: inference.fit {time.perf_counter() - start:.1f} s per fit; no fixed-shape form yet (no engine fit)")
-
+    print(f"  ratio inference.fit / engine, compilation included over {len(data)}: {reference / (batch / len(data)):.1f}x",
+          flush=True)
+    return per_fit / CHAINS
 
 if __name__ == "__main__":
     main()

@@ -89,12 +89,11 @@ sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coup
 # models share nothing between markers for these effects (each marker is
 # shrunk by its own scale), so for aim 1 the book's answer for a marker is the
 # same as fitted alone, and for aim 2 it differs only through the adjustment
-# for the other markers. The aim 1 sweep fits the book's current model through
+# for the other markers. Both sweeps fit the book's current models through
 # the fit engine (the model compiled once per worker and each twin's data
 # swapped in, sampled with nutpie's NUTS; its log density is the book form's,
-# checked by a test). The aim 2 sweep was run with the previous model version
-# (a normal prior on the coupling, sd 3 points per doubling, close to the
-# book's current prior for one marker). And each fit draws fewer samples than the book
+# and its fits agree with the book's sampler within Monte Carlo error, both
+# checked by tests). And each fit draws fewer samples than the book
 # (the settings are given with the results): enough to place a probability near
 # 0.975 on the right side of the threshold, but short of the report's verdict,
 # which asks every one of the model's parameters, most of them person levels,

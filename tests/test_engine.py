@@ -12,7 +12,8 @@ from conftest import SMALL
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.engine import Engine, engine
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import build_nif_trajectory_model, prepare
+from ketamine_nif.models import build_coupling_model, build_nif_trajectory_model, prepare
+from ketamine_nif.models.depression import coupling_fixed_shape_data
 from ketamine_nif.models.trajectory import below_lod_capacity, fixed_shape_data
 from ketamine_nif.twin import load_scenario, simulate
 
@@ -50,13 +51,71 @@ def test_the_fixed_shape_form_has_the_book_forms_log_density_after_a_data_swap(t
     assert fixed.compile_logp()(point) != pytest.approx(book.compile_logp()(point), rel=1e-6)
 
 
+def _without_samples(data, count: int, seed: int):
+    """``data`` with ``count`` NIF samples after baseline dropped at random (missed samples the outcome needs)."""
+    rng = np.random.default_rng(seed)
+    drop = rng.choice(np.flatnonzero(data.nif_visit > 0), size=count, replace=False)
+    keep = np.setdiff1d(np.arange(len(data.nif_log)), drop)
+    for name in ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod"):
+        setattr(data, name, getattr(data, name)[keep])
+    return data
+
+
+def _padding_logp(fixed_point: dict, book_point: dict) -> float:
+    """The log density of the padded entries of the fixed-shape form's latent
+    lists (beyond the book form's entries): standard normals for missed
+    samples, Exponential(1) gaps on the log scale."""
+    total = 0.0
+    for name, value in fixed_point.items():
+        extra = value[len(book_point.get(name, [])):] if name.startswith(("nif_missing", "nif_censored_gap")) else []
+        if name.startswith("nif_missing"):
+            total += float(np.sum(-0.5 * extra**2 - 0.5 * np.log(2 * np.pi)))
+        elif name.startswith("nif_censored_gap"):
+            total += float(np.sum(extra - np.exp(extra)))
+    return total
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("likelihood", ["normal", "student"])
+def test_the_aim_2_fixed_shape_form_has_the_book_forms_log_density_after_a_data_swap(tmp_path, likelihood):
+    """The coupling model: built on one twin, given another twin's data (with
+    missed samples the outcome needs, values under the lod, other arms), its
+    log density equals the book form's on the second twin plus the padded
+    entries' own terms, at two points; the gradient with respect to the
+    parameters both forms share is equal."""
+    markers = ["IL-6", "IL-1RA", "CRP"]
+    first, second = _twin(tmp_path, 1, markers), _without_samples(_twin(tmp_path, 2, markers), 5, seed=4)
+    book = build_coupling_model(second, likelihood=likelihood)
+    fixed = build_coupling_model(first, likelihood=likelihood, fixed_shape=True)
+    with fixed:
+        pm.set_data(coupling_fixed_shape_data(second, like=coupling_fixed_shape_data(first)))
+    assert book["nif_missing"].size.eval() == 5 and "nif_censored_gap" in book.named_vars
+    shared = [v for v in fixed.value_vars if v.name in {w.name for w in book.value_vars}
+              and not v.name.startswith(("nif_missing", "nif_censored_gap"))]
+    for seed in (3, 4):
+        book_point = _perturbed_point(book, seed)
+        rng = np.random.default_rng(seed + 10)
+        fixed_point = {}
+        for name, value in fixed.initial_point().items():  # the book's values, then the padding's
+            fixed_point[name] = np.asarray(value + 0.3 * rng.normal(size=np.shape(value)))
+            if name in book_point and np.ndim(value):
+                fixed_point[name][: len(book_point[name])] = book_point[name]
+            elif name in book_point:
+                fixed_point[name] = book_point[name]
+        expected = book.compile_logp()(book_point) + _padding_logp(fixed_point, book_point)
+        assert fixed.compile_logp()(fixed_point) == pytest.approx(expected, rel=1e-10)
+        rvs = [fixed.values_to_rvs[v].name for v in shared]
+        np.testing.assert_allclose(fixed.compile_dlogp(vars=[fixed[n] for n in rvs])(fixed_point),
+                                   book.compile_dlogp(vars=[book[n] for n in rvs])(book_point), rtol=1e-8)
+
+
 def test_a_dataset_of_another_design_is_refused(tmp_path):
     settings = SamplerSettings(draws=20, tune=20, chains=1)
     compiled = Engine("nif_trajectory", _twin(tmp_path, 1, ["IL-6"]), settings)
     with pytest.raises(ValueError, match="compiled for 14 participants, markers IL-6.*the data have 14 participants, markers BDNF"):
         compiled.fit(_twin(tmp_path, 2, ["BDNF"]), seed=1)
-    with pytest.raises(ValueError, match="the engine fits nif_trajectory; got 'coupling'"):
-        Engine("coupling", _twin(tmp_path, 1, ["IL-6"]), settings)
+    with pytest.raises(ValueError, match="the engine fits nif_trajectory, coupling; got 'moderation'"):
+        Engine("moderation", _twin(tmp_path, 1, ["IL-6"]), settings)
 
 
 def test_room_for_values_under_the_lod_is_padded_and_checked(tmp_path):
@@ -118,3 +177,31 @@ def test_an_engine_fit_agrees_with_the_reference_fit(tmp_path):
     assert np.all(np.abs(mean_a - mean_b) < 4 * np.sqrt(2) * np.maximum(sd_a, sd_b) / np.sqrt(400))
     np.testing.assert_allclose(sd_b, sd_a, rtol=0.15)
     assert ours.diagnostics.sampler == "nutpie" and ours.diagnostics.seed == 7
+
+
+@pytest.mark.slow
+def test_an_aim_2_engine_fit_agrees_with_the_reference_fit(tmp_path):
+    """The coupling model at the trial's size, IL-1RA alone, with a within-person
+    coupling of 3 MADRS points per doubling planted in the ketamine arm (the
+    design sweep's middle size): posterior means and SDs of the couplings from
+    the engine (compiled on another twin, whose data it fits first) and from
+    ``inference.fit`` agree within Monte Carlo error."""
+    from ketamine_nif.design import planted_scenario
+
+    settings = SamplerSettings(draws=1000, tune=1000, chains=4, seed=11)
+    folder = simulate(planted_scenario("coupling_within_ketamine", 3.0, "IL-1RA"), seed=21).write(tmp_path / "planted")
+    data = prepare(load_dataset(folder), markers=["IL-1RA"])
+    reference = fit(build_coupling_model(data), settings, "reference", log_likelihood=False)
+    other = _twin(tmp_path, 22, ["IL-1RA"], overrides=None)
+    compiled = engine("coupling", other, settings)
+    compiled.fit(other, seed=1)
+    ours = compiled.fit(data, seed=11)
+    for result in (reference, ours):
+        assert result.diagnostics.converged, result.diagnostics.problems()
+    for name in ("coupling_within_ketamine", "coupling_within_saline", "madrs_change_difference"):
+        a, b = reference.idata.posterior[name], ours.idata.posterior[name]
+        mean_a, mean_b = a.mean(("chain", "draw")).values.ravel(), b.mean(("chain", "draw")).values.ravel()
+        sd_a, sd_b = a.std(("chain", "draw")).values.ravel(), b.std(("chain", "draw")).values.ravel()
+        assert np.all(np.abs(mean_a - mean_b) < 4 * np.sqrt(2) * np.maximum(sd_a, sd_b) / np.sqrt(400)), name
+        np.testing.assert_allclose(sd_b, sd_a, rtol=0.15, err_msg=name)
+    assert float(ours.idata.posterior["coupling_within_ketamine"].mean()) > 1.0  # the planted coupling is seen

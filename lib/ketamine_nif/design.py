@@ -95,9 +95,9 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     effect planted, fit the aim's model to ``marker`` alone with the sampler
     ``sampling`` (``SAMPLING_DEFAULTS``) and report the estimate and the fit's
     diagnostics (one row). A sweep calls it as ``fn(seed=..., **fixed, **point)``.
-    With ``sampler: nutpie`` the aim 1 model is fitted by the fit engine
-    (compiled once per worker process, :mod:`ketamine_nif.engine`); otherwise,
-    and for the aim 2 model, by ``inference.fit`` with that sampler."""
+    With ``sampler: nutpie`` the model is fitted by the fit engine (compiled
+    once per worker process, :mod:`ketamine_nif.engine`); otherwise by
+    ``inference.fit`` with that sampler."""
     import tempfile
 
     from .analysis import load as load_analysis
@@ -114,10 +114,10 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         dataset = load_dataset(twin.write(Path(folder) / "data"))
     data = prepare(dataset, markers=[marker])
-    if estimand == NIF_CHANGE_RATIO and settings.sampler == "nutpie":
-        result = engine("nif_trajectory", data, settings).fit(data, seed=seed, name=estimand)
+    form, build = ("nif_trajectory", build_nif_trajectory_model) if estimand == NIF_CHANGE_RATIO else ("coupling", build_coupling_model)
+    if settings.sampler == "nutpie":
+        result = engine(form, data, settings).fit(data, seed=seed, name=estimand)
     else:
-        build = build_nif_trajectory_model if estimand == NIF_CHANGE_RATIO else build_coupling_model
         result = fit(build(data), settings, estimand, log_likelihood=False)
     rows = summarise(result.idata, estimand, load_analysis().rope(estimand), result.diagnostics.converged)
     if estimand == NIF_CHANGE_RATIO:

@@ -31,7 +31,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .inference import PRIORS_ATTRIBUTE, Fit, SamplerSettings, diagnose, sampler_cores
-from .models import ModelData, build_nif_trajectory_model
+from .models import ModelData, build_coupling_model, build_nif_trajectory_model
+from .models.depression import coupling_fixed_shape_data
 from .models.pooling import recorded_priors
 from .models.trajectory import fixed_shape_data
 
@@ -52,6 +53,7 @@ class Form:
 
 FORMS = {
     "nif_trajectory": Form(build_nif_trajectory_model, fixed_shape_data, ("below_lod",)),
+    "coupling": Form(build_coupling_model, coupling_fixed_shape_data),
 }
 
 

@@ -31,6 +31,17 @@ noise they are parameters (non-centred).
 The couplings and moderations have the effect priors of
 :mod:`~ketamine_nif.models.pooling`: a fixed Student-t prior per effect
 (``pooling="shared"``: one scale learned from every marker, for comparison).
+
+``build_coupling_model(..., fixed_shape=True)`` builds the aim 2 model for the
+fit engine (:mod:`ketamine_nif.engine`), as the aim 1 model's fixed-shape form
+does: the latent NIF grid and the MADRS ratings (participant x post-infusion
+visit) are full grids in data containers with 0/1 masks; the cells under the
+lod and the missed samples the outcome needs are padded lists of grid cells,
+each entry with its latent value and a mask (a padded entry's value is a
+standard normal or exponential that nothing else touches); the outcome's priors
+centred on the data are containers too. Its log density is the book form's
+plus the padding's own terms (``tests/test_engine.py``); it has no pointwise
+log-likelihood.
 """
 
 from __future__ import annotations
@@ -44,10 +55,10 @@ import pytensor.tensor as pt
 
 from ..analysis import defaults
 from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
-from .likelihoods import random_intercept
+from .likelihoods import earlier_rows, random_intercept, random_intercept_logp
 from .pooling import EffectPrior, effect
 from .prepare import ModelData
-from .trajectory import TrajectoryPriors, between_person_sd, check_likelihood
+from .trajectory import TrajectoryPriors, between_person_sd, check_likelihood, padded_rows
 
 ARMS = ["ketamine", "saline"]
 
@@ -67,14 +78,28 @@ class OutcomePriors:
 
 
 
-def _outcome(data: ModelData, effect_term, priors: OutcomePriors, likelihood: str):
-    """The outcome likelihood with ``effect_term`` (one value per row) added;
-    returns the arm effect b (``madrs_change_difference``: in the coupling and
-    moderation models it is adjusted for their terms, a nuisance)."""
-    center, scale = data.outcome_scale()
-    y0c = data.y0 - np.nanmean(data.y0)
-    tp = data.y_visit - 1
-    rows = data.y_person
+def _outcome_rows(data: ModelData, box: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """(participant, post-visit index from 0) of each outcome row: the
+    observed ratings, or in the fixed-shape form (``box``) the full grid,
+    participant-major."""
+    if box is None:
+        return data.y_person, data.y_visit - 1
+    n_t = len(data.post_visits)
+    return np.repeat(np.arange(data.n_participants), n_t), np.tile(np.arange(n_t), data.n_participants)
+
+
+def _outcome(data: ModelData, effect_term, priors: OutcomePriors, likelihood: str, box: dict | None = None):
+    """The outcome likelihood with ``effect_term`` (one value per row of
+    :func:`_outcome_rows`) added; returns the arm effect b
+    (``madrs_change_difference``: in the coupling and moderation models it is
+    adjusted for their terms, a nuisance). ``box``: the fixed-shape form's data
+    containers (:func:`coupling_fixed_shape_data`)."""
+    rows, tp = _outcome_rows(data, box)
+    if box is None:
+        center, scale = data.outcome_scale()
+        y0c, contrast = data.y0 - np.nanmean(data.y0), data.arm_contrast
+    else:
+        center, scale, y0c, contrast = box["outcome_centre"], box["outcome_scale"], box["y0_centred"], box["arm_contrast"]
     alpha = pm.Normal("alpha", center, scale)  # first post visit, average over arms and baselines
     shift = pm.Normal("visit_shift", 0.0, scale / 2, dims="later_visit")  # later visits vs the first
     visit_shift = pt.concatenate([pt.zeros(1), shift])
@@ -82,19 +107,28 @@ def _outcome(data: ModelData, effect_term, priors: OutcomePriors, likelihood: st
     b = effect(MADRS_CHANGE_DIFFERENCE, EffectPrior(priors.arm_sd, nu=np.inf), ("post_visit",))
     person_sd = pm.HalfNormal("person_sd", scale)
     sigma = pm.HalfNormal("sigma_y", scale)
-    mean = alpha + visit_shift[tp] + theta * y0c[rows] + b[tp] * data.arm_contrast[rows] + effect_term
+    mean = alpha + visit_shift[tp] + theta * y0c[rows] + b[tp] * contrast[rows] + effect_term
     if likelihood == "normal":
-        random_intercept("y", mean, sigma, person_sd, rows, observed=data.y, dims="y_obs")
+        if box is None:
+            random_intercept("y", mean, sigma, person_sd, rows, observed=data.y, dims="y_obs")
+        else:
+            pm.Potential("y", random_intercept_logp(box["y_value"] - mean, sigma, person_sd, earlier_rows(rows),
+                                                    box["y_seen"]).sum())
     else:
         person = person_sd * pm.Normal("person_raw", 0.0, 1.0, dims="participant")
         nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
-        pm.StudentT("y", nu=nu, mu=mean + person[rows], sigma=sigma, observed=data.y, dims="y_obs")
+        if box is None:
+            pm.StudentT("y", nu=nu, mu=mean + person[rows], sigma=sigma, observed=data.y, dims="y_obs")
+        else:
+            density = pm.logp(pm.StudentT.dist(nu=nu, mu=mean + person[rows], sigma=sigma), box["y_value"])
+            pm.Potential("y", (box["y_seen"] * density).sum())
     return b
 
 
-def _coords(data: ModelData, **extra) -> dict:
+def _coords(data: ModelData, fixed_shape: bool = False, **extra) -> dict:
+    rows = {} if fixed_shape else {"y_obs": np.arange(len(data.y))}
     return {"post_visit": data.post_visits, "later_visit": data.post_visits[1:], "participant": data.participants,
-            "y_obs": np.arange(len(data.y)), **extra}
+            **rows, **extra}
 
 
 def build_outcome_model(data: ModelData, likelihood: str = "normal", priors: OutcomePriors = OutcomePriors()) -> pm.Model:
@@ -129,16 +163,18 @@ def _cells(data: ModelData, visits_needed: str):
     return split(observed), split(censored), np.array(missing, dtype=int).reshape(-1, 3)
 
 
-def _below_limit(name: str, mean, sigma, upper: np.ndarray):
+def _below_limit(name: str, mean, sigma, upper, size: int, seen=None):
     """Latent values under their detection limits, x = lod - gap with gap > 0,
     carrying the normal density of x unnormalised, so that integrating a value
     out gives the censored likelihood P(x <= lod). (``pm.Truncated`` would
     renormalise and lose that information.) The gap's Exponential(1) density is
     cancelled by the potential; it only supplies the log transform (and prior
-    predictive draws)."""
-    gap = pm.Exponential(f"{name}_gap", 1.0, shape=len(upper))
+    predictive draws). ``seen`` (0/1, the fixed-shape form's padded list):
+    entries at 0 keep their Exponential(1) and nothing else."""
+    gap = pm.Exponential(f"{name}_gap", 1.0, shape=size)
     x = pt.as_tensor(upper) - gap
-    pm.Potential(f"{name}_density", pm.logp(pm.Normal.dist(mean, sigma), x) + gap)
+    density = pm.logp(pm.Normal.dist(mean, sigma), x) + gap
+    pm.Potential(f"{name}_density", density if seen is None else seen * density)
     return x
 
 
@@ -150,19 +186,23 @@ def _fill(shape, parts):
     return grid
 
 
-def _latent_trajectories(data: ModelData, priors: TrajectoryPriors):
+def _latent_trajectories(data: ModelData, priors: TrajectoryPriors, box: dict | None = None):
     """Latent log NIF on the (marker, participant, visit) grid, following the
-    aim 1 trajectory model; returns (grid, stable levels (marker, participant), mu)."""
-    (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, "all")
+    aim 1 trajectory model; returns (grid, stable levels (marker, participant), mu).
+    ``box``: the fixed-shape form's data containers (:func:`coupling_fixed_shape_data`)."""
     n_m, n_i, n_v = len(data.markers), data.n_participants, len(data.visits)
-    mu = pm.Normal("nif_mu", data.nif_center(), priors.intercept_sd, dims="marker")
+    centre, contrast = (data.nif_center(), data.arm_contrast) if box is None else (box["nif_centre"], box["arm_contrast"])
+    mu = pm.Normal("nif_mu", centre, priors.intercept_sd, dims="marker")
     delta = pm.Normal("nif_delta", 0.0, priors.time_sd, dims=("marker", "post_visit"))
     beta = effect("nif_arm", EffectPrior(priors.arm_scale), ("marker", "post_visit"))
     tau = between_person_sd("nif_tau", priors, "marker")
     level = pm.Normal("nif_level", mu[:, None], tau[:, None], dims=("marker", "participant"))  # centred, as in aim 1
     sigma = pm.HalfNormal("nif_sigma", priors.residual_sd, dims="marker")
-    change = pt.concatenate([pt.zeros((n_m, n_i, 1)), delta[:, None, :] + data.arm_contrast[None, :, None] * beta[:, None, :]], axis=2)
+    change = pt.concatenate([pt.zeros((n_m, n_i, 1)), delta[:, None, :] + contrast[None, :, None] * beta[:, None, :]], axis=2)
     mean = level[:, :, None] + change
+    if box is not None:
+        return _latent_grid(mean, sigma, box, (n_m, n_i, n_v)), level, mu
+    (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, "all")
 
     def at(idx):
         return mean[idx[:, 0], idx[:, 1], idx[:, 2]], sigma[idx[:, 0]]
@@ -172,11 +212,66 @@ def _latent_trajectories(data: ModelData, priors: TrajectoryPriors):
     parts = [(obs_idx, obs_val)]
     if len(cens_idx):
         m_c, s_c = at(cens_idx)
-        parts.append((cens_idx, _below_limit("nif_censored", m_c, s_c, cens_val)))
+        parts.append((cens_idx, _below_limit("nif_censored", m_c, s_c, cens_val, len(cens_val))))
     if len(miss_idx):
         m_x, s_x = at(miss_idx)
         parts.append((miss_idx, pm.Normal("nif_missing", m_x, s_x, shape=len(miss_idx))))
     return _fill((n_m, n_i, n_v), parts), level, mu
+
+
+def _latent_grid(mean, sigma, box: dict, shape: tuple[int, int, int]):
+    """The fixed-shape form of the latent grid: observed cells are data (their
+    densities masked in), the padded lists of cells under the lod and of
+    missed samples carry latent values as in the book form (a padded entry:
+    a gap or a standard normal that nothing else touches)."""
+    flat_mean = mean.ravel()
+    flat_sigma = pt.repeat(sigma, shape[1] * shape[2])
+    value, seen = box["nif_value"], box["nif_seen"]
+    pm.Potential("log_nif", (seen * pm.logp(pm.Normal.dist(flat_mean, flat_sigma), value)).sum())
+    below, below_seen = box["nif_below_rows"], box["nif_below_seen"]
+    x_below = _below_limit("nif_censored", flat_mean[below], flat_sigma[below], value[below],
+                           box["capacity"]["nif_below_rows"], below_seen)
+    missing, missing_seen = box["nif_missing_rows"], box["nif_missing_seen"]
+    x_missing = pm.Normal("nif_missing", pt.switch(missing_seen > 0, flat_mean[missing], 0.0),
+                          pt.switch(missing_seen > 0, flat_sigma[missing], 1.0), shape=box["capacity"]["nif_missing_rows"])
+    grid = seen * value
+    grid = pt.inc_subtensor(grid[below], below_seen * x_below)
+    grid = pt.inc_subtensor(grid[missing], missing_seen * x_missing)
+    return grid.reshape(shape)
+
+
+def coupling_fixed_shape_data(data: ModelData, like: dict | None = None) -> dict[str, np.ndarray]:
+    """The data containers of the aim 2 model's fixed-shape form: the latent
+    NIF grid (marker-major, then participant, then visit) with values seen
+    above the lod and their mask (cells under the lod hold the log lod), the
+    padded lists of cells under the lod and of missed samples that the outcome
+    needs (as the book form's latent cells, same order; room as in ``like``,
+    a compiled model's containers), the centres of the intercept priors, the
+    arm contrast and arm of each participant, the MADRS ratings on the
+    participant x post-visit grid with their mask, the centred baseline MADRS,
+    and the centre and scale of the outcome priors."""
+    (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, "all")
+    n_m, n_i, n_v, n_t = len(data.markers), data.n_participants, len(data.visits), len(data.post_visits)
+
+    def cell(idx):
+        return (idx[:, 0] * n_i + idx[:, 1]) * n_v + idx[:, 2]
+
+    value, seen = np.zeros(n_m * n_i * n_v), np.zeros(n_m * n_i * n_v)
+    value[cell(obs_idx)], seen[cell(obs_idx)] = obs_val, 1.0
+    value[cell(cens_idx)] = cens_val
+    below_rows, below_seen = padded_rows(cell(cens_idx), like, "nif_below_rows", "values under the lod")
+    missing_rows, missing_seen = padded_rows(cell(miss_idx), like, "nif_missing_rows", "missed samples")
+    row = data.y_person * n_t + data.y_visit - 1
+    if len(np.unique(row)) != len(row):
+        raise ValueError("a participant has two outcome values at one visit; the fixed-shape model needs one")
+    y, y_seen = np.zeros(n_i * n_t), np.zeros(n_i * n_t)
+    y[row], y_seen[row] = data.y, 1.0
+    centre, scale = data.outcome_scale()
+    return {"nif_value": value, "nif_seen": seen, "nif_below_rows": below_rows, "nif_below_seen": below_seen,
+            "nif_missing_rows": missing_rows, "nif_missing_seen": missing_seen, "nif_centre": data.nif_center(),
+            "arm_contrast": data.arm_contrast, "arm_index": np.where(data.treated == 1.0, 0, 1).astype(np.int64),
+            "y_value": y, "y_seen": y_seen, "y0_centred": np.nan_to_num(data.y0 - np.nanmean(data.y0)),
+            "outcome_centre": np.array(centre), "outcome_scale": np.array(scale)}
 
 
 def build_coupling_model(
@@ -185,21 +280,28 @@ def build_coupling_model(
     priors: OutcomePriors = OutcomePriors(),
     nif_priors: TrajectoryPriors = TrajectoryPriors(),
     pooling: str = "none",
+    fixed_shape: bool = False,
 ) -> pm.Model:
     """Aim 2: outcome trajectory with every NIF's within-person change (per
     doubling, by arm) and between-person stable level as predictors, in one
-    outcome likelihood."""
+    outcome likelihood; ``fixed_shape`` the form whose data can be swapped
+    (module docstring)."""
     check_likelihood(likelihood)
-    with pm.Model(coords=_coords(data, marker=data.markers, arm=ARMS)) as model:
-        grid, level, mu = _latent_trajectories(data, nif_priors)
-        person, visit = data.y_person, data.y_visit
-        within = (grid[:, person, visit] - grid[:, person, 0]) / math.log(2)  # (marker, rows)
+    with pm.Model(coords=_coords(data, fixed_shape, marker=data.markers, arm=ARMS)) as model:
+        box = None
+        if fixed_shape:
+            values = coupling_fixed_shape_data(data)
+            box = {name: pm.Data(name, value) for name, value in values.items()}
+            box["capacity"] = {name: len(values[name]) for name in ("nif_below_rows", "nif_missing_rows")}
+        grid, level, mu = _latent_trajectories(data, nif_priors, box)
+        person, tp = _outcome_rows(data, box)
+        within = (grid[:, person, tp + 1] - grid[:, person, 0]) / math.log(2)  # (marker, rows)
         between = (level[:, person] - mu[:, None]) / math.log(2)
         gamma = effect("coupling", EffectPrior(priors.coupling_scale, pooling=pooling), ("marker", "arm"))
-        arm_index = np.where(data.treated[person] == 1.0, 0, 1)
+        arm_index = np.where(data.treated[person] == 1.0, 0, 1) if box is None else box["arm_index"][person]
         lam = pm.Normal("level_slope", 0.0, priors.level_sd, dims="marker")
         term = (gamma[:, arm_index] * within + lam[:, None] * between).sum(axis=0)
-        _outcome(data, term, priors, likelihood)
+        _outcome(data, term, priors, likelihood, box)
         for a, arm in enumerate(ARMS):
             pm.Deterministic(COUPLING_WITHIN[arm], gamma[:, a], dims="marker")
         pm.Deterministic(COUPLING_WITHIN["difference"], gamma[:, 0] - gamma[:, 1], dims="marker")
@@ -224,7 +326,8 @@ def build_moderation_model(
         pm.Normal("log_nif0", mu0[obs_idx[:, 0]], sd0[obs_idx[:, 0]], observed=obs_val)
         parts = [(obs_idx[:, :2], obs_val)]
         if len(cens_idx):
-            parts.append((cens_idx[:, :2], _below_limit("nif0_censored", mu0[cens_idx[:, 0]], sd0[cens_idx[:, 0]], cens_val)))
+            parts.append((cens_idx[:, :2], _below_limit("nif0_censored", mu0[cens_idx[:, 0]], sd0[cens_idx[:, 0]], cens_val,
+                                                        len(cens_val))))
         if len(miss_idx):
             parts.append((miss_idx[:, :2], pm.Normal("nif0_missing", mu0[miss_idx[:, 0]], sd0[miss_idx[:, 0]], shape=len(miss_idx))))
         x0 = _fill((n_m, n_i), parts)

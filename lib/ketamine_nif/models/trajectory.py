@@ -120,6 +120,19 @@ def below_lod_capacity(count: int) -> int:
     return max(8, 1 << math.ceil(math.log2(max(1.25 * count, 1))))
 
 
+def padded_rows(rows: np.ndarray, like: dict | None, name: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """A list of rows of the fixed grid padded to a fixed length (that of
+    ``like[name]``, a compiled model's container, or :func:`below_lod_capacity`),
+    with a 0/1 mask of the entries that are real; more rows than the compiled
+    model has room for are refused, not cut."""
+    capacity = len(like[name]) if like is not None else below_lod_capacity(len(rows))
+    if len(rows) > capacity:
+        raise ValueError(f"{len(rows)} {what}; this compiled model has room for {capacity}")
+    out, seen = np.zeros(capacity, dtype=np.int64), np.zeros(capacity)
+    out[: len(rows)], seen[: len(rows)] = rows, 1.0
+    return out, seen
+
+
 def fixed_shape_data(data: ModelData, below_lod: str = "censored", like: dict | None = None) -> dict[str, np.ndarray]:
     """The data containers of the fixed-shape model: NIF rows on the full
     participant x marker x visit grid (participant-major, then marker), with a
@@ -135,12 +148,7 @@ def fixed_shape_data(data: ModelData, below_lod: str = "censored", like: dict | 
         raise ValueError("a participant has two values of one marker at one visit; the fixed-shape model needs one")
     value, seen = np.zeros(n * markers * visits), np.zeros(n * markers * visits)
     value[row], seen[row] = values, ~censored
-    below = row[censored]
-    capacity = len(like["nif_below_rows"]) if like is not None else below_lod_capacity(len(below))
-    if len(below) > capacity:
-        raise ValueError(f"{len(below)} values under the lod; this compiled model has room for {capacity}")
-    below_rows, below_seen = np.zeros(capacity, dtype=np.int64), np.zeros(capacity)
-    below_rows[: len(below)], below_seen[: len(below)] = below, 1.0
+    below_rows, below_seen = padded_rows(row[censored], like, "nif_below_rows", "values under the lod")
     out = {"nif_value": value, "nif_seen": seen, "nif_below_rows": below_rows, "nif_below_seen": below_seen,
            "nif_centre": data.nif_center(), "arm_contrast": data.arm_contrast}
     if data.visit_days is not None:  # used by the person-slopes variant only
