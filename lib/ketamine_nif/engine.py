@@ -45,6 +45,8 @@ class Form:
     build: Callable
     data: Callable[..., dict[str, np.ndarray]]
     data_options: tuple[str, ...] = ()  # builder options that the data function takes too
+    # latent lists padded to a fixed length: variable -> the container masking its real entries
+    padding: tuple[tuple[str, str], ...] = ()
 
     def values(self, data: ModelData, options: dict, like: dict | None = None) -> dict[str, np.ndarray]:
         """``data``'s values for the data containers (padded like ``like``, a compiled model's)."""
@@ -53,7 +55,8 @@ class Form:
 
 FORMS = {
     "nif_trajectory": Form(build_nif_trajectory_model, fixed_shape_data, ("below_lod",)),
-    "coupling": Form(build_coupling_model, coupling_fixed_shape_data),
+    "coupling": Form(build_coupling_model, coupling_fixed_shape_data,
+                     padding=(("nif_missing", "nif_missing_seen"), ("nif_censored_gap", "nif_below_seen"))),
 }
 
 
@@ -109,8 +112,13 @@ class Engine:
         idata = nutpie.sample(self.compiled.with_data(**values), draws=settings.draws, tune=settings.tune,
                               chains=settings.chains, cores=sampler_cores(settings.chains), seed=settings.seed,
                               target_accept=settings.target_accept, save_warmup=False, progress_bar=False)
-        if "participant" in idata["posterior"].dims:  # the template's labels, until renamed
-            idata["posterior"] = idata["posterior"].to_dataset().assign_coords(participant=list(data.participants))
+        posterior = idata["posterior"].to_dataset()
+        if "participant" in posterior.dims:  # the template's labels, until renamed
+            posterior = posterior.assign_coords(participant=list(data.participants))
+        for name, mask in self.form.padding:  # the padding's entries are no part of the posterior (nor of its diagnostics)
+            real = np.flatnonzero(values[mask])
+            posterior = posterior.isel({posterior[name].dims[-1]: real}) if len(real) else posterior.drop_vars(name)
+        idata["posterior"] = posterior
         idata["posterior"].attrs[PRIORS_ATTRIBUTE] = self.priors
         return Fit(self.model, idata, diagnose(idata, name or self.name, settings, time.perf_counter() - start))
 

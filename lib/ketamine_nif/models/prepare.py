@@ -62,6 +62,9 @@ class ModelData:
     def nif_center(self) -> np.ndarray:
         """Per-marker median of observed log values (censored at their lod): the
         centre of the intercept priors."""
+        empty = [m for j, m in enumerate(self.markers) if not np.any(self.nif_marker == j)]
+        if empty:
+            raise ModelDataError(f"no values of {', '.join(empty)} in these data: a model of a marker needs some")
         return np.array([np.median(self.nif_log[self.nif_marker == j]) for j in range(len(self.markers))])
 
     def outcome_scale(self) -> tuple[float, float]:
