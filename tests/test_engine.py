@@ -15,7 +15,7 @@ from ketamine_nif.engine import Engine, engine
 from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import build_coupling_model, build_nif_trajectory_model, prepare
 from ketamine_nif.models.depression import coupling_fixed_shape_data
-from ketamine_nif.models.trajectory import below_lod_capacity, fixed_shape_data
+from ketamine_nif.models.trajectory import fixed_shape_data, room_for
 from ketamine_nif.twin import load_scenario, simulate
 
 
@@ -133,11 +133,11 @@ def test_room_for_values_under_the_lod_is_padded_and_checked(tmp_path):
     """Rows under the lod are listed, padded to a power of two with a margin,
     so that replicates share a compiled model; more than a compiled model has
     room for is refused, not cut."""
-    assert [below_lod_capacity(c) for c in (0, 6, 7, 100, 134, 204, 205)] == [8, 8, 16, 128, 256, 256, 512]
+    assert [room_for(c) for c in (0, 3, 6, 12, 21, 100, 134, 205, 210)] == [8, 16, 32, 32, 64, 256, 256, 256, 512]
     data = _twin(tmp_path, 1, ["IL-6"])
     values = fixed_shape_data(data)
     count = int(data.nif_censored.sum())
-    assert count > 0 and len(values["nif_below_rows"]) == below_lod_capacity(count)
+    assert count > 0 and len(values["nif_below_rows"]) == room_for(count)
     assert values["nif_below_seen"].sum() == count and values["nif_seen"].sum() == len(data.nif_log) - count
     assert np.array_equal(values["nif_value"][values["nif_below_rows"][:count]], data.nif_log[data.nif_censored])
     small = {**values, "nif_below_rows": np.zeros(count - 1, dtype=int)}

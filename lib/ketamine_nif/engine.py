@@ -141,3 +141,8 @@ def engine(form: str, template: ModelData, settings: SamplerSettings, **options)
     if key not in _ENGINES:
         _ENGINES[key] = Engine(form, template, settings, **options)
     return _ENGINES[key]
+
+
+def compiled(form: str) -> list[Engine]:
+    """The engines of ``form`` this process has compiled (one per design, settings and room)."""
+    return [e for key, e in _ENGINES.items() if key[0] == form]

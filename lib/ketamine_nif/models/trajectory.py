@@ -113,19 +113,21 @@ def masked_log_values(name, mu, sigma, values, seen, below_rows, below_seen, lik
     pm.Potential(name, density + tail)
 
 
-def below_lod_capacity(count: int) -> int:
-    """Room for values under the lod in the fixed-shape form: the power of two
-    at or above 1.25 x ``count`` (at least 8), so that the replicates of a
-    design, whose counts scatter around one value, share one compiled model."""
-    return max(8, 1 << math.ceil(math.log2(max(1.25 * count, 1))))
+def room_for(count: int) -> int:
+    """Room in a padded list of the fixed-shape form (values under the lod,
+    missed samples): the power of two at or above ``count`` + 3 sqrt(``count``)
+    + 4 (at least 8). Between replicates of a design such counts scatter
+    about as a Poisson count does, so most replicates fit the room of the
+    first one and share its compiled model."""
+    return max(8, 1 << math.ceil(math.log2(count + 3 * math.sqrt(count) + 4)))
 
 
 def padded_rows(rows: np.ndarray, like: dict | None, name: str, what: str) -> tuple[np.ndarray, np.ndarray]:
     """A list of rows of the fixed grid padded to a fixed length (that of
-    ``like[name]``, a compiled model's container, or :func:`below_lod_capacity`),
+    ``like[name]``, a compiled model's container, or :func:`room_for`),
     with a 0/1 mask of the entries that are real; more rows than the compiled
     model has room for are refused, not cut."""
-    capacity = len(like[name]) if like is not None else below_lod_capacity(len(rows))
+    capacity = len(like[name]) if like is not None else room_for(len(rows))
     if len(rows) > capacity:
         raise ValueError(f"{len(rows)} {what}; this compiled model has room for {capacity}")
     out, seen = np.zeros(capacity, dtype=np.int64), np.zeros(capacity)
@@ -138,7 +140,7 @@ def fixed_shape_data(data: ModelData, below_lod: str = "censored", like: dict | 
     participant x marker x visit grid (participant-major, then marker), with a
     0/1 mask of values seen above the lod, the list of rows under the lod
     padded to a fixed length (that of ``like``, the containers of a compiled
-    model, or :func:`below_lod_capacity`) with its own mask, the centres of the
+    model, or :func:`room_for`) with its own mask, the centres of the
     intercept priors, the arm contrast and (where the data have them) the
     visits' days."""
     values, censored = substituted(data, below_lod)
