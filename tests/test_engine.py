@@ -222,3 +222,13 @@ def test_an_aim_2_engine_fit_agrees_with_the_reference_fit(tmp_path):
         if name in reference.idata.posterior:
             assert ours.idata.posterior[name].shape == reference.idata.posterior[name].shape, name
     assert float(ours.idata.posterior["coupling_within_ketamine"].mean()) > 1.0  # the planted coupling is seen
+
+
+def test_a_marker_without_values_is_refused_by_name(tmp_path):
+    """Its prior centre would be the median of nothing (NaN), and the sampler would fail without saying why."""
+    data = _twin(tmp_path, 1, ["IL-6", "CRP"])
+    kept = data.nif_marker != 1
+    for name in ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod"):
+        setattr(data, name, getattr(data, name)[kept])
+    with pytest.raises(ValueError, match="no values of CRP in these data"):
+        coupling_fixed_shape_data(data)
