@@ -102,5 +102,6 @@ def compare(label: str, form: str, build, data: list, settings, reference_count:
           flush=True)
     return per_fit / CHAINS
 
+
 if __name__ == "__main__":
     main()

@@ -52,6 +52,12 @@ def test_the_fixed_shape_form_has_the_book_forms_log_density_after_a_data_swap(t
     assert fixed.compile_logp()(point) != pytest.approx(book.compile_logp()(point), rel=1e-6)
 
 
+def _keep_nif_rows(data, keep) -> None:
+    """Keep only the NIF rows ``keep`` (indices or a mask) of ``data``."""
+    for name in ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod"):
+        setattr(data, name, getattr(data, name)[keep])
+
+
 def _with_gaps(data, count: int, seed: int):
     """``data`` with ``count`` NIF samples after baseline and one at baseline
     dropped at random (missed samples the outcome needs), and one participant's
@@ -60,8 +66,7 @@ def _with_gaps(data, count: int, seed: int):
     drop = [*rng.choice(np.flatnonzero(data.nif_visit > 0), size=count, replace=False),
             rng.choice(np.flatnonzero(data.nif_visit == 0))]
     keep = np.setdiff1d(np.arange(len(data.nif_log)), drop)
-    for name in ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod"):
-        setattr(data, name, getattr(data, name)[keep])
+    _keep_nif_rows(data, keep)
     unrated = data.y_person[0]
     data.y0[unrated] = np.nan
     rated = data.y_person != unrated
@@ -227,8 +232,6 @@ def test_an_aim_2_engine_fit_agrees_with_the_reference_fit(tmp_path):
 def test_a_marker_without_values_is_refused_by_name(tmp_path):
     """Its prior centre would be the median of nothing (NaN), and the sampler would fail without saying why."""
     data = _twin(tmp_path, 1, ["IL-6", "CRP"])
-    kept = data.nif_marker != 1
-    for name in ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod"):
-        setattr(data, name, getattr(data, name)[kept])
+    _keep_nif_rows(data, data.nif_marker != 1)
     with pytest.raises(ValueError, match="no values of CRP in these data"):
         coupling_fixed_shape_data(data)
