@@ -29,18 +29,18 @@ individual_lines = "auto"  # faint per-participant lines in figures: auto (on sy
 # %%
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import yaml
 
 from ketamine_nif import describe, plotting
-from ketamine_nif.contract import DEPRESSION_MEASURE, RULES, load_dataset, validation_summary
+from ketamine_nif.chapter import open_data
+from ketamine_nif.contract import RULES, validation_summary
 from ketamine_nif.reporting import join_words, say, show_table
-from ketamine_nif.subgroups import load_splits, subgroup_counts
+from ketamine_nif.subgroups import load_splits, subgroup_counts, usable
 
 plotting.setup()
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
-dataset = load_dataset(data_dir)  # validates; a broken rule stops here with its file, rows and rule
+dataset = open_data(data_dir)  # validates; a broken rule stops here with its file, rows and rule
 sizes = describe.arm_sizes(dataset)
 show_lines = dataset.synthetic if individual_lines == "auto" else bool(individual_lines)
 
@@ -64,7 +64,7 @@ show_table(summary)
 say(
     f"All {len(RULES)} rules of the contract hold. The data hold {len(dataset.participants)} participants "
     f"({sizes['ketamine']} randomised to ketamine and {sizes['saline']} to saline), "
-    f"{len(dataset.measurements)} measurement rows, and the measures {join_words([DEPRESSION_MEASURE, *dataset.markers])}."
+    f"{len(dataset.measurements)} measurement rows, and the measures {join_words([dataset.study.outcome, *dataset.markers])}."
 )
 
 # %% [markdown]
@@ -105,29 +105,33 @@ show_table(panel)
 
 # %% [markdown]
 # **Subgroups.** The paper's 28 subgroup analyses are represented by 14 binary
-# splits read from the subgroup parameter file (@tbl-subgroups). Training
-# condition splits the ketamine arm only, because every saline participant
-# received active training.
+# splits read from the subgroup parameter file (@tbl-subgroups); a split whose
+# covariate these data do not hold is left out, and named below. In the
+# published trial the training condition splits the ketamine arm only, because
+# every saline participant received active training.
 
 # %%
 #| label: tbl-subgroups
 #| tbl-cap: "Subgroup definitions and participants per subgroup and arm."
-splits = load_splits(subgroups_file)
+splits, absent = usable(load_splits(subgroups_file), dataset)
 counts = subgroup_counts(dataset, splits)
 counts.to_csv(out / "subgroups.csv", index=False)
 show_table(counts.drop(columns="definition"))
+
+# %%
+say(absent)
 
 # %% [markdown]
 # ## Who was measured when {#sec-flow}
 #
 # @tbl-flow follows the randomised participants through the visits: how many
-# were rated on the MADRS and how many gave blood. Missing visits are not filled
-# in: the models use every observation a participant has, which is valid when
-# missingness depends on what was observed before it.
+# were rated on the {{outcome}} and how many gave blood. Missing visits are not
+# filled in: the models use every observation a participant has, which is valid
+# when missingness depends on what was observed before it.
 
 # %%
 #| label: tbl-flow
-#| tbl-cap: "Participants rated (MADRS) and sampled (blood) at each visit, n (% of those randomised)."
+#| tbl-cap: "Participants rated ({{outcome}}) and sampled (blood) at each visit, n (% of those randomised)."
 flow = describe.participant_flow(dataset)
 flow.to_csv(out / "flow.csv", index=False)
 show_table(flow)
@@ -156,7 +160,7 @@ show_table(baseline)
 # %% [markdown]
 # ## Depression over five days {#sec-madrs-course}
 #
-# @fig-madrs-trajectories shows the mean MADRS of each arm with its 95%
+# @fig-madrs-trajectories shows the mean {{outcome}} of each arm with its 95%
 # interval. On synthetic data each participant's course is drawn as a faint
 # line as well; on real data those lines are left out unless the analyst asks
 # for them (parameter `individual_lines`), so that no participant's values
@@ -164,11 +168,11 @@ show_table(baseline)
 
 # %%
 #| label: fig-madrs-trajectories
-#| fig-cap: "MADRS by days since the infusion: arm means with 95% intervals; faint lines, where drawn, are individual courses."
-#| fig-alt: "Line chart of MADRS scores from before the infusion to day 5 for the ketamine and saline arms, with arm means and their intervals."
-fig = plotting.trajectories(dataset, [DEPRESSION_MEASURE], columns=1, individual=show_lines)
+#| fig-cap: "{{outcome}} by days since the infusion: arm means with 95% intervals; faint lines, where drawn, are individual courses."
+#| fig-alt: "Line chart of {{outcome}} scores from before the infusion to day 5 for the {{treatment}} and {{reference}} arms, with arm means and their intervals."
+fig = plotting.trajectories(dataset, [dataset.study.outcome], columns=1, individual=show_lines)
 fig.savefig(out / "madrs-trajectories.png")
-plt.show()
+plotting.show()
 
 # %%
 change = describe.mean_change(dataset)
@@ -186,10 +190,11 @@ say(describe.madrs_change_text(change))
 # %%
 #| label: fig-nif-trajectories
 #| fig-cap: "Blood markers by days since the infusion (log scale): geometric means with 95% intervals; faint lines, where drawn, are individual courses."
-#| fig-alt: "Grid of line charts, one per blood marker, showing levels from before the infusion to day 5 for the ketamine and saline arms, with geometric means and their intervals."
-fig = plotting.trajectories(dataset, dataset.markers, columns=2, individual=show_lines)
-fig.savefig(out / "nif-trajectories.png")
-plt.show()
+#| fig-alt: "Grid of line charts, one per blood marker, showing levels from before the infusion to day 5 for the {{treatment}} and {{reference}} arms, with geometric means and their intervals."
+if dataset.markers:  # data without blood markers: the sentence below says so
+    fig = plotting.trajectories(dataset, dataset.markers, columns=2, individual=show_lines)
+    fig.savefig(out / "nif-trajectories.png")
+    plotting.show()
 
 # %%
 say(describe.censoring_text(panel))

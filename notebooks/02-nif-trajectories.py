@@ -13,14 +13,14 @@
 # %% [markdown]
 # # NIF trajectories by arm {#sec-nif-trajectories}
 #
-# Does ketamine change the blood levels of neurotrophic and inflammatory
-# factors over the five days after the infusion, compared with saline? For each
-# marker and each visit after the infusion, this chapter estimates how much
-# more (or less) the marker changed from baseline with ketamine than with
-# saline, as a ratio of geometric means: 1 means no difference, 1.2 means a 20%
-# larger rise with ketamine. All markers are analysed in one model, but each
-# marker's answer rests on its own data: every effect has its own sceptical
-# prior, and no marker borrows its verdict from the others.
+# Does {{treatment}} change the blood levels of neurotrophic and inflammatory
+# factors over the five days after the infusion, compared with {{reference}}?
+# For each marker and each visit after the infusion, this chapter estimates how
+# much more (or less) the marker changed from baseline with {{treatment}} than
+# with {{reference}}, as a ratio of geometric means: 1 means no difference, 1.2
+# means a 20% larger rise with {{treatment}}. All markers are analysed in one
+# model, but each marker's answer rests on its own data: every effect has its
+# own sceptical prior, and no marker borrows its verdict from the others.
 
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
@@ -38,7 +38,6 @@ prior_draws = 500  # draws for the prior predictive check
 calibration_replicates = 100  # simulated trials per prior structure in the check of how markers share strength
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ketamine_nif import analysis, checks, estimates, plotting, reporting, shrinkage
@@ -69,18 +68,19 @@ rope = config.rope(NIF_CHANGE_RATIO)
 # \qquad \ell_{im} \sim \mathrm{N}(\mu_m, \tau_m),
 # $$
 #
-# where $k_i = 1$ for ketamine and 0 for saline ($\bar k$ its mean, so that
-# $\delta_{mt}$ is the change averaged over the arms), $\ell_{im}$ is the
-# participant's stable level and $\beta_{mt}$ the extra change with ketamine. There is no arm term at
-# baseline: randomisation makes the arms equal before the infusion, and the
-# model says so (a constrained baseline). Then $e^{\beta_{mt}}$ is the
-# ketamine/saline ratio of geometric-mean change from baseline. The
-# occasion-to-occasion noise $\varepsilon_{imt}$ is normal with SD $\sigma_m$
-# (or Student-$t$ with the `likelihood` parameter). A value under the
-# detection limit $L$ enters through $\Pr(\log y_{imt} \le \log L)$, the
-# probability of a value that low, instead of a made-up number.
+# where $k_i = 1$ for {{treatment}} and 0 for {{reference}} ($\bar k$ its mean,
+# so that $\delta_{mt}$ is the change averaged over the arms), $\ell_{im}$ is
+# the participant's stable level and $\beta_{mt}$ the extra change with
+# {{treatment}}. There is no arm term at baseline: randomisation makes the arms
+# equal before the infusion, and the model says so (a constrained baseline).
+# Then $e^{\beta_{mt}}$ is the {{treatment}}/{{reference}} ratio of
+# geometric-mean change from baseline. The occasion-to-occasion noise
+# $\varepsilon_{imt}$ is normal with SD $\sigma_m$ (or Student-$t$ with the
+# `likelihood` parameter). A value under the detection limit $L$ enters through
+# $\Pr(\log y_{imt} \le \log L)$, the probability of a value that low, instead
+# of a made-up number.
 #
-# Each ketamine effect has its own sceptical, heavy-tailed prior,
+# Each {{treatment}} effect has its own sceptical, heavy-tailed prior,
 #
 # $$
 # \beta_{mt} \sim \text{Student-}t_3(0,\ \bar s),
@@ -123,14 +123,14 @@ show_table(reporting.prior_table(priors, prior_rows))
 
 # %%
 #| label: fig-nif-prior
-#| fig-cap: "Prior predictive check. Left: log concentrations simulated from the priors (grey) against the observed ones (all markers). Right: the prior of the ketamine/saline ratio, with the region of practical equivalence."
-#| fig-alt: "Two histograms: simulated against observed log concentrations, and the prior distribution of the ketamine to saline ratio centred on 1."
+#| fig-cap: "Prior predictive check. Left: log concentrations simulated from the priors (grey) against the observed ones (all markers). Right: the prior of the {{treatment}}/{{reference}} ratio, with the region of practical equivalence."
+#| fig-alt: "Two histograms: simulated against observed log concentrations, and the prior distribution of the {{treatment}} to {{reference}} ratio centred on 1."
 prior = checks.prior_predictive(model, prior_draws, seed + 1)
 prior_values = checks.nif_replicates(prior.prior_predictive, data)
 prior_ratio = np.asarray(prior.prior[NIF_CHANGE_RATIO]).ravel()
 plotting.prior_check(prior_values, np.maximum(data.nif_log, data.nif_log_lod), "log concentration (all markers)",
                      prior_ratio, "ketamine/saline ratio", rope, log_estimand=True)
-plt.show()
+plotting.show()
 
 # %%
 say(answers.prior_check(prior_ratio, rope, prior_values, data.nif_log))
@@ -162,21 +162,21 @@ say(reporting.verdict(result.diagnostics, shared.diagnostics))
 # %%
 #| label: fig-nif-ppc
 #| fig-cap: "Posterior predictive check: observed mean log concentration (dots) and the 90% range in replicated data (bars), by marker, arm and visit."
-#| fig-alt: "Panels per marker comparing observed mean log concentrations with bars of replicated means for the ketamine and saline arms at each visit."
+#| fig-alt: "Panels per marker comparing observed mean log concentrations with bars of replicated means for the {{treatment}} and {{reference}} arms at each visit."
 replicated = checks.posterior_predictive(result.idata, model, seed + 2, ["log_nif", "log_nif_censored"] if data.nif_censored.any() else ["log_nif"])
 ppc = checks.nif_check(data, checks.nif_replicates(replicated.posterior_predictive, data))
 plotting.predictive_check(ppc, "mean log concentration")
-plt.show()
+plotting.show()
 
 # %%
 say(answers.predictive_check(ppc))
 
 # %% [markdown]
-# ## Ketamine/saline ratios {#sec-nif-estimates}
+# ## {{Treatment}}/{{reference}} ratios {#sec-nif-estimates}
 #
 # @tbl-nif-estimates and @fig-nif-forest give, per marker and visit, the
-# posterior ratio of geometric-mean change from baseline (ketamine over
-# saline), its 95% interval, the probability that it exceeds 1, and the
+# posterior ratio of geometric-mean change from baseline ({{treatment}} over
+# {{reference}}), its 95% interval, the probability that it exceeds 1, and the
 # probability that it lies inside the region of practical equivalence.
 
 # %%
@@ -184,17 +184,17 @@ say(reporting.uninformed_callout(informed.gaps_for([NIF_CHANGE_RATIO])))
 
 # %%
 #| label: tbl-nif-estimates
-#| tbl-cap: "Ketamine/saline ratio of geometric-mean change from baseline: posterior mean, 95% interval, P(ratio > 1), P(inside the region of practical equivalence)."
+#| tbl-cap: "{{Treatment}}/{{reference}} ratio of geometric-mean change from baseline: posterior mean, 95% interval, P(ratio > 1), P(inside the region of practical equivalence)."
 table = informed.keep(estimates.summarise(result.idata, NIF_CHANGE_RATIO, rope, result.diagnostics.converged))
 estimates.write(table, out)
 show_table(reporting.estimates_table(table))
 
 # %%
 #| label: fig-nif-forest
-#| fig-cap: "Ketamine/saline ratios of geometric-mean change from baseline with 95% intervals, by marker and visit; the shaded band is the region of practical equivalence."
+#| fig-cap: "{{Treatment}}/{{reference}} ratios of geometric-mean change from baseline with 95% intervals, by marker and visit; the shaded band is the region of practical equivalence."
 #| fig-alt: "Forest plot of ratios with intervals for each blood marker at each visit after the infusion, around the line of no difference at 1."
 plotting.forest(table, 1.0, rope, "ketamine/saline ratio of geometric-mean change", log=True)
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## Pooled and unpooled estimates {#sec-nif-pooling}
@@ -207,11 +207,11 @@ plt.show()
 
 # %%
 #| label: fig-nif-pooling
-#| fig-cap: "Ketamine/saline ratios per marker and visit: pooled (one scale shared by all markers, grey) and the book's unpooled estimates (colour), with 95% intervals; the shaded band is the region of practical equivalence."
+#| fig-cap: "{{Treatment}}/{{reference}} ratios per marker and visit: pooled (one scale shared by all markers, grey) and the book's unpooled estimates (colour), with 95% intervals; the shaded band is the region of practical equivalence."
 #| fig-alt: "Paired intervals per marker and visit: the pooled estimate above the book's, around the line of no difference at 1."
 shared_table = informed.keep(estimates.summarise(shared.idata, NIF_CHANGE_RATIO, rope, shared.diagnostics.converged))
 plotting.pooling_comparison(table, shared_table, 1.0, rope, "ketamine/saline ratio of geometric-mean change", log=True)
-plt.show()
+plotting.show()
 
 # %%
 say(reporting.pooling_sentence(table, shared_table))

@@ -15,10 +15,10 @@
 #
 # When a participant's blood level of a neurotrophic or inflammatory factor
 # rises after the infusion, does their depression move with it? This chapter
-# first estimates how much ketamine lowered depression scores (MADRS) compared
-# with saline, then asks, for each marker, how many MADRS points go with a
-# doubling of the marker within the same person, separately for ketamine and
-# saline, and whether the two arms differ.
+# first estimates how much {{treatment}} lowered depression scores ({{outcome}})
+# compared with {{reference}}, then asks, for each marker, how many {{outcome}}
+# points go with a doubling of the marker within the same person, separately for
+# {{treatment}} and {{reference}}, and whether the two arms differ.
 
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
@@ -35,7 +35,6 @@ analysis_config = "params/analysis.yaml"  # priors, regions of practical equival
 prior_draws = 500  # draws for the prior predictive check
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -62,7 +61,7 @@ excluded = sum(data.excluded.values())
 # ## The models {#sec-coupling-model}
 #
 # **Depression trajectory.** For participant $i$ at visit $t$ after the
-# infusion, the MADRS score is
+# infusion, the {{outcome}} score is
 #
 # $$
 # y_{it} = \alpha + d_t + \theta\,(y_{i0} - \bar y_0) + (k_i - \bar k)\,b_t + u_i + \varepsilon_{it},
@@ -70,14 +69,15 @@ excluded = sum(data.excluded.values())
 # $$
 #
 # adjusted for the pre-infusion score $y_{i0}$ as in a randomised trial;
-# $k_i$ is 1 for ketamine and 0 for saline ($\bar k$ its mean), and $b_t$ is
-# the ketamine minus saline difference in mean MADRS change from baseline at
-# visit $t$, with a wide normal prior (@tbl-coupling-priors). The person effects $u_i$ are independent of
-# the arm, so the arm means carry the variation between people, as they must
-# for an honest interval; they are integrated out of the likelihood exactly
-# (a participant's ratings are jointly normal with a common covariance), which
-# removes 133 parameters from the sampler. Missing visits are simply absent
-# from the likelihood; no value is carried forward.
+# $k_i$ is 1 for {{treatment}} and 0 for {{reference}} ($\bar k$ its mean), and
+# $b_t$ is the {{treatment}} minus {{reference}} difference in mean {{outcome}}
+# change from baseline at visit $t$, with a wide normal prior
+# (@tbl-coupling-priors). The person effects $u_i$ are independent of the arm,
+# so the arm means carry the variation between people, as they must for an
+# honest interval; they are integrated out of the likelihood exactly (a
+# participant's ratings are jointly normal with a common covariance), which
+# removes one parameter per participant from the sampler. Missing visits are
+# simply absent from the likelihood; no value is carried forward.
 #
 # **Coupling.** Every marker $m$ adds its terms to the same likelihood, so
 # each rating enters once and each coupling is adjusted for the other markers:
@@ -92,26 +92,25 @@ excluded = sum(data.excluded.values())
 # doubling after division by $\ln 2$), the stable level the between-person
 # part, so that the noise of the single baseline sample stays out of the
 # between-person term.
-# $\gamma_{m,a}$ is the coupling in arm $a$: MADRS points per doubling of the
-# marker within a person. Values under the detection limit and missed samples
-# are not filled in: they are unknowns of the model, drawn from the marker's
-# trajectory model and, for censored values, kept below the limit. Each
-# coupling has its own sceptical prior, as the ketamine effects in
+# $\gamma_{m,a}$ is the coupling in arm $a$: {{outcome}} points per doubling of
+# the marker within a person. Values under the detection limit and missed
+# samples are not filled in: they are unknowns of the model, drawn from the
+# marker's trajectory model and, for censored values, kept below the limit. Each
+# coupling has its own sceptical prior, as the {{treatment}} effects in
 # @sec-nif-trajectories, $\gamma_{m,a} \sim \text{Student-}t_3(0, \bar s)$ with
 # the slab $\bar s$ of @tbl-coupling-priors: heavy tails for a large real
-# coupling; nothing is shared between markers. The within-person term holds
-# the baseline sample's own deviation from the person's stable level (the same
-# at every visit), so the coupling also draws on how that deviation varies
-# between people; with the twin's markers this is what a coupling is, and a
-# real data set could fit a separate term for it. (The brief's joint model with correlated
-# person-level slopes of MADRS and each marker would also use each rating
-# once; with three post-infusion visits a person's slopes are barely
-# identified, and the time-varying predictor above answers the same
-# question.)
+# coupling; nothing is shared between markers. The within-person term holds the
+# baseline sample's own deviation from the person's stable level (the same at
+# every visit), so the coupling also draws on how that deviation varies between
+# people; with the twin's markers this is what a coupling is, and a real data
+# set could fit a separate term for it. (The brief's joint model with correlated
+# person-level slopes of {{outcome}} and each marker would also use each rating
+# once; with three post-infusion visits a person's slopes are barely identified,
+# and the time-varying predictor above answers the same question.)
 
 # %%
 #| label: tbl-coupling-priors
-#| tbl-cap: "Priors of the effects (MADRS points; from the analysis configuration, params/analysis.yaml)."
+#| tbl-cap: "Priors of the effects ({{outcome}} points; from the analysis configuration, params/analysis.yaml)."
 show_table(reporting.prior_table(priors, {
     "arm_sd": ("b_t ~ N(0, ·)", "ketamine minus saline MADRS change at a visit"),
     "coupling_scale": ("γ_ma ~ Student-t(3, 0, ·)", "coupling (the slab): half its mass within ±0.76 × the scale"),
@@ -123,18 +122,18 @@ say(answers.ratings(len(data.y), len(set(data.y_person)), excluded))
 # %% [markdown]
 # ## Prior predictive check {#sec-coupling-prior}
 #
-# @fig-coupling-prior simulates MADRS scores and couplings from the priors
+# @fig-coupling-prior simulates {{outcome}} scores and couplings from the priors
 # alone.
 
 # %%
 #| label: fig-coupling-prior
-#| fig-cap: "Prior predictive check. Left: MADRS scores after the infusion simulated from the priors (grey) against the observed ones. Right: the prior of the within-person coupling, with the region of practical equivalence."
-#| fig-alt: "Two histograms: simulated against observed MADRS scores, and the prior distribution of the coupling in MADRS points per doubling centred on zero."
+#| fig-cap: "Prior predictive check. Left: {{outcome}} scores after the infusion simulated from the priors (grey) against the observed ones. Right: the prior of the within-person coupling, with the region of practical equivalence."
+#| fig-alt: "Two histograms: simulated against observed {{outcome}} scores, and the prior distribution of the coupling in {{outcome}} points per doubling centred on zero."
 prior = checks.prior_predictive(coupling_model, prior_draws, seed + 1)
 prior_y = checks.outcome_replicates(prior.prior_predictive)
 prior_coupling = np.asarray(prior.prior[COUPLING_WITHIN["ketamine"]]).ravel()
 plotting.prior_check(prior_y, data.y, "MADRS after the infusion", prior_coupling, "MADRS points per doubling", rope_coupling)
-plt.show()
+plotting.show()
 
 # %%
 say(answers.prior_check(prior_y, prior_coupling))
@@ -156,20 +155,20 @@ say(reporting.verdict(outcome_fit.diagnostics, coupling_fit.diagnostics, shared_
 # %% [markdown]
 # ## Posterior predictive check {#sec-coupling-ppc}
 #
-# @fig-coupling-ppc compares the observed mean MADRS per arm and visit with
-# the same mean in data sets replicated from the coupling model.
+# @fig-coupling-ppc compares the observed mean {{outcome}} per arm and visit
+# with the same mean in data sets replicated from the coupling model.
 
 # %%
 #| label: fig-coupling-ppc
-#| fig-cap: "Posterior predictive check of the coupling model: observed mean MADRS (dots) and the 90% range in replicated data (bars), by arm and visit."
-#| fig-alt: "Observed mean MADRS scores at each visit for both arms shown within bars of replicated means."
+#| fig-cap: "Posterior predictive check of the coupling model: observed mean {{outcome}} (dots) and the 90% range in replicated data (bars), by arm and visit."
+#| fig-alt: "Observed mean {{outcome}} scores at each visit for both arms shown within bars of replicated means."
 replicated = checks.posterior_predictive(coupling_fit.idata, coupling_model, seed + 3, ["y"])
 ppc = checks.outcome_check(data, checks.outcome_replicates(replicated.posterior_predictive))
 plotting.predictive_check(ppc, "mean MADRS")
-plt.show()
+plotting.show()
 
 # %% [markdown]
-# ## Ketamine and depression {#sec-coupling-madrs}
+# ## {{Treatment}} and depression {#sec-coupling-madrs}
 #
 # @tbl-coupling-madrs gives the arm difference beside the same quantity from
 # an independent method, a frequentist mixed model with a random intercept per
@@ -181,7 +180,7 @@ say(reporting.uninformed_callout(informed.gaps_for([MADRS_CHANGE_DIFFERENCE, *CO
 
 # %%
 #| label: tbl-coupling-madrs
-#| tbl-cap: "Ketamine minus saline difference in mean MADRS change from baseline (points), with P(difference > 0) and P(inside the region of practical equivalence), beside the mixed model's estimate and standard error."
+#| tbl-cap: "{{Treatment}} minus {{reference}} difference in mean {{outcome}} change from baseline (points), with P(difference > 0) and P(inside the region of practical equivalence), beside the mixed model's estimate and standard error."
 madrs = informed.keep(estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, rope_madrs, outcome_fit.diagnostics.converged))
 mixed = frequentist.arm_difference_mixed_model(data, madrs["visit"])
 show_table(reporting.estimates_table(madrs, digits=1).assign(
@@ -195,12 +194,12 @@ say(answers.madrs(madrs, mixed))
 # ## Couplings {#sec-coupling-estimates}
 #
 # @tbl-coupling-estimates and @fig-coupling-forest give the within-person
-# couplings per marker: in each arm, and the ketamine minus saline
+# couplings per marker: in each arm, and the {{treatment}} minus {{reference}}
 # difference.
 
 # %%
 #| label: tbl-coupling-estimates
-#| tbl-cap: "Within-person coupling, MADRS points per doubling of the marker: posterior mean, 95% interval, P(> 0), P(inside the region of practical equivalence)."
+#| tbl-cap: "Within-person coupling, {{outcome}} points per doubling of the marker: posterior mean, 95% interval, P(> 0), P(inside the region of practical equivalence)."
 coupling = informed.keep(pd.concat(
     [estimates.summarise(coupling_fit.idata, name, rope_coupling, coupling_fit.diagnostics.converged) for name in COUPLING_WITHIN.values()],
     ignore_index=True,
@@ -211,10 +210,10 @@ show_table(reporting.estimates_table(by_arm, digits=2).rename(columns={"visit": 
 
 # %%
 #| label: fig-coupling-forest
-#| fig-cap: "Within-person coupling (MADRS points per doubling of the marker) with 95% intervals, by marker, in each arm and as the arm difference; the shaded band is the region of practical equivalence."
-#| fig-alt: "Forest plot of couplings with intervals per marker for ketamine, saline and their difference around the line of zero."
+#| fig-cap: "Within-person coupling ({{outcome}} points per doubling of the marker) with 95% intervals, by marker, in each arm and as the arm difference; the shaded band is the region of practical equivalence."
+#| fig-alt: "Forest plot of couplings with intervals per marker for {{treatment}}, {{reference}} and their difference around the line of zero."
 plotting.forest(by_arm, 0.0, rope_coupling, "MADRS points per doubling of the marker")
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## Pooled and unpooled estimates {#sec-coupling-pooling}
@@ -232,7 +231,7 @@ shared = informed.keep(pd.concat([estimates.summarise(shared_fit.idata, name, ro
                                   for name in COUPLING_WITHIN.values()], ignore_index=True))
 shared_by_arm = shared.assign(visit=shared["estimand"].str.replace("coupling_within_", ""))
 plotting.pooling_comparison(by_arm, shared_by_arm, 0.0, rope_coupling, "MADRS points per doubling of the marker")
-plt.show()
+plotting.show()
 
 # %%
 say(reporting.pooling_sentence(coupling, shared))

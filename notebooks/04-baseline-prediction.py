@@ -13,11 +13,12 @@
 # %% [markdown]
 # # Baseline NIF levels as predictors {#sec-baseline-prediction}
 #
-# Do people who start with higher (or lower) blood levels of a neurotrophic
-# or inflammatory factor respond better to ketamine? For each marker and visit,
-# this chapter estimates how much the ketamine minus saline difference in
-# MADRS change shifts per standard deviation of the marker's pre-infusion
-# level. Zero means the marker does not tell who benefits from ketamine.
+# Do people who start with higher (or lower) blood levels of a neurotrophic or
+# inflammatory factor respond better to {{treatment}}? For each marker and
+# visit, this chapter estimates how much the {{treatment}} minus {{reference}}
+# difference in {{outcome}} change shifts per standard deviation of the marker's
+# pre-infusion level. Zero means the marker does not tell who benefits from
+# {{treatment}}.
 
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
@@ -34,7 +35,6 @@ analysis_config = "params/analysis.yaml"  # priors, regions of practical equival
 prior_draws = 500  # draws for the prior predictive check
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ketamine_nif import analysis, checks, estimates, plotting, reporting
@@ -71,9 +71,9 @@ rope = config.rope(BASELINE_MODERATION_DIFFERENCE)
 # $\mu_m$ and SD $\sigma^0_m$ across participants (estimated in the same model;
 # a value under the detection limit is an unknown kept below the limit, a
 # missing sample an unknown). $\lambda_{mt}$ is how baseline level relates to
-# MADRS change averaged over the arms, and $\kappa_{mt}$, the estimand, how
-# much more (or less) it does so on ketamine than on saline, adjusted for the
-# other markers. Each moderation has its own sceptical prior,
+# {{outcome}} change averaged over the arms, and $\kappa_{mt}$, the estimand,
+# how much more (or less) it does so on {{treatment}} than on {{reference}},
+# adjusted for the other markers. Each moderation has its own sceptical prior,
 # $\kappa_{mt} \sim \text{Student-}t_3(0, \bar s)$ with the slab $\bar s$ of
 # @tbl-baseline-priors: heavy tails for a large real moderation; nothing is shared
 # between markers, as for the effects of @sec-nif-trajectories. The person
@@ -82,7 +82,7 @@ rope = config.rope(BASELINE_MODERATION_DIFFERENCE)
 
 # %%
 #| label: tbl-baseline-priors
-#| tbl-cap: "Prior of the moderations (MADRS points per SD; from the analysis configuration, params/analysis.yaml)."
+#| tbl-cap: "Prior of the moderations ({{outcome}} points per SD; from the analysis configuration, params/analysis.yaml)."
 show_table(reporting.prior_table(priors, {
     "moderation_scale": ("κ_mt ~ Student-t(3, 0, ·)", "moderation (the slab): half its mass within ±0.76 × the scale"),
 }))
@@ -92,13 +92,13 @@ show_table(reporting.prior_table(priors, {
 
 # %%
 #| label: fig-baseline-prior
-#| fig-cap: "Prior predictive check. Left: MADRS scores after the infusion simulated from the priors (grey) against the observed ones. Right: the prior of the moderation (MADRS points per SD of baseline level), with the region of practical equivalence."
-#| fig-alt: "Two histograms: simulated against observed MADRS scores, and the prior distribution of the moderation centred on zero."
+#| fig-cap: "Prior predictive check. Left: {{outcome}} scores after the infusion simulated from the priors (grey) against the observed ones. Right: the prior of the moderation ({{outcome}} points per SD of baseline level), with the region of practical equivalence."
+#| fig-alt: "Two histograms: simulated against observed {{outcome}} scores, and the prior distribution of the moderation centred on zero."
 prior = checks.prior_predictive(model, prior_draws, seed + 1)
 prior_y = checks.outcome_replicates(prior.prior_predictive)
 prior_kappa = np.asarray(prior.prior[BASELINE_MODERATION_DIFFERENCE]).ravel()
 plotting.prior_check(prior_y, data.y, "MADRS after the infusion", prior_kappa, "MADRS points per SD of baseline level", rope)
-plt.show()
+plotting.show()
 
 # %%
 say(answers.prior_check(prior_y, prior_kappa))
@@ -121,37 +121,38 @@ say(reporting.verdict(result.diagnostics, shared.diagnostics))
 
 # %%
 #| label: fig-baseline-ppc
-#| fig-cap: "Posterior predictive check of the baseline-prediction model: observed mean MADRS (dots) and the 90% range in replicated data (bars), by arm and visit."
-#| fig-alt: "Observed mean MADRS scores at each visit for both arms shown within bars of replicated means."
+#| fig-cap: "Posterior predictive check of the baseline-prediction model: observed mean {{outcome}} (dots) and the 90% range in replicated data (bars), by arm and visit."
+#| fig-alt: "Observed mean {{outcome}} scores at each visit for both arms shown within bars of replicated means."
 replicated = checks.posterior_predictive(result.idata, model, seed + 2, ["y"])
 ppc = checks.outcome_check(data, checks.outcome_replicates(replicated.posterior_predictive))
 plotting.predictive_check(ppc, "mean MADRS")
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## Moderation by baseline level {#sec-baseline-estimates}
 #
-# @tbl-baseline-estimates and @fig-baseline-forest give, per marker and
-# visit, the ketamine minus saline difference in MADRS change per SD of the
-# pre-infusion level. A negative value means that participants with higher
-# baseline levels gained more from ketamine (MADRS falls with improvement).
+# @tbl-baseline-estimates and @fig-baseline-forest give, per marker and visit,
+# the {{treatment}} minus {{reference}} difference in {{outcome}} change per SD
+# of the pre-infusion level. A negative value means that participants with
+# higher baseline levels gained more from {{treatment}} ({{outcome}} falls with
+# improvement).
 
 # %%
 say(reporting.uninformed_callout(informed.gaps_for([BASELINE_MODERATION_DIFFERENCE])))
 
 # %%
 #| label: tbl-baseline-estimates
-#| tbl-cap: "Arm difference in MADRS change per SD of baseline log level: posterior mean, 95% interval, P(> 0), P(inside the region of practical equivalence)."
+#| tbl-cap: "Arm difference in {{outcome}} change per SD of baseline log level: posterior mean, 95% interval, P(> 0), P(inside the region of practical equivalence)."
 table = informed.keep(estimates.summarise(result.idata, BASELINE_MODERATION_DIFFERENCE, rope, result.diagnostics.converged))
 estimates.write(table, out)
 show_table(reporting.estimates_table(table))
 
 # %%
 #| label: fig-baseline-forest
-#| fig-cap: "Arm difference in MADRS change per SD of baseline level, with 95% intervals, by marker and visit; the shaded band is the region of practical equivalence."
+#| fig-cap: "Arm difference in {{outcome}} change per SD of baseline level, with 95% intervals, by marker and visit; the shaded band is the region of practical equivalence."
 #| fig-alt: "Forest plot of moderation estimates with intervals per marker and visit around the line of zero."
 plotting.forest(table, 0.0, rope, "MADRS points per SD of baseline level (ketamine minus saline)")
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## Pooled and unpooled estimates {#sec-baseline-pooling}
@@ -167,7 +168,7 @@ plt.show()
 #| fig-alt: "Paired intervals per marker and visit: the pooled estimate above the book's, around the line of zero."
 shared_table = informed.keep(estimates.summarise(shared.idata, BASELINE_MODERATION_DIFFERENCE, rope, shared.diagnostics.converged))
 plotting.pooling_comparison(table, shared_table, 0.0, rope, "MADRS points per SD of baseline level (ketamine minus saline)")
-plt.show()
+plotting.show()
 
 # %%
 say(reporting.pooling_sentence(table, shared_table))

@@ -46,13 +46,12 @@ prior_draws = 500  # draws for the prior check
 # %%
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import xarray as xr
 
 from ketamine_nif import analysis, estimates, frequentist, plotting, reporting, subgroup_analysis
 from ketamine_nif.answers import subgroups as answers
-from ketamine_nif.contract import load_dataset
+from ketamine_nif.chapter import open_data
 from ketamine_nif.estimands import COUPLING_WITHIN
 from ketamine_nif.identifiability import anchored, assess_subgroups
 from ketamine_nif.imputation import impute_below_lod
@@ -60,14 +59,14 @@ from ketamine_nif.inference import SamplerSettings, fit
 from ketamine_nif.models import Day1Priors, SubgroupPriors, build_day1_model, build_subgroup_model
 from ketamine_nif.plotting.subgroups import prior_differences
 from ketamine_nif.reporting import diagnostics_table, say, show_table, verdict
-from ketamine_nif.subgroups import load_splits, subgroup_counts
+from ketamine_nif.subgroups import load_splits, subgroup_counts, usable
 
 # %%
 plotting.setup()
 config = analysis.load(analysis_config)
 focus_marker, focus_subgroup, day1_visit = (config.paper_finding[k] for k in ("marker", "subgroup", "visit"))
-dataset = load_dataset(data_dir)
-all_splits = load_splits(subgroups_file)
+dataset = open_data(data_dir)
+all_splits, absent = usable(load_splits(subgroups_file), dataset)
 chosen = [s for s in all_splits if splits is None or s.name in splits]
 posterior_file = Path(nif_posterior) if nif_posterior else Path(output_dir).parent / "02-nif-trajectories" / "nif-trajectories.nc"
 imputed = bool(imputations) and posterior_file.exists()
@@ -89,14 +88,18 @@ n_differences = subgroup_analysis.differences_tested(data, chosen)
 # ## Subgroups {#sec-subgroups-definitions}
 #
 # The subgroups are the binary splits of the subgroup parameter file
-# (@sec-data). Training exists only in the ketamine arm (every saline
-# participant had active training), so that split compares ketamine
-# participants with each other and says nothing about saline.
+# (@sec-data) whose covariates these data hold. In the published trial,
+# training exists only in the ketamine arm (every saline participant had
+# active training), so that split compares ketamine participants with each
+# other and says nothing about saline.
 
 # %%
 #| label: tbl-subgroups-counts
 #| tbl-cap: "Participants per subgroup and arm."
 show_table(subgroup_counts(dataset, chosen).drop(columns="definition"))
+
+# %%
+say(absent)
 
 # %% [markdown]
 # ## The model {#sec-subgroups-model}
@@ -107,7 +110,7 @@ show_table(subgroup_counts(dataset, chosen).drop(columns="definition"))
 # first subgroup's share), 0 where the split does not apply (training, saline
 # arm) or the covariate is missing.
 #
-# **Coupling (aim 2).** MADRS at every visit, with the marker's log2
+# **Coupling (aim 2).** {{outcome}} at every visit, with the marker's log2
 # concentration split, as in the original analysis, into its deviation from the
 # person's mean $w_{imt}$ (within) and that mean $b_{im}$ (between):
 #
@@ -126,8 +129,8 @@ show_table(subgroup_counts(dataset, chosen).drop(columns="definition"))
 # \Delta x_{imt} = \delta_{mt} + (k_i - \bar k)\Bigl(\beta_{mt} + \sum_k c_{ik}\, e_{mk}\Bigr) + v_{im} + \eta_{imt},
 # $$
 #
-# where $e_{mk}$ is the difference between the two subgroups in the ketamine
-# effect on the marker (log ratio).
+# where $e_{mk}$ is the difference between the two subgroups in the
+# {{treatment}} effect on the marker (log ratio).
 #
 # **Shrinkage.** The subgroup differences of one marker (and arm) share one
 # scale across all splits:
@@ -147,10 +150,10 @@ show_table(subgroup_counts(dataset, chosen).drop(columns="definition"))
 # difference of 10 points per doubling to half its size.) $\gamma$ and $\beta$ have the fixed Student-$t$
 # priors of @sec-coupling and @sec-nif-trajectories.
 #
-# **Priors** (@tbl-subgroups-priors). $\sigma_d$ is of the size of the
-# region of practical equivalence of a coupling: subgroup differences are
-# expected within it unless the data say otherwise. $\sigma_e$, on the log
-# scale of the ketamine/saline ratio, plays the same role for NIF change. The
+# **Priors** (@tbl-subgroups-priors). $\sigma_d$ is of the size of the region of
+# practical equivalence of a coupling: subgroup differences are expected within
+# it unless the data say otherwise. $\sigma_e$, on the log scale of the
+# {{treatment}}/{{reference}} ratio, plays the same role for NIF change. The
 # other priors are those of chapters 02 and 03.
 
 # %%
@@ -191,11 +194,11 @@ say(answers.detection_limit(imputations, imputed, posterior_file.as_posix(), lod
 
 # %%
 #| label: fig-subgroups-prior
-#| fig-cap: "Prior distribution of a subgroup difference in within-person coupling (MADRS points per doubling), with the region of practical equivalence shaded."
+#| fig-cap: "Prior distribution of a subgroup difference in within-person coupling ({{outcome}} points per doubling), with the region of practical equivalence shaded."
 #| fig-alt: "Histogram of prior subgroup differences in coupling, concentrated near zero with heavy tails."
 prior_d = subgroup_analysis.prior_deviations(model, prior_draws, seed + 1)
 prior_differences(prior_d, rope_coupling)
-plt.show()
+plotting.show()
 
 # %%
 say(answers.prior_check(prior_d, rope_coupling))
@@ -232,7 +235,7 @@ scale_means, widest = subgroup_analysis.deviation_scales([r.idata for r in resul
 
 # %%
 #| label: tbl-subgroups-largest
-#| tbl-cap: "The subgroup differences in coupling with the highest posterior probability of a direction: first minus second subgroup, MADRS points per doubling, in each arm."
+#| tbl-cap: "The subgroup differences in coupling with the highest posterior probability of a direction: first minus second subgroup, {{outcome}} points per doubling, in each arm."
 show_table(subgroup_analysis.largest_coupling_differences(differences))
 
 # %%
@@ -243,21 +246,21 @@ say(answers.differences_found(len(differences), found, float(scale_means.min()),
 # ## Shrinkage {#sec-subgroups-shrinkage}
 #
 # @fig-subgroups-shrinkage sets, for the marker of the paper's finding, the
-# ketamine-arm coupling in every subgroup estimated separately (no pooling: a
-# frequentist mixed model fitted to that subgroup alone, as in
+# {{treatment}}-arm coupling in every subgroup estimated separately (no pooling:
+# a frequentist mixed model fitted to that subgroup alone, as in
 # @sec-frequentist, with its 95% confidence interval) beside the same coupling
 # in the one model that pools the subgroups.
 
 # %%
 #| label: fig-subgroups-shrinkage
-#| fig-cap: "Within-person coupling in the ketamine arm for the paper's marker, per subgroup: separate frequentist fits (no pooling, grey, 95% confidence intervals) and the partial-pooling model (colour, 95% posterior intervals). The shaded band is the region of practical equivalence."
+#| fig-cap: "Within-person coupling in the {{treatment}} arm for the paper's marker, per subgroup: separate frequentist fits (no pooling, grey, 95% confidence intervals) and the partial-pooling model (colour, 95% posterior intervals). The shaded band is the region of practical equivalence."
 #| fig-alt: "Paired intervals per subgroup; the pooled intervals are narrower and drawn towards the overall coupling."
 separate, _ = frequentist.all_tests(dataset, chosen, [focus_marker], lod_fraction, aims=(2,))
 separate = separate[(separate["estimand"] == COUPLING_WITHIN["ketamine"]) & (separate["subgroup"] != "all")]
 pooled_focus = table[(table["estimand"] == COUPLING_WITHIN["ketamine"]) & (table["marker"] == focus_marker)]
 plotting.shrinkage(separate.rename(columns={"estimate": "mean"}), pooled_focus, 0.0, rope_coupling,
                    f"{focus_marker}: MADRS points per doubling, ketamine arm")
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## The paper's finding {#sec-subgroups-finding}
@@ -272,26 +275,26 @@ say(answers.paper_finding(focus_marker, focus_subgroup, **finding, converged=con
 # The paper's finding was narrower than the coupling above: in participants
 # with BMI < 25 given ketamine, a rise in IL-1RA from baseline to day 1 (24 h)
 # went with less improvement in MADRS at day 1. That question has one
-# observation per participant: the MADRS change $\Delta y_i$ from baseline to
-# day 1 and the marker's change $\Delta x_i$ over the same day, in doublings
-# ($\log_2$ of day 1 over baseline; values under the detection limit count as
-# a fraction of the limit, as above). In each subgroup $g$ of the split,
-# ketamine arm only,
+# observation per participant: the {{outcome}} change $\Delta y_i$ from baseline
+# to day 1 and the marker's change $\Delta x_i$ over the same day, in doublings
+# ($\log_2$ of day 1 over baseline; values under the detection limit count as a
+# fraction of the limit, as above). In each subgroup $g$ of the split,
+# {{treatment}} arm only,
 #
 # $$
 # \Delta y_i \sim \mathrm N\bigl(a_{g} + b_{g}\,\Delta x_i + t_{g}\,(y_{i0} - \bar y_0),\ s_{g}\bigr),
 # $$
 #
-# where $y_{i0}$ is the baseline MADRS ($\bar y_0$ its mean) and $b_g$ is the
-# day-1 coupling: MADRS points per doubling of the marker, positive when a rise
-# goes with less improvement (the paper's direction). The two subgroups are
-# fitted side by side without pooling, as the paper looked at them, so that
-# their difference $b_1 - b_2$ has a posterior; the pooled view is the one
-# above. @tbl-subgroups-day1-priors gives the priors.
+# where $y_{i0}$ is the baseline {{outcome}} ($\bar y_0$ its mean) and $b_g$ is
+# the day-1 coupling: {{outcome}} points per doubling of the marker, positive
+# when a rise goes with less improvement (the paper's direction). The two
+# subgroups are fitted side by side without pooling, as the paper looked at
+# them, so that their difference $b_1 - b_2$ has a posterior; the pooled view is
+# the one above. @tbl-subgroups-day1-priors gives the priors.
 
 # %%
 #| label: tbl-subgroups-day1-priors
-#| tbl-cap: "Priors of the day-1 regressions (MADRS points; from the analysis configuration, params/analysis.yaml)."
+#| tbl-cap: "Priors of the day-1 regressions ({{outcome}} points; from the analysis configuration, params/analysis.yaml)."
 day1_priors = config.priors(Day1Priors)
 show_table(reporting.prior_table(day1_priors, {
     "coupling_sd": ("b_g ~ N(0, ·)", "day-1 coupling per doubling: as a coupling in chapter 03, a few points at most"),
@@ -318,7 +321,7 @@ if day1 is not None and day1.enough:  # one fit per completed data set; the pape
 
 # %%
 #| label: tbl-subgroups-day1
-#| tbl-cap: "Day-1 coupling in the ketamine arm: MADRS change from baseline to day 1 per doubling of the marker over the same day, adjusted for baseline MADRS. Bayesian posterior (95% interval, probability of a positive slope) and ordinary least squares in each subgroup alone (95% confidence interval, p-value)."
+#| tbl-cap: "Day-1 coupling in the {{treatment}} arm: {{outcome}} change from baseline to day 1 per doubling of the marker over the same day, adjusted for baseline {{outcome}}. Bayesian posterior (95% interval, probability of a positive slope) and ordinary least squares in each subgroup alone (95% confidence interval, p-value)."
 if day1_fits:
     show_table(subgroup_analysis.day1_comparison(day1_table, day1, ols), digits=3)
 else:

@@ -43,10 +43,8 @@ rope_factors = [0.5, 1.0, 1.5, 2.0]  # multiples of the ROPE half-widths in the 
 # %%
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from ketamine_nif import analysis, evidence, identifiability, plotting, reporting
-from ketamine_nif.contract import load_dataset
+from ketamine_nif.chapter import open_data
 from ketamine_nif.estimands import MADRS_CHANGE_DIFFERENCE, description
 from ketamine_nif.reporting import say, show_table
 
@@ -60,7 +58,7 @@ equivalence_level = config.equivalence_level
 key_estimands = [key.estimand for key in evidence.KEY_ESTIMANDS]
 ropes = config.ropes_for(key_estimands)
 important = evidence.important_effects(config)
-informed = identifiability.assess(load_dataset(data_dir))  # the estimands the data inform
+informed = identifiability.assess(open_data(data_dir))  # the estimands the data inform
 
 # %%
 table, missing = evidence.rope_estimates(sources, ropes, informed)
@@ -99,7 +97,7 @@ else:
 #| fig-alt: "Dot plots of the probability inside the region of practical equivalence for each marker, one panel per estimand."
 if not table.empty:
     plotting.rope_probabilities(table, equivalence_level)
-    plt.show()
+    plotting.show()
 
 # %% [markdown]
 # ## Bayes factors {#sec-evidence-bayes-factors}
@@ -116,12 +114,12 @@ if not table.empty:
 #
 # the posterior density at zero over the prior density at zero. The prior is
 # read from the saved fit, as the chapter that made it declared it, never typed
-# again here; its density at zero is exact (Student-$t$; for the ketamine minus
-# saline difference of two couplings, the convolution of their two priors). The
-# posterior density at zero is a Gaussian kernel density estimate of the
-# posterior draws (Scott's bandwidth), or a normal approximation when zero lies
-# outside the central 99% of the draws, where the Bayes factor is then only
-# accurate to its order of magnitude. The method was checked on a conjugate
+# again here; its density at zero is exact (Student-$t$; for the {{treatment}}
+# minus {{reference}} difference of two couplings, the convolution of their two
+# priors). The posterior density at zero is a Gaussian kernel density estimate
+# of the posterior draws (Scott's bandwidth), or a normal approximation when
+# zero lies outside the central 99% of the draws, where the Bayes factor is then
+# only accurate to its order of magnitude. The method was checked on a conjugate
 # normal model, whose Bayes factor is known exactly, to within 5%
 # (`tests/test_evidence.py`). Ratios are tested on the log scale (null: log
 # ratio 0). A Bayes factor depends on the prior's width: a wider prior favours
@@ -163,9 +161,9 @@ else:
 # 5% chance of an effect beyond the clinically important size, a *neutral*
 # prior centred on no effect and wide (SD twice the important size), and an
 # *optimistic* prior centred on the important effect with the sceptic's
-# spread. The important sizes are those of @tbl-evidence-ropes (for MADRS,
-# ketamine lowering it). For the NIFs no direction is
-# expected, so the optimist believes in an effect of that size of either sign.
+# spread. The important sizes are those of @tbl-evidence-ropes (for {{outcome}},
+# {{treatment}} lowering it). For the NIFs no direction is expected, so the
+# optimist believes in an effect of that size of either sign.
 # @tbl-evidence-priors gives, under each prior, how many estimates are ruled
 # out and the largest probability of an effect beyond the ROPE.
 

@@ -34,22 +34,21 @@ bayesian_outputs = ["02-nif-trajectories", "03-coupling", "04-baseline-predictio
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from ketamine_nif import analysis, frequentist, plotting
 from ketamine_nif.answers import frequentist as answers
-from ketamine_nif.contract import load_dataset
+from ketamine_nif.chapter import open_data
 from ketamine_nif.estimands import ALL_PARTICIPANTS
 from ketamine_nif.plotting.frequentist import p_values
 from ketamine_nif.reporting import say, show_table
-from ketamine_nif.subgroups import load_splits
+from ketamine_nif.subgroups import load_splits, usable
 
 # %%
 plotting.setup()
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
-dataset = load_dataset(data_dir)
-chosen = [s for s in load_splits(subgroups_file) if splits is None or s.name in splits]
+dataset = open_data(data_dir)
+available, absent = usable(load_splits(subgroups_file), dataset)
+chosen = [s for s in available if splits is None or s.name in splits]
 marker_list = markers or dataset.markers
 
 # %% [markdown]
@@ -61,17 +60,18 @@ marker_list = markers or dataset.markers
 # `mixedlm`), one marker at a time:
 #
 # 1. **NIF change by arm**: the change in log concentration from baseline at
-#    each post-infusion visit, with a mean per visit and a ketamine minus
-#    saline difference per visit. Test: the difference at each visit
-#    (reported as the ketamine/saline ratio of geometric-mean change).
-# 2. **Coupling**: MADRS at every visit on the log2 concentration split into
-#    its deviation from the person's mean (within) and that mean (between),
+#    each post-infusion visit, with a mean per visit and a {{treatment}} minus
+#    {{reference}} difference per visit. Test: the difference at each visit
+#    (reported as the {{treatment}}/{{reference}} ratio of geometric-mean
+#    change).
+# 2. **Coupling**: {{outcome}} at every visit on the log2 concentration split
+#    into its deviation from the person's mean (within) and that mean (between),
 #    with a mean per visit, in each arm; and both arms together with each term
-#    interacting with arm. Test: the within-person slope in each arm (MADRS
-#    points per doubling) and its arm difference.
-# 3. **Baseline NIF as predictor**: MADRS change from baseline at each
-#    post-infusion visit on arm × standardised baseline log concentration.
-#    Test: the arm × baseline interaction at each visit (points per SD).
+#    interacting with arm. Test: the within-person slope in each arm
+#    ({{outcome}} points per doubling) and its arm difference.
+# 3. **Baseline NIF as predictor**: {{outcome}} change from baseline at each
+#    post-infusion visit on arm × standardised baseline log concentration. Test:
+#    the arm × baseline interaction at each visit (points per SD).
 #
 # p-values are the Wald tests statsmodels reports (estimate over standard
 # error against a normal distribution), which run a little small in small
@@ -79,9 +79,9 @@ marker_list = markers or dataset.markers
 #
 # Every model is fitted to all participants and again within each subgroup.
 # Comparisons between arms are skipped in a subgroup that has fewer than
-# three participants in an arm; in particular the training split exists only
-# in the ketamine arm (every saline participant had active training), so
-# there only the ketamine-arm coupling is tested.
+# three participants in an arm. In the published trial the training split
+# exists only in the ketamine arm (every saline participant had active
+# training), so there only the ketamine-arm coupling is tested.
 #
 # **Values under the detection limit** are replaced by a fraction of the
 # limit (here the common LOD/2), as such analyses usually do. Unlike the
@@ -90,6 +90,7 @@ marker_list = markers or dataset.markers
 
 # %%
 say(answers.scope(lod_fraction, len(marker_list), len(chosen)))
+say(absent)
 
 # %% [markdown]
 # ## Every test {#sec-frequentist-tests}
@@ -101,7 +102,7 @@ table = frequentist.write_outputs(out, tests, failures, time.perf_counter() - st
 
 # %%
 #| label: tbl-frequentist-overall
-#| tbl-cap: "All participants: estimate, 95% confidence interval and p-value of every test (aim 1 as ketamine/saline ratio of geometric-mean change; aim 2 in MADRS points per doubling; aim 3 in MADRS points per SD)."
+#| tbl-cap: "All participants: estimate, 95% confidence interval and p-value of every test (aim 1 as {{treatment}}/{{reference}} ratio of geometric-mean change; aim 2 in {{outcome}} points per doubling; aim 3 in {{outcome}} points per SD)."
 show_table(frequentist.tests_table(tests[tests["subgroup"] == ALL_PARTICIPANTS]).drop(columns="subgroup"))
 
 # %% [markdown]
@@ -121,7 +122,7 @@ say(answers.multiplicity(tests, alpha, dataset.participants.shape[0], failures))
 #| fig-cap: "Distribution of the p-values of every test. Under the global null they would be spread evenly (dashed line); the shaded bar holds the tests with p < 0.05."
 #| fig-alt: "Histogram of p-values, roughly flat across the range from 0 to 1."
 p_values(tests["p_value"], alpha)
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## The hits {#sec-frequentist-hits}

@@ -49,7 +49,6 @@ import logging
 import warnings
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from ketamine_nif import analysis, checks, criticism, estimates, plotting, recovery, sweep
@@ -123,7 +122,7 @@ replicates = {v: criticism.nif_posterior_replicates(fits[v], data, settings.for_
               for v in compared}
 panels = criticism.distribution_checks(data, {v.treatment: values for v, values in replicates.items()})
 figures.ecdf_checks(panels, "log concentration", columns=len(data.markers))
-plt.show()
+plotting.show()
 
 # %%
 say(answers.distribution_check(criticism.share_outside(panels), [fits[v].diagnostics for v in compared]))
@@ -134,17 +133,17 @@ say(answers.distribution_check(criticism.share_outside(panels), [fits[v].diagnos
 #| fig-alt: "Panels per marker comparing observed mean log concentrations with bars of replicated means for both arms at each visit."
 ppc = checks.nif_check(data, replicates[criticism.BOOK])
 plotting.predictive_check(ppc, "mean log concentration")
-plt.show()
+plotting.show()
 
 # %%
 #| label: fig-criticism-ppc-outcome
-#| fig-cap: "Trajectory check of the depression outcome model (aims 2 and 3): observed mean MADRS by arm and post-infusion visit (dots) and the 90% range of replicated means (bars)."
-#| fig-alt: "Observed mean depression scores for the ketamine and saline arms at each visit inside bars of replicated means."
+#| fig-cap: "Trajectory check of the depression outcome model (aims 2 and 3): observed mean {{outcome}} by arm and post-infusion visit (dots) and the 90% range of replicated means (bars)."
+#| fig-alt: "Observed mean depression scores for the {{treatment}} and {{reference}} arms at each visit inside bars of replicated means."
 outcome_seed = settings.for_fit("depression-replicates").seed
 outcome_group = checks.posterior_predictive(outcome_fit.idata, outcome_fit.model, outcome_seed, ["y"]).posterior_predictive
 outcome_ppc = checks.outcome_check(data, checks.outcome_replicates(outcome_group))
 plotting.predictive_check(outcome_ppc, "mean MADRS")
-plt.show()
+plotting.show()
 
 # %%
 say(answers.mean_checks(ppc, outcome_ppc, [fits[criticism.BOOK].diagnostics, outcome_fit.diagnostics]))
@@ -204,12 +203,12 @@ say(verdict(*[f.diagnostics for f in refits.values()]))
 
 # %%
 #| label: fig-criticism-prior-refits
-#| fig-cap: "Ketamine/saline ratios of geometric-mean change (95% intervals) with the book's priors of the arm effects and with priors twice as wide and half as wide (by default)."
+#| fig-cap: "{{Treatment}}/{{reference}} ratios of geometric-mean change (95% intervals) with the book's priors of the arm effects and with priors twice as wide and half as wide (by default)."
 #| fig-alt: "Forest plot in which the intervals for each marker and visit under three priors are drawn side by side and largely overlap."
 ratio_tables = {"book": informed.keep(criticism.ratio_estimates(fits[criticism.BOOK], rope))}
 ratio_tables.update({word: informed.keep(criticism.ratio_estimates(f, rope)) for word, f in refits.items()})
 figures.prior_refits(ratio_tables)
-plt.show()
+plotting.show()
 
 # %%
 say(answers.prior_sensitivity(sensitivity, ratio_tables, prior_scale_factor,
@@ -245,10 +244,10 @@ errors = lod_study.results if lod_study is not None else lod_here
 
 # %%
 #| label: fig-criticism-lod-bias
-#| fig-cap: "Error of the estimated ketamine/saline ratio (log scale; 0 = truth) by treatment of values under the detection limit, per marker, in the saved multi-seed study (or this data set when the study is missing)."
+#| fig-cap: "Error of the estimated {{treatment}}/{{reference}} ratio (log scale; 0 = truth) by treatment of values under the detection limit, per marker, in the saved multi-seed study (or this data set when the study is missing)."
 #| fig-alt: "Dot plot of estimation errors for three treatments of values under the detection limit; the censored likelihood sits closest to zero."
 figures.lod_errors(errors)
-plt.show()
+plotting.show()
 
 # %%
 #| label: tbl-criticism-lod-paired
@@ -320,7 +319,7 @@ say(answers.sbc_source(sbc_study, sbc_dir))
 #| fig-cap: "Simulation-based calibration of the aim 1 model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey), per main parameter."
 #| fig-alt: "Small panels, one per parameter, each with a wiggly line that should stay within a grey band around zero."
 figures.sbc(criticism.sbc_ecdf(sbc_study.results, seed=seed) if sbc_study is not None else None)
-plt.show()
+plotting.show()
 
 # %%
 if sbc_study is not None:

@@ -38,8 +38,6 @@ analysis_config = "params/analysis.yaml"  # the priors (priors: btheb) and the R
 # %%
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from ketamine_nif import analysis, btheb, estimates, plotting
 from ketamine_nif.answers import external as answers
 from ketamine_nif.estimands import BTHEB_TREATMENT
@@ -86,7 +84,7 @@ say(answers.data(wide, long))
 #| fig-cap: "Mean BDI (95% interval) by arm at baseline and at each follow-up, plotted at the true months."
 #| fig-alt: "Two lines of mean depression scores falling over eight months, lower for Beat the Blues than for treatment as usual."
 figures.bdi_course(wide, long)
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## The model {#sec-btheb-model}
@@ -157,7 +155,7 @@ show_table(btheb.comparison_table(table))
 #| fig-cap: "Fixed effects: posterior mean and 95% interval (dots and bars) against the maximum-likelihood estimate with its 95% Wald interval (open diamonds and thin bars), BDI points per unit of each predictor."
 #| fig-alt: "For each of six coefficients, the Bayesian interval and the maximum-likelihood interval lie on top of each other."
 figures.coefficients(table, btheb.FIXED_EFFECTS)
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## Estimates {#sec-btheb-estimates}

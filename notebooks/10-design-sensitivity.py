@@ -34,8 +34,6 @@ target_power = 0.8  # detection probability that defines the smallest detectable
 # %%
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from ketamine_nif import design, plotting
 from ketamine_nif.answers import design as answers
 from ketamine_nif.contract import load_dataset
@@ -48,7 +46,7 @@ from ketamine_nif.sweep import read_saved
 plotting.setup()
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
-sizes = arm_sizes(load_dataset(data_dir))
+sizes = arm_sizes(load_dataset(data_dir))  # this trial's design: its names, whatever the data's
 sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coupling_sweep)}
 
 # %% [markdown]
@@ -135,7 +133,7 @@ else:
 #| fig-alt: "Detection probability curves rising from near zero at no effect toward one at large effects, for the ketamine effect on IL-6 and the within-person coupling of IL-1RA with depression."
 if curves:
     detection_curves(curves, smallest, target_power)
-    plt.show()
+    plotting.show()
 else:
     say("*No curves: neither sweep has been run.*")
 

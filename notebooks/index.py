@@ -33,16 +33,14 @@ outputs_dir = "_build/outputs"  # where the chapters wrote their outputs (<chapt
 # %%
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from ketamine_nif import describe, identifiability, plotting, summary
-from ketamine_nif.contract import load_dataset
+from ketamine_nif.chapter import open_data
 from ketamine_nif.plotting.summary import evidence_by_marker
 from ketamine_nif.reporting import say
 from ketamine_nif.runner import book_jobs
 
 plotting.setup()
-dataset = load_dataset(data_dir)
+dataset = open_data(data_dir)
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
 jobs = book_jobs()
@@ -66,10 +64,10 @@ say(summary.uninformed_text(identifiability.assess(dataset)))
 # %%
 #| label: fig-summary
 #| fig-cap: "Evidence across markers: for each question (row) and marker (column), the estimate with the strongest evidence of an effect, coloured and shaped by its evidence category."
-#| fig-alt: "Dot chart with one row per question of the report and one column per blood marker or MADRS; each dot's colour and shape give the evidence category: supported, ruled out, inconclusive or unreliable."
+#| fig-alt: "Dot chart with one row per question of the report and one column per blood marker or {{outcome}}; each dot's colour and shape give the evidence category: supported, ruled out, inconclusive or unreliable."
 fig = evidence_by_marker(questions)
 fig.savefig(out / "summary.png")
-plt.show()
+plotting.show()
 
 # %% [markdown]
 # ## The trial

@@ -82,7 +82,7 @@ def negative_concentration(data):
 
 
 def impossible_time(data):
-    return corrupt_measurements(data, lambda m: _set(m, first_row(m, visit="day5"), "hours", "5000"))
+    return corrupt_measurements(data, lambda m: _set(m, first_row(m, visit="day5"), "hours", "20000"))
 
 
 def baseline_after_infusion(data):
@@ -187,7 +187,7 @@ BAD_INPUTS = {
     "duplicate participant": (duplicate_participant, "participant-id-unique", "P00"),
     "unknown participant": (unknown_participant, "measurement-participant-known", "P999"),
     "negative concentration": (negative_concentration, "concentration-positive", "BDNF at visit 'baseline' (hours "),
-    "impossible time": (impossible_time, "hours-number", "at visit 'day5' (hours 5000)"),
+    "impossible time": (impossible_time, "hours-number", "at visit 'day5' (hours 20000)"),
     "baseline after infusion": (baseline_after_infusion, "baseline-before-infusion", "found P001 MADRS at visit 'baseline' (hours 3.0)"),
     "visits out of order": (visits_out_of_order, "visit-order", "visit 'day3' at hours 121 comes after visit 'day5' at hours 70, which the schedule puts later"),
     "visit measures far apart": (visit_time_spread, "visit-time-consistent", "more than 12 hours: P001 visit '24h' from hours"),
@@ -197,7 +197,7 @@ BAD_INPUTS = {
     "wrong delimiter": (semicolon_delimiter, "file-readable", "semicolons"),
     "wrong encoding": (utf16_encoding, "file-readable", "UTF-16"),
     "duplicate measurement": (duplicate_measurement, "measurement-unique", "P001 IL-6 at visit 'baseline'"),
-    "MADRS out of range": (madrs_out_of_range, "madrs-range", "MADRS lies between 0 and 60; found P001 MADRS at visit 'baseline' (hours "),
+    "MADRS out of range": (madrs_out_of_range, "outcome-range", "MADRS lies between 0 and 60; found P001 MADRS at visit 'baseline' (hours "),
     "bad boolean": (bad_boolean, "below-lod-boolean", "maybe"),
     "below lod without lod": (flagged_without_lod, "below-lod-needs-lod", "BDNF at visit 'baseline'"),
     "covariate of wrong type": (covariate_wrong_type, "covariate-type", "thirty"),

@@ -57,15 +57,18 @@ def cmd_validate(args) -> int:
     arms = dataset.participants["arm"].value_counts()
     origin = f"synthetic (scenario {dataset.metadata.get('scenario')}, seed {dataset.metadata.get('seed')})" if dataset.synthetic else "real (no synthetic marker)"
     print(f"{args.data_dir}: the data follow the contract; {origin}; data hash {dataset.data_hash()}")
-    print(f"  participants: {len(dataset.participants)} ({', '.join(f'{arms.get(a, 0)} {a}' for a in ARMS)})")
-    print(f"  measures: {', '.join(['MADRS', *dataset.markers])}")
+    study = dataset.study
+    print(f"  participants: {len(dataset.participants)} ({', '.join(f'{arms.get(a, 0)} {study.label(a)}' for a in ARMS)})")
+    print(f"  outcome: {study.outcome} ({study.outcome_title}, {study.outcome_range[0]:g} to {study.outcome_range[1]:g}); "
+          f"baseline visit: {study.baseline}")
+    print(f"  measures: {', '.join([study.outcome, *dataset.markers])}")
     print(f"  visits: {', '.join(dataset.visits)}")
     for row in validation_summary(dataset).itertuples():
         print(f"  {row.item}: {row.count} ({row.handling})")
     gaps = in_words(assess(dataset).gaps)
     if gaps:
         print("  not informed by these data (the chapters leave these estimates out, with a callout):")
-        print("\n".join(f"    - {line}" for line in gaps))
+        print("\n".join(f"    - {study.say(line)}" for line in gaps))
     return 0
 
 

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+# This trial's names: the defaults of a study description (``Study``) and the synthetic twin's labels.
 DEPRESSION_MEASURE = "MADRS"
 MADRS_RANGE = (0.0, 60.0)
-ARMS = ("ketamine", "saline")
+ARMS = ("ketamine", "saline")  # (treatment, reference)
 BASELINE_VISIT = "baseline"
-HOURS_RANGE = (-168.0, 2160.0)  # one week before to 90 days after the infusion
+HOURS_RANGE = (-8760.0, 17532.0)  # one year before to two years after the treatment starts
 VISIT_TIME_SPREAD_HOURS = 12.0  # measures of one visit are taken within this window
 METADATA_FILE = "dataset.json"
 
@@ -53,25 +55,123 @@ RULES: dict[str, str] = {
     "required-columns": "the core columns of the table are present",
     "participant-id-present": "participant_id is not empty",
     "participant-id-unique": "each participant appears once in participants",
-    "arm-known": "arm is 'ketamine' or 'saline'",
+    "study-valid": "the study block of dataset.json names the outcome, its range, two arms and the baseline visit",
+    "arm-known": "arm is one of the study's two arms (this trial: 'ketamine' or 'saline')",
     "covariate-type": "known covariates hold values of their type and range (empty = missing)",
     "measurement-participant-known": "every measurement belongs to a participant in participants",
     "visit-present": "visit and measure are not empty",
-    "hours-number": "hours is a number within one week before to 90 days after the infusion",
-    "baseline-before-infusion": "the 'baseline' visit is at or before the infusion (hours <= 0), other visits after it",
+    "hours-number": "hours is a number within one year before to two years after the start of treatment",
+    "baseline-before-infusion": "the study's baseline visit is at or before the infusion (hours <= 0), other visits after it",
     "visit-time-consistent": "the measures of one participant's visit lie within 12 hours of each other",
     "visit-order": "each participant's visits follow the order of the schedule (by median hours)",
     "measurement-unique": "one row per participant x visit x measure",
     "value-number": "value is a number, or empty when no sample was obtained",
-    "madrs-range": "MADRS values lie between 0 and 60",
+    "outcome-range": "the outcome's values lie on its scale's range (this trial: MADRS, 0 to 60)",
     "concentration-positive": "assay concentrations are > 0 (a value at or under the limit is flagged below_lod)",
     "lod-positive": "lod, when given, is a number > 0",
     "below-lod-boolean": "below_lod is true/false (or 1/0, yes/no; empty = false)",
     "below-lod-needs-lod": "a row flagged below_lod gives its lod",
     "below-lod-value": "a row flagged below_lod has an empty value or a value at or under its lod",
     "value-under-lod-flagged": "a value under its lod is flagged below_lod",
-    "depression-measure-present": f"the measurements include the depression scale ({DEPRESSION_MEASURE})",
+    "depression-measure-present": "the measurements include the study's outcome (this trial: MADRS)",
 }
+
+
+_THIS_TRIALS_WORDS = re.compile(r"(?<![\w-])(MADRS|ketamine|Ketamine|saline|Saline)(?![\w-])")
+
+
+@dataclass(frozen=True)
+class Study:
+    """What the data call things: the outcome scale and its range, the two arms
+    (treatment first, then the reference), and the pre-treatment visit. Read
+    from the ``study`` block of ``dataset.json``; the defaults are this trial's.
+
+    Inside the analyses the arms are two roles, named as this trial names them
+    (``ketamine`` = treatment, ``saline`` = reference): :func:`load_dataset`
+    puts the roles in ``participants.arm``, and estimand names such as
+    ``coupling_within_ketamine`` are stable identifiers. The package's
+    sentences, tables and figure labels are written in this trial's words, and
+    :meth:`say` puts them in the data's (``reporting.speak_for``)."""
+
+    outcome: str = DEPRESSION_MEASURE
+    outcome_range: tuple[float, float] = MADRS_RANGE
+    treatment: str = ARMS[0]
+    reference: str = ARMS[1]
+    baseline: str = BASELINE_VISIT
+    outcome_title: str = "Montgomery-Åsberg Depression Rating Scale"
+
+    @property
+    def arms(self) -> tuple[str, str]:
+        """The data's arm labels, treatment first."""
+        return (self.treatment, self.reference)
+
+    def label(self, role: str) -> str:
+        """The data's label of an arm role (``ketamine``/``saline``); other words unchanged."""
+        return dict(zip(ARMS, self.arms, strict=True)).get(role, role)
+
+    def role(self, label: str) -> str:
+        """The role (``ketamine``/``saline``) of one of the data's arm labels."""
+        return dict(zip(self.arms, ARMS, strict=True))[label]
+
+    def say(self, text: str) -> str:
+        """``text`` written in this trial's words (MADRS, ketamine, saline) in the data's: whole words only,
+        so identifiers (``coupling_within_ketamine``, ``ketamine-nif``, ``ketamine_nif``) stay as they are."""
+        if self == Study():
+            return text
+        words = {DEPRESSION_MEASURE: self.outcome, **dict(zip(ARMS, self.arms, strict=True)),
+                 **{a.capitalize(): b[:1].upper() + b[1:] for a, b in zip(ARMS, self.arms, strict=True)}}
+        return _THIS_TRIALS_WORDS.sub(lambda match: words[match.group(0)], text)
+
+    def names(self) -> dict[str, str]:
+        """The words notebooks' prose takes from the study (``{{outcome}}`` and so on; ``runner.fill_names``)."""
+        words = {"outcome": self.outcome, "treatment": self.treatment, "reference": self.reference,
+                 "baseline": self.baseline, "outcome_title": self.outcome_title}
+        return {**words, **{k.capitalize(): v[:1].upper() + v[1:] for k, v in words.items() if k in ("treatment", "reference")}}
+
+    @classmethod
+    def from_metadata(cls, metadata: dict, label: str = METADATA_FILE) -> Study:
+        """The ``study`` block of ``dataset.json`` (absent: this trial), or ContractError naming what is wrong::
+
+            "study": {"outcome": {"name": "HAMD", "range": [0, 52], "title": "Hamilton Depression Rating Scale"},
+                      "arms": {"treatment": "drug", "reference": "placebo"}, "baseline": "week0"}
+        """
+        block = metadata.get("study")
+        if block is None:
+            return cls()
+        problems = []
+
+        def bad(detail):
+            problems.append(Problem(label, "study-valid", detail=detail))
+
+        if not isinstance(block, dict):
+            bad(f"'study' must be an object; found {block!r}")
+            raise ContractError(problems)
+        unknown = sorted(set(block) - {"outcome", "arms", "baseline"})
+        if unknown:
+            bad(f"unknown key(s) {', '.join(unknown)}; the study block knows outcome, arms and baseline")
+        outcome = block.get("outcome", {})
+        arms = block.get("arms", {})
+        values = {}
+        if not isinstance(outcome, dict) or not isinstance(arms, dict):
+            bad("'outcome' and 'arms' must be objects")
+            raise ContractError(problems)
+        name = outcome.get("name", cls.outcome)
+        for key, given in (("outcome", name), ("treatment", arms.get("treatment", cls.treatment)),
+                           ("reference", arms.get("reference", cls.reference)), ("baseline", block.get("baseline", cls.baseline)),
+                           ("outcome_title", outcome.get("title", cls.outcome_title if "name" not in outcome else name))):
+            if not isinstance(given, str) or not given.strip():
+                bad(f"{key} must be a non-empty text; found {given!r}")
+            values[key] = str(given).strip()
+        span = outcome.get("range", list(cls.outcome_range) if "name" not in outcome else None)
+        if (not isinstance(span, list | tuple) or len(span) != 2 or not all(isinstance(v, int | float) for v in span)
+                or not span[0] < span[1]):
+            bad(f"outcome range must be [lowest, highest] with lowest < highest; found {span!r}")
+            span = (0.0, 1.0)
+        if values.get("treatment") == values.get("reference"):
+            bad(f"the two arms need different labels; both are {values['treatment']!r}")
+        if problems:
+            raise ContractError(problems)
+        return cls(outcome_range=(float(span[0]), float(span[1])), **values)
 
 
 @dataclass
@@ -113,6 +213,7 @@ class Dataset:
     data_dir: Path
     files: dict[str, Path]
     metadata: dict
+    study: Study = field(default_factory=Study)
 
     @property
     def synthetic(self) -> bool:
@@ -122,7 +223,7 @@ class Dataset:
     def markers(self) -> list[str]:
         """Assay measures (everything but the depression scale), in first-seen order."""
         measures = self.measurements["measure"].drop_duplicates()
-        return [m for m in measures if m != DEPRESSION_MEASURE]
+        return [m for m in measures if m != self.study.outcome]
 
     @property
     def units(self) -> dict[str, str]:
@@ -138,7 +239,9 @@ class Dataset:
         return visit_order(self.measurements)
 
     def data_hash(self) -> str:
-        return hash_files(self.files.values())
+        """Of the tables, and of ``dataset.json`` when there is one (it names the study's outcome, arms and baseline)."""
+        metadata = self.data_dir / METADATA_FILE
+        return hash_files([*self.files.values(), *([metadata] if metadata.exists() else [])])
 
 
 def hash_files(paths) -> str:
@@ -234,14 +337,16 @@ def _check(problems: list[Problem], label: str, rule: str, mask: pd.Series, deta
         problems.append(Problem(label, rule, _line_numbers(mask[mask].index), detail))
 
 
-def validate_participants(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, list[Problem]]:
+def validate_participants(frame: pd.DataFrame, label: str, study: Study | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    study = study or Study()
     problems: list[Problem] = []
     out = frame.copy()
     _check(problems, label, "participant-id-present", frame["participant_id"] == "")
     dup = frame["participant_id"].duplicated(keep=False) & (frame["participant_id"] != "")
     _check(problems, label, "participant-id-unique", dup, "ids " + ", ".join(sorted(set(frame.loc[dup, "participant_id"]))[:5]))
-    bad_arm = ~frame["arm"].isin(ARMS)
-    _check(problems, label, "arm-known", bad_arm, "found " + ", ".join(repr(a) for a in sorted(set(frame.loc[bad_arm, "arm"]))[:5]))
+    bad_arm = ~frame["arm"].isin(study.arms)
+    _check(problems, label, "arm-known", bad_arm, f"the study's arms are {study.treatment!r} (treatment) and {study.reference!r} "
+           "(reference); found " + ", ".join(repr(a) for a in sorted(set(frame.loc[bad_arm, "arm"]))[:5]))
     for name, (kind, spec) in COVARIATES.items():
         if name not in frame.columns:
             continue
@@ -288,7 +393,9 @@ def _pairs_mask(timed: pd.DataFrame, pairs: set) -> pd.Series:
     return pd.Series([(p, v) in pairs for p, v in zip(timed["participant_id"], timed["visit"], strict=True)], index=timed.index)
 
 
-def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[str]) -> tuple[pd.DataFrame, list[Problem]]:
+def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[str],
+                          study: Study | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    study = study or Study()
     problems: list[Problem] = []
     out = frame.copy()
     unknown = ~frame["participant_id"].isin(participant_ids)
@@ -298,10 +405,11 @@ def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[
     hours, bad_hours = _to_number(frame["hours"])
     bad_hours |= hours.isna() | (hours < HOURS_RANGE[0]) | (hours > HOURS_RANGE[1])
     _check(problems, label, "hours-number", bad_hours, f"found {_named(frame, bad_hours)}")
-    is_baseline = frame["visit"] == BASELINE_VISIT
+    is_baseline = frame["visit"] == study.baseline
     wrong_side = ~bad_hours & ((is_baseline & (hours > 0)) | (~is_baseline & (hours <= 0)))
     _check(problems, label, "baseline-before-infusion", wrong_side,
-           f"visit {BASELINE_VISIT!r} must be at hours <= 0 and every other visit at hours > 0; found {_named(frame, wrong_side)}")
+           f"visit {study.baseline!r} (the study's baseline) must be at hours <= 0 and every other visit at hours > 0; "
+           f"found {_named(frame, wrong_side)}")
 
     value, bad_value = _to_number(frame["value"])
     _check(problems, label, "value-number", bad_value, f"found {_named(frame, bad_value, 'value')}")
@@ -311,12 +419,14 @@ def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[
     below, bad_below = _to_boolean(frame["below_lod"])
     _check(problems, label, "below-lod-boolean", bad_below, f"found {_named(frame, bad_below, 'below_lod')}")
 
-    is_scale = frame["measure"] == DEPRESSION_MEASURE
-    out_of_range = is_scale & value.notna() & ((value < MADRS_RANGE[0]) | (value > MADRS_RANGE[1]))
-    _check(problems, label, "madrs-range", out_of_range,
-           f"{DEPRESSION_MEASURE} lies between {MADRS_RANGE[0]:g} and {MADRS_RANGE[1]:g}; found {_named(frame, out_of_range, 'value')}")
+    is_scale = frame["measure"] == study.outcome
+    low, high = study.outcome_range
+    out_of_range = is_scale & value.notna() & ((value < low) | (value > high))
+    _check(problems, label, "outcome-range", out_of_range,
+           f"{study.outcome} lies between {low:g} and {high:g}; found {_named(frame, out_of_range, 'value')}")
     not_positive = ~is_scale & value.notna() & (value <= 0) & ~below
-    _check(problems, label, "concentration-positive", not_positive, f"found {_named(frame, not_positive, 'value')}")
+    _check(problems, label, "concentration-positive", not_positive,
+           f"every measure but the outcome ({study.outcome}) is taken for an assay; found {_named(frame, not_positive, 'value')}")
     for rule, mask in (("below-lod-needs-lod", below & lod.isna()),
                        ("below-lod-value", below & value.notna() & lod.notna() & (value > lod)),
                        ("value-under-lod-flagged", ~below & value.notna() & lod.notna() & (value < lod))):
@@ -326,7 +436,9 @@ def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[
     dup = frame.duplicated(keys, keep=False)
     _check(problems, label, "measurement-unique", dup, f"found {_named(frame, dup)}")
     if not is_scale.any():
-        problems.append(Problem(label, "depression-measure-present", detail=f"no rows with measure {DEPRESSION_MEASURE}"))
+        found = ", ".join(repr(m) for m in frame["measure"].drop_duplicates().head(8))
+        problems.append(Problem(label, "depression-measure-present",
+                                detail=f"no rows with measure {study.outcome!r} (the study's outcome); the measures are {found}"))
 
     out["hours"], out["value"], out["lod"], out["below_lod"] = hours, value, lod, below
     timed = out[~bad_hours]
@@ -352,7 +464,7 @@ def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[
 
 
 def read_metadata(data_dir: Path) -> dict:
-    """``dataset.json`` (optional): provenance, and whether the data are synthetic."""
+    """``dataset.json`` (optional): provenance, whether the data are synthetic, and the study's names (``Study``)."""
     path = data_dir / METADATA_FILE
     if not path.exists():
         return {"synthetic": False}
@@ -367,16 +479,19 @@ def load_dataset(data_dir: str | Path) -> Dataset:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise ContractError([Problem(str(data_dir), "file-present", detail="no such data directory")])
+    metadata = read_metadata(data_dir)
+    study = Study.from_metadata(metadata, str(data_dir / METADATA_FILE))
     participants_raw, participants_path = read_table(data_dir, "participants", PARTICIPANT_COLUMNS)
     measurements_raw, measurements_path = read_table(data_dir, "measurements", MEASUREMENT_COLUMNS)
-    participants, problems = validate_participants(participants_raw, str(participants_path))
+    participants, problems = validate_participants(participants_raw, str(participants_path), study)
     ids = set(participants_raw["participant_id"]) - {""}
-    measurements, more = validate_measurements(measurements_raw, str(measurements_path), ids)
+    measurements, more = validate_measurements(measurements_raw, str(measurements_path), ids, study)
     problems += more
     if problems:
         raise ContractError(problems)
     files = {"participants": participants_path, "measurements": measurements_path}
-    return Dataset(participants, measurements, data_dir, files, read_metadata(data_dir))
+    participants["arm"] = participants["arm"].map(study.role)  # the analyses' roles (Study)
+    return Dataset(participants, measurements, data_dir, files, metadata, study)
 
 
 def validation_summary(dataset: Dataset) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .contract import ARMS, BASELINE_VISIT, COVARIATES, DEPRESSION_MEASURE, Dataset
+from .contract import ARMS, COVARIATES, Dataset
 from .reporting import join_words
 from .subgroups import baseline_values
 
@@ -40,8 +40,8 @@ def participant_flow(dataset: Dataset) -> pd.DataFrame:
         row = {"visit": visit}
         for arm in ARMS:
             in_arm = at_visit[at_visit["arm"] == arm]
-            rated = in_arm.loc[(in_arm["measure"] == DEPRESSION_MEASURE) & in_arm["value"].notna(), "participant_id"].nunique()
-            blood = in_arm.loc[in_arm["measure"] != DEPRESSION_MEASURE, "participant_id"].nunique()
+            rated = in_arm.loc[(in_arm["measure"] == dataset.study.outcome) & in_arm["value"].notna(), "participant_id"].nunique()
+            blood = in_arm.loc[in_arm["measure"] != dataset.study.outcome, "participant_id"].nunique()
             row[f"{arm}: MADRS"] = f"{rated} ({100 * rated / max(sizes[arm], 1):.0f}%)"
             row[f"{arm}: blood"] = f"{blood} ({100 * blood / max(sizes[arm], 1):.0f}%)"
         rows.append(row)
@@ -52,7 +52,7 @@ def completers(dataset: Dataset) -> dict[str, int]:
     """Participants per arm with a MADRS rating at the last visit."""
     m = dataset.measurements
     last = dataset.visits[-1]
-    ids = set(m.loc[(m["visit"] == last) & (m["measure"] == DEPRESSION_MEASURE) & m["value"].notna(), "participant_id"])
+    ids = set(m.loc[(m["visit"] == last) & (m["measure"] == dataset.study.outcome) & m["value"].notna(), "participant_id"])
     p = dataset.participants
     return {arm: int(p.loc[p["arm"] == arm, "participant_id"].isin(ids).sum()) for arm in ARMS}
 
@@ -115,7 +115,7 @@ def baseline_table(dataset: Dataset) -> pd.DataFrame:
         rows.append(row)
         if name == "bmi":
             rows.append({"characteristic": "BMI < 25, n (%)", **{arm: _count_pct(p.loc[ix, "bmi"] < 25, p.loc[ix, "bmi"].notna()) for arm, ix in groups.items()}})
-    madrs = baseline_values(dataset, DEPRESSION_MEASURE)
+    madrs = baseline_values(dataset, dataset.study.outcome)
     rows.append({"characteristic": "MADRS before infusion, mean (SD)", **{arm: _mean_sd(madrs.reindex(ix)) for arm, ix in groups.items()}})
     units = dataset.units
     for marker in dataset.markers:
@@ -149,7 +149,7 @@ def panel_table(dataset: Dataset) -> pd.DataFrame:
         lod = "none" if len(lods) == 0 else ", ".join(f"{v:g}" for v in sorted(lods))
         rows.append({"marker": marker, "unit": units.get(marker, ""), "detection limit": lod,
                      "values": len(rows_m), "below the limit": f"{100 * rows_m['below_lod'].mean():.0f}%"})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["marker", "unit", "detection limit", "values", "below the limit"])
 
 
 def trajectory_summary(dataset: Dataset, measure: str) -> pd.DataFrame:
@@ -158,7 +158,7 @@ def trajectory_summary(dataset: Dataset, measure: str) -> pd.DataFrame:
     description only (the models treat them as censored)."""
     m = measurements_with_arm(dataset)
     rows_m = m[(m["measure"] == measure)].copy()
-    log_scale = measure != DEPRESSION_MEASURE
+    log_scale = measure != dataset.study.outcome
     values = descriptive_values(rows_m)
     rows_m["y"] = np.log(values) if log_scale else values
     hours = m.groupby("visit")["hours"].median()
@@ -179,13 +179,13 @@ def mean_change(dataset: Dataset) -> pd.DataFrame:
     """Observed mean MADRS change from baseline per arm and post-infusion visit
     (participants with both ratings), with the arm difference."""
     m = dataset.measurements
-    madrs = m[(m["measure"] == DEPRESSION_MEASURE) & m["value"].notna()].pivot(index="participant_id", columns="visit", values="value")
+    madrs = m[(m["measure"] == dataset.study.outcome) & m["value"].notna()].pivot(index="participant_id", columns="visit", values="value")
     arm = dataset.participants.set_index("participant_id")["arm"].reindex(madrs.index)
     rows = []
     for visit in dataset.visits:
-        if visit == BASELINE_VISIT or visit not in madrs:
+        if visit == dataset.study.baseline or visit not in madrs:
             continue
-        change = madrs[visit] - madrs[BASELINE_VISIT]
+        change = madrs[visit] - madrs[dataset.study.baseline]
         row = {"visit": visit}
         for a in ARMS:
             row[a] = float(change[arm == a].mean())
@@ -252,6 +252,9 @@ def madrs_change_text(change: pd.DataFrame) -> str:
 
 def censoring_text(panel: pd.DataFrame) -> str:
     """Which markers have values below their detection limit (``panel_table``), and why that matters."""
+    if panel.empty:
+        return ("These data hold no blood markers: the chapters on the markers and their relation to the outcome "
+                "have nothing to analyse, and this chapter describes the outcome alone.")
     censored = [f"{m} ({s})" for m, s in zip(panel["marker"], panel["below the limit"], strict=True) if s != "0%"]
     return ("Values below the detection limit occur for " + (join_words(censored) if censored else "no marker")
             + ". Where that share is large, substituting a fixed value would bias both the level and the spread of a "

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from .analysis import load as load_analysis
-from .contract import DEPRESSION_MEASURE
 from .estimands import (
     ALL_PARTICIPANTS,
     ALL_VISITS,
@@ -46,9 +45,12 @@ def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, 
               marker: str | None = None) -> pd.DataFrame:
     """One row per element of a posterior variable whose dims are (marker-like[,
     post_visit]). ``marker`` names the marker when the variable has no marker dim
-    (the MADRS arm difference is keyed to the depression measure, as in ``truth.csv``)."""
+    (the MADRS arm difference is keyed to the outcome measure of the study reported
+    on, ``reporting.study``: MADRS for this trial, as in ``truth.csv``)."""
+    from .reporting import study
+
     estimand = estimand or variable
-    marker = marker or (DEPRESSION_MEASURE if estimand == MADRS_CHANGE_DIFFERENCE else None)
+    marker = marker or (study().outcome if estimand == MADRS_CHANGE_DIFFERENCE else None)
     subset = idata.posterior.to_dataset()[[variable]]
     draws = subset[variable]
     r_hat = az.rhat(subset)[variable]

@@ -40,7 +40,6 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from .contract import DEPRESSION_MEASURE
 from .estimands import (
     ALL_VISITS,
     BASELINE_MODERATION_DIFFERENCE,
@@ -244,7 +243,10 @@ def _informed_elements(key: KeyEstimand, posterior: xr.Dataset, informed):
 
 
 def _marker_of(coords: dict) -> str:
-    return coords.get("marker", DEPRESSION_MEASURE)
+    """The marker of a posterior element; the outcome's name (``reporting.study``) for the outcome's estimands."""
+    from .reporting import study
+
+    return coords.get("marker", study().outcome)
 
 
 def _row_key(key: KeyEstimand, coords: dict) -> dict:

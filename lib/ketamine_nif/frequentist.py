@@ -34,7 +34,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from .contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
+from .contract import DEPRESSION_MEASURE, Dataset
 from .estimands import (
     ALL_PARTICIPANTS,
     ALL_VISITS,
@@ -55,10 +55,12 @@ TEST_COLUMNS = ["aim", "estimand", "marker", "visit", "subgroup", "split", "term
 
 
 def person_visit_table(dataset: Dataset, lod_fraction: float = LOD_FRACTION) -> pd.DataFrame:
-    """One row per participant x visit: arm, ``ketamine`` (0/1), MADRS, and the
-    natural log of each marker (values under the lod replaced by lod x
-    ``lod_fraction``), in schedule order."""
+    """One row per participant x visit: arm, ``ketamine`` (0/1, the treatment
+    role), the study's outcome in column ``MADRS``, and the natural log of each
+    marker (values under the lod replaced by lod x ``lod_fraction``), in
+    schedule order (``visit`` a categorical whose first category is the baseline)."""
     m = dataset.measurements
+    m = m.assign(measure=m["measure"].replace({dataset.study.outcome: DEPRESSION_MEASURE}))
     value = m["value"].where(~m["below_lod"], m["lod"] * lod_fraction)
     wide = m.assign(value=value).pivot_table(index=["participant_id", "visit"], columns="measure", values="value",
                                              aggfunc="first").reset_index()
@@ -72,16 +74,21 @@ def person_visit_table(dataset: Dataset, lod_fraction: float = LOD_FRACTION) -> 
     return wide.sort_values(["participant_id", "visit"], key=lambda s: s.map(order) if s.name == "visit" else s).reset_index(drop=True)
 
 
+def _baseline_visit(table: pd.DataFrame) -> str:
+    """The first visit of the schedule: the baseline (the contract puts it before every other)."""
+    return table["visit"].cat.categories[0]
+
+
 def _baseline(table: pd.DataFrame, column: str) -> pd.Series:
-    base = table[table["visit"] == BASELINE_VISIT].set_index("participant_id")[column]
+    base = table[table["visit"] == _baseline_visit(table)].set_index("participant_id")[column]
     return table["participant_id"].map(base)
 
 
 def aim1_data(table: pd.DataFrame, marker: str) -> pd.DataFrame:
     """Post-infusion rows with the change in log NIF since baseline."""
     post = table.assign(change=table[marker] - _baseline(table, marker))
-    post = post[(post["visit"] != BASELINE_VISIT) & post["change"].notna()]
-    post = post.assign(visit=post["visit"].cat.remove_categories([BASELINE_VISIT]))
+    post = post[(post["visit"] != _baseline_visit(table)) & post["change"].notna()]
+    post = post.assign(visit=post["visit"].cat.remove_categories([_baseline_visit(table)]))
     return post[["participant_id", "arm", "ketamine", "visit", "change"]].reset_index(drop=True)
 
 
@@ -99,10 +106,10 @@ def aim3_data(table: pd.DataFrame, marker: str) -> pd.DataFrame:
     """Post-infusion MADRS change from baseline with the standardised baseline log NIF ``z``."""
     x0 = _baseline(table, marker)
     rows = table.assign(change=table[DEPRESSION_MEASURE] - _baseline(table, DEPRESSION_MEASURE), x0=x0)
-    rows = rows[(rows["visit"] != BASELINE_VISIT) & rows["change"].notna() & rows["x0"].notna()]
+    rows = rows[(rows["visit"] != _baseline_visit(table)) & rows["change"].notna() & rows["x0"].notna()]
     people = rows.drop_duplicates("participant_id")["x0"]
     rows = rows.assign(z=(rows["x0"] - people.mean()) / people.std())
-    rows = rows.assign(visit=rows["visit"].cat.remove_categories([BASELINE_VISIT]))
+    rows = rows.assign(visit=rows["visit"].cat.remove_categories([_baseline_visit(table)]))
     return rows[["participant_id", "arm", "ketamine", "visit", "change", "z"]].reset_index(drop=True)
 
 

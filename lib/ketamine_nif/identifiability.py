@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .analysis import load as load_analysis
-from .contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
+from .contract import Dataset
 from .estimands import (
     ALL_PARTICIPANTS,
     ALL_VISITS,
@@ -127,16 +127,19 @@ def anchored(dataset: Dataset, markers: list[str] | None = None, min_per_arm: in
 def _baseline_counts(dataset: Dataset) -> pd.Series:
     """Participants with a sample (a value or one under the limit) at baseline, per measure."""
     m = dataset.measurements
-    return m[(m["visit"] == BASELINE_VISIT) & (m["value"].notna() | m["below_lod"])].groupby("measure")["participant_id"].nunique()
+    return m[(m["visit"] == dataset.study.baseline) & (m["value"].notna() | m["below_lod"])].groupby("measure")["participant_id"].nunique()
 
 
-def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, outcome: str = DEPRESSION_MEASURE,
+def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, outcome: str | None = None,
            participants=None, change_arms=None, min_per_arm: int = MIN_PER_ARM) -> Assessment:
     """Every gap of ``estimands`` (default: every registered estimand of this
     trial's data) for ``markers`` (default: every marker), among
     ``participants`` (ids; default: everybody). ``change_arms`` limits the arms
     checked for a marker's change (the subgroups of a split that applies to
-    some arms only: the other arms' side comes from all their participants)."""
+    some arms only: the other arms' side comes from all their participants).
+    Reasons are in this trial's words (``Study.say`` puts them in the data's)."""
+    study = dataset.study
+    baseline, outcome = study.baseline, outcome or study.outcome
     markers = dataset.markers if markers is None else list(markers)
     names = [e for e, spec in REGISTRY.items() if spec.needs] if estimands is None else [lookup(e).name for e in estimands]
     m, p = dataset.measurements, dataset.participants
@@ -144,10 +147,10 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
         m, p = m[m["participant_id"].isin(participants)], p[p["participant_id"].isin(participants)]
     arm_of = p.set_index("participant_id")["arm"]
     sampled = m[m["value"].notna() | m["below_lod"]]
-    post_visits = [v for v in dataset.visits if v != BASELINE_VISIT]
+    post_visits = [v for v in dataset.visits if v != baseline]
     rated = sampled[sampled["measure"] == outcome]
-    rated_base = set(rated.loc[rated["visit"] == BASELINE_VISIT, "participant_id"])
-    rated = rated[rated["participant_id"].isin(rated_base) & (rated["visit"] != BASELINE_VISIT)]  # ratings that give a change
+    rated_base = set(rated.loc[rated["visit"] == baseline, "participant_id"])
+    rated = rated[rated["participant_id"].isin(rated_base) & (rated["visit"] != baseline)]  # ratings that give a change
     fitted = set(anchored(dataset, markers, min_per_arm))  # a property of the whole data, also in a subgroup
 
     def shortfall(rows: pd.DataFrame, arms, what: str, where: str = "") -> str:
@@ -170,32 +173,32 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
             for visit in visits:
                 rows = rated if visit == ALL_VISITS else rated[rated["visit"] == visit]
                 where = _when(visit)
-                if reason := shortfall(rows, spec.arms, f"with {outcome} at {BASELINE_VISIT} and {where}"):
+                if reason := shortfall(rows, spec.arms, f"with {outcome} at {baseline} and {where}"):
                     gaps.append(Gap(name, ALL_MARKERS, reason, visit))
             continue
         for marker in markers:
             if marker not in fitted:
                 n = int(_baseline_counts(dataset).get(marker, 0))
-                gaps.append(Gap(name, marker, f"the marker is measured at {BASELINE_VISIT} in {_counted(n, '')}(at least "
+                gaps.append(Gap(name, marker, f"the marker is measured at {baseline} in {_counted(n, '')}(at least "
                                               f"{min_per_arm} needed), and the models anchor each marker's course at its "
-                                              f"{BASELINE_VISIT} level: it is left out of the fits"))
+                                              f"{baseline} level: it is left out of the fits"))
                 continue
             rows = sampled[sampled["measure"] == marker]
-            with_base = rows[rows["participant_id"].isin(set(rows.loc[rows["visit"] == BASELINE_VISIT, "participant_id"]))]
+            with_base = rows[rows["participant_id"].isin(set(rows.loc[rows["visit"] == baseline, "participant_id"]))]
             for visit in visits:
-                later = with_base[(with_base["visit"] != BASELINE_VISIT) & ((with_base["visit"] == visit) | (visit == ALL_VISITS))]
+                later = with_base[(with_base["visit"] != baseline) & ((with_base["visit"] == visit) | (visit == ALL_VISITS))]
                 where = _when(visit)
                 if spec.needs == "marker change":
                     arms = [a for a in spec.arms if change_arms is None or a in change_arms]
-                    reason = shortfall(later, arms, f"with the marker at {BASELINE_VISIT} and {where}", where)
+                    reason = shortfall(later, arms, f"with the marker at {baseline} and {where}", where)
                 elif spec.needs == "baseline marker":
                     both = rated[rated["participant_id"].isin(set(with_base["participant_id"]))]
                     both = both if visit == ALL_VISITS else both[both["visit"] == visit]
-                    reason = shortfall(both, spec.arms, f"with the marker at {BASELINE_VISIT} and {outcome} at {BASELINE_VISIT} and {where}")
+                    reason = shortfall(both, spec.arms, f"with the marker at {baseline} and {outcome} at {baseline} and {where}")
                 else:  # paired change: the marker and a rating at one later visit
                     pairs = later.merge(rated[["participant_id", "visit"]], on=["participant_id", "visit"])
-                    reason = shortfall(pairs, spec.arms, f"with the marker at {BASELINE_VISIT} and at a later visit with a {outcome} rating",
-                                       f"at the visits after {BASELINE_VISIT} with a rating")
+                    reason = shortfall(pairs, spec.arms, f"with the marker at {baseline} and at a later visit with a {outcome} rating",
+                                       f"at the visits after {baseline} with a rating")
                 if reason:
                     gaps.append(Gap(name, marker, reason, visit))
     return Assessment(gaps)

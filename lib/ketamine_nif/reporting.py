@@ -1,9 +1,34 @@
 """Turning computed values into the report's prose and tables: numbers in text
-are formatted here from data, never typed in a notebook."""
+are formatted here from data, never typed in a notebook.
+
+The package writes its sentences, tables and figure labels in this trial's
+words (MADRS, ketamine, saline); a chapter that reports on other data calls
+:func:`speak_for` with their study (``chapter.start`` does), and everything
+shown through :func:`say`, :func:`show_table` and :func:`words` then uses the
+data's names (``contract.Study.say``)."""
 
 from __future__ import annotations
 
 import pandas as pd
+
+from .contract import Study
+
+_STUDY = [Study()]  # the study this process reports on (one per notebook kernel)
+
+
+def speak_for(study: Study) -> None:
+    """Show every later sentence, table and figure label in ``study``'s names."""
+    _STUDY[0] = study
+
+
+def study() -> Study:
+    """The study being reported on (:func:`speak_for`; this trial's until then)."""
+    return _STUDY[0]
+
+
+def words(text: str) -> str:
+    """``text`` in the names of the study being reported on (:func:`speak_for`)."""
+    return _STUDY[0].say(text)
 
 
 def markdown_table(frame: pd.DataFrame, digits: int = 2) -> str:
@@ -26,7 +51,7 @@ def show_table(frame: pd.DataFrame, digits: int = 2):
     """Display a table as Markdown output (label and caption come from cell options)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(markdown_table(frame, digits)))
+    display(Markdown(words(markdown_table(frame, digits))))
 
 
 def say(text: str):
@@ -34,7 +59,7 @@ def say(text: str):
     from IPython.display import Markdown, display
 
     if text:
-        display(Markdown(text))
+        display(Markdown(words(text)))
 
 
 def join_words(items) -> str:

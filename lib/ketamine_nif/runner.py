@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ from pathlib import Path
 import yaml
 
 from .analysis import CONFIG as ANALYSIS_CONFIG
-from .contract import Dataset, hash_files, load_dataset
+from .contract import METADATA_FILE, Dataset, Study, hash_files, load_dataset, read_metadata
 from .paths import (
     BUILD,
     EXECUTED,
@@ -219,13 +220,39 @@ def load_parameters(job: NotebookJob, overrides: dict) -> dict:
     return {**parameters, **overrides}
 
 
-def to_notebook(job: NotebookJob, folder: Path = BUILD / "sources") -> Path:
-    """The Jupytext source as an unexecuted .ipynb (Papermill's input), written into ``folder``."""
+_NAME = re.compile(r"\{\{(\w+)\}\}")
+
+
+def fill_names(text: str, study: Study, where: str = "") -> str:
+    """``text`` with the study's names in place of ``{{outcome}}``, ``{{treatment}}``,
+    ``{{Treatment}}``, ``{{reference}}``, ``{{Reference}}``, ``{{baseline}}`` and
+    ``{{outcome_title}}``; any other ``{{name}}`` is an error naming it."""
+    names = study.names()
+    unknown = sorted({m.group(1) for m in _NAME.finditer(text)} - set(names))
+    if unknown:
+        raise RunError(f"{where}: unknown name(s) {', '.join('{{' + u + '}}' for u in unknown)}; the study's are "
+                       + ", ".join("{{" + n + "}}" for n in names))
+    return _NAME.sub(lambda m: names[m.group(1)], text)
+
+
+def study_of(data_dir: str | Path | None) -> Study:
+    """The study described by ``dataset.json`` in ``data_dir`` (this trial's when there is none)."""
+    if data_dir is None:
+        return Study()
+    folder = Path(data_dir) if Path(data_dir).is_absolute() else ROOT / data_dir
+    return Study.from_metadata(read_metadata(folder), str(folder / METADATA_FILE)) if folder.is_dir() else Study()
+
+
+def to_notebook(job: NotebookJob, folder: Path = BUILD / "sources", study: Study | None = None) -> Path:
+    """The Jupytext source as an unexecuted .ipynb (Papermill's input), written into ``folder``,
+    with the names of ``study`` (default: this trial's) in its cells (:func:`fill_names`)."""
     import jupytext
 
     if not job.source.exists():
         raise RunError(f"notebook source {display_path(job.source)} not found")
     notebook = jupytext.read(job.source)
+    for cell in notebook.cells:
+        cell.source = fill_names(cell.source, study or Study(), display_path(job.source))
     # atomically: parallel sweep workers convert the same notebook at once, and none may read a half-written file
     return write_atomic(folder / f"{job.stem}.ipynb", jupytext.writes(notebook, fmt="ipynb"))
 
@@ -235,6 +262,21 @@ def notebook_parameters(notebook: Path) -> set[str]:
     import papermill
 
     return {p["name"] for p in papermill.inspect_notebook(str(notebook)).values()}
+
+
+def notebook_defaults(notebook: Path) -> dict:
+    """The values of a notebook's parameters cell (literals only)."""
+    import ast
+
+    import papermill
+
+    values = {}
+    for p in papermill.inspect_notebook(str(notebook)).values():
+        try:
+            values[p["name"]] = ast.literal_eval(p["default"])
+        except (ValueError, SyntaxError):
+            pass
+    return values
 
 
 def check_parameters(notebook: Path, parameters: dict, job: NotebookJob) -> None:
@@ -257,7 +299,8 @@ def execute(job: NotebookJob, parameters: dict, output: Path | None = None) -> f
 
     work = Path(output).parent / ".ketamine-nif" if output else BUILD
     configure_environment(work / "cache")
-    notebook = to_notebook(job, work / "sources")
+    data_dir = parameters.get("data_dir", notebook_defaults(to_notebook(job, work / "sources")).get("data_dir"))
+    notebook = to_notebook(job, work / "sources", study_of(data_dir))
     check_parameters(notebook, parameters, job)
     output = output or job.output
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from .contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
+from .contract import DEPRESSION_MEASURE, Dataset
 from .estimands import (
     COUPLING_WITHIN,
     NIF_CHANGE_RATIO,
@@ -338,6 +338,7 @@ def day1_data(dataset: Dataset, split: Split, marker: str, visit: str = DAY1_VIS
     ``lod_fraction`` of the limit (as in the rest of the chapter); participants
     lacking MADRS or the marker at baseline or at ``visit`` are left out and counted."""
     table = person_visit_table(dataset, lod_fraction)
+    baseline = dataset.study.baseline
     labels = assign(split, dataset)
     arm = dataset.participants.set_index("participant_id")["arm"]
     people = labels.index[labels.notna() & (arm.reindex(labels.index) == "ketamine")]
@@ -348,9 +349,9 @@ def day1_data(dataset: Dataset, split: Split, marker: str, visit: str = DAY1_VIS
     frame = pd.DataFrame({
         "participant_id": people,
         "subgroup": labels[people].to_numpy(),
-        "madrs_change": (madrs[visit] - madrs[BASELINE_VISIT]).to_numpy(float),
-        "marker_change": ((nif[visit] - nif[BASELINE_VISIT]) / np.log(2)).to_numpy(float),  # natural logs to doublings
-        "madrs_baseline": madrs[BASELINE_VISIT].to_numpy(float),
+        "madrs_change": (madrs[visit] - madrs[baseline]).to_numpy(float),
+        "marker_change": ((nif[visit] - nif[baseline]) / np.log(2)).to_numpy(float),  # natural logs to doublings
+        "madrs_baseline": madrs[baseline].to_numpy(float),
     })
     complete = frame[["madrs_change", "marker_change", "madrs_baseline"]].notna().all(axis=1)
     left_out = {label: int(((frame["subgroup"] == label) & ~complete).sum()) for label in split.labels}

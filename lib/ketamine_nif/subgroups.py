@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .contract import ARMS, BASELINE_VISIT, Dataset
+from .contract import ARMS, Dataset
 
 RULES = ("threshold", "median", "category", "boolean")
 
@@ -59,18 +59,42 @@ def load_splits(path: str | Path) -> list[Split]:
     return splits
 
 
+def usable(splits: list[Split], dataset: Dataset) -> tuple[list[Split], str]:
+    """The splits whose covariate these data hold, and a sentence naming those
+    left out ("" when none is): another trial need not record this one's covariates."""
+    from .reporting import join_words
+
+    held = set(dataset.participants.columns) | {f"baseline:{m}" for m in dataset.markers}
+    kept = [s for s in splits if s.covariate in held or _baseline_measure(dataset, s.covariate) == dataset.study.outcome]
+    absent = [s for s in splits if s not in kept]
+    if not absent:
+        return kept, ""
+    names = join_words(f"{s.name} (`{s.covariate}`)" for s in absent)
+    return kept, (f"The subgroup parameter file also defines {len(absent)} split{'s' * (len(absent) > 1)} by "
+                  f"{'covariates' if len(absent) > 1 else 'a covariate'} these "
+                  f"data do not hold: {names}. {'They are' if len(absent) > 1 else 'It is'} left out of every subgroup analysis.")
+
+
 def baseline_values(dataset: Dataset, measure: str) -> pd.Series:
     """Each participant's baseline value of a measure (a censored value counts as its lod)."""
     m = dataset.measurements
-    rows = m[(m["visit"] == BASELINE_VISIT) & (m["measure"] == measure)]
+    rows = m[(m["visit"] == dataset.study.baseline) & (m["measure"] == measure)]
     values = rows["value"].where(~rows["below_lod"], rows["lod"])
     return pd.Series(values.to_numpy(), index=rows["participant_id"].to_numpy())
+
+
+def _baseline_measure(dataset: Dataset, covariate: str) -> str | None:
+    """The measure of a ``baseline:<MEASURE>`` covariate (``baseline:outcome``: the study's outcome)."""
+    if not covariate.startswith("baseline:"):
+        return None
+    measure = covariate.split(":", 1)[1]
+    return dataset.study.outcome if measure == "outcome" else measure
 
 
 def covariate_values(dataset: Dataset, covariate: str) -> pd.Series:
     participants = dataset.participants.set_index("participant_id")
     if covariate.startswith("baseline:"):
-        return baseline_values(dataset, covariate.split(":", 1)[1]).reindex(participants.index)
+        return baseline_values(dataset, _baseline_measure(dataset, covariate)).reindex(participants.index)
     if covariate not in participants.columns:
         raise SubgroupError(f"covariate {covariate!r} is not a column of participants")
     return participants[covariate]

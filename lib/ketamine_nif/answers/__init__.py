@@ -18,11 +18,12 @@ def prior_mass(simulated, prior_draws, plausible: tuple[float, float], what: str
     plausible values of the effect (``what``: "couplings", with its unit after
     the bounds: "{} points per doubling")."""
     from ..checks import interval_share
-    from ..contract import MADRS_RANGE
+    from ..reporting import study
 
     low, high = plausible
-    return (f"{100 * interval_share(simulated, *MADRS_RANGE):.0f}% of simulated MADRS scores fall on the scale's range "
-            f"({MADRS_RANGE[0]:g} to {MADRS_RANGE[1]:g}), and the prior puts {100 * interval_share(prior_draws, low, high):.0f}% "
+    bottom, top = study().outcome_range
+    return (f"{100 * interval_share(simulated, bottom, top):.0f}% of simulated MADRS scores fall on the scale's range "
+            f"({bottom:g} to {top:g}), and the prior puts {100 * interval_share(prior_draws, low, high):.0f}% "
             f"of its mass on {what.format(f'between −{-low} and {high}')}")
 
 

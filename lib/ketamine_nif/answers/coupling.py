@@ -49,15 +49,18 @@ def madrs(madrs: pd.DataFrame, mixed: pd.DataFrame) -> str:
     ``madrs``'s order)."""
     if madrs.empty:
         return nothing_informed("the arm difference in MADRS")
+    from ..contract import Study
+    from ..reporting import study
+
     first, last = madrs.iloc[0], madrs.iloc[-1]
     sd_ratio = madrs["sd"].to_numpy() / mixed["se"].to_numpy()
     (first_change, first_interval), (last_change, last_interval) = _more_or_less(first), _more_or_less(last)
+    training = (" From day 1 on, this contrast also carries the training imbalance of the parent trial (every saline "
+                "participant had active training)." if study() == Study() else "")  # this trial's data only
     return (
         f"At {first['visit']}, ketamine participants improved by {first_change} than saline participants "
-        f"({first_interval}); by {last['visit']} they improved by {last_change} ({last_interval}). From day 1 on, "
-        "this contrast also carries the training imbalance of the parent trial (every saline participant had active "
-        f"training). The posterior SDs are {sd_ratio.min():.2f} to {sd_ratio.max():.2f} times the mixed model's "
-        "standard errors."
+        f"({first_interval}); by {last['visit']} they improved by {last_change} ({last_interval}).{training} "
+        f"The posterior SDs are {sd_ratio.min():.2f} to {sd_ratio.max():.2f} times the mixed model's standard errors."
     )
 
 

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..contract import BASELINE_VISIT, DEPRESSION_MEASURE, Dataset
-
-TREATED_ARM = "ketamine"
+from ..contract import ARMS, Dataset, Study
 
 
 class ModelDataError(ValueError):
@@ -24,7 +22,7 @@ class ModelDataError(ValueError):
 @dataclass
 class ModelData:
     participants: list[str]
-    treated: np.ndarray  # (N,) 1.0 for the treated arm (ketamine), 0.0 for the control arm
+    treated: np.ndarray  # (N,) 1.0 for the study's treatment arm, 0.0 for its reference arm
     visits: list[str]  # baseline first, then post-infusion visits in schedule order
     markers: list[str]
     outcome: str
@@ -43,6 +41,7 @@ class ModelData:
     excluded: dict[str, int] = field(default_factory=dict)
     # (T,) days since the infusion at each visit (median over participants; baseline 0), for person-level slopes
     visit_days: np.ndarray | None = None
+    study: Study = field(default_factory=Study)  # the data's names (outcome, arms, baseline visit)
 
     @property
     def post_visits(self) -> list[str]:
@@ -50,8 +49,8 @@ class ModelData:
 
     @property
     def arm_contrast(self) -> np.ndarray:
-        """Treatment indicator centred on its mean (ketamine 1 - share, saline
-        -share): arm effects keep their meaning, and the common change becomes
+        """Treatment indicator centred on its mean (treatment 1 - share,
+        reference -share): arm effects keep their meaning, and the common change becomes
         the average over arms, which decorrelates the two in the posterior."""
         return self.treated - self.treated.mean()
 
@@ -74,15 +73,17 @@ class ModelData:
         return float(self.y.mean()), float(all_y.std())
 
 
-def prepare(dataset: Dataset, markers: list[str] | None = None, outcome: str = DEPRESSION_MEASURE) -> ModelData:
-    """Arrays for the models. ``markers`` defaults to every NIF in the data."""
+def prepare(dataset: Dataset, markers: list[str] | None = None, outcome: str | None = None) -> ModelData:
+    """Arrays for the models. ``markers`` defaults to every NIF in the data, ``outcome`` to the study's."""
+    study = dataset.study
+    outcome = outcome or study.outcome
     markers = list(markers) if markers is not None else dataset.markers
     unknown = sorted(set(markers) - set(dataset.markers))
     if unknown:
         raise ModelDataError(f"marker(s) {', '.join(unknown)} not in the data; available: {', '.join(dataset.markers)}")
     visits = dataset.visits
-    if visits[0] != BASELINE_VISIT:
-        raise ModelDataError(f"the first visit must be '{BASELINE_VISIT}'; the data's visits are {visits}")
+    if visits[0] != study.baseline:
+        raise ModelDataError(f"the first visit must be the study's baseline, {study.baseline!r}; the data's visits are {visits}")
     p = dataset.participants
     people = list(p["participant_id"])
     person_index = {pid: i for i, pid in enumerate(people)}
@@ -97,16 +98,16 @@ def prepare(dataset: Dataset, markers: list[str] | None = None, outcome: str = D
     y_rows = m[(m["measure"] == outcome) & m["value"].notna()]
     if y_rows.empty:
         raise ModelDataError(f"no observed values of the outcome {outcome!r}")
-    base = y_rows[y_rows["visit"] == BASELINE_VISIT].set_index("participant_id")["value"]
+    base = y_rows[y_rows["visit"] == study.baseline].set_index("participant_id")["value"]
     y0 = np.array([base.get(pid, np.nan) for pid in people], dtype=float)
-    post = y_rows[y_rows["visit"] != BASELINE_VISIT]
+    post = y_rows[y_rows["visit"] != study.baseline]
     has_base = post["participant_id"].map(lambda pid: not np.isnan(y0[person_index[pid]]))
     excluded = {"post-baseline outcomes without a baseline outcome": int((~has_base).sum())}
     post = post[has_base]
 
     return ModelData(
         participants=people,
-        treated=(p["arm"].to_numpy() == TREATED_ARM).astype(float),
+        treated=(p["arm"].to_numpy() == ARMS[0]).astype(float),  # arms are roles (Study): ARMS[0] the treatment
         visits=visits,
         markers=markers,
         outcome=outcome,
@@ -122,6 +123,7 @@ def prepare(dataset: Dataset, markers: list[str] | None = None, outcome: str = D
         y0=y0,
         excluded=excluded,
         visit_days=_visit_days(m, visits),
+        study=study,
     )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
-from ..contract import ARMS, DEPRESSION_MEASURE, Dataset
+from ..contract import ARMS, Dataset
 from ..describe import descriptive_values, measurements_with_arm, trajectory_summary
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -19,6 +19,29 @@ ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK = OKABE_ITO
 GREY, LIGHT_GREY = "0.6", "0.85"  # data in the background, bands
 ARM_COLOURS = {"ketamine": VERMILLION, "saline": BLUE}
 FIGURE_WIDTH = 7.5  # inches; fits the PDF's text width
+
+
+def show() -> None:
+    """Show the open figures (``plt.show``) with their words in the names of the
+    data being reported on (``reporting.speak_for``): titles, axis labels, tick
+    labels and legends."""
+    from matplotlib.text import Text
+
+    from ..reporting import words
+
+    for number in plt.get_fignums():
+        figure = plt.figure(number)
+        for text in figure.findobj(Text):
+            if (said := words(text.get_text())) != text.get_text():
+                text.set_text(said)
+        for ax in figure.axes:  # tick labels given as text are redrawn from their formatter
+            for axis in (ax.xaxis, ax.yaxis):
+                formatter = axis.get_major_formatter()
+                if isinstance(formatter, ticker.FixedFormatter):
+                    formatter.seq = [words(label) for label in formatter.seq]
+                elif isinstance(formatter, ticker.FuncFormatter):
+                    formatter.func = lambda x, pos, given=formatter.func: words(str(given(x, pos)))
+    plt.show()
 
 
 def setup() -> None:
@@ -46,7 +69,7 @@ def trajectories(dataset: Dataset, measures: list[str], columns: int = 2, indivi
     units = dataset.units
     for ax, measure in zip(axes.flat, measures, strict=False):
         rows_m = m[m["measure"] == measure]
-        log_scale = measure != DEPRESSION_MEASURE
+        log_scale = measure != dataset.study.outcome
         if individual:
             shown = rows_m.assign(y=descriptive_values(rows_m))
             for (arm, _), g in shown.dropna(subset=["y"]).groupby(["arm", "participant_id"]):
