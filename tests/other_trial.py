@@ -1,7 +1,7 @@
 """A trial of the same shape as this one, named otherwise (for the tests of
 issue 15): a HAMD outcome (0-52), arms ``drug`` and ``placebo``, a baseline
 visit ``week0`` and weekly visits over 8 weeks, described by the ``study``
-block of its ``dataset.json``. Made from the synthetic twin with a weekly
+block of its ``dataset.json`` (with the markers' units). Made from the synthetic twin with a weekly
 schedule, then renamed; no covariate of the parent trial's training."""
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import pandas as pd
 from ketamine_nif.twin import load_scenario, simulate
 
 WEEKS = 8
+UNITS = {"BDNF": "ng/mL", "IL-6": "pg/mL", "IL-1RA": "pg/mL", "TNF-alpha": "pg/mL", "IL-8": "pg/mL", "IL-10": "pg/mL",
+         "CRP": "mg/L"}
 STUDY = {"outcome": {"name": "HAMD", "range": [0, 52], "title": "Hamilton Depression Rating Scale"},
-         "arms": {"treatment": "drug", "reference": "placebo"}, "baseline": "week0"}
+         "arms": {"treatment": "drug", "reference": "placebo"}, "baseline": "week0", "markers": UNITS}
 HAMD_PER_MADRS = 52 / 60
 
 
@@ -36,7 +38,7 @@ def write_hamd_trial(out: Path, seed: int = 3, **sizes) -> Path:
     """The renamed twin's contract tables and ``dataset.json`` (with its study block) in ``out``."""
     twin = simulate(weekly_scenario(**sizes), seed=seed)
     participants = twin.participants.drop(columns=["training"]).replace({"arm": {"ketamine": "drug", "saline": "placebo"}})
-    m = twin.measurements.copy()
+    m = twin.measurements.drop(columns=["unit"])  # the units are in the study block
     scale = m["measure"] == "MADRS"
     hamd = np.round(pd.to_numeric(m.loc[scale, "value"].replace("", None)) * HAMD_PER_MADRS)
     m.loc[scale, "value"] = [f"{v:g}" if np.isfinite(v) else "" for v in hamd]

@@ -12,7 +12,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
-from other_trial import STUDY, write_hamd_trial
+from other_trial import STUDY, UNITS, write_hamd_trial
 
 from conftest import ROOT, read, write
 from ketamine_nif import plotting, reporting
@@ -21,7 +21,7 @@ from ketamine_nif.describe import arm_sizes, mean_change
 from ketamine_nif.models import prepare
 from ketamine_nif.runner import RunError, fill_names
 
-HAMD = Study("HAMD", (0.0, 52.0), "drug", "placebo", "week0", "Hamilton Depression Rating Scale")
+HAMD = Study("HAMD", (0.0, 52.0), "drug", "placebo", "week0", "Hamilton Depression Rating Scale", tuple(UNITS.items()))
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,7 @@ def test_a_trial_named_otherwise_validates_and_its_arms_become_roles(hamd_dir):
     dataset = load_dataset(hamd_dir)
     assert dataset.study == HAMD
     assert dataset.markers[0] == "BDNF" and "HAMD" not in dataset.markers
+    assert "unit" not in read(hamd_dir, "measurements") and dataset.units == UNITS  # units from the study block
     assert dataset.visits[0] == "week0" and dataset.visits[-1] == "week8" and len(dataset.visits) == 9
     raw = read(hamd_dir, "participants")
     assert set(raw["arm"]) == {"drug", "placebo"}
@@ -87,12 +88,25 @@ def test_values_off_the_studys_scale_and_a_late_baseline_are_named(hamd_dir, tmp
     assert "visit 'week0' (the study's baseline) must be at hours <= 0" in text and "P002" in text
 
 
+def test_a_measure_the_study_does_not_list_is_refused_by_name(hamd_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(hamd_dir, data)
+    m = read(data, "measurements")
+    m.loc[m["measure"] == "IL-6", "measure"] = "IL6"
+    write(m, data, "measurements")
+    with pytest.raises(ContractError) as error:
+        load_dataset(data)
+    assert "rule 'measure-known'" in str(error.value)
+    assert "the study lists the markers BDNF, IL-6, IL-1RA, TNF-alpha, IL-8, IL-10, CRP; found the measure(s) 'IL6', first P001 IL6 at visit 'week0'" in str(error.value)
+
+
 @pytest.mark.parametrize("block, message", [
     ({"outcome": {"name": "HAMD"}}, "outcome range must be [lowest, highest]"),
     ({"outcome": {"name": "HAMD", "range": [52, 0]}}, "outcome range must be [lowest, highest] with lowest < highest; found [52, 0]"),
     ({"arms": {"treatment": "drug", "reference": "drug"}}, "the two arms need different labels; both are 'drug'"),
     ({"baseline": ""}, "baseline must be a non-empty text"),
     ({"visits": 8}, "unknown key(s) visits"),
+    ({"markers": ["IL-6"]}, "markers must map each marker's name to its unit"),
     ("HAMD", "'study' must be an object"),
 ])
 def test_a_bad_study_block_is_refused_by_name(hamd_dir, tmp_path, block, message):

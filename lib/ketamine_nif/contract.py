@@ -74,6 +74,7 @@ RULES: dict[str, str] = {
     "below-lod-value": "a row flagged below_lod has an empty value or a value at or under its lod",
     "value-under-lod-flagged": "a value under its lod is flagged below_lod",
     "depression-measure-present": "the measurements include the study's outcome (this trial: MADRS)",
+    "measure-known": "when the study lists its markers, every measure is the outcome or one of them",
 }
 
 
@@ -99,6 +100,7 @@ class Study:
     reference: str = ARMS[1]
     baseline: str = BASELINE_VISIT
     outcome_title: str = "Montgomery-Åsberg Depression Rating Scale"
+    units: tuple[tuple[str, str], ...] = ()  # (marker, unit) as listed in the block's ``markers``; () = not listed
 
     @property
     def arms(self) -> tuple[str, str]:
@@ -146,9 +148,13 @@ class Study:
         if not isinstance(block, dict):
             bad(f"'study' must be an object; found {block!r}")
             raise ContractError(problems)
-        unknown = sorted(set(block) - {"outcome", "arms", "baseline"})
+        unknown = sorted(set(block) - {"outcome", "arms", "baseline", "markers"})
         if unknown:
-            bad(f"unknown key(s) {', '.join(unknown)}; the study block knows outcome, arms and baseline")
+            bad(f"unknown key(s) {', '.join(unknown)}; the study block knows outcome, arms, baseline and markers")
+        markers = block.get("markers", {})
+        if not isinstance(markers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in markers.items()):
+            bad(f"markers must map each marker's name to its unit (text); found {markers!r}")
+            markers = {}
         outcome = block.get("outcome", {})
         arms = block.get("arms", {})
         values = {}
@@ -171,7 +177,7 @@ class Study:
             bad(f"the two arms need different labels; both are {values['treatment']!r}")
         if problems:
             raise ContractError(problems)
-        return cls(outcome_range=(float(span[0]), float(span[1])), **values)
+        return cls(outcome_range=(float(span[0]), float(span[1])), units=tuple(markers.items()), **values)
 
 
 @dataclass
@@ -227,11 +233,11 @@ class Dataset:
 
     @property
     def units(self) -> dict[str, str]:
-        """Unit of each measure, from the optional ``unit`` column ('' where not given)."""
-        if "unit" not in self.measurements.columns:
-            return {}
-        units = self.measurements.groupby("measure", sort=False)["unit"].first()
-        return {k: str(v) for k, v in units.items()}
+        """Unit of each measure: the study's ``markers`` list, else the optional ``unit`` column ('' where not given)."""
+        units = {}
+        if "unit" in self.measurements.columns:
+            units = {k: str(v) for k, v in self.measurements.groupby("measure", sort=False)["unit"].first().items()}
+        return {**units, **dict(self.study.units)}
 
     @property
     def visits(self) -> list[str]:
@@ -435,6 +441,12 @@ def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[
     keys = ["participant_id", "visit", "measure"]
     dup = frame.duplicated(keys, keep=False)
     _check(problems, label, "measurement-unique", dup, f"found {_named(frame, dup)}")
+    if study.units:
+        listed = [name for name, _ in study.units]
+        unlisted = ~is_scale & ~frame["measure"].isin(listed)
+        _check(problems, label, "measure-known", unlisted,
+               f"the study lists the markers {', '.join(listed)}; found the measure(s) "
+               f"{', '.join(repr(m) for m in frame.loc[unlisted, 'measure'].drop_duplicates())}, first {_named(frame, unlisted, limit=1)}")
     if not is_scale.any():
         found = ", ".join(repr(m) for m in frame["measure"].drop_duplicates().head(8))
         problems.append(Problem(label, "depression-measure-present",
