@@ -158,7 +158,7 @@ baseline.to_csv(out / "baseline.csv", index=False)
 show_table(baseline)
 
 # %% [markdown]
-# ## Depression over five days {#sec-madrs-course}
+# ## Depression over the visits {#sec-madrs-course}
 #
 # @fig-madrs-trajectories shows the mean {{outcome}} of each arm with its 95%
 # interval. On synthetic data each participant's course is drawn as a faint
@@ -169,9 +169,9 @@ show_table(baseline)
 # %%
 #| label: fig-madrs-trajectories
 #| fig-cap: "{{outcome}} by days since the infusion: arm means with 95% intervals; faint lines, where drawn, are individual courses."
-#| fig-alt: "Line chart of {{outcome}} scores from before the infusion to day 5 for the {{treatment}} and {{reference}} arms, with arm means and their intervals."
+#| fig-alt: "Line chart of {{outcome}} scores from before the infusion to the last visit for the {{treatment}} and {{reference}} arms, with arm means and their intervals."
 fig = plotting.trajectories(dataset, [dataset.study.outcome], columns=1, individual=show_lines)
-fig.savefig(out / "madrs-trajectories.png")
+plotting.save(fig, out / "madrs-trajectories.png")
 plotting.show()
 
 # %%
@@ -180,7 +180,7 @@ change.to_csv(out / "madrs-change.csv", index=False)
 say(describe.madrs_change_text(change))
 
 # %% [markdown]
-# ## Blood markers over five days {#sec-nif-course}
+# ## Blood markers over the visits {#sec-nif-course}
 #
 # @fig-nif-trajectories shows each marker on a logarithmic axis, where equal
 # distances are equal ratios, with the geometric mean of each arm. For this
@@ -190,10 +190,10 @@ say(describe.madrs_change_text(change))
 # %%
 #| label: fig-nif-trajectories
 #| fig-cap: "Blood markers by days since the infusion (log scale): geometric means with 95% intervals; faint lines, where drawn, are individual courses."
-#| fig-alt: "Grid of line charts, one per blood marker, showing levels from before the infusion to day 5 for the {{treatment}} and {{reference}} arms, with geometric means and their intervals."
+#| fig-alt: "Grid of line charts, one per blood marker, showing levels from before the infusion to the last visit for the {{treatment}} and {{reference}} arms, with geometric means and their intervals."
 if dataset.markers:  # data without blood markers: the sentence below says so
     fig = plotting.trajectories(dataset, dataset.markers, columns=2, individual=show_lines)
-    fig.savefig(out / "nif-trajectories.png")
+    plotting.save(fig, out / "nif-trajectories.png")
     plotting.show()
 
 # %%

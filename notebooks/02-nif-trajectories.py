@@ -14,7 +14,7 @@
 # # NIF trajectories by arm {#sec-nif-trajectories}
 #
 # Does {{treatment}} change the blood levels of neurotrophic and inflammatory
-# factors over the five days after the infusion, compared with {{reference}}?
+# factors over the visits after the infusion, compared with {{reference}}?
 # For each marker and each visit after the infusion, this chapter estimates how
 # much more (or less) the marker changed from baseline with {{treatment}} than
 # with {{reference}}, as a ratio of geometric means: 1 means no difference, 1.2

@@ -105,8 +105,9 @@ excluded = sum(data.excluded.values())
 # people; with the twin's markers this is what a coupling is, and a real data
 # set could fit a separate term for it. (The brief's joint model with correlated
 # person-level slopes of {{outcome}} and each marker would also use each rating
-# once; with three post-infusion visits a person's slopes are barely identified,
-# and the time-varying predictor above answers the same question.)
+# once; with three post-infusion visits (this trial) a person's slopes are
+# barely identified, and the time-varying predictor above answers the same
+# question.)
 
 # %%
 #| label: tbl-coupling-priors
@@ -117,6 +118,7 @@ show_table(reporting.prior_table(priors, {
 }))
 
 # %%
+say(reporting.scale_note(data.study))
 say(answers.ratings(len(data.y), len(set(data.y_person)), excluded))
 
 # %% [markdown]
@@ -181,7 +183,8 @@ say(reporting.uninformed_callout(informed.gaps_for([MADRS_CHANGE_DIFFERENCE, *CO
 # %%
 #| label: tbl-coupling-madrs
 #| tbl-cap: "{{Treatment}} minus {{reference}} difference in mean {{outcome}} change from baseline (points), with P(difference > 0) and P(inside the region of practical equivalence), beside the mixed model's estimate and standard error."
-madrs = informed.keep(estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, rope_madrs, outcome_fit.diagnostics.converged))
+madrs = informed.keep(estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, rope_madrs, outcome_fit.diagnostics.converged,
+                                           marker=data.outcome))
 mixed = frequentist.arm_difference_mixed_model(data, madrs["visit"])
 show_table(reporting.estimates_table(madrs, digits=1).assign(
     **{"posterior SD": madrs["sd"].map(lambda v: f"{v:.2f}").to_numpy(),

@@ -87,6 +87,9 @@ show_table(reporting.prior_table(priors, {
     "moderation_scale": ("κ_mt ~ Student-t(3, 0, ·)", "moderation (the slab): half its mass within ±0.76 × the scale"),
 }))
 
+# %%
+say(reporting.scale_note(data.study))
+
 # %% [markdown]
 # ## Prior predictive check {#sec-baseline-prior}
 

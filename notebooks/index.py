@@ -66,7 +66,7 @@ say(summary.uninformed_text(identifiability.assess(dataset)))
 #| fig-cap: "Evidence across markers: for each question (row) and marker (column), the estimate with the strongest evidence of an effect, coloured and shaped by its evidence category."
 #| fig-alt: "Dot chart with one row per question of the report and one column per blood marker or {{outcome}}; each dot's colour and shape give the evidence category: supported, ruled out, inconclusive or unreliable."
 fig = evidence_by_marker(questions)
-fig.savefig(out / "summary.png")
+plotting.save(fig, out / "summary.png")
 plotting.show()
 
 # %% [markdown]

@@ -63,6 +63,8 @@ def test_the_chapters_show_these_data_in_their_own_names(hamd_book):
     assert "Did drug lower depression scores (HAMD) more than placebo?" in summary
     assert "It holds 20 participants (12 drug, 8 placebo), rated at 9 visits (week0, week1" in summary
     assert "drug participants improved by" in shown(notebooks["03-coupling"])
+    assert "**The outcome's priors are this trial's.**" in shown(notebooks["03-coupling"])
+    assert "these data's outcome, HAMD (0 to 52), uses them as they stand" in summary
     assert "The subgroup parameter file also defines 1 split by a covariate these data do not hold: training" in shown(notebooks["01-data"])
     html = (hamd_book / "_book" / "03-coupling.html").read_text(encoding="utf-8")
     assert "HAMD" in html and "placebo" in html

@@ -107,6 +107,9 @@ def test_a_measure_the_study_does_not_list_is_refused_by_name(hamd_dir, tmp_path
     ({"baseline": ""}, "baseline must be a non-empty text"),
     ({"visits": 8}, "unknown key(s) visits"),
     ({"markers": ["IL-6"]}, "markers must map each marker's name to its unit"),
+    ({"arms": {"treatment": "drug", "control": "placebo"}}, "unknown key(s) control in 'arms'; it knows reference, treatment"),
+    ({"outcome": {"name": "HAMD", "range": [True, 52]}}, "outcome range must be [lowest, highest]"),
+    ({"outcome": {"name": 'HAMD "17"', "range": [0, 52]}}, "outcome 'HAMD \"17\"' holds a character the report cannot show"),
     ("HAMD", "'study' must be an object"),
 ])
 def test_a_bad_study_block_is_refused_by_name(hamd_dir, tmp_path, block, message):
@@ -116,6 +119,20 @@ def test_a_bad_study_block_is_refused_by_name(hamd_dir, tmp_path, block, message
     with pytest.raises(ContractError) as error:
         load_dataset(data)
     assert "dataset.json: rule 'study-valid'" in str(error.value) and message in str(error.value)
+
+
+def test_a_dataset_json_that_is_not_an_object_or_a_missing_baseline_is_refused(hamd_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(hamd_dir, data)
+    (data / "dataset.json").write_text("[1, 2]")
+    with pytest.raises(ContractError, match="rule 'file-readable'.*must hold a JSON object; found list"):
+        load_dataset(data)
+    with_study_file = json.dumps({"study": {**STUDY, "baseline": "screening"}})
+    (data / "dataset.json").write_text(with_study_file)
+    with pytest.raises(ContractError) as error:
+        load_dataset(data)
+    assert ("rule 'baseline-present'" in str(error.value)
+            and "no rows at visit 'screening' (the study's baseline); the visits are 'week0', 'week1'" in str(error.value))
 
 
 def test_this_trials_words_are_put_in_the_datas_names():
@@ -141,6 +158,7 @@ def test_the_report_shows_sentences_tables_and_figures_in_the_datas_names(capsys
         ax.set_yticks([0, 1], ["ketamine", "saline"])
         ax.legend()
         plotting.show()
+        plotting.show()  # a figure is put in the data's names once
         fig.canvas.draw()  # tick labels are redrawn from their formatter
         shown = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
         assert "HAMD points per doubling" in shown and "coupling, placebo arm" in shown
@@ -152,13 +170,37 @@ def test_the_report_shows_sentences_tables_and_figures_in_the_datas_names(capsys
 
 
 def test_notebook_names_are_filled_from_the_study_and_unknown_ones_refused():
-    source = "Did {{treatment}} lower {{outcome}} more than {{reference}}? {{Treatment}} at {{baseline}}."
+    source = "Did {{treatment}} lower {{ outcome }} more than {{reference}}? {{Treatment}} at {{baseline}}."
     assert fill_names(source, HAMD) == "Did drug lower HAMD more than placebo? Drug at week0."
     assert fill_names(source, Study()) == "Did ketamine lower MADRS more than saline? Ketamine at baseline."
     with pytest.raises(RunError, match=r"03-coupling.py: unknown name\(s\) \{\{arm\}\}"):
         fill_names("the {{arm}} arm", HAMD, "03-coupling.py")
+    with pytest.raises(RunError, match=r"unknown name\(s\) \{\{outcome-title\}\}"):
+        fill_names("the {{outcome-title}}", HAMD)
+
+
+def test_another_scale_is_told_that_the_priors_were_set_for_this_trials():
+    assert reporting.scale_note(Study()) == ""
+    note = reporting.scale_note(HAMD)
+    assert "set in points of the Montgomery-Åsberg scale (0 to 60, where lower is better)" in note
+    assert "these data's outcome, HAMD (0 to 52), uses them as they stand" in note
+    with reporting.speaking_for(HAMD):
+        assert reporting.words(note) == note  # no short name of this trial's scale for words() to turn
+        assert reporting.study() is HAMD
+    assert reporting.study() == Study()
 
 
 def test_every_notebook_uses_only_the_studys_names():
     for source in sorted((ROOT / "notebooks").glob("*.py")):
         fill_names(source.read_text(encoding="utf-8"), HAMD, source.name)  # raises on an unknown name
+
+
+def test_a_figure_is_put_in_the_datas_names_once():
+    """Names that are this trial's words in another role (reference 'ketamine') would turn again on a second pass."""
+    fig, ax = plt.subplots()
+    ax.set_title("saline arm")
+    with reporting.speaking_for(Study(treatment="psilocybin", reference="ketamine")):
+        plotting.named(fig)
+        plotting.named(fig)
+    assert ax.get_title() == "ketamine arm"
+    plt.close(fig)

@@ -61,6 +61,7 @@ RULES: dict[str, str] = {
     "measurement-participant-known": "every measurement belongs to a participant in participants",
     "visit-present": "visit and measure are not empty",
     "hours-number": "hours is a number within one year before to two years after the start of treatment",
+    "baseline-present": "the study's baseline visit appears in the measurements",
     "baseline-before-infusion": "the study's baseline visit is at or before the infusion (hours <= 0), other visits after it",
     "visit-time-consistent": "the measures of one participant's visit lie within 12 hours of each other",
     "visit-order": "each participant's visits follow the order of the schedule (by median hours)",
@@ -78,6 +79,7 @@ RULES: dict[str, str] = {
 }
 
 
+_RESERVED_CHARACTERS = set('"`|{}\n')  # they would break a caption, a table or a notebook's {{name}}
 _THIS_TRIALS_WORDS = re.compile(r"(?<![\w-])(MADRS|ketamine|Ketamine|saline|Saline)(?![\w-])")
 
 
@@ -161,15 +163,22 @@ class Study:
         if not isinstance(outcome, dict) or not isinstance(arms, dict):
             bad("'outcome' and 'arms' must be objects")
             raise ContractError(problems)
+        for key, given, known in (("outcome", outcome, {"name", "range", "title"}), ("arms", arms, {"treatment", "reference"})):
+            if unknown := sorted(set(given) - known):
+                bad(f"unknown key(s) {', '.join(unknown)} in '{key}'; it knows {', '.join(sorted(known))}")
         name = outcome.get("name", cls.outcome)
         for key, given in (("outcome", name), ("treatment", arms.get("treatment", cls.treatment)),
                            ("reference", arms.get("reference", cls.reference)), ("baseline", block.get("baseline", cls.baseline)),
                            ("outcome_title", outcome.get("title", cls.outcome_title if "name" not in outcome else name))):
             if not isinstance(given, str) or not given.strip():
                 bad(f"{key} must be a non-empty text; found {given!r}")
+            elif set(given) & _RESERVED_CHARACTERS:
+                bad(f"{key} {given!r} holds a character the report cannot show as written "
+                    f"({' '.join(sorted(set(given) & _RESERVED_CHARACTERS))})")
             values[key] = str(given).strip()
         span = outcome.get("range", list(cls.outcome_range) if "name" not in outcome else None)
-        if (not isinstance(span, list | tuple) or len(span) != 2 or not all(isinstance(v, int | float) for v in span)
+        if (not isinstance(span, list | tuple) or len(span) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in span)
                 or not span[0] < span[1]):
             bad(f"outcome range must be [lowest, highest] with lowest < highest; found {span!r}")
             span = (0.0, 1.0)
@@ -412,6 +421,10 @@ def validate_measurements(frame: pd.DataFrame, label: str, participant_ids: set[
     bad_hours |= hours.isna() | (hours < HOURS_RANGE[0]) | (hours > HOURS_RANGE[1])
     _check(problems, label, "hours-number", bad_hours, f"found {_named(frame, bad_hours)}")
     is_baseline = frame["visit"] == study.baseline
+    if not is_baseline.any():
+        found = ", ".join(repr(v) for v in frame["visit"].drop_duplicates().head(8))
+        problems.append(Problem(label, "baseline-present", detail=f"no rows at visit {study.baseline!r} (the study's baseline); "
+                                                                  f"the visits are {found}"))
     wrong_side = ~bad_hours & ((is_baseline & (hours > 0)) | (~is_baseline & (hours <= 0)))
     _check(problems, label, "baseline-before-infusion", wrong_side,
            f"visit {study.baseline!r} (the study's baseline) must be at hours <= 0 and every other visit at hours > 0; "
@@ -481,9 +494,12 @@ def read_metadata(data_dir: Path) -> dict:
     if not path.exists():
         return {"synthetic": False}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        metadata = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ContractError([Problem(str(path), "file-readable", detail=f"not valid JSON ({exc})")]) from None
+    if not isinstance(metadata, dict):
+        raise ContractError([Problem(str(path), "file-readable", detail=f"must hold a JSON object; found {type(metadata).__name__}")])
+    return metadata
 
 
 def load_dataset(data_dir: str | Path) -> Dataset:

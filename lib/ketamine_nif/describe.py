@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from .contract import ARMS, COVARIATES, Dataset
-from .reporting import join_words
+from .reporting import join_words, scale_note
 from .subgroups import baseline_values
 
 
@@ -212,7 +212,8 @@ def edition_text(dataset: Dataset) -> str:
         f"It holds {len(dataset.participants)} participants ({sizes['ketamine']} ketamine, {sizes['saline']} saline), "
         f"rated at {len(dataset.visits)} visits ({join_words(dataset.visits)}), with "
         f"{len(dataset.markers)} blood markers ({join_words(dataset.markers)}). "
-        f"Data fingerprint (SHA-256, first 16 digits): `{dataset.data_hash()}`.")
+        f"Data fingerprint (SHA-256, first 16 digits): `{dataset.data_hash()}`."
+        + (f"\n\n{note}" if (note := scale_note(dataset.study)) else ""))
 
 
 def twin_assumptions(scenario: dict) -> str:

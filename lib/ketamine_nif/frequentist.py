@@ -34,7 +34,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from .contract import DEPRESSION_MEASURE, Dataset
+from .contract import Dataset
 from .estimands import (
     ALL_PARTICIPANTS,
     ALL_VISITS,
@@ -56,11 +56,12 @@ TEST_COLUMNS = ["aim", "estimand", "marker", "visit", "subgroup", "split", "term
 
 def person_visit_table(dataset: Dataset, lod_fraction: float = LOD_FRACTION) -> pd.DataFrame:
     """One row per participant x visit: arm, ``ketamine`` (0/1, the treatment
-    role), the study's outcome in column ``MADRS``, and the natural log of each
+    role), the study's outcome in column :data:`OUTCOME` (a name no measure
+    takes), and the natural log of each
     marker (values under the lod replaced by lod x ``lod_fraction``), in
     schedule order (``visit`` a categorical whose first category is the baseline)."""
     m = dataset.measurements
-    m = m.assign(measure=m["measure"].replace({dataset.study.outcome: DEPRESSION_MEASURE}))
+    m = m.assign(measure=m["measure"].replace({dataset.study.outcome: OUTCOME}))
     value = m["value"].where(~m["below_lod"], m["lod"] * lod_fraction)
     wide = m.assign(value=value).pivot_table(index=["participant_id", "visit"], columns="measure", values="value",
                                              aggfunc="first").reset_index()
@@ -72,6 +73,9 @@ def person_visit_table(dataset: Dataset, lod_fraction: float = LOD_FRACTION) -> 
     order = {v: i for i, v in enumerate(dataset.visits)}
     wide["visit"] = pd.Categorical(wide["visit"], categories=dataset.visits, ordered=False)
     return wide.sort_values(["participant_id", "visit"], key=lambda s: s.map(order) if s.name == "visit" else s).reset_index(drop=True)
+
+
+OUTCOME = "__outcome__"  # the outcome's column in person_visit_table, whatever the study calls it
 
 
 def _baseline_visit(table: pd.DataFrame) -> str:
@@ -95,17 +99,17 @@ def aim1_data(table: pd.DataFrame, marker: str) -> pd.DataFrame:
 def aim2_data(table: pd.DataFrame, marker: str) -> pd.DataFrame:
     """Every visit with MADRS and the marker: log2 NIF split into the deviation
     from the person's mean (within) and that mean, centred (between)."""
-    rows = table[table[DEPRESSION_MEASURE].notna() & table[marker].notna()]
+    rows = table[table[OUTCOME].notna() & table[marker].notna()]
     log2 = rows[marker] / math.log(2)
     person_mean = log2.groupby(rows["participant_id"]).transform("mean")
-    out = rows.assign(madrs=rows[DEPRESSION_MEASURE], within=log2 - person_mean, between=person_mean - person_mean.mean())
+    out = rows.assign(madrs=rows[OUTCOME], within=log2 - person_mean, between=person_mean - person_mean.mean())
     return out[["participant_id", "arm", "ketamine", "visit", "madrs", "within", "between"]].reset_index(drop=True)
 
 
 def aim3_data(table: pd.DataFrame, marker: str) -> pd.DataFrame:
     """Post-infusion MADRS change from baseline with the standardised baseline log NIF ``z``."""
     x0 = _baseline(table, marker)
-    rows = table.assign(change=table[DEPRESSION_MEASURE] - _baseline(table, DEPRESSION_MEASURE), x0=x0)
+    rows = table.assign(change=table[OUTCOME] - _baseline(table, OUTCOME), x0=x0)
     rows = rows[(rows["visit"] != _baseline_visit(table)) & rows["change"].notna() & rows["x0"].notna()]
     people = rows.drop_duplicates("participant_id")["x0"]
     rows = rows.assign(z=(rows["x0"] - people.mean()) / people.std())

@@ -216,7 +216,17 @@ def show_study(folder: str, sweep_file: str, cost: str, by: tuple[str, ...] = ("
     """A chapter's view of a saved study against the truth: how it was made,
     the table of :func:`recovery_summary` (grouped ``by``) and, per estimand,
     :func:`recovery_sentence`; or, when it has not been run, how to run it
-    (``cost``: its time, in words). Returns the study (None when missing)."""
+    (``cost``: its time, in words). Returns the study (None when missing).
+    The studies simulate this trial, so they are shown in its names whatever
+    data the chapter reports on."""
+    from .contract import Study
+    from .reporting import speaking_for
+
+    with speaking_for(Study()):
+        return _show_study(folder, sweep_file, cost, by, error, explain)
+
+
+def _show_study(folder, sweep_file, cost, by, error, explain):
     from .reporting import say, show_table
     from .sweep import read_saved
 

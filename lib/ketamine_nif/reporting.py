@@ -9,6 +9,8 @@ data's names (``contract.Study.say``)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pandas as pd
 
 from .contract import Study
@@ -19,6 +21,17 @@ _STUDY = [Study()]  # the study this process reports on (one per notebook kernel
 def speak_for(study: Study) -> None:
     """Show every later sentence, table and figure label in ``study``'s names."""
     _STUDY[0] = study
+
+
+@contextmanager
+def speaking_for(study: Study):
+    """Within the block, show everything in ``study``'s names (:func:`speak_for`); then as before."""
+    before = _STUDY[0]
+    speak_for(study)
+    try:
+        yield
+    finally:
+        speak_for(before)
 
 
 def study() -> Study:
@@ -60,6 +73,21 @@ def say(text: str):
 
     if text:
         display(Markdown(words(text)))
+
+
+def scale_note(study: Study) -> str:
+    """For an outcome other than this trial's: the priors and regions of
+    practical equivalence were set on the Montgomery-Åsberg scale, and are used
+    on this one as they stand ("" for this trial's outcome). Written without the
+    scale's short name, which :func:`words` would turn into the data's."""
+    if study.outcome == Study().outcome:
+        return ""
+    low, high = study.outcome_range
+    return ("**The outcome's priors are this trial's.** The priors and regions of practical equivalence of the "
+            "analysis configuration (`params/analysis.yaml`) are set in points of the Montgomery-Åsberg scale "
+            f"(0 to 60, where lower is better); these data's outcome, {study.outcome} ({low:g} to {high:g}), uses them as "
+            "they stand. Where its points spread differently, or higher is better, rerun with a configuration of its "
+            "own (`-p analysis_config=...`, README: \"Rerun a notebook with new parameters\").")
 
 
 def join_words(items) -> str:

@@ -220,13 +220,14 @@ def load_parameters(job: NotebookJob, overrides: dict) -> dict:
     return {**parameters, **overrides}
 
 
-_NAME = re.compile(r"\{\{(\w+)\}\}")
+_NAME = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
 def fill_names(text: str, study: Study, where: str = "") -> str:
     """``text`` with the study's names in place of ``{{outcome}}``, ``{{treatment}}``,
     ``{{Treatment}}``, ``{{reference}}``, ``{{Reference}}``, ``{{baseline}}`` and
-    ``{{outcome_title}}``; any other ``{{name}}`` is an error naming it."""
+    ``{{outcome_title}}`` (spaces inside the braces allowed); any other
+    ``{{...}}`` is an error naming it."""
     names = study.names()
     unknown = sorted({m.group(1) for m in _NAME.finditer(text)} - set(names))
     if unknown:

@@ -26,7 +26,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from .contract import DEPRESSION_MEASURE, Dataset
+from .contract import Dataset
 from .estimands import (
     COUPLING_WITHIN,
     NIF_CHANGE_RATIO,
@@ -36,7 +36,7 @@ from .estimands import (
     split_key,
 )
 from .estimates import COLUMNS, describe_draws
-from .frequentist import LOD_FRACTION, aim1_data, aim2_data, person_visit_table
+from .frequentist import LOD_FRACTION, OUTCOME, aim1_data, aim2_data, person_visit_table
 from .models.depression import ARMS
 from .subgroups import Split, assign
 
@@ -345,7 +345,7 @@ def day1_data(dataset: Dataset, split: Split, marker: str, visit: str = DAY1_VIS
     if marker not in table or visit not in set(table["visit"].astype(str)):
         raise ValueError(f"no {marker!r} or no visit {visit!r} in the data")
     madrs, nif = (table.pivot(index="participant_id", columns="visit", values=column).reindex(people)
-                  for column in (DEPRESSION_MEASURE, marker))
+                  for column in (OUTCOME, marker))
     frame = pd.DataFrame({
         "participant_id": people,
         "subgroup": labels[people].to_numpy(),

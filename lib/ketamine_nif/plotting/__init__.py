@@ -21,26 +21,38 @@ ARM_COLOURS = {"ketamine": VERMILLION, "saline": BLUE}
 FIGURE_WIDTH = 7.5  # inches; fits the PDF's text width
 
 
-def show() -> None:
-    """Show the open figures (``plt.show``) with their words in the names of the
-    data being reported on (``reporting.speak_for``): titles, axis labels, tick
-    labels and legends."""
+def named(figure: plt.Figure) -> plt.Figure:
+    """``figure`` with its words (titles, axis labels, tick labels, legends) in the
+    names of the data being reported on (``reporting.speak_for``); once per figure."""
     from matplotlib.text import Text
 
     from ..reporting import words
 
+    if getattr(figure, "_named", False):
+        return figure
+    for text in figure.findobj(Text):
+        if (said := words(text.get_text())) != text.get_text():
+            text.set_text(said)
+    for ax in figure.axes:  # tick labels given as text are redrawn from their formatter
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if isinstance(formatter, ticker.FixedFormatter):
+                formatter.seq = [words(label) for label in formatter.seq]
+            elif isinstance(formatter, ticker.FuncFormatter):
+                formatter.func = lambda x, pos, given=formatter.func: words(str(given(x, pos)))
+    figure._named = True
+    return figure
+
+
+def save(figure: plt.Figure, path) -> None:
+    """Write ``figure`` to ``path`` in the data's names (:func:`named`)."""
+    named(figure).savefig(path)
+
+
+def show() -> None:
+    """Show the open figures (``plt.show``) in the data's names (:func:`named`)."""
     for number in plt.get_fignums():
-        figure = plt.figure(number)
-        for text in figure.findobj(Text):
-            if (said := words(text.get_text())) != text.get_text():
-                text.set_text(said)
-        for ax in figure.axes:  # tick labels given as text are redrawn from their formatter
-            for axis in (ax.xaxis, ax.yaxis):
-                formatter = axis.get_major_formatter()
-                if isinstance(formatter, ticker.FixedFormatter):
-                    formatter.seq = [words(label) for label in formatter.seq]
-                elif isinstance(formatter, ticker.FuncFormatter):
-                    formatter.func = lambda x, pos, given=formatter.func: words(str(given(x, pos)))
+        named(plt.figure(number))
     plt.show()
 
 
