@@ -75,7 +75,7 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)
-	@$(VENV)/bin/ruff check lib tests notebooks benchmarks
+	@$(VENV)/bin/ruff check lib tests notebooks benchmarks examples
 
 clean:
 	rm -rf _build _book data/synthetic
