@@ -191,8 +191,11 @@ def test_another_scale_is_told_that_the_priors_were_set_for_this_trials():
 
 
 def test_every_notebook_uses_only_the_studys_names():
+    from ketamine_nif.summary import chapter_title
+
     for source in sorted((ROOT / "notebooks").glob("*.py")):
         fill_names(source.read_text(encoding="utf-8"), HAMD, source.name)  # raises on an unknown name
+        assert "{{" not in chapter_title(source), f"{source.name}: the summary page reads titles from the source"
 
 
 def test_a_figure_is_put_in_the_datas_names_once():
