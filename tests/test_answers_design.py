@@ -12,6 +12,7 @@ import pandas as pd
 
 from ketamine_nif import describe
 from ketamine_nif.answers import design as answers
+from ketamine_nif.contract import Study
 from ketamine_nif.estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
 from ketamine_nif.sweep import SavedSweep
 
@@ -130,7 +131,8 @@ def test_values_below_the_detection_limit():
 def fake_dataset(synthetic: bool) -> SimpleNamespace:
     metadata = {"synthetic": True, "scenario": "paper-null", "seed": 7, "description": "No effects planted."} if synthetic else {}
     return SimpleNamespace(synthetic=synthetic, metadata=metadata, visits=["pre", "24h", "day3"], markers=["BDNF", "IL-6"],
-                           participants=pd.DataFrame({"arm": ["ketamine"] * 3 + ["saline"] * 2}), data_hash=lambda: "0123456789abcdef")
+                           participants=pd.DataFrame({"arm": ["ketamine"] * 3 + ["saline"] * 2}), data_hash=lambda: "0123456789abcdef",
+                           study=Study())
 
 
 def test_which_data_this_edition_runs_on():
