@@ -80,12 +80,13 @@ def scale_note(study: Study) -> str:
     practical equivalence were set on the Montgomery-Åsberg scale, and are used
     on this one as they stand ("" for this trial's outcome). Written without the
     scale's short name, which :func:`words` would turn into the data's."""
-    if study.outcome == Study().outcome:
+    ours = Study()
+    if study.outcome == ours.outcome:
         return ""
     low, high = study.outcome_range
     return ("**The outcome's priors are this trial's.** The priors and regions of practical equivalence of the "
             "analysis configuration (`params/analysis.yaml`) are set in points of the Montgomery-Åsberg scale "
-            f"(0 to 60, where lower is better); these data's outcome, {study.outcome} ({low:g} to {high:g}), uses them as "
+            f"({ours.outcome_range[0]:g} to {ours.outcome_range[1]:g}, where lower is better); these data's outcome, {study.outcome} ({low:g} to {high:g}), uses them as "
             "they stand. Where its points spread differently, or higher is better, rerun with a configuration of its "
             "own (`-p analysis_config=...`, README: \"Rerun a notebook with new parameters\").")
 

@@ -300,7 +300,8 @@ def execute(job: NotebookJob, parameters: dict, output: Path | None = None) -> f
 
     work = Path(output).parent / ".ketamine-nif" if output else BUILD
     configure_environment(work / "cache")
-    data_dir = parameters.get("data_dir", notebook_defaults(to_notebook(job, work / "sources")).get("data_dir"))
+    data_dir = (parameters["data_dir"] if "data_dir" in parameters  # else the notebook's default, read from its source
+                else notebook_defaults(to_notebook(job, work / "sources")).get("data_dir"))
     notebook = to_notebook(job, work / "sources", study_of(data_dir))
     check_parameters(notebook, parameters, job)
     output = output or job.output
