@@ -105,6 +105,10 @@ def fresh_clone(target: Path, built: Path | None = None) -> Path:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)  # keeps the times, so make sees the environment as installed
     (target / ".venv").symlink_to(BIN.parent)
+    stamp = BIN.parent / ".installed"  # make's record that the environment is installed
+    if stamp.exists():  # the clone's install inputs no newer than it: make must not reinstall the clone (`pip
+        for name in ("pyproject.toml", "requirements.lock"):  # install -e`) into the shared environment
+            os.utime(target / name, (stamp.stat().st_mtime,) * 2)
     for folder in ("data/synthetic", "_build", "_book") if built else ():
         shutil.copytree(built / folder, target / folder, symlinks=True)
     return target

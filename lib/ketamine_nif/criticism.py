@@ -229,7 +229,7 @@ def power_scaling(result: Fit) -> pd.DataFrame:
     fit's main parameters to its top-level priors and to the likelihood."""
     import arviz_stats
 
-    pm.stats.compute_log_prior(result.idata, model=result.model)
+    pm.stats.compute_log_prior(result.idata, model=result.model, progressbar=False)
     present = result.idata.posterior
     return arviz_stats.psense_summary(result.idata, var_names=[v for v in SCALED_PARAMETERS if v in present],
                                       prior_var_names=[v for v in TOP_LEVEL_PRIORS if v in present])
