@@ -7,11 +7,12 @@ tree for a ratio that does not depend on how busy the machine is.
 
 Fits: the aim 1 model of one marker (IL-6) and the aim 2 (coupling) model of
 one marker (IL-1RA), each at the trial's design, 2 chains x (300 tuning + 500
-draws), chains one after another on one core (as a sweep worker runs them).
-Prints, per model, seconds per fit for each path, the engine's per fit with
-its compilations spread over the batch, and per chain; then the anchor's
-cost per chain (``../shared/anchors/kernel_limit.py``, when present) and the
-ratios.
+draws), chains one after another on one core (as a sweep worker runs them),
+diagnostics included. Prints, per model, seconds per fit for the reference
+path and for each of the engine's routes (nutpie, numpyro: ``--routes``), the
+engine's per fit with its compilations spread over the batch, and per chain;
+then the anchor's cost per chain (``../shared/anchors/kernel_limit.py``, when
+present) and the ratios.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from ketamine_nif.paths import ROOT
 from ketamine_nif.runner import configure_environment
@@ -57,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=50, help="engine fits (one compilation per room needed)")
     parser.add_argument("--reference", type=int, default=3, help="inference.fit fits of each model")
+    parser.add_argument("--routes", nargs="+", default=["nutpie", "numpyro"], help="the engine's routes to measure")
     args = parser.parse_args()
     configure_environment()
     os.environ["KETAMINE_NIF_SAMPLER_CORES"] = "1"  # chains one after another, as in a sweep worker
@@ -67,40 +72,44 @@ def main() -> None:
     per_chain = {}
     for label, form, build, marker in (("aim 1", "nif_trajectory", build_nif_trajectory_model, "IL-6"),
                                        ("aim 2", "coupling", build_coupling_model, "IL-1RA")):
-        per_chain[label] = compare(label, form, build, twins(args.batch, settings.seed, marker), settings, args.reference)
+        per_chain.update(compare(label, form, build, twins(args.batch, settings.seed, marker), settings, args.reference,
+                                 args.routes))
     anchor = anchor_per_chain()
     if anchor is not None:
         print(f"anchor: {anchor:.3f} s per chain; " + "; ".join(
             f"{label} engine per chain / anchor per chain: {cost / anchor:.1f}x" for label, cost in per_chain.items()))
 
 
-def compare(label: str, form: str, build, data: list, settings, reference_count: int) -> float:
-    """Prints both paths' cost for one model; returns the engine's seconds per chain."""
+def compare(label: str, form: str, build, data: list, settings, reference_count: int, routes: list[str]) -> dict:
+    """Prints each path's cost for one model; returns the engine's seconds per chain, per route."""
     from ketamine_nif.engine import compiled, engine
     from ketamine_nif.inference import fit
 
     marker = data[0].markers[0]
     print(f"{label}, {marker}, {len(data[0].participants)} participants, {CHAINS} x ({TUNE} + {DRAWS}); "
-          f"{len(data)} engine fits, {reference_count} reference fits", flush=True)
+          f"{len(data)} engine fits per route, {reference_count} reference fits", flush=True)
     start = time.perf_counter()
     for k in range(reference_count):
         fit(build(data[k]), settings.for_fit(k), "reference", log_likelihood=False)
     reference = (time.perf_counter() - start) / reference_count
-
-    start = time.perf_counter()  # as a sweep worker does: a new compilation only for a twin that needs more room
-    fits = [engine(form, d, settings).fit(d, seed=settings.seed + k) for k, d in enumerate(data)]
-    batch = time.perf_counter() - start
-    compilations = [e.compile_seconds for e in compiled(form)]
-    per_fit = (batch - sum(compilations)) / len(data)
-    divergent = sum(f.diagnostics.divergences > 0 for f in fits)
-    print(f"  inference.fit: {reference:.2f} s per fit (build, compile, sample)")
-    print(f"  engine: {len(compilations)} compilation(s), {sum(compilations):.1f} s in all, then {per_fit:.3f} s per fit "
-          f"({per_fit / CHAINS:.3f} s per chain); "
-          f"{batch / len(data):.3f} s per fit with the compilations spread over {len(data)}; "
-          f"{divergent} of {len(data)} fits with divergences")
-    print(f"  ratio inference.fit / engine, compilation included over {len(data)}: {reference / (batch / len(data)):.1f}x",
-          flush=True)
-    return per_fit / CHAINS
+    print(f"  inference.fit: {reference:.2f} s per fit (build, compile, sample)", flush=True)
+    per_chain = {}
+    for sampler in routes:
+        routed = replace(settings, sampler=sampler)
+        fits, seconds = [], []
+        for k, d in enumerate(data):  # as a sweep worker does: a new compilation only for a twin that needs more room
+            start = time.perf_counter()
+            fits.append(engine(form, d, routed).fit(d, seed=settings.seed + k))
+            seconds.append(time.perf_counter() - start)
+        per_fit = float(np.median(seconds))  # a fit once the model is compiled (JAX compiles at an engine's first fit)
+        divergent = sum(f.diagnostics.divergences > 0 for f in fits)
+        print(f"  engine, {sampler}: {len(compiled(form, sampler))} compilation(s); median {per_fit:.3f} s per fit "
+              f"({per_fit / CHAINS:.3f} s per chain), sampling and diagnostics; {sum(seconds) / len(data):.3f} s per fit "
+              f"with the compilations spread over {len(data)}; {divergent} of {len(data)} fits with divergences")
+        print(f"  ratio inference.fit / engine ({sampler}), compilation included over {len(data)}: "
+              f"{reference / (sum(seconds) / len(data)):.1f}x", flush=True)
+        per_chain[f"{label} {sampler}"] = per_fit / CHAINS
+    return per_chain
 
 
 if __name__ == "__main__":

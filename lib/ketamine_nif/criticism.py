@@ -432,9 +432,9 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     ``thin``); returns one row per main parameter (per marker the arm effect
     at each visit, the mean level, the between-person SD and the residual SD)
     with the rank of the true value among the posterior draws. With
-    ``sampler="nutpie"`` the fit goes through the fit engine (the model
-    compiled once per worker process, :mod:`ketamine_nif.engine`); otherwise
-    ``pm.sample`` with PyMC's NUTS."""
+    ``sampler="numpyro"`` or ``"nutpie"`` the fit goes through the fit engine
+    (the model compiled once per worker process, :mod:`ketamine_nif.engine`);
+    otherwise ``pm.sample`` with PyMC's NUTS."""
     rng = np.random.default_rng(seed)
     design = sbc_design(participants, markers, rng)
     logging.getLogger("pymc").setLevel(logging.ERROR)
@@ -449,8 +449,9 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     data = replace(design, nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod)
     data.centre = design.centre
     per_chain = -(-draws * thin // chains)
-    if sampler == "nutpie":
-        from .engine import engine
+    from .engine import SAMPLERS, engine
+
+    if sampler in SAMPLERS:
 
         settings = SamplerSettings(sampler=sampler, draws=per_chain, tune=tune, chains=chains, target_accept=target_accept)
         idata = engine("nif_trajectory", data, settings).fit(data, seed=seed + 1).idata

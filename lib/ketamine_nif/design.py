@@ -95,14 +95,14 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     effect planted, fit the aim's model to ``marker`` alone with the sampler
     ``sampling`` (``SAMPLING_DEFAULTS``) and report the estimate and the fit's
     diagnostics (one row). A sweep calls it as ``fn(seed=..., **fixed, **point)``.
-    With ``sampler: nutpie`` the model is fitted by the fit engine (compiled
-    once per worker process, :mod:`ketamine_nif.engine`); otherwise by
-    ``inference.fit`` with that sampler."""
+    With ``sampler: numpyro`` or ``nutpie`` the model is fitted by the fit
+    engine (compiled once per worker process, :mod:`ketamine_nif.engine`);
+    otherwise by ``inference.fit`` with that sampler."""
     import tempfile
 
     from .analysis import load as load_analysis
     from .contract import load_dataset
-    from .engine import engine
+    from .engine import SAMPLERS, engine
     from .estimates import summarise
     from .inference import SamplerSettings, fit
     from .models import build_coupling_model, build_nif_trajectory_model, prepare
@@ -115,7 +115,7 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
         dataset = load_dataset(twin.write(Path(folder) / "data"))
     data = prepare(dataset, markers=[marker])
     form, build = ("nif_trajectory", build_nif_trajectory_model) if estimand == NIF_CHANGE_RATIO else ("coupling", build_coupling_model)
-    if settings.sampler == "nutpie":
+    if settings.sampler in SAMPLERS:
         result = engine(form, data, settings).fit(data, seed=seed, name=estimand)
     else:
         result = fit(build(data), settings, estimand, log_likelihood=False)

@@ -5,10 +5,17 @@ hundreds of simulated trials that differ only in their values. Built and
 compiled per fit, most of a small fit's cost is the compilation. The engine
 builds a book model once per design in its fixed-shape form (the builder's
 ``fixed_shape=True``: every participant x marker x visit is a row, and what
-changes between datasets sits in data containers with masks), compiles it once
-with nutpie, and then fits each dataset by swapping its data in
-(``CompiledPyMCModel.with_data``) and sampling with nutpie's NUTS: the graph is
-never rebuilt.
+changes between datasets sits in data containers with masks), compiles it
+once, and then fits each dataset by swapping its data in: the graph is never
+rebuilt. Two routes, by the settings' sampler (:data:`SAMPLERS`):
+
+- ``nutpie`` (the default, :data:`DEFAULT_ROUTE`, and the sweeps' route):
+  nutpie's compiled model (numba), the data swapped in by
+  ``CompiledPyMCModel.with_data``, nutpie's NUTS;
+- ``numpyro``: the log density as a jitted JAX function of parameters and
+  data, NumPyro's NUTS (:mod:`ketamine_nif.jaxfit`); slower on this project's
+  2-core CPU (``benchmarks/fit_engine.py`` prints both), the route to an
+  accelerator where there is one.
 
 The model is the book's own builder, not a copy: ``tests/test_engine.py``
 checks that the fixed-shape log density equals the book form's on the same
@@ -53,6 +60,15 @@ class Form:
         return self.data(data, **{k: v for k, v in options.items() if k in self.data_options}, like=like)
 
 
+SAMPLERS = ("numpyro", "nutpie")  # the engine's routes (studies: any other sampler fits by inference.fit)
+DEFAULT_ROUTE = "nutpie"  # the faster on a 2-core CPU (benchmarks/fit_engine.py)
+
+
+def route(settings: SamplerSettings) -> SamplerSettings:
+    """The settings with the engine's route: their sampler if it is one of
+    :data:`SAMPLERS`, else (``pymc``) :data:`DEFAULT_ROUTE`."""
+    return settings if settings.sampler in SAMPLERS else replace(settings, sampler=DEFAULT_ROUTE)
+
 FORMS = {
     "nif_trajectory": Form(build_nif_trajectory_model, fixed_shape_data, ("below_lod",)),
     "coupling": Form(build_coupling_model, coupling_fixed_shape_data,
@@ -76,26 +92,31 @@ class Engine:
     ``template``; :meth:`fit` fits it to any dataset of that design."""
 
     def __init__(self, form: str, template: ModelData, settings: SamplerSettings, **options):
-        import nutpie
-
-        self.form, self.options, self.settings = form_named(form), options, replace(settings, sampler="nutpie")
+        settings = route(settings)
+        self.form, self.options, self.settings = form_named(form), options, settings
         self.name, self.design = form, design_of(template)
         self.template = self.form.values(template, options)
         start = time.perf_counter()
         self.model = self.form.build(template, fixed_shape=True, **options)
-        self.compiled = nutpie.compile_pymc_model(self.model, backend="numba")
         self.priors = json.dumps(recorded_priors(self.model))
         self.containers = [v.name for v in self.model.data_vars]
-        self.compile_seconds = time.perf_counter() - start
+        if settings.sampler == "nutpie":
+            import nutpie
+
+            self.compiled = nutpie.compile_pymc_model(self.model, backend="numba")
+        else:
+            from .jaxfit import JaxSampler
+
+            self.compiled = JaxSampler(self.model, self.containers, settings)
+        self.compile_seconds = time.perf_counter() - start  # the JAX route's XLA compilation comes at its first fit
 
     def fit(self, data: ModelData, seed: int, name: str | None = None) -> Fit:
         """Swap ``data`` in and sample (chains, draws, tuning and target
         acceptance of the engine's settings; ``seed`` for this fit). The same
         seed gives the same draws whichever dataset the engine was compiled on:
-        the data go into nutpie's compiled functions and into the model, whose
+        the data go into the compiled functions and into the model, whose
         initial point (the chains' start) depends on them; ``Fit.model`` then
         holds this dataset's values."""
-        import nutpie
         import pymc as pm
 
         if design_of(data) != self.design:
@@ -109,9 +130,14 @@ class Engine:
         values = {name: values[name] for name in self.containers}
         pm.set_data(values, model=self.model)
         start = time.perf_counter()
-        idata = nutpie.sample(self.compiled.with_data(**values), draws=settings.draws, tune=settings.tune,
-                              chains=settings.chains, cores=sampler_cores(settings.chains), seed=settings.seed,
-                              target_accept=settings.target_accept, save_warmup=False, progress_bar=False)
+        if settings.sampler == "nutpie":
+            import nutpie
+
+            idata = nutpie.sample(self.compiled.with_data(**values), draws=settings.draws, tune=settings.tune,
+                                  chains=settings.chains, cores=sampler_cores(settings.chains), seed=settings.seed,
+                                  target_accept=settings.target_accept, save_warmup=False, progress_bar=False)
+        else:
+            idata = self.compiled.sample(values, settings.seed)
         posterior = idata["posterior"].to_dataset()
         if "participant" in posterior.dims:  # the template's labels, until renamed
             posterior = posterior.assign_coords(participant=list(data.participants))
@@ -136,13 +162,14 @@ def engine(form: str, template: ModelData, settings: SamplerSettings, **options)
     builder options and shapes of the data containers (e.g. room for values
     under the lod): compiled on first use, then reused."""
     shapes = {k: np.shape(v) for k, v in form_named(form).values(template, options).items()}
-    key = (form, design_of(template), replace(settings, seed=0, sampler="nutpie"), tuple(sorted(options.items())),
+    key = (form, design_of(template), replace(route(settings), seed=0), tuple(sorted(options.items())),
            tuple(sorted(shapes.items())))
     if key not in _ENGINES:
         _ENGINES[key] = Engine(form, template, settings, **options)
     return _ENGINES[key]
 
 
-def compiled(form: str) -> list[Engine]:
-    """The engines of ``form`` this process has compiled (one per design, settings and room)."""
-    return [e for key, e in _ENGINES.items() if key[0] == form]
+def compiled(form: str, sampler: str | None = None) -> list[Engine]:
+    """The engines of ``form`` (and route ``sampler``) this process has
+    compiled (one per design, settings and room)."""
+    return [e for key, e in _ENGINES.items() if key[0] == form and sampler in (None, e.settings.sampler)]

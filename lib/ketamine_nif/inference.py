@@ -20,7 +20,9 @@ import arviz as az
 import numpy as np
 import pymc as pm
 import xarray as xr
+from arviz_stats.validate import validate_ci_prob
 
+from . import convergence
 from .models.pooling import recorded_priors
 from .paths import atomic_path, write_atomic
 
@@ -108,18 +110,23 @@ class Fit:
     diagnostics: Diagnostics
 
 
-def _extreme(result, pick) -> tuple[float, str]:
-    """Max or min over every variable of an ArviZ per-variable result."""
-    values = {name: float(pick(np.asarray(result[name]))) for name in result.data_vars}
-    name = (max if pick is np.nanmax else min)(values, key=values.get)
-    return values[name], name
+def _extreme(values: np.ndarray, names: list[str], pick) -> tuple[float, str]:
+    """The largest or smallest (``pick``: np.nanargmax or np.nanargmin) of
+    per-scalar values, and the variable it belongs to."""
+    if np.isnan(values).all():
+        return float("nan"), ""
+    at = pick(values)
+    return float(values[at]), names[at]
 
 
 def diagnose(idata, name: str, settings: SamplerSettings, seconds: float) -> Diagnostics:
-    posterior = idata.posterior
-    r_hat, worst_r_hat = _extreme(az.rhat(posterior), np.nanmax)
-    ess_bulk, worst_bulk = _extreme(az.ess(posterior, method="bulk"), np.nanmin)
-    ess_tail, worst_tail = _extreme(az.ess(posterior, method="tail"), np.nanmin)
+    """Convergence of a fit: ArviZ's rank-normalised R-hat and bulk and tail
+    ESS (computed over all scalars at once, :mod:`ketamine_nif.convergence`),
+    divergences and E-BFMI."""
+    draws, names = convergence.scalars(idata.posterior)
+    r_hat, worst_r_hat = _extreme(convergence.rhat(draws), names, np.nanargmax)
+    ess_bulk, worst_bulk = _extreme(convergence.ess_bulk(draws), names, np.nanargmin)
+    ess_tail, worst_tail = _extreme(convergence.ess_tail(draws, validate_ci_prob(None)), names, np.nanargmin)
     bfmi = np.asarray(az.bfmi(idata)["energy"])  # one value per chain
     return Diagnostics(
         model=name, sampler=settings.sampler, draws=settings.draws, tune=settings.tune, chains=settings.chains,

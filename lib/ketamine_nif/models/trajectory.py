@@ -109,8 +109,29 @@ def masked_log_values(name, mu, sigma, values, seen, below_rows, below_seen, lik
         return pm.Normal.dist(mu_, sigma_) if likelihood == "normal" else pm.StudentT.dist(nu=nu, mu=mu_, sigma=sigma_)
 
     density = pt.sum(seen * pm.logp(dist(mu, sigma), values))
-    tail = pt.sum(below_seen * pm.logcdf(dist(mu[below_rows], sigma[below_rows]), values[below_rows]))
-    pm.Potential(name, density + tail)
+    mu, sigma, values = mu[below_rows], sigma[below_rows], values[below_rows]
+    tail = normal_log_cdf((values - mu) / sigma) if likelihood == "normal" else pm.logcdf(dist(mu, sigma), values)
+    pm.Potential(name, density + pt.sum(below_seen * tail))
+
+
+LOG_CDF_SERIES = -30.0  # below it, log Phi comes from the asymptotic series (erfc nears underflow)
+
+
+def normal_log_cdf(z):
+    """log Phi(z), with one erfc and two logs per element: PyMC's own
+    (``normal_lcdf``, through erfcx) took 85 of the 88 microseconds of a
+    gradient of the one-marker IL-6 model in JAX. Relative error under 1e-12
+    where z < 0, absolute under 1e-15 where z >= 0 (log Phi(z) near 0:
+    ``tests/test_engine.py`` checks both against ``scipy.special.log_ndtr``
+    from -60 to 40, and the gradient). Below -30, where erfc nears underflow,
+    the asymptotic series log Phi(z) = -z^2/2 - log(-z) - log(2 pi)/2 - 1/z^2
+    + 5/(2 z^4) - 37/(3 z^6) + O(z^-8). Each branch sees arguments of its own
+    range only, so that no gradient is infinity times 0."""
+    q = 0.5 * pt.erfc(pt.switch(z < 0, -pt.maximum(z, LOG_CDF_SERIES), z) / np.sqrt(2.0))  # Phi(-|z|) where used
+    t = pt.minimum(z, LOG_CDF_SERIES)
+    u = 1.0 / t**2
+    series = -0.5 * t**2 - pt.log(-t) - 0.5 * np.log(2 * np.pi) + u * (-1.0 + u * (2.5 - u * 37.0 / 3.0))
+    return pt.switch(z < LOG_CDF_SERIES, series, pt.log(pt.switch(z < 0, q, 1.0 - q)))
 
 
 def room_for(count: int) -> int:
