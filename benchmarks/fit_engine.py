@@ -62,16 +62,23 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="engine fits (one compilation per room needed)")
     parser.add_argument("--reference", type=int, default=3, help="inference.fit fits of each model")
     parser.add_argument("--routes", nargs="+", default=["nutpie", "numpyro"], help="the engine's routes to measure")
+    parser.add_argument("--aims", nargs="+", default=["1", "2"], help="the models to measure: 1 (aim 1), 2 (aim 2)")
+    parser.add_argument("--target-accept", type=float, default=0.95,
+                        help="NUTS target acceptance (0.95: the sweeps' and the book's; the anchor's NumPyro default is 0.8)")
     args = parser.parse_args()
     configure_environment()
     os.environ["KETAMINE_NIF_SAMPLER_CORES"] = "1"  # chains one after another, as in a sweep worker
     from ketamine_nif.inference import SamplerSettings
     from ketamine_nif.models import build_coupling_model, build_nif_trajectory_model
 
-    settings = SamplerSettings(draws=DRAWS, tune=TUNE, chains=CHAINS, seed=int(time.time()) % 100_000)
+    settings = SamplerSettings(draws=DRAWS, tune=TUNE, chains=CHAINS, seed=int(time.time()) % 100_000,
+                               target_accept=args.target_accept)
+    print(f"target acceptance {settings.target_accept}", flush=True)
     per_chain = {}
     for label, form, build, marker in (("aim 1", "nif_trajectory", build_nif_trajectory_model, "IL-6"),
                                        ("aim 2", "coupling", build_coupling_model, "IL-1RA")):
+        if label.split()[-1] not in args.aims:
+            continue
         per_chain.update(compare(label, form, build, twins(args.batch, settings.seed, marker), settings, args.reference,
                                  args.routes))
     anchor = anchor_per_chain()
