@@ -3,7 +3,8 @@ path (``inference.fit``: build, compile and ``pm.sample`` per fit), on the
 design sweeps' fits, with the kernel-limit anchor run in the same process
 tree for a ratio that does not depend on how busy the machine is.
 
-    .venv/bin/python benchmarks/fit_engine.py [--batch 50] [--reference 3]
+    .venv/bin/python benchmarks/fit_engine.py [--batch 50] [--reference 3] [--routes nutpie numpyro]
+        [--aims 1 2] [--target-accept 0.95]
 
 Fits: the aim 1 model of one marker (IL-6) and the aim 2 (coupling) model of
 one marker (IL-1RA), each at the trial's design, 2 chains x (300 tuning + 500
