@@ -452,7 +452,6 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     from .engine import SAMPLERS, engine
 
     if sampler in SAMPLERS:
-
         settings = SamplerSettings(sampler=sampler, draws=per_chain, tune=tune, chains=chains, target_accept=target_accept)
         idata = engine("nif_trajectory", data, settings).fit(data, seed=seed + 1).idata
     else:

@@ -69,6 +69,7 @@ def route(settings: SamplerSettings) -> SamplerSettings:
     :data:`SAMPLERS`, else (``pymc``) :data:`DEFAULT_ROUTE`."""
     return settings if settings.sampler in SAMPLERS else replace(settings, sampler=DEFAULT_ROUTE)
 
+
 FORMS = {
     "nif_trajectory": Form(build_nif_trajectory_model, fixed_shape_data, ("below_lod",)),
     "coupling": Form(build_coupling_model, coupling_fixed_shape_data,
