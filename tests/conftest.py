@@ -86,3 +86,12 @@ def read(data_dir: Path, table: str) -> pd.DataFrame:
 
 def write(frame: pd.DataFrame, data_dir: Path, table: str) -> None:
     frame.to_csv(data_dir / f"{table}.csv", index=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``jax`` run last, in their order. JAX starts threads in
+    the process; a ``pm.sample`` that forks chain processes after that can
+    deadlock in a child (JAX and Python warn of it), and many tests sample
+    in-process. The ``jax`` tests' own reference fits run their chains in
+    one process (``KETAMINE_NIF_SAMPLER_CORES=1``)."""
+    items.sort(key=lambda item: item.get_closest_marker("jax") is not None)

@@ -17,7 +17,7 @@ from scipy.special import log_ndtr
 from conftest import SMALL
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.engine import Engine, engine
-from ketamine_nif.inference import SamplerSettings, fit
+from ketamine_nif.inference import CORES_VARIABLE, SamplerSettings, fit
 from ketamine_nif.models import build_coupling_model, build_nif_trajectory_model, prepare
 from ketamine_nif.models.depression import coupling_fixed_shape_data
 from ketamine_nif.models.trajectory import (
@@ -81,6 +81,7 @@ def test_the_log_normal_cdf_is_exact_to_rounding():
     np.testing.assert_allclose(slope, density_ratio, rtol=1e-11, atol=1e-300)
 
 
+@pytest.mark.jax
 def test_the_jax_routes_log_density_is_the_models_after_a_data_swap(tmp_path):
     """The JAX route (sampler numpyro) takes the data as arguments: built on
     one twin, evaluated with another's data, its log density and gradient are
@@ -216,7 +217,7 @@ def test_room_for_values_under_the_lod_is_padded_and_checked(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sampler", ["nutpie", "numpyro"])
+@pytest.mark.parametrize("sampler", ["nutpie", pytest.param("numpyro", marks=pytest.mark.jax)])
 def test_the_same_seed_gives_the_same_draws_whichever_dataset_the_engine_was_compiled_on(tmp_path, sampler):
     """Swapping data in must leave nothing of the template behind (values,
     centres, arm contrast, the chains' starting point, participant labels):
@@ -236,6 +237,13 @@ def test_the_same_seed_gives_the_same_draws_whichever_dataset_the_engine_was_com
     assert list(swapped.idata.posterior["participant"].values) == second.participants
 
 
+def _in_one_process(model, settings):
+    """``inference.fit`` with its chains in this process: no fork after JAX has started (tests/conftest.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CORES_VARIABLE, "1")
+        return fit(model, settings, "reference", log_likelihood=False)
+
+
 @pytest.fixture(scope="module")
 def aim_1_reference(tmp_path_factory):
     """One twin of the trial's size with a planted effect (IL-6 raised 1.6-fold
@@ -243,10 +251,11 @@ def aim_1_reference(tmp_path_factory):
     folder = tmp_path_factory.mktemp("aim-1")
     settings = SamplerSettings(draws=1000, tune=1000, chains=4, seed=7)
     data = _twin(folder, 5, ["IL-6"], overrides={"effects": {"nif_change_ratio": {"IL-6": {"24h": 1.6}}}})
-    return folder, settings, data, fit(build_nif_trajectory_model(data), settings, "reference", log_likelihood=False)
+    return folder, settings, data, _in_one_process(build_nif_trajectory_model(data), settings)
 
 
 @pytest.mark.slow
+@pytest.mark.jax  # with its reference fit, shared by both routes
 @pytest.mark.parametrize("sampler", ["nutpie", "numpyro"])
 def test_an_engine_fit_agrees_with_the_reference_fit(aim_1_reference, sampler):
     """Posterior means and SDs of the three change ratios from the engine
@@ -284,10 +293,11 @@ def aim_2_reference(tmp_path_factory):
     settings = SamplerSettings(draws=1000, tune=1000, chains=4, seed=11)
     planted = simulate(planted_scenario("coupling_within_ketamine", 3.0, "IL-1RA"), seed=21).write(folder / "planted")
     data = prepare(load_dataset(planted), markers=["IL-1RA"])
-    return folder, settings, data, fit(build_coupling_model(data), settings, "reference", log_likelihood=False)
+    return folder, settings, data, _in_one_process(build_coupling_model(data), settings)
 
 
 @pytest.mark.slow
+@pytest.mark.jax  # with its reference fit, shared by both routes
 @pytest.mark.parametrize("sampler", ["nutpie", "numpyro"])
 def test_an_aim_2_engine_fit_agrees_with_the_reference_fit(aim_2_reference, sampler):
     """Posterior means and SDs of the couplings and nuisance parameters from
