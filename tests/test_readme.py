@@ -106,9 +106,10 @@ def fresh_clone(target: Path, built: Path | None = None) -> Path:
             shutil.copy2(source, target / name)  # keeps the times, so make sees the environment as installed
     (target / ".venv").symlink_to(BIN.parent)
     stamp = BIN.parent / ".installed"  # make's record that the environment is installed
-    if stamp.exists():  # the clone's install inputs no newer than it: make must not reinstall the clone (`pip
-        for name in ("pyproject.toml", "requirements.lock"):  # install -e`) into the shared environment
-            os.utime(target / name, (stamp.stat().st_mtime,) * 2)
+    if stamp.exists():  # the clone's install inputs older than it: make must not reinstall the clone (`pip install
+        older = stamp.stat().st_mtime_ns - 1_000_000_000  # -e`) into the shared environment. A second older, in
+        for name in ("pyproject.toml", "requirements.lock"):  # nanoseconds: a float time can round up past it
+            os.utime(target / name, ns=(older, older))
     for folder in ("data/synthetic", "_build", "_book") if built else ():
         shutil.copytree(built / folder, target / folder, symlinks=True)
     return target
@@ -147,8 +148,12 @@ def test_a_broken_readme_command_fails_the_check(tmp_path):
 @pytest.mark.slow
 def test_every_readme_command_runs(built_book, tmp_path):
     root = fresh_clone(tmp_path / "clone", built=built_book[0])
+    stamp = BIN.parent / ".installed"
+    installed = stamp.stat().st_mtime_ns if stamp.exists() else None
     listed = [c for name in READMES for c in commands((root / name).read_text(encoding="utf-8"))]
     outcomes = run_commands(listed, root, REDUCED, NOT_HERE)
+    # the clone shares this run's environment: a reinstall from it would point the package at the clone
+    assert (stamp.stat().st_mtime_ns if stamp.exists() else None) == installed, "make reinstalled the environment"
     assert not [o for o in outcomes if o.failed], _report(outcomes)
     ran = [o for o in outcomes if o.returncode is not None]
     assert len(ran) >= 20 and len(ran) + len(NOT_HERE) == len(listed)
