@@ -9,11 +9,10 @@ Each chain runs NumPyro's NUTS (``numpyro.infer.hmc.hmc``: step size and a
 regularised diagonal mass matrix adapted in Stan's windows over the tuning
 steps) inside one jitted loop, with PyMC's starting points (the model's
 initial point, jittered, drawn again where the log density is not finite)
-and PyMC's default tree depth (10). The sampler sees the
-parameters as one flat vector (a dictionary of arrays made each step cost
-about three times as much). Draws are mapped back to the model's variables
-(constrained values and deterministics) by a second jitted function of the
-same graph.
+and PyMC's default tree depth (10). The sampler sees the parameters as one
+flat vector (a dictionary of arrays made each step cost about three times as
+much). Draws are mapped back to the model's variables (constrained values
+and deterministics) by a second jitted function of the same graph.
 
 Only the data containers are inputs: the model's other shared variables
 (the lengths of its coordinates) are constants of the compiled function,
@@ -121,7 +120,7 @@ class JaxSampler:
                 stats[name].append(np.asarray(value))
         model = self.model
         dims = {name: list(model.named_vars_to_dims.get(name, ())) for name in self.names}
-        coords = {name: list(values) for name, values in model.coords.items() if values is not None}
+        coords = {name: list(labels) for name, labels in model.coords.items() if labels is not None}
         return arviz_base.from_dict({"posterior": {k: np.stack(v) for k, v in posterior.items()},
                                      "sample_stats": {k: np.stack(v) for k, v in stats.items()}},
                                     coords=coords, dims=dims)
