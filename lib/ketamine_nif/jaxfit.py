@@ -62,6 +62,7 @@ class JaxSampler:
         values = get_jaxified_graph(inputs=model.value_vars + inputs, outputs=replaced[1:])
         self._start = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
         _, self._unflatten = ravel_pytree(self._start(0))
+        self._flatten = lambda point: ravel_pytree(point)[0]
         self._logp = lambda x, data: logp(*self._parameters(x), *data)[0]
         self._density = jax.jit(self._logp)
         self._chain = jax.jit(self._chain_function())
@@ -93,10 +94,8 @@ class JaxSampler:
     def _finite_start(self, seed: int, data, tries: int = 10):
         """A jittered initial point where the log density is finite (PyMC's
         rule: draw the jitter again, up to ``tries`` times)."""
-        from jax.flatten_util import ravel_pytree
-
         for attempt in range(tries):
-            start = ravel_pytree(self._start(seed + attempt))[0]
+            start = self._flatten(self._start(seed + attempt))
             if np.isfinite(float(self._density(start, data))):
                 return start
         raise RuntimeError(f"no finite log density at {tries} jittered initial points (seed {seed})")
