@@ -31,6 +31,58 @@ def test_sbc_replicate_returns_sane_ranks():
     assert 0 <= table["censored_share"].iloc[0] <= 0.5  # only the second of two markers can be censored
 
 
+def test_the_coupling_sbc_draw_is_one_joint_draw_from_the_models_prior():
+    """The data of an aim 2 SBC replicate, rebuilt from the prior draw by the
+    model's equations written out here: each NIF value is the person's level
+    plus the visit's change plus noise of the drawn SD (so the grid's cells
+    went to the right participant, marker and visit); each MADRS rating is
+    the outcome model's mean, with the couplings to the drawn grid, plus a
+    person intercept and noise of the drawn SDs; values under the fixed
+    limit are censored there."""
+    participants, markers = 133, 2
+    data, prior = criticism.coupling_sbc_data(seed=5, participants=participants, markers=markers, censored_share=0.25)
+    draw = {name: np.asarray(prior[name]).squeeze(axis=(0, 1)) for name in prior.data_vars}
+    contrast = data.arm_contrast
+    change = np.concatenate([np.zeros((markers, participants, 1)), draw["nif_delta"][:, None, :]
+                             + contrast[None, :, None] * draw["nif_arm"][:, None, :]], axis=2)
+    mean = draw["nif_level"][:, :, None] + change  # (marker, participant, visit)
+    grid = np.asarray(prior["nif_missing"]).reshape(markers, participants, 4)
+    seen = ~data.nif_censored
+    residual = grid[data.nif_marker, data.nif_person, data.nif_visit] - mean[data.nif_marker, data.nif_person, data.nif_visit]
+    for m in range(markers):  # the residuals have the drawn SD (a scrambled grid would not)
+        assert residual[data.nif_marker == m].std() == pytest.approx(draw["nif_sigma"][m], rel=0.1)
+    np.testing.assert_array_equal(data.nif_log[seen], grid[data.nif_marker, data.nif_person, data.nif_visit][seen])
+    lod = criticism.sbc_log_lod(1.0, 0.25)
+    assert (data.nif_log[data.nif_censored] == lod).all() and (data.nif_marker[data.nif_censored] == markers - 1).all()
+    assert data.nif_censored.any()
+    person, t = data.y_person, data.y_visit
+    within = (grid[:, person, t] - grid[:, person, 0]) / np.log(2)
+    between = (draw["nif_level"][:, person] - draw["nif_mu"][:, None]) / np.log(2)
+    arm = np.where(data.treated[person] == 1.0, 0, 1)
+    shift = np.concatenate([[0.0], draw["visit_shift"]])
+    expected = (draw["alpha"] + shift[t - 1] + draw["theta"] * (data.y0[person] - data.y0.mean())
+                + draw["madrs_change_difference"][t - 1] * contrast[person]
+                + (draw["coupling"][np.arange(markers)[:, None], arm[None, :]] * within
+                   + draw["level_slope"][:, None] * between).sum(axis=0))
+    rest = data.y - expected  # person intercept + noise
+    person_means = pd.Series(rest).groupby(person).mean()
+    noise = rest - person_means[person].to_numpy()
+    assert noise.std() * np.sqrt(3 / 2) == pytest.approx(draw["sigma_y"], rel=0.15)  # 3 ratings per person
+    assert person_means.var() == pytest.approx(draw["person_sd"] ** 2 + draw["sigma_y"] ** 2 / 3, rel=0.35)
+    assert data.outcome_scale() == criticism.SBC_OUTCOME and (data.nif_center() == 1.0).all()
+
+
+@pytest.mark.slow
+def test_coupling_sbc_replicate_returns_sane_ranks():
+    rows = pd.DataFrame(criticism.sbc_coupling_replicate(seed=3, participants=12, markers=2, draws=40, tune=60,
+                                                         chains=1, thin=1))
+    scalars = {"coupling": 4, "level_slope": 2, "madrs_change_difference": 3, "alpha": 1, "theta": 1, "sigma_y": 1,
+               "person_sd": 1, "nif_arm": 6, "nif_mu": 2, "nif_tau": 2, "nif_sigma": 2}
+    assert rows["parameter"].str.split("[", regex=False).str[0].value_counts().to_dict() == scalars
+    assert (rows["draws"] == 40).all() and rows["rank"].between(0, 40).all()
+    assert rows["log_lod"].iloc[0] == criticism.sbc_log_lod(1.0, 0.25)
+
+
 def test_sbc_detection_limit_censors_the_intended_share_on_average():
     # the prior predictive share of values under the fixed limit is about the share asked for
     rng = np.random.default_rng(0)

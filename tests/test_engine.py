@@ -18,8 +18,18 @@ from conftest import SMALL
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.engine import Engine, engine
 from ketamine_nif.inference import CORES_VARIABLE, SamplerSettings, fit
-from ketamine_nif.models import build_coupling_model, build_nif_trajectory_model, prepare
-from ketamine_nif.models.depression import coupling_fixed_shape_data
+from ketamine_nif.models import (
+    build_coupling_model,
+    build_moderation_model,
+    build_nif_trajectory_model,
+    build_outcome_model,
+    prepare,
+)
+from ketamine_nif.models.depression import (
+    coupling_fixed_shape_data,
+    moderation_fixed_shape_data,
+    outcome_fixed_shape_data,
+)
 from ketamine_nif.models.trajectory import (
     LOG_CDF_SERIES,
     fixed_shape_data,
@@ -140,40 +150,54 @@ def _with_gaps(data, count: int, seed: int):
     return data
 
 
+LATENT_LISTS = ("nif_missing", "nif_censored_gap", "nif0_missing", "nif0_censored_gap")  # padded in the fixed-shape forms
+
+
 def _padding_logp(fixed_point: dict, book_point: dict) -> float:
     """The log density of the padded entries of the fixed-shape form's latent
     lists (beyond the book form's entries): standard normals for missed
     samples, Exponential(1) gaps on the log scale."""
     total = 0.0
     for name, value in fixed_point.items():
-        extra = value[len(book_point.get(name, [])):] if name.startswith(("nif_missing", "nif_censored_gap")) else []
-        if name.startswith("nif_missing"):
+        extra = value[len(book_point.get(name, [])):] if name.startswith(LATENT_LISTS) else []
+        if "missing" in name:
             total += float(np.sum(-0.5 * extra**2 - 0.5 * np.log(2 * np.pi)))
-        elif name.startswith("nif_censored_gap"):
+        elif "censored_gap" in name:
             total += float(np.sum(extra - np.exp(extra)))
     return total
 
 
+OUTCOME_FORMS = {  # the engine's forms with an outcome likelihood: builder, data containers, latent lists they must have
+    "coupling": (build_coupling_model, coupling_fixed_shape_data, ("nif_missing", "nif_censored_gap")),
+    "moderation": (build_moderation_model, moderation_fixed_shape_data, ("nif0_missing", "nif0_censored_gap")),
+    "depression": (build_outcome_model, outcome_fixed_shape_data, ()),
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("likelihood", ["normal", "student"])
-def test_the_aim_2_fixed_shape_form_has_the_book_forms_log_density_after_a_data_swap(tmp_path, likelihood):
-    """The coupling model: built on one twin, given another twin's data (with
-    missed samples the outcome needs, at baseline too, values under the lod,
-    a participant without a baseline MADRS, other arms), its log density
-    equals the book form's on the second twin plus the padded entries' own
-    terms, at two points; the gradient with respect to the parameters both
-    forms share is equal."""
+@pytest.mark.parametrize("form", list(OUTCOME_FORMS))
+def test_the_outcome_models_fixed_shape_forms_have_the_book_forms_log_density_after_a_data_swap(tmp_path, form,
+                                                                                                 likelihood):
+    """The coupling, moderation and depression models: built on one twin,
+    given another twin's data (with missed samples the outcome needs, at
+    baseline too, values under the lod, a participant without a baseline
+    MADRS, other arms), the log density equals the book form's on the second
+    twin plus the padded entries' own terms, at two points; the gradient with
+    respect to the parameters both forms share is equal."""
+    build, containers, latent = OUTCOME_FORMS[form]
     markers = ["IL-6", "IL-1RA", "CRP"]
     first, second = _twin(tmp_path, 1, markers), _with_gaps(_twin(tmp_path, 2, markers), 5, seed=4)
     assert np.isnan(second.y0).sum() == 1 and not np.array_equal(first.treated, second.treated)
-    book = build_coupling_model(second, likelihood=likelihood)
-    fixed = build_coupling_model(first, likelihood=likelihood, fixed_shape=True)
+    book = build(second, likelihood=likelihood)
+    fixed = build(first, likelihood=likelihood, fixed_shape=True)
     with fixed:
-        pm.set_data(coupling_fixed_shape_data(second, like=coupling_fixed_shape_data(first)))
-    # the missed samples the outcome needs: the 5 after baseline, and the baseline one unless its owner has no ratings
-    assert book["nif_missing"].size.eval() in (5, 6) and "nif_censored_gap" in book.named_vars
+        pm.set_data(containers(second, like=containers(first)))
+    assert all(name in book.named_vars for name in latent)  # the data exercise every latent list
+    if form == "coupling":  # the missed samples the outcome needs: the 5 after baseline, and the baseline one
+        assert book["nif_missing"].size.eval() in (5, 6)  # unless its owner has no ratings
     shared = [v for v in fixed.value_vars if v.name in {w.name for w in book.value_vars}
-              and not v.name.startswith(("nif_missing", "nif_censored_gap"))]
+              and not v.name.startswith(LATENT_LISTS)]
     for seed in (3, 4):
         book_point = _perturbed_point(book, seed)
         rng = np.random.default_rng(seed + 10)
@@ -196,8 +220,8 @@ def test_a_dataset_of_another_design_is_refused(tmp_path):
     compiled = Engine("nif_trajectory", _twin(tmp_path, 1, ["IL-6"]), settings)
     with pytest.raises(ValueError, match="compiled for 14 participants, markers IL-6.*the data have 14 participants, markers BDNF"):
         compiled.fit(_twin(tmp_path, 2, ["BDNF"]), seed=1)
-    with pytest.raises(ValueError, match="the engine fits nif_trajectory, coupling; got 'moderation'"):
-        Engine("moderation", _twin(tmp_path, 1, ["IL-6"]), settings)
+    with pytest.raises(ValueError, match="the engine fits nif_trajectory, depression, coupling, moderation; got 'subgroups'"):
+        Engine("subgroups", _twin(tmp_path, 1, ["IL-6"]), settings)
 
 
 def test_room_for_values_under_the_lod_is_padded_and_checked(tmp_path):
@@ -309,21 +333,51 @@ def test_an_aim_2_engine_fit_agrees_with_the_reference_fit(aim_2_reference, samp
     compiled = engine("coupling", other, settings)
     compiled.fit(other, seed=1)
     ours = compiled.fit(data, seed=11)
+    _assert_agree(reference, ours, ["coupling_within_ketamine", "coupling_within_saline", "madrs_change_difference",
+                                    "level_slope", "sigma_y", "person_sd", "nif_tau", "nif_sigma", "nif_arm"],
+                  ("nif_missing", "nif_censored_gap"))
+    assert float(ours.idata.posterior["coupling_within_ketamine"].mean()) > 1.0  # the planted coupling is seen
+
+
+def _assert_agree(reference, ours, names: list[str], latent: tuple[str, ...]) -> None:
+    """Both fits converged; posterior means and SDs of ``names`` agree, each
+    difference within 4 of its Monte Carlo standard errors (those of both fits
+    combined); the ``latent`` lists have the reference's entries (the
+    padding's are left out of the engine's posterior)."""
     for result in (reference, ours):
         assert result.diagnostics.converged, result.diagnostics.problems()
-    names = ["coupling_within_ketamine", "coupling_within_saline", "madrs_change_difference", "level_slope",
-             "sigma_y", "person_sd", "nif_tau", "nif_sigma", "nif_arm"]
     for name in names:
-        # each difference within 4 of its Monte Carlo standard errors (those of both fits combined)
         for method, statistic in (("mean", lambda d: d.mean(("chain", "draw"))), ("sd", lambda d: d.std(("chain", "draw")))):
             errors = [arviz_stats.mcse(r.idata, var_names=[name], method=method)[name] for r in (reference, ours)]
             gap = np.abs(statistic(reference.idata.posterior[name]) - statistic(ours.idata.posterior[name]))
             assert np.all(gap.values < 4 * np.sqrt(errors[0].values**2 + errors[1].values**2)), (name, method)
-    for name in ("nif_missing", "nif_censored_gap"):  # the padding's entries are left out of the engine's posterior
+    for name in latent:
         assert (name in ours.idata.posterior) == (name in reference.idata.posterior), name
         if name in reference.idata.posterior:
             assert ours.idata.posterior[name].shape == reference.idata.posterior[name].shape, name
-    assert float(ours.idata.posterior["coupling_within_ketamine"].mean()) > 1.0  # the planted coupling is seen
+
+
+@pytest.mark.slow
+def test_an_aim_3_engine_fit_agrees_with_the_reference_fit(tmp_path):
+    """The moderation model at the trial's size (BDNF, with its planted
+    moderation of -3 MADRS points per SD, and IL-6, a third of its values
+    under the lod) through the engine (nutpie, the sweeps' route; compiled on
+    another twin, whose data it fits first) and through ``inference.fit``:
+    posterior means and SDs of the moderations, the arm effect on MADRS and
+    the nuisance parameters agree within Monte Carlo error."""
+    settings = SamplerSettings(draws=1000, tune=1000, chains=4, seed=13, sampler="nutpie")
+    markers = ["BDNF", "IL-6"]
+    data, other = (prepare(load_dataset(simulate("planted-effects", seed=seed).write(tmp_path / str(seed))), markers=markers)
+                   for seed in (31, 32))
+    reference = _in_one_process(build_moderation_model(data), replace(settings, sampler="pymc"))
+    compiled = engine("moderation", other, settings)
+    compiled.fit(other, seed=1)
+    ours = compiled.fit(data, seed=13)
+    _assert_agree(reference, ours, ["baseline_moderation_difference", "baseline_slope_nif", "madrs_change_difference",
+                                    "theta", "sigma_y", "person_sd", "nif0_mu", "nif0_sd"],
+                  ("nif0_missing", "nif0_censored_gap"))
+    assert "nif0_censored_gap" in reference.idata.posterior  # IL-6's values under the lod are latent
+    assert float(ours.idata.posterior["baseline_moderation_difference"].sel(marker="BDNF").mean()) < -1.0  # seen
 
 
 def test_a_marker_without_values_is_refused_by_name(tmp_path):

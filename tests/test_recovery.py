@@ -7,6 +7,8 @@ planted effect is detected is the recovery study's business
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -22,23 +24,24 @@ MARKERS = ["BDNF", "IL-6", "IL-1RA", "CRP"]  # the planted ones and a null one
 SETTINGS = SamplerSettings(draws=400, tune=400, chains=2, seed=5)
 
 
-def recovered(scenario: str, tmp_path_factory) -> tuple:
+def recovered(scenario: str, tmp_path_factory, sampler: str) -> tuple:
     out = tmp_path_factory.mktemp(scenario)
     twin = simulate(scenario, seed=20250404)
     twin.write(out)
-    table, diagnostics = fit_all(load_dataset(out), SETTINGS, MARKERS)
+    table, diagnostics = fit_all(load_dataset(out), replace(SETTINGS, sampler=sampler), MARKERS)
+    assert {d.sampler for d in diagnostics} == {sampler}
     truth = twin.truth[twin.truth["marker"].isin([*MARKERS, "MADRS"])]
     return estimates.recovery(table, truth), diagnostics
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    return recovered("planted-effects", tmp_path_factory)
+    return recovered("planted-effects", tmp_path_factory, "pymc")  # inference.fit
 
 
 @pytest.fixture(scope="module")
 def null(tmp_path_factory):
-    return recovered("paper-null", tmp_path_factory)
+    return recovered("paper-null", tmp_path_factory, "nutpie")  # the fit engine, as the recovery sweep
 
 
 def test_estimates_are_keyed_like_the_truth(planted):

@@ -24,6 +24,7 @@ uniform CDF is compared with a 95% simultaneous band computed by simulation
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -358,13 +359,18 @@ def sbc_summary(results: pd.DataFrame, prob: float = 0.95, points: int = 99, see
 
 
 class _FixedCentre(ModelData):
-    """Model data whose intercept prior is centred on fixed values, so that the
-    prior does not move with each simulated data set (SBC needs one prior)."""
+    """Model data whose priors centred on the data (the NIF intercepts; the
+    outcome's centre and scale, where set) are centred on fixed values, so that
+    the prior does not move with each simulated data set (SBC needs one prior)."""
 
     centre: np.ndarray
+    outcome_prior: tuple[float, float] | None = None
 
     def nif_center(self) -> np.ndarray:
         return self.centre
+
+    def outcome_scale(self) -> tuple[float, float]:
+        return self.outcome_prior if self.outcome_prior is not None else super().outcome_scale()
 
 
 SBC_VISITS = [BASELINE_VISIT, "24h", "day3", "day5"]
@@ -457,10 +463,18 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     else:
         idata = pm.sample(draws=per_chain, tune=tune, chains=chains, cores=1, random_seed=seed + 1, target_accept=target_accept,
                           progressbar=False, model=build_nif_trajectory_model(data), compute_convergence_checks=False)
+    return _rank_rows(idata, prior, SBC_PARAMETERS, thin, censored_share=float(censored.mean()),
+                      log_lod=float(log_lod[last][0]))
+
+
+def _rank_rows(idata, prior, names, thin: int, **extra) -> list[dict]:
+    """One row per scalar of the parameters ``names``: the rank of its true
+    value (``prior``, the draw that made the data) among the posterior draws
+    (thinned by ``thin``), with the fit's divergences and ``extra``."""
     posterior = idata.posterior.isel(draw=slice(None, None, thin))
     divergences = int(idata.sample_stats["diverging"].sum())
     rows = []
-    for name in SBC_PARAMETERS:
+    for name in names:
         da = posterior[name]
         dims = [d for d in da.dims if d not in ("chain", "draw")]
         labels = [[str(v) for v in da[d].values] for d in dims]
@@ -470,5 +484,70 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
             truth = _flat(true, name, labels)[label][0]
             rows.append({"parameter": label, "rank": rank_statistic(column, truth), "draws": len(column),
                          "truth": float(truth), "posterior_mean": float(column.mean()), "divergences": divergences,
-                         "censored_share": float(censored.mean()), "log_lod": float(log_lod[last][0])})
+                         **extra})
     return rows
+
+
+SBC_COUPLING_PARAMETERS = ("coupling", "level_slope", "madrs_change_difference", "alpha", "theta", "sigma_y",
+                           "person_sd", "nif_arm", "nif_mu", "nif_tau", "nif_sigma")
+SBC_OUTCOME = (22.0, 8.0)  # centre and scale of the outcome priors in the aim 2 SBC: MADRS after the infusion, about
+SBC_BASELINE_MADRS = (32.8, 5.3)  # mean and SD of the baseline MADRS covariate (the paper-null twin's)
+
+
+def sbc_coupling_replicate(*, seed: int, participants: int = 30, markers: int = 2, censored_share: float = 0.25,
+                           draws: int = 200, tune: int = 300, chains: int = 2, thin: int = 2, target_accept: float = 0.95,
+                           sampler: str = "nutpie", **_ignored) -> list[dict]:
+    """One SBC replicate of the aim 2 (coupling) model: a joint draw from its
+    prior (:func:`coupling_sbc_data`), the model fitted to the drawn data
+    through the fit engine (``sampler`` one of its routes) with ``chains`` x
+    ``draws`` (thinned by ``thin``); one row per main parameter
+    (:data:`SBC_COUPLING_PARAMETERS`): the rank of its true value among the
+    posterior draws."""
+    from .engine import engine
+
+    data, prior = coupling_sbc_data(seed, participants, markers, censored_share)
+    settings = SamplerSettings(sampler=sampler, draws=-(-draws * thin // chains), tune=tune, chains=chains,
+                               target_accept=target_accept)
+    idata = engine("coupling", data, settings).fit(data, seed=seed + 1).idata
+    last = data.nif_marker == markers - 1
+    return _rank_rows(idata, prior, SBC_COUPLING_PARAMETERS, thin, censored_share=float(data.nif_censored.mean()),
+                      log_lod=float(data.nif_log_lod[last][0]))
+
+
+def coupling_sbc_data(seed: int, participants: int, markers: int, censored_share: float) -> tuple[ModelData, xr.Dataset]:
+    """A joint draw from the aim 2 model's prior: (the data, the prior draw).
+
+    The draw comes from the model itself, built on a design whose every NIF
+    sample is missing: each cell of the NIF grid is then a latent value drawn
+    from its prior, and the MADRS ratings are drawn given them. The drawn grid
+    becomes the data's NIF values (the last marker censored under a limit
+    fixed in advance, :func:`sbc_log_lod`) and the drawn ratings its MADRS;
+    the baseline MADRS is a covariate drawn once per participant
+    (:data:`SBC_BASELINE_MADRS`); the priors centred on data are centred on
+    fixed values (:class:`_FixedCentre`, :data:`SBC_OUTCOME`)."""
+    from .models import build_coupling_model
+
+    rng = np.random.default_rng(seed)
+    design = sbc_design(participants, markers, rng)
+    post_visits = len(SBC_VISITS) - 1
+    design.y0 = rng.normal(*SBC_BASELINE_MADRS, size=participants)
+    design.y_person = np.repeat(np.arange(participants), post_visits)
+    design.y_visit = np.tile(np.arange(1, post_visits + 1), participants)
+    design.y = np.zeros(len(design.y_person))  # placeholders: the prior draw gives the ratings
+    design.outcome_prior = SBC_OUTCOME
+    no_samples = replace(design, **{name: getattr(design, name)[:0] for name in
+                                    ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod")})
+    no_samples.centre, no_samples.outcome_prior = design.centre, design.outcome_prior
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    with warnings.catch_warnings():  # the ratings' random draw is Python code (likelihoods.random_intercept)
+        warnings.filterwarnings("ignore", "Numba will use object mode", UserWarning)
+        simulated = pm.sample_prior_predictive(draws=1, model=build_coupling_model(no_samples), random_seed=seed)
+    # the latent cells in (marker, participant, visit) order: the whole grid
+    grid = np.asarray(simulated.prior["nif_missing"]).reshape(markers, participants, len(SBC_VISITS))
+    values = grid[design.nif_marker, design.nif_person, design.nif_visit]
+    log_lod = np.where(design.nif_marker == markers - 1, sbc_log_lod(design.centre[-1], censored_share), -np.inf)
+    censored = values <= log_lod
+    data = replace(design, nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod,
+                   y=np.asarray(simulated.prior_predictive["y"]).ravel())
+    data.centre, data.outcome_prior = design.centre, design.outcome_prior
+    return data, simulated.prior

@@ -7,7 +7,8 @@ builds a book model once per design in its fixed-shape form (the builder's
 ``fixed_shape=True``: every participant x marker x visit is a row, and what
 changes between datasets sits in data containers with masks), compiles it
 once, and then fits each dataset by swapping its data in: the graph is never
-rebuilt. Two routes, by the settings' sampler (:data:`SAMPLERS`):
+rebuilt. The forms (:data:`FORMS`): the aim 1, depression, aim 2 and aim 3
+models; the subgroup model has none yet. Two routes, by the settings' sampler (:data:`SAMPLERS`):
 
 - ``nutpie`` (the default, :data:`DEFAULT_ROUTE`, and the sweeps' route):
   nutpie's compiled model (numba), the data swapped in by
@@ -38,8 +39,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .inference import PRIORS_ATTRIBUTE, Fit, SamplerSettings, diagnose, sampler_cores
-from .models import ModelData, build_coupling_model, build_nif_trajectory_model
-from .models.depression import coupling_fixed_shape_data
+from .models import (
+    ModelData,
+    build_coupling_model,
+    build_moderation_model,
+    build_nif_trajectory_model,
+    build_outcome_model,
+)
+from .models.depression import (
+    coupling_fixed_shape_data,
+    moderation_fixed_shape_data,
+    outcome_fixed_shape_data,
+)
 from .models.pooling import recorded_priors
 from .models.trajectory import fixed_shape_data
 
@@ -70,10 +81,16 @@ def route(settings: SamplerSettings) -> SamplerSettings:
     return settings if settings.sampler in SAMPLERS else replace(settings, sampler=DEFAULT_ROUTE)
 
 
+def _padding(name: str) -> tuple[tuple[str, str], ...]:
+    """The padded latent lists of a latent NIF grid whose variables ``name`` prefixes (models.depression)."""
+    return ((f"{name}_missing", "nif_missing_seen"), (f"{name}_censored_gap", "nif_below_seen"))
+
+
 FORMS = {
     "nif_trajectory": Form(build_nif_trajectory_model, fixed_shape_data, ("below_lod",)),
-    "coupling": Form(build_coupling_model, coupling_fixed_shape_data,
-                     padding=(("nif_missing", "nif_missing_seen"), ("nif_censored_gap", "nif_below_seen"))),
+    "depression": Form(build_outcome_model, outcome_fixed_shape_data),
+    "coupling": Form(build_coupling_model, coupling_fixed_shape_data, padding=_padding("nif")),
+    "moderation": Form(build_moderation_model, moderation_fixed_shape_data, padding=_padding("nif0")),
 }
 
 

@@ -28,37 +28,40 @@ from .estimands import (
 )
 from .estimates import recovery, summarise
 from .inference import SamplerSettings, fit
-from .models import (
-    build_coupling_model,
-    build_moderation_model,
-    build_nif_trajectory_model,
-    build_outcome_model,
-    prepare,
-)
+from .models import build_nif_trajectory_model, prepare
 from .models.trajectory import BELOW_LOD
 from .twin import simulate
 
-FITS = (
-    ("nif-trajectories", build_nif_trajectory_model, [NIF_CHANGE_RATIO]),
-    ("depression", build_outcome_model, [MADRS_CHANGE_DIFFERENCE]),
-    ("coupling", build_coupling_model, list(COUPLING_WITHIN.values())),
-    ("baseline-prediction", build_moderation_model, [BASELINE_MODERATION_DIFFERENCE]),
+FITS = (  # name, the fit engine's form (ketamine_nif.engine.FORMS: its builder), estimands
+    ("nif-trajectories", "nif_trajectory", [NIF_CHANGE_RATIO]),
+    ("depression", "depression", [MADRS_CHANGE_DIFFERENCE]),
+    ("coupling", "coupling", list(COUPLING_WITHIN.values())),
+    ("baseline-prediction", "moderation", [BASELINE_MODERATION_DIFFERENCE]),
 )
 
 
 def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | None = None,
             fits: list[str] | None = None) -> tuple[pd.DataFrame, list]:
     """Estimates of every estimand (the output contract's rows) and the
-    diagnostics of each fit; ``fits`` picks some of :data:`FITS` by name."""
+    diagnostics of each fit; ``fits`` picks some of :data:`FITS` by name.
+    With ``sampler="nutpie"`` or ``"numpyro"`` each model is fitted by the
+    fit engine (compiled once per process and design, :mod:`ketamine_nif.engine`),
+    otherwise by ``inference.fit`` with that sampler; the book models either way."""
+    from .engine import FORMS, SAMPLERS, engine
+
     unknown = set(fits or []) - {name for name, _, _ in FITS}
     if unknown:
         raise ValueError(f"unknown fits {sorted(unknown)}; choose from {[name for name, _, _ in FITS]}")
     data = prepare(dataset, markers=markers)
     frames, diagnostics = [], []
-    for offset, (name, build, names) in enumerate(FITS, start=1):
+    for offset, (name, form, names) in enumerate(FITS, start=1):
         if fits and name not in fits:
             continue
-        result = fit(build(data), settings.for_fit(offset), name)
+        own = settings.for_fit(offset)
+        if settings.sampler in SAMPLERS:
+            result = engine(form, data, own).fit(data, own.seed, name)
+        else:
+            result = fit(FORMS[form].build(data), own, name)
         diagnostics.append(result.diagnostics)
         frames += [summarise(result.idata, n, load_analysis().rope(n), result.diagnostics.converged) for n in names]
     return pd.concat(frames, ignore_index=True), diagnostics

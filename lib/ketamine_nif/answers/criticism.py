@@ -189,24 +189,25 @@ def lod_comparison(errors: pd.DataFrame) -> str:
     )
 
 
-def sbc_source(study, folder: str) -> str:
+def sbc_source(study, folder: str, sweep_file: str = "sweeps/sbc.yaml",
+               cost: str = "about 5 s per replicate and core, compilations included, as measured at the trial's size") -> str:
     """Where the SBC results come from (``sweep.read_saved``), or how to make
-    them when they are missing (None)."""
+    them when they are missing (None): ``.venv/bin/ketamine-nif sweep sweep_file``, ``cost``."""
     if study is None:
-        return (f"**The SBC results are missing** ({folder}). Run `.venv/bin/ketamine-nif sweep sweeps/sbc.yaml` "
-                "(about 5 s per replicate and core, compilations included, as measured at the trial's size).")
+        return f"**The SBC results are missing** ({folder}). Run `.venv/bin/ketamine-nif sweep {sweep_file}` ({cost})."
     participants = study.spec.get("fixed", {}).get("participants", "an unrecorded number of")
     return (f"{study.results['seed'].nunique()} replicates of {participants} participants, made by `{study.command}` "
             f"({study.progress}).")
 
 
-def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame) -> str:
+def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "mu") -> str:
     """From the SBC rows and ``criticism.sbc_summary``: the share censored,
-    the parameters whose rank ECDF leaves its band, and divergent replicates."""
+    the parameters whose rank ECDF leaves its band, and divergent replicates
+    (``level``: the model's per-marker mean level, which counts the markers)."""
     bad = summary[summary["outside_band"]]
     replicates = results.groupby("seed")
     divergent = float((replicates["divergences"].first() > 0).mean())
-    markers = results["parameter"].str.startswith("mu[").sum() // results["seed"].nunique()
+    markers = results["parameter"].str.startswith(f"{level}[").sum() // results["seed"].nunique()
     under = replicates["censored_share"].first() * markers  # share of the censored (last) marker's values
     return (
         f"On average {100 * under.mean():.0f}% of the last marker's values fell under its fixed limit "

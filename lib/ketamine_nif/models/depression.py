@@ -32,16 +32,17 @@ The couplings and moderations have the effect priors of
 :mod:`~ketamine_nif.models.pooling`: a fixed Student-t prior per effect
 (``pooling="shared"``: one scale learned from every marker, for comparison).
 
-``build_coupling_model(..., fixed_shape=True)`` builds the aim 2 model for the
-fit engine (:mod:`ketamine_nif.engine`), as the aim 1 model's fixed-shape form
-does: the latent NIF grid and the MADRS ratings (participant x post-infusion
-visit) are full grids in data containers with 0/1 masks; the cells under the
-lod and the missed samples the outcome needs are padded lists of grid cells,
-each entry with its latent value and a mask (a padded entry's value is a
-standard normal or exponential that nothing else touches); the outcome's priors
-centred on the data are containers too. Its log density is the book form's
-plus the padding's own terms (``tests/test_engine.py``); it has no pointwise
-log-likelihood.
+``fixed_shape=True`` builds each of the three models for the fit engine
+(:mod:`ketamine_nif.engine`), as the aim 1 model's fixed-shape form does: the
+MADRS ratings (participant x post-infusion visit) are a full grid in data
+containers with a 0/1 mask, and so is the latent NIF grid (aim 2: marker x
+participant x visit; aim 3: marker x participant at baseline); the cells under
+the lod and the missed samples the outcome needs are padded lists of grid
+cells, each entry with its latent value and a mask (a padded entry's value is
+a standard normal or exponential that nothing else touches); the outcome's
+priors centred on the data are containers too. Their log densities are the
+book forms' plus the padding's own terms (``tests/test_engine.py``); they have
+no pointwise log-likelihood.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ import pytensor.tensor as pt
 
 from ..analysis import defaults
 from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
-from .likelihoods import earlier_rows, random_intercept, random_intercept_logp
+from .likelihoods import random_intercept
 from .pooling import EffectPrior, effect
 from .prepare import ModelData
 from .trajectory import TrajectoryPriors, between_person_sd, check_likelihood, padded_rows
@@ -78,23 +79,12 @@ class OutcomePriors:
 
 
 
-def _outcome_rows(data: ModelData, box: dict | None) -> tuple[np.ndarray, np.ndarray]:
-    """(participant, post-visit index from 0) of each outcome row: the
-    observed ratings, or in the fixed-shape form (``box``) the full grid,
-    participant-major."""
-    if box is None:
-        return data.y_person, data.y_visit - 1
-    n_t = len(data.post_visits)
-    return np.repeat(np.arange(data.n_participants), n_t), np.tile(np.arange(n_t), data.n_participants)
-
-
 def _outcome(data: ModelData, effect_term, priors: OutcomePriors, likelihood: str, box: dict | None = None):
-    """The outcome likelihood with ``effect_term`` (one value per row of
-    :func:`_outcome_rows`) added; returns the arm effect b
-    (``madrs_change_difference``: in the coupling and moderation models it is
-    adjusted for their terms, a nuisance). ``box``: the fixed-shape form's data
-    containers (:func:`coupling_fixed_shape_data`)."""
-    rows, tp = _outcome_rows(data, box)
+    """The outcome likelihood with ``effect_term`` added; returns the arm
+    effect b (``madrs_change_difference``: in the coupling and moderation
+    models it is adjusted for their terms, a nuisance). ``effect_term``: one
+    value per observed rating (``data.y``), or in the fixed-shape form
+    (``box``, its data containers) an array (participant, post-visit) or a scalar."""
     if box is None:
         center, scale = data.outcome_scale()
         y0c, contrast = data.y0 - np.nanmean(data.y0), data.arm_contrast
@@ -107,22 +97,44 @@ def _outcome(data: ModelData, effect_term, priors: OutcomePriors, likelihood: st
     b = effect(MADRS_CHANGE_DIFFERENCE, EffectPrior(priors.arm_sd, nu=np.inf), ("post_visit",))
     person_sd = pm.HalfNormal("person_sd", scale)
     sigma = pm.HalfNormal("sigma_y", scale)
+    if box is not None:
+        mean = alpha + visit_shift[None, :] + theta * y0c[:, None] + contrast[:, None] * b[None, :] + effect_term
+        _fixed_shape_outcome(data, box, mean, sigma, person_sd, likelihood)
+        return b
+    rows, tp = data.y_person, data.y_visit - 1
     mean = alpha + visit_shift[tp] + theta * y0c[rows] + b[tp] * contrast[rows] + effect_term
     if likelihood == "normal":
-        if box is None:
-            random_intercept("y", mean, sigma, person_sd, rows, observed=data.y, dims="y_obs")
-        else:
-            pm.Potential("y", random_intercept_logp(box["y_value"] - mean, sigma, person_sd, earlier_rows(rows),
-                                                    box["y_seen"]).sum())
+        random_intercept("y", mean, sigma, person_sd, rows, observed=data.y, dims="y_obs")
     else:
         person = person_sd * pm.Normal("person_raw", 0.0, 1.0, dims="participant")
         nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
-        if box is None:
-            pm.StudentT("y", nu=nu, mu=mean + person[rows], sigma=sigma, observed=data.y, dims="y_obs")
-        else:
-            density = pm.logp(pm.StudentT.dist(nu=nu, mu=mean + person[rows], sigma=sigma), box["y_value"])
-            pm.Potential("y", (box["y_seen"] * density).sum())
+        pm.StudentT("y", nu=nu, mu=mean + person[rows], sigma=sigma, observed=data.y, dims="y_obs")
     return b
+
+
+def _fixed_shape_outcome(data: ModelData, box: dict, mean, sigma, person_sd, likelihood: str) -> None:
+    """The fixed-shape form's outcome likelihood on the participant x
+    post-visit grid (``mean`` of that shape; ratings and their 0/1 mask in
+    ``box``). With normal noise the person intercepts are integrated out in
+    closed form per participant: k seen residuals r with covariance
+    sigma^2 I + s^2 J have log density
+    -(k log(2 pi sigma^2) + log(1 + k s^2 / sigma^2) + (sum r^2 - s^2 (sum r)^2 / (sigma^2 + k s^2)) / sigma^2) / 2,
+    the product of the book form's chain-rule terms
+    (:func:`~ketamine_nif.models.likelihoods.random_intercept_logp`) in one
+    sum per participant, without gathers."""
+    shape = (data.n_participants, len(data.post_visits))
+    y, seen = box["y_value"].reshape(shape), box["y_seen"].reshape(shape)
+    if likelihood == "normal":
+        resid = seen * (y - mean)
+        k, total, squares = seen.sum(axis=1), resid.sum(axis=1), (resid**2).sum(axis=1)
+        var, tau2 = sigma**2, person_sd**2
+        pm.Potential("y", -0.5 * (k.sum() * pt.log(2 * np.pi * var) + pt.log1p(k * tau2 / var).sum()
+                                  + (squares - tau2 * total**2 / (var + k * tau2)).sum() / var))
+    else:
+        person = person_sd * pm.Normal("person_raw", 0.0, 1.0, dims="participant")
+        nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
+        density = pm.logp(pm.StudentT.dist(nu=nu, mu=mean + person[:, None], sigma=sigma), y)
+        pm.Potential("y", (seen * density).sum())
 
 
 def _coords(data: ModelData, fixed_shape: bool = False, **extra) -> dict:
@@ -131,11 +143,14 @@ def _coords(data: ModelData, fixed_shape: bool = False, **extra) -> dict:
             **rows, **extra}
 
 
-def build_outcome_model(data: ModelData, likelihood: str = "normal", priors: OutcomePriors = OutcomePriors()) -> pm.Model:
-    """The depression trajectory alone: the arm effect on outcome change."""
+def build_outcome_model(data: ModelData, likelihood: str = "normal", priors: OutcomePriors = OutcomePriors(),
+                        fixed_shape: bool = False) -> pm.Model:
+    """The depression trajectory alone: the arm effect on outcome change;
+    ``fixed_shape`` the form whose data can be swapped (module docstring)."""
     check_likelihood(likelihood)
-    with pm.Model(coords=_coords(data)) as model:
-        _outcome(data, 0.0, priors, likelihood)
+    with pm.Model(coords=_coords(data, fixed_shape)) as model:
+        box = _containers(outcome_fixed_shape_data(data)) if fixed_shape else None
+        _outcome(data, 0.0, priors, likelihood, box)
     return model
 
 
@@ -219,20 +234,22 @@ def _latent_trajectories(data: ModelData, priors: TrajectoryPriors, box: dict | 
     return _fill((n_m, n_i, n_v), parts), level, mu
 
 
-def _latent_grid(mean, sigma, box: dict, shape: tuple[int, int, int]):
+def _latent_grid(mean, sigma, box: dict, shape: tuple[int, int, int], name: str = "nif"):
     """The fixed-shape form of the latent grid: observed cells are data (their
     densities masked in), the padded lists of cells under the lod and of
     missed samples carry latent values as in the book form (a padded entry:
-    a gap or a standard normal that nothing else touches)."""
-    flat_mean = mean.ravel()
+    a gap or a standard normal that nothing else touches). ``mean`` is
+    broadcast to ``shape`` (marker, participant, visit), ``sigma`` is per
+    marker; ``name`` prefixes the variables as in the book form."""
+    flat_mean = pt.broadcast_to(mean, shape).ravel()
     flat_sigma = pt.repeat(sigma, shape[1] * shape[2])
     value, seen = box["nif_value"], box["nif_seen"]
-    pm.Potential("log_nif", (seen * pm.logp(pm.Normal.dist(flat_mean, flat_sigma), value)).sum())
+    pm.Potential(f"log_{name}", (seen * pm.logp(pm.Normal.dist(flat_mean, flat_sigma), value)).sum())
     below, below_seen = box["nif_below_rows"], box["nif_below_seen"]
-    x_below = _below_limit("nif_censored", flat_mean[below], flat_sigma[below], value[below],
+    x_below = _below_limit(f"{name}_censored", flat_mean[below], flat_sigma[below], value[below],
                            box["capacity"]["nif_below_rows"], below_seen)
     missing, missing_seen = box["nif_missing_rows"], box["nif_missing_seen"]
-    x_missing = pm.Normal("nif_missing", pt.switch(missing_seen > 0, flat_mean[missing], 0.0),
+    x_missing = pm.Normal(f"{name}_missing", pt.switch(missing_seen > 0, flat_mean[missing], 0.0),
                           pt.switch(missing_seen > 0, flat_sigma[missing], 1.0), shape=box["capacity"]["nif_missing_rows"])
     grid = seen * value
     grid = pt.inc_subtensor(grid[below], below_seen * x_below)
@@ -240,18 +257,12 @@ def _latent_grid(mean, sigma, box: dict, shape: tuple[int, int, int]):
     return grid.reshape(shape)
 
 
-def coupling_fixed_shape_data(data: ModelData, like: dict | None = None) -> dict[str, np.ndarray]:
-    """The data containers of the aim 2 model's fixed-shape form: the latent
-    NIF grid (marker-major, then participant, then visit) with values seen
-    above the lod and their mask (cells under the lod hold the log lod), the
-    padded lists of cells under the lod and of missed samples that the outcome
-    needs (as the book form's latent cells, same order; room as in ``like``,
-    a compiled model's containers), the centres of the intercept priors, the
-    arm contrast and arm of each participant, the MADRS ratings on the
-    participant x post-visit grid with their mask, the centred baseline MADRS,
-    and the centre and scale of the outcome priors."""
-    (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, "all")
-    n_m, n_i, n_v, n_t = len(data.markers), data.n_participants, len(data.visits), len(data.post_visits)
+def _grid_data(data: ModelData, visits_needed: str, like: dict | None) -> dict[str, np.ndarray]:
+    """The latent NIF grid's containers (:func:`coupling_fixed_shape_data`;
+    ``visits_needed`` as in :func:`_cells`: ``"baseline"``, a grid of one visit)."""
+    (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, visits_needed)
+    n_m, n_i = len(data.markers), data.n_participants
+    n_v = 1 if visits_needed == "baseline" else len(data.visits)
 
     def cell(idx):
         return (idx[:, 0] * n_i + idx[:, 1]) * n_v + idx[:, 2]
@@ -261,17 +272,51 @@ def coupling_fixed_shape_data(data: ModelData, like: dict | None = None) -> dict
     value[cell(cens_idx)] = cens_val
     below_rows, below_seen = padded_rows(cell(cens_idx), like, "nif_below_rows", "values under the lod")
     missing_rows, missing_seen = padded_rows(cell(miss_idx), like, "nif_missing_rows", "missed samples")
+    return {"nif_value": value, "nif_seen": seen, "nif_below_rows": below_rows, "nif_below_seen": below_seen,
+            "nif_missing_rows": missing_rows, "nif_missing_seen": missing_seen, "nif_centre": data.nif_center()}
+
+
+def outcome_fixed_shape_data(data: ModelData, like: dict | None = None) -> dict[str, np.ndarray]:
+    """The data containers of the outcome model's fixed-shape form: the MADRS
+    ratings on the participant x post-visit grid with their mask, the
+    centred baseline MADRS, the arm contrast, and the centre and scale of the
+    outcome priors. (``like`` is unused: nothing is padded.)"""
+    n_i, n_t = data.n_participants, len(data.post_visits)
     row = data.y_person * n_t + data.y_visit - 1
     if len(np.unique(row)) != len(row):
         raise ValueError("a participant has two outcome values at one visit; the fixed-shape model needs one")
     y, y_seen = np.zeros(n_i * n_t), np.zeros(n_i * n_t)
     y[row], y_seen[row] = data.y, 1.0
     centre, scale = data.outcome_scale()
-    return {"nif_value": value, "nif_seen": seen, "nif_below_rows": below_rows, "nif_below_seen": below_seen,
-            "nif_missing_rows": missing_rows, "nif_missing_seen": missing_seen, "nif_centre": data.nif_center(),
-            "arm_contrast": data.arm_contrast, "arm_index": np.where(data.treated == 1.0, 0, 1).astype(np.int64),
-            "y_value": y, "y_seen": y_seen, "y0_centred": np.nan_to_num(data.y0 - np.nanmean(data.y0)),
-            "outcome_centre": np.array(centre), "outcome_scale": np.array(scale)}
+    return {"y_value": y, "y_seen": y_seen, "y0_centred": np.nan_to_num(data.y0 - np.nanmean(data.y0)),
+            "arm_contrast": data.arm_contrast, "outcome_centre": np.array(centre), "outcome_scale": np.array(scale)}
+
+
+def coupling_fixed_shape_data(data: ModelData, like: dict | None = None) -> dict[str, np.ndarray]:
+    """The data containers of the aim 2 model's fixed-shape form: the latent
+    NIF grid (marker-major, then participant, then visit) with values seen
+    above the lod and their mask (cells under the lod hold the log lod), the
+    padded lists of cells under the lod and of missed samples that the outcome
+    needs (as the book form's latent cells, same order; room as in ``like``,
+    a compiled model's containers), the centres of the intercept priors, the
+    arm of each participant, and the outcome's containers
+    (:func:`outcome_fixed_shape_data`)."""
+    return {**_grid_data(data, "all", like), **outcome_fixed_shape_data(data),
+            "arm_index": np.where(data.treated == 1.0, 0, 1).astype(np.int64)}
+
+
+def moderation_fixed_shape_data(data: ModelData, like: dict | None = None) -> dict[str, np.ndarray]:
+    """The data containers of the aim 3 model's fixed-shape form: the baseline
+    NIF grid (marker x participant) as :func:`coupling_fixed_shape_data` has
+    the whole latent grid, and the outcome's containers."""
+    return {**_grid_data(data, "baseline", like), **outcome_fixed_shape_data(data)}
+
+
+def _containers(values: dict[str, np.ndarray]) -> dict:
+    """The fixed-shape form's data containers, with the room of each padded list (``capacity``)."""
+    box = {name: pm.Data(name, value) for name, value in values.items()}
+    box["capacity"] = {name: len(values[name]) for name in ("nif_below_rows", "nif_missing_rows") if name in values}
+    return box
 
 
 def build_coupling_model(
@@ -288,19 +333,19 @@ def build_coupling_model(
     (module docstring)."""
     check_likelihood(likelihood)
     with pm.Model(coords=_coords(data, fixed_shape, marker=data.markers, arm=ARMS)) as model:
-        box = None
-        if fixed_shape:
-            values = coupling_fixed_shape_data(data)
-            box = {name: pm.Data(name, value) for name, value in values.items()}
-            box["capacity"] = {name: len(values[name]) for name in ("nif_below_rows", "nif_missing_rows")}
+        box = _containers(coupling_fixed_shape_data(data)) if fixed_shape else None
         grid, level, mu = _latent_trajectories(data, nif_priors, box)
-        person, tp = _outcome_rows(data, box)
-        within = (grid[:, person, tp + 1] - grid[:, person, 0]) / math.log(2)  # (marker, rows)
-        between = (level[:, person] - mu[:, None]) / math.log(2)
         gamma = effect("coupling", EffectPrior(priors.coupling_scale, pooling=pooling), ("marker", "arm"))
-        arm_index = np.where(data.treated[person] == 1.0, 0, 1) if box is None else box["arm_index"][person]
         lam = pm.Normal("level_slope", 0.0, priors.level_sd, dims="marker")
-        term = (gamma[:, arm_index] * within + lam[:, None] * between).sum(axis=0)
+        if box is None:  # one term per observed rating
+            person, tp = data.y_person, data.y_visit - 1
+            within = (grid[:, person, tp + 1] - grid[:, person, 0]) / math.log(2)  # (marker, rows)
+            between = (level[:, person] - mu[:, None]) / math.log(2)
+            term = (gamma[:, np.where(data.treated[person] == 1.0, 0, 1)] * within + lam[:, None] * between).sum(axis=0)
+        else:  # (participant, post-visit)
+            within = (grid[:, :, 1:] - grid[:, :, :1]) / math.log(2)  # (marker, participant, post-visit)
+            between = (level - mu[:, None]) / math.log(2)
+            term = (gamma[:, box["arm_index"]][:, :, None] * within + (lam[:, None] * between)[:, :, None]).sum(axis=0)
         _outcome(data, term, priors, likelihood, box)
         for a, arm in enumerate(ARMS):
             pm.Deterministic(COUPLING_WITHIN[arm], gamma[:, a], dims="marker")
@@ -314,27 +359,44 @@ def build_moderation_model(
     priors: OutcomePriors = OutcomePriors(),
     nif_priors: TrajectoryPriors = TrajectoryPriors(),
     pooling: str = "none",
+    fixed_shape: bool = False,
 ) -> pm.Model:
     """Aim 3: outcome trajectory by arm x visit x standardised baseline NIF,
-    every marker in one outcome likelihood."""
+    every marker in one outcome likelihood; ``fixed_shape`` the form whose
+    data can be swapped (module docstring)."""
     check_likelihood(likelihood)
-    (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, "baseline")
     n_m, n_i = len(data.markers), data.n_participants
-    with pm.Model(coords=_coords(data, marker=data.markers)) as model:
-        mu0 = pm.Normal("nif0_mu", data.nif_center(), nif_priors.intercept_sd, dims="marker")
+    with pm.Model(coords=_coords(data, fixed_shape, marker=data.markers)) as model:
+        box = _containers(moderation_fixed_shape_data(data)) if fixed_shape else None
+        centre = data.nif_center() if box is None else box["nif_centre"]
+        mu0 = pm.Normal("nif0_mu", centre, nif_priors.intercept_sd, dims="marker")
         sd0 = pm.HalfNormal("nif0_sd", nif_priors.person_sd + nif_priors.residual_sd, dims="marker")
-        pm.Normal("log_nif0", mu0[obs_idx[:, 0]], sd0[obs_idx[:, 0]], observed=obs_val)
-        parts = [(obs_idx[:, :2], obs_val)]
-        if len(cens_idx):
-            parts.append((cens_idx[:, :2], _below_limit("nif0_censored", mu0[cens_idx[:, 0]], sd0[cens_idx[:, 0]], cens_val,
-                                                        len(cens_val))))
-        if len(miss_idx):
-            parts.append((miss_idx[:, :2], pm.Normal("nif0_missing", mu0[miss_idx[:, 0]], sd0[miss_idx[:, 0]], shape=len(miss_idx))))
-        x0 = _fill((n_m, n_i), parts)
+        if box is None:
+            x0 = _baseline_levels(data, mu0, sd0)
+        else:
+            x0 = _latent_grid(mu0[:, None, None], sd0, box, (n_m, n_i, 1), "nif0")[:, :, 0]
         z = (x0 - mu0[:, None]) / sd0[:, None]
-        person, tp = data.y_person, data.y_visit - 1
         kappa = effect(BASELINE_MODERATION_DIFFERENCE, EffectPrior(priors.moderation_scale, pooling=pooling), ("marker", "post_visit"))
         lam = pm.Normal("baseline_slope_nif", 0.0, priors.level_sd, dims=("marker", "post_visit"))
-        term = ((lam[:, tp] + data.arm_contrast[person] * kappa[:, tp]) * z[:, person]).sum(axis=0)
-        _outcome(data, term, priors, likelihood)
+        if box is None:  # one term per observed rating
+            person, tp = data.y_person, data.y_visit - 1
+            term = ((lam[:, tp] + data.arm_contrast[person] * kappa[:, tp]) * z[:, person]).sum(axis=0)
+        else:  # (participant, post-visit)
+            slope = lam[:, None, :] + box["arm_contrast"][None, :, None] * kappa[:, None, :]
+            term = (slope * z[:, :, None]).sum(axis=0)
+        _outcome(data, term, priors, likelihood, box)
     return model
+
+
+def _baseline_levels(data: ModelData, mu0, sd0):
+    """The book form's (marker, participant) grid of baseline log NIF levels:
+    observed values as data, values under the lod and missed samples latent."""
+    (obs_idx, obs_val), (cens_idx, cens_val), miss_idx = _cells(data, "baseline")
+    pm.Normal("log_nif0", mu0[obs_idx[:, 0]], sd0[obs_idx[:, 0]], observed=obs_val)
+    parts = [(obs_idx[:, :2], obs_val)]
+    if len(cens_idx):
+        parts.append((cens_idx[:, :2], _below_limit("nif0_censored", mu0[cens_idx[:, 0]], sd0[cens_idx[:, 0]], cens_val,
+                                                    len(cens_val))))
+    if len(miss_idx):
+        parts.append((miss_idx[:, :2], pm.Normal("nif0_missing", mu0[miss_idx[:, 0]], sd0[miss_idx[:, 0]], shape=len(miss_idx))))
+    return _fill((len(data.markers), data.n_participants), parts)

@@ -43,28 +43,19 @@ def earlier_rows(groups: np.ndarray) -> np.ndarray:
     return out
 
 
-def random_intercept_logp(resid, sigma, group_sd, earlier: np.ndarray, seen=None):
+def random_intercept_logp(resid, sigma, group_sd, earlier: np.ndarray):
     """Per-row chain-rule terms of the marginal log-likelihood (see the module
     docstring); ``sigma`` and ``group_sd`` scalars, or one value per row that
     is the same for every row of a group. The terms depend on the order of
     the rows: only their sums over a group mean anything on their own (never
-    use them for pointwise leave-one-out or LOO-PIT). ``seen`` (0/1 per row,
-    the fit engine's fixed grid of rows): rows at 0 are not there, neither as
-    terms (theirs is 0) nor as earlier rows of their group."""
-    if seen is None:
-        count = (earlier < len(earlier)).sum(axis=1).astype(float)
-        padded = pt.concatenate([resid, pt.zeros(1)])
-    else:
-        mask = pt.concatenate([seen, pt.zeros(1)])
-        count = mask[earlier].sum(axis=1)
-        padded = pt.concatenate([resid * seen, pt.zeros(1)])
-    total = padded[earlier].sum(axis=1)
+    use them for pointwise leave-one-out or LOO-PIT)."""
+    count = (earlier < len(earlier)).sum(axis=1).astype(float)
+    total = pt.concatenate([resid, pt.zeros(1)])[earlier].sum(axis=1)
     var, tau2 = sigma**2, group_sd**2
     pooled = var + count * tau2
     mean = tau2 * total / pooled
     cond_var = var + tau2 * var / pooled
-    terms = -0.5 * (pt.log(2 * np.pi * cond_var) + (resid - mean) ** 2 / cond_var)
-    return terms if seen is None else terms * seen
+    return -0.5 * (pt.log(2 * np.pi * cond_var) + (resid - mean) ** 2 / cond_var)
 
 
 def random_intercept(name: str, mean, sigma, group_sd, groups: np.ndarray, observed: np.ndarray, **kwargs):
