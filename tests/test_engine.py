@@ -38,6 +38,8 @@ from ketamine_nif.models.trajectory import (
 )
 from ketamine_nif.twin import load_scenario, simulate
 
+QUICK = "FAST_COMPILE"  # densities compared at a few points: PyTensor's Python linker, no numba compilation
+
 
 def _twin(tmp_path, seed: int, markers=None, overrides=SMALL):
     folder = simulate(load_scenario("paper-null", overrides=overrides), seed=seed).write(tmp_path / f"twin-{seed}")
@@ -67,13 +69,15 @@ def test_the_fixed_shape_form_has_the_book_forms_log_density_after_a_data_swap(t
     # z = -1, the fixed form's own, normal_log_cdf, by 1e-12: test_the_log_normal_cdf_is_exact_to_rounding)
     normal_cdf = options.get("likelihood", "normal") == "normal" and options.get("below_lod", "censored") == "censored"
     rel, grad = (1e-9, 1e-6) if normal_cdf else (1e-12, 1e-9)
-    assert fixed.compile_logp()(point) == pytest.approx(book.compile_logp()(point), rel=rel)
-    np.testing.assert_allclose(fixed.compile_dlogp()(point), book.compile_dlogp()(point), rtol=grad, atol=grad)
+    fixed_logp, book_logp = fixed.compile_logp(mode=QUICK), book.compile_logp(mode=QUICK)
+    assert fixed_logp(point) == pytest.approx(book_logp(point), rel=rel)
+    np.testing.assert_allclose(fixed.compile_dlogp(mode=QUICK)(point), book.compile_dlogp(mode=QUICK)(point),
+                               rtol=grad, atol=grad)
     # and the swap mattered: the first twin's data give another density
     with fixed:
         pm.set_data({k: v for k, v in fixed_shape_data(first, options.get("below_lod", "censored")).items()
                      if k in {d.name for d in fixed.data_vars}})
-    assert fixed.compile_logp()(point) != pytest.approx(book.compile_logp()(point), rel=1e-6)
+    assert fixed_logp(point) != pytest.approx(book_logp(point), rel=1e-6)
 
 
 def test_the_log_normal_cdf_is_exact_to_rounding():
@@ -196,8 +200,11 @@ def test_the_outcome_models_fixed_shape_forms_have_the_book_forms_log_density_af
     assert all(name in book.named_vars for name in latent)  # the data exercise every latent list
     if form == "coupling":  # the missed samples the outcome needs: the 5 after baseline, and the baseline one
         assert book["nif_missing"].size.eval() in (5, 6)  # unless its owner has no ratings
-    shared = [v for v in fixed.value_vars if v.name in {w.name for w in book.value_vars}
+    shared = [fixed.values_to_rvs[v].name for v in fixed.value_vars if v.name in {w.name for w in book.value_vars}
               and not v.name.startswith(LATENT_LISTS)]
+    fixed_logp, book_logp = fixed.compile_logp(mode=QUICK), book.compile_logp(mode=QUICK)
+    fixed_dlogp = fixed.compile_dlogp(vars=[fixed[n] for n in shared], mode=QUICK)
+    book_dlogp = book.compile_dlogp(vars=[book[n] for n in shared], mode=QUICK)
     for seed in (3, 4):
         book_point = _perturbed_point(book, seed)
         rng = np.random.default_rng(seed + 10)
@@ -208,11 +215,9 @@ def test_the_outcome_models_fixed_shape_forms_have_the_book_forms_log_density_af
                 fixed_point[name][: len(book_point[name])] = book_point[name]
             elif name in book_point:
                 fixed_point[name] = book_point[name]
-        expected = book.compile_logp()(book_point) + _padding_logp(fixed_point, book_point)
-        assert fixed.compile_logp()(fixed_point) == pytest.approx(expected, rel=1e-10)
-        rvs = [fixed.values_to_rvs[v].name for v in shared]
-        np.testing.assert_allclose(fixed.compile_dlogp(vars=[fixed[n] for n in rvs])(fixed_point),
-                                   book.compile_dlogp(vars=[book[n] for n in rvs])(book_point), rtol=1e-8)
+        expected = book_logp(book_point) + _padding_logp(fixed_point, book_point)
+        assert fixed_logp(fixed_point) == pytest.approx(expected, rel=1e-10)
+        np.testing.assert_allclose(fixed_dlogp(fixed_point), book_dlogp(book_point), rtol=1e-8)
 
 
 def test_a_dataset_of_another_design_is_refused(tmp_path):
