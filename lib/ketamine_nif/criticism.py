@@ -360,8 +360,11 @@ def sbc_summary(results: pd.DataFrame, prob: float = 0.95, points: int = 99, see
 
 class _FixedCentre(ModelData):
     """Model data whose priors centred on the data (the NIF intercepts; the
-    outcome's centre and scale, where set) are centred on fixed values, so that
-    the prior does not move with each simulated data set (SBC needs one prior)."""
+    outcome's centre and scale) are centred on fixed values, so that the prior
+    does not move with each simulated data set (SBC needs one prior). The
+    values are attributes, not dataclass fields: set them again after
+    ``dataclasses.replace``. Data without a fixed outcome prior refuse to
+    give one rather than fall back on the data's."""
 
     centre: np.ndarray
     outcome_prior: tuple[float, float] | None = None
@@ -370,7 +373,9 @@ class _FixedCentre(ModelData):
         return self.centre
 
     def outcome_scale(self) -> tuple[float, float]:
-        return self.outcome_prior if self.outcome_prior is not None else super().outcome_scale()
+        if self.outcome_prior is None:
+            raise ValueError("these SBC data have no fixed outcome prior (outcome_prior); set it after replace()")
+        return self.outcome_prior
 
 
 SBC_VISITS = [BASELINE_VISIT, "24h", "day3", "day5"]
