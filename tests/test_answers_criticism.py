@@ -198,6 +198,9 @@ def test_sbc_source():
         "2 replicates of 30 participants, made by `ketamine-nif sweep sweeps/sbc.yaml` (2 of 2 replicates).")
     study.spec = {}
     assert answers.sbc_source(study, "studies/sbc").startswith("2 replicates of an unrecorded number of participants")
+    assert answers.sbc_source(None, "studies/sbc-coupling", "sweeps/sbc-coupling.yaml", "a while") == (
+        "**The SBC results are missing** (studies/sbc-coupling). Run `.venv/bin/ketamine-nif sweep "
+        "sweeps/sbc-coupling.yaml` (a while).")
 
 
 def test_sbc_calibration():
@@ -213,6 +216,10 @@ def test_sbc_calibration():
     summary.loc[2, "outside_band"] = True
     assert answers.sbc_calibration(results, summary) == start + (
         "The rank ECDF leaves its band for tau[m1]: read those parameters' intervals with care.") + end
+    # the coupling model's mean levels are nif_mu: they count its markers
+    coupling = results.assign(parameter=["nif_mu[m1]", "nif_mu[m2]", "mu[m1]"] * 2)
+    assert answers.sbc_calibration(coupling, summary, level="nif_mu").startswith(start)
+    assert answers.sbc_calibration(coupling, summary).startswith("On average 12% of the last marker's values")
 
 
 def posterior(tau: list[float], sigma: list[float]) -> xr.Dataset:
