@@ -362,8 +362,8 @@ class _FixedCentre(ModelData):
     """Model data whose priors centred on the data (the NIF intercepts; the
     outcome's centre and scale) are centred on fixed values, so that the prior
     does not move with each simulated data set (SBC needs one prior). The
-    values are attributes, not dataclass fields: set them again after
-    ``dataclasses.replace``. Data without a fixed outcome prior refuse to
+    values are attributes, not dataclass fields: :meth:`changed` carries
+    them over where ``dataclasses.replace`` would drop them. Data without a fixed outcome prior refuse to
     give one rather than fall back on the data's."""
 
     centre: np.ndarray
@@ -376,6 +376,12 @@ class _FixedCentre(ModelData):
         if self.outcome_prior is None:
             raise ValueError("these SBC data have no fixed outcome prior (outcome_prior); set it after replace()")
         return self.outcome_prior
+
+    def changed(self, **fields) -> _FixedCentre:
+        """``dataclasses.replace`` with the fixed centres carried over."""
+        out = replace(self, **fields)
+        out.centre, out.outcome_prior = self.centre, self.outcome_prior
+        return out
 
 
 SBC_VISITS = [BASELINE_VISIT, "24h", "day3", "day5"]
@@ -457,8 +463,7 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     last = design.nif_marker == markers - 1
     log_lod = np.where(last, sbc_log_lod(design.centre[-1], censored_share), -np.inf)
     censored = values <= log_lod
-    data = replace(design, nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod)
-    data.centre = design.centre
+    data = design.changed(nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod)
     per_chain = -(-draws * thin // chains)
     from .engine import SAMPLERS, engine
 
@@ -495,7 +500,7 @@ def _rank_rows(idata, prior, names, thin: int, **extra) -> list[dict]:
 
 SBC_COUPLING_PARAMETERS = ("coupling", "level_slope", "madrs_change_difference", "alpha", "theta", "sigma_y",
                            "person_sd", "nif_arm", "nif_mu", "nif_tau", "nif_sigma")
-SBC_OUTCOME = (22.0, 8.0)  # centre and scale of the outcome priors in the aim 2 SBC: MADRS after the infusion, about
+SBC_OUTCOME = (22.0, 8.0)  # centre and scale of the outcome priors in the aim 2 SBC: about the twin's MADRS after the infusion
 SBC_BASELINE_MADRS = (32.8, 5.3)  # mean and SD of the baseline MADRS covariate (the paper-null twin's)
 
 
@@ -540,9 +545,8 @@ def coupling_sbc_data(seed: int, participants: int, markers: int, censored_share
     design.y_visit = np.tile(np.arange(1, post_visits + 1), participants)
     design.y = np.zeros(len(design.y_person))  # placeholders: the prior draw gives the ratings
     design.outcome_prior = SBC_OUTCOME
-    no_samples = replace(design, **{name: getattr(design, name)[:0] for name in
-                                    ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod")})
-    no_samples.centre, no_samples.outcome_prior = design.centre, design.outcome_prior
+    no_samples = design.changed(**{name: getattr(design, name)[:0] for name in
+                                   ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod")})
     logging.getLogger("pymc").setLevel(logging.ERROR)
     with warnings.catch_warnings():  # the ratings' random draw is Python code (likelihoods.random_intercept)
         warnings.filterwarnings("ignore", "Numba will use object mode", UserWarning)
@@ -552,7 +556,6 @@ def coupling_sbc_data(seed: int, participants: int, markers: int, censored_share
     values = grid[design.nif_marker, design.nif_person, design.nif_visit]
     log_lod = np.where(design.nif_marker == markers - 1, sbc_log_lod(design.centre[-1], censored_share), -np.inf)
     censored = values <= log_lod
-    data = replace(design, nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod,
-                   y=np.asarray(simulated.prior_predictive["y"]).ravel())
-    data.centre, data.outcome_prior = design.centre, design.outcome_prior
+    data = design.changed(nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod,
+                          y=np.asarray(simulated.prior_predictive["y"]).ravel())
     return data, simulated.prior
