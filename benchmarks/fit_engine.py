@@ -12,6 +12,7 @@ draws), chains one after another on one core (as a sweep worker runs them),
 diagnostics included. Prints, per model, seconds per fit for the reference
 path and for each of the engine's routes (nutpie, numpyro: ``--routes``), the
 engine's per fit with its compilations spread over the batch, and per chain;
+the CPU cost of one log density and gradient of the nutpie-compiled model;
 then the anchor's cost per chain (``../shared/anchors/kernel_limit.py``, when
 present) and the ratios.
 """
@@ -88,6 +89,29 @@ def main() -> None:
             f"{label} engine per chain / anchor per chain: {cost / anchor:.1f}x" for label, cost in per_chain.items()))
 
 
+def gradient_cost(compiled, calls: int = 20_000) -> float:
+    """Microseconds of CPU (this thread's) per log density and gradient of a
+    nutpie-compiled model, called through its C callback at a point near
+    the origin of the unconstrained space; the best of 5 rounds."""
+    import ctypes
+
+    dim = compiled.n_dim
+    point, gradient, logp = np.random.default_rng(0).normal(0, 0.3, dim), np.zeros(dim), np.zeros(())
+    double = ctypes.POINTER(ctypes.c_double)
+    args = (ctypes.c_uint64(dim), point.ctypes.data_as(double), gradient.ctypes.data_as(double),
+            logp.ctypes.data_as(double), ctypes.c_void_p(compiled.user_data.ctypes.data))
+    call = compiled.compiled_logp_func.ctypes
+    if call(*args) != 0:
+        raise RuntimeError("the compiled log density failed at the benchmark's point")
+    best = float("inf")
+    for _ in range(5):
+        start = time.thread_time()
+        for _ in range(calls):
+            call(*args)
+        best = min(best, (time.thread_time() - start) / calls)
+    return best * 1e6
+
+
 def compare(label: str, form: str, build, data: list, settings, reference_count: int, routes: list[str]) -> dict:
     """Prints each path's cost for one model; returns the engine's seconds per chain, per route."""
     from ketamine_nif.engine import compiled, engine
@@ -117,6 +141,9 @@ def compare(label: str, form: str, build, data: list, settings, reference_count:
         print(f"  ratio inference.fit / engine ({sampler}), compilation included over {len(data)}: "
               f"{reference / (sum(seconds) / len(data)):.1f}x", flush=True)
         per_chain[f"{label} {sampler}"] = per_fit / CHAINS
+        if sampler == "nutpie":
+            print(f"  log density and gradient (nutpie, numba): {gradient_cost(compiled(form, sampler)[0].compiled):.1f} "
+                  f"microseconds of CPU per evaluation, the C callback included", flush=True)
     return per_chain
 
 

@@ -229,11 +229,55 @@ def test_a_dataset_of_another_design_is_refused(tmp_path):
         Engine("subgroups", _twin(tmp_path, 1, ["IL-6"]), settings)
 
 
+@pytest.fixture
+def uncompiled(monkeypatch):
+    """Engines built but not compiled (what engine() picks is the point, not
+    sampling), in a process that has none yet; returns the engine module."""
+    import nutpie
+
+    import ketamine_nif.engine as module
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model, **options: None)
+    monkeypatch.setattr(module, "_ENGINES", type(module._ENGINES)())
+    return module
+
+
+def test_an_engine_is_shared_by_every_dataset_that_fits_its_room(tmp_path, uncompiled):
+    """A replicate with fewer values under the lod than a compiled engine has
+    room for shares it (no new compilation); one with more gets its own; of
+    several that fit, the one with the least room (fewer padded terms)."""
+    few = _twin(tmp_path, 1, ["IL-6"])
+    many = replace(few, nif_censored=np.ones_like(few.nif_censored))  # every value under the lod
+    settings = SamplerSettings(draws=10, tune=10, chains=1)
+    small = engine("nif_trajectory", few, settings)
+    large = engine("nif_trajectory", many, settings)
+    assert large is not small and large.room > small.room and not small.has_room_for(many)
+    assert engine("nif_trajectory", few, settings) is small and engine("nif_trajectory", many, settings) is large
+    uncompiled._ENGINES.clear()
+    large = engine("nif_trajectory", many, settings)
+    assert engine("nif_trajectory", few, settings) is large and len(uncompiled._ENGINES) == 1
+
+
+def test_a_process_keeps_its_most_recently_used_engines(tmp_path, uncompiled, monkeypatch):
+    """Engines are reused by design and settings (seed aside), and a process
+    keeps only the ``MAX_ENGINES`` most recently used (an SBC worker meets many rooms)."""
+    monkeypatch.setattr(uncompiled, "MAX_ENGINES", 2)
+    data = _twin(tmp_path, 1, ["IL-6"])
+
+    def get(draws):
+        return engine("nif_trajectory", data, SamplerSettings(draws=draws, tune=10, chains=1, seed=draws))
+
+    first, second = get(10), get(20)
+    assert get(10) is first and len(uncompiled._ENGINES) == 2  # reused; now the most recently used
+    get(30)  # evicts 20, the least recently used
+    assert get(10) is first and get(20) is not second
+
+
 def test_room_for_values_under_the_lod_is_padded_and_checked(tmp_path):
-    """Rows under the lod are listed, padded to a power of two with a margin,
+    """Rows under the lod are listed, padded with a margin to a power of two or one and a half times one,
     so that replicates share a compiled model; more than a compiled model has
     room for is refused, not cut."""
-    assert [room_for(c) for c in (0, 3, 6, 12, 21, 100, 134, 205, 210)] == [8, 16, 32, 32, 64, 256, 256, 256, 512]
+    assert [room_for(c) for c in (0, 3, 6, 12, 21, 100, 134, 205, 210)] == [8, 16, 24, 32, 48, 192, 192, 256, 384]
     data = _twin(tmp_path, 1, ["IL-6"])
     values = fixed_shape_data(data)
     count = int(data.nif_censored.sum())

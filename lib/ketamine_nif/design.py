@@ -102,10 +102,10 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
 
     from .analysis import load as load_analysis
     from .contract import load_dataset
-    from .engine import SAMPLERS, engine
+    from .engine import fit_form
     from .estimates import summarise
-    from .inference import SamplerSettings, fit
-    from .models import build_coupling_model, build_nif_trajectory_model, prepare
+    from .inference import SamplerSettings
+    from .models import prepare
     from .twin import simulate
 
     start = time.perf_counter()
@@ -114,11 +114,7 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         dataset = load_dataset(twin.write(Path(folder) / "data"))
     data = prepare(dataset, markers=[marker])
-    form, build = ("nif_trajectory", build_nif_trajectory_model) if estimand == NIF_CHANGE_RATIO else ("coupling", build_coupling_model)
-    if settings.sampler in SAMPLERS:
-        result = engine(form, data, settings).fit(data, seed=seed, name=estimand)
-    else:
-        result = fit(build(data), settings, estimand, log_likelihood=False)
+    result = fit_form("nif_trajectory" if estimand == NIF_CHANGE_RATIO else "coupling", data, settings, estimand)
     rows = summarise(result.idata, estimand, load_analysis().rope(estimand), result.diagnostics.converged)
     if estimand == NIF_CHANGE_RATIO:
         rows = rows[rows["visit"] == visit]

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .inference import PRIORS_ATTRIBUTE, Fit, SamplerSettings, diagnose, sampler_cores
+from .inference import PRIORS_ATTRIBUTE, Fit, SamplerSettings, diagnose, fit, sampler_cores
 from .models import (
     ModelData,
     build_coupling_model,
@@ -52,7 +53,7 @@ from .models.depression import (
     outcome_fixed_shape_data,
 )
 from .models.pooling import recorded_priors
-from .models.trajectory import fixed_shape_data
+from .models.trajectory import NoRoom, fixed_shape_data
 
 
 @dataclass(frozen=True)
@@ -166,25 +167,61 @@ class Engine:
         idata["posterior"].attrs[PRIORS_ATTRIBUTE] = self.priors
         return Fit(self.model, idata, diagnose(idata, name or self.name, settings, time.perf_counter() - start))
 
+    def has_room_for(self, data: ModelData) -> bool:
+        """Whether ``data``'s padded lists (values under the lod, missed
+        samples) fit this engine's rooms."""
+        try:
+            self.form.values(data, self.options, like=self.template)
+        except NoRoom:
+            return False
+        return True
+
+    @property
+    def room(self) -> int:
+        """The entries of this engine's padded lists, all together."""
+        return sum(len(self.template[name]) for name in ("nif_below_rows", "nif_missing_rows") if name in self.template)
+
     @staticmethod
     def _describe(design: tuple) -> str:
         n, markers, visits = design
         return f"{n} participants, markers {', '.join(markers)}, visits {', '.join(visits)}"
 
 
-_ENGINES: dict[tuple, Engine] = {}
+_ENGINES: OrderedDict[tuple, Engine] = OrderedDict()  # least recently used first
+MAX_ENGINES = 16  # compiled engines a process keeps (a sweep worker needs a few: one per form and room)
 
 
 def engine(form: str, template: ModelData, settings: SamplerSettings, **options) -> Engine:
-    """The process's engine for this form, design, sampler settings (seed aside),
-    builder options and shapes of the data containers (e.g. room for values
-    under the lod): compiled on first use, then reused."""
+    """The process's engine for this form, design, sampler settings (seed
+    aside) and builder options: of those compiled, the one with the least
+    room that has room for ``template``'s padded lists (values under the lod,
+    missed samples), so that a replicate with fewer such values than the
+    first one shares its compilation; else one compiled now, with the room
+    ``template`` needs. The process keeps the :data:`MAX_ENGINES` most
+    recently used."""
+    kind = (form, design_of(template), replace(route(settings), seed=0), tuple(sorted(options.items())))
+    fitting = [key for key, e in _ENGINES.items() if key[:-1] == kind and e.has_room_for(template)]
+    if fitting:
+        key = min(fitting, key=lambda k: _ENGINES[k].room)
+        _ENGINES.move_to_end(key)
+        return _ENGINES[key]
     shapes = {k: np.shape(v) for k, v in form_named(form).values(template, options).items()}
-    key = (form, design_of(template), replace(route(settings), seed=0), tuple(sorted(options.items())),
-           tuple(sorted(shapes.items())))
-    if key not in _ENGINES:
-        _ENGINES[key] = Engine(form, template, settings, **options)
+    key = (*kind, tuple(sorted(shapes.items())))
+    _ENGINES[key] = Engine(form, template, settings, **options)
+    while len(_ENGINES) > MAX_ENGINES:
+        _ENGINES.popitem(last=False)
     return _ENGINES[key]
+
+
+def fit_form(form: str, data: ModelData, settings: SamplerSettings, name: str) -> Fit:
+    """One fit of a book model (a :data:`FORMS` name) to ``data``, as a
+    study makes it: by the process's engine when the settings' sampler is
+    one of :data:`SAMPLERS`, otherwise built and fitted by
+    :func:`~ketamine_nif.inference.fit` with that sampler (the reference
+    path; no pointwise log-likelihood, which studies do not use)."""
+    if settings.sampler in SAMPLERS:
+        return engine(form, data, settings).fit(data, settings.seed, name)
+    return fit(form_named(form).build(data), settings, name, log_likelihood=False)
 
 
 def compiled(form: str, sampler: str | None = None) -> list[Engine]:

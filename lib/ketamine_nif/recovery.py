@@ -47,7 +47,7 @@ def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | No
     With ``sampler="nutpie"`` or ``"numpyro"`` each model is fitted by the
     fit engine (compiled once per process and design, :mod:`ketamine_nif.engine`),
     otherwise by ``inference.fit`` with that sampler; the book models either way."""
-    from .engine import FORMS, SAMPLERS, engine
+    from .engine import fit_form
 
     unknown = set(fits or []) - {name for name, _, _ in FITS}
     if unknown:
@@ -57,11 +57,7 @@ def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | No
     for offset, (name, form, names) in enumerate(FITS, start=1):
         if fits and name not in fits:
             continue
-        own = settings.for_fit(offset)
-        if settings.sampler in SAMPLERS:
-            result = engine(form, data, own).fit(data, own.seed, name)
-        else:
-            result = fit(FORMS[form].build(data), own, name)
+        result = fit_form(form, data, settings.for_fit(offset), name)
         diagnostics.append(result.diagnostics)
         frames += [summarise(result.idata, n, load_analysis().rope(n), result.diagnostics.converged) for n in names]
     return pd.concat(frames, ignore_index=True), diagnostics

@@ -59,7 +59,7 @@ from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_C
 from .likelihoods import random_intercept
 from .pooling import EffectPrior, effect
 from .prepare import ModelData
-from .trajectory import TrajectoryPriors, between_person_sd, check_likelihood, padded_rows
+from .trajectory import TrajectoryPriors, between_person_sd, check_likelihood, grid_normal_logp, padded_rows
 
 ARMS = ["ketamine", "saline"]
 
@@ -241,16 +241,20 @@ def _latent_grid(mean, sigma, box: dict, shape: tuple[int, int, int], name: str 
     a gap or a standard normal that nothing else touches). ``mean`` is
     broadcast to ``shape`` (marker, participant, visit), ``sigma`` is per
     marker; ``name`` prefixes the variables as in the book form."""
-    flat_mean = pt.broadcast_to(mean, shape).ravel()
-    flat_sigma = pt.repeat(sigma, shape[1] * shape[2])
+    mean = pt.broadcast_to(mean, shape)
     value, seen = box["nif_value"], box["nif_seen"]
-    pm.Potential(f"log_{name}", (seen * pm.logp(pm.Normal.dist(flat_mean, flat_sigma), value)).sum())
+    pm.Potential(f"log_{name}", grid_normal_logp(mean, sigma, value.reshape(shape), seen.reshape(shape), axis=0))
+    flat_mean = mean.ravel()
+
+    def sigma_of(rows):  # the marker of a cell is its row's first index
+        return sigma[rows // (shape[1] * shape[2])]
+
     below, below_seen = box["nif_below_rows"], box["nif_below_seen"]
-    x_below = _below_limit(f"{name}_censored", flat_mean[below], flat_sigma[below], value[below],
+    x_below = _below_limit(f"{name}_censored", flat_mean[below], sigma_of(below), value[below],
                            box["capacity"]["nif_below_rows"], below_seen)
     missing, missing_seen = box["nif_missing_rows"], box["nif_missing_seen"]
     x_missing = pm.Normal(f"{name}_missing", pt.switch(missing_seen > 0, flat_mean[missing], 0.0),
-                          pt.switch(missing_seen > 0, flat_sigma[missing], 1.0), shape=box["capacity"]["nif_missing_rows"])
+                          pt.switch(missing_seen > 0, sigma_of(missing), 1.0), shape=box["capacity"]["nif_missing_rows"])
     grid = seen * value
     grid = pt.inc_subtensor(grid[below], below_seen * x_below)
     grid = pt.inc_subtensor(grid[missing], missing_seen * x_missing)
