@@ -142,7 +142,7 @@ def compare(label: str, form: str, build, data: list, settings, reference_count:
               f"{reference / (sum(seconds) / len(data)):.1f}x", flush=True)
         per_chain[f"{label} {sampler}"] = per_fit / CHAINS
         if sampler == "nutpie":
-            print(f"  log density and gradient (nutpie, numba): {gradient_cost(compiled(form, sampler)[0].compiled):.1f} "
+            print(f"  log density and gradient (nutpie, numba): {gradient_cost(engine(form, data[-1], routed).compiled):.1f} "
                   f"microseconds of CPU per evaluation, the C callback included", flush=True)
     return per_chain
 

@@ -242,20 +242,29 @@ def uncompiled(monkeypatch):
     return module
 
 
-def test_an_engine_is_shared_by_every_dataset_that_fits_its_room(tmp_path, uncompiled):
-    """A replicate with fewer values under the lod than a compiled engine has
-    room for shares it (no new compilation); one with more gets its own; of
-    several that fit, the one with the least room (fewer padded terms)."""
+def test_an_engine_is_shared_by_datasets_that_fit_its_room_without_much_waste(tmp_path, uncompiled):
+    """Aim 1 (padding adds exact zeros): a replicate with one value fewer
+    under the lod than a compiled engine was made for shares it, one with
+    many more gets its own, and so does one that would leave more than half
+    again the room it needs unused. Aim 2 (padded entries are parameters):
+    only an engine of exactly the room a replicate needs, so that its draws
+    do not depend on what the process fitted before."""
     few = _twin(tmp_path, 1, ["IL-6"])
+    fewer = replace(few, nif_censored=few.nif_censored.copy())
+    fewer.nif_censored[np.flatnonzero(few.nif_censored)[0]] = False
     many = replace(few, nif_censored=np.ones_like(few.nif_censored))  # every value under the lod
     settings = SamplerSettings(draws=10, tune=10, chains=1)
     small = engine("nif_trajectory", few, settings)
+    assert engine("nif_trajectory", fewer, settings) is small
     large = engine("nif_trajectory", many, settings)
-    assert large is not small and large.room > small.room and not small.has_room_for(many)
+    assert large is not small and large.room > 1.5 * small.room and not small.has_room_for(many)
     assert engine("nif_trajectory", few, settings) is small and engine("nif_trajectory", many, settings) is large
     uncompiled._ENGINES.clear()
     large = engine("nif_trajectory", many, settings)
-    assert engine("nif_trajectory", few, settings) is large and len(uncompiled._ENGINES) == 1
+    assert large.has_room_for(few) and engine("nif_trajectory", few, settings) is not large  # too much waste
+    coupling = engine("coupling", many, settings)
+    assert coupling.has_room_for(few) and engine("coupling", few, settings) is not coupling
+    assert engine("coupling", many, settings) is coupling
 
 
 def test_a_process_keeps_its_most_recently_used_engines(tmp_path, uncompiled, monkeypatch):

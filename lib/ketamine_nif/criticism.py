@@ -451,7 +451,7 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     with the rank of the true value among the posterior draws. With
     ``sampler="numpyro"`` or ``"nutpie"`` the fit goes through the fit engine
     (the model compiled once per worker process, :mod:`ketamine_nif.engine`);
-    otherwise ``pm.sample`` with PyMC's NUTS."""
+    otherwise ``inference.fit`` (``pm.sample``) with that sampler."""
     rng = np.random.default_rng(seed)
     design = sbc_design(participants, markers, rng)
     logging.getLogger("pymc").setLevel(logging.ERROR)
@@ -464,15 +464,11 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     log_lod = np.where(last, sbc_log_lod(design.centre[-1], censored_share), -np.inf)
     censored = values <= log_lod
     data = design.changed(nif_log=np.where(censored, log_lod, values), nif_censored=censored, nif_log_lod=log_lod)
-    per_chain = -(-draws * thin // chains)
-    from .engine import SAMPLERS, engine
+    from .engine import fit_form
 
-    if sampler in SAMPLERS:
-        settings = SamplerSettings(sampler=sampler, draws=per_chain, tune=tune, chains=chains, target_accept=target_accept)
-        idata = engine("nif_trajectory", data, settings).fit(data, seed=seed + 1).idata
-    else:
-        idata = pm.sample(draws=per_chain, tune=tune, chains=chains, cores=1, random_seed=seed + 1, target_accept=target_accept,
-                          progressbar=False, model=build_nif_trajectory_model(data), compute_convergence_checks=False)
+    settings = SamplerSettings(sampler=sampler, draws=-(-draws * thin // chains), tune=tune, chains=chains, seed=seed + 1,
+                               target_accept=target_accept)
+    idata = fit_form("nif_trajectory", data, settings, "sbc").idata
     return _rank_rows(idata, prior, SBC_PARAMETERS, thin, censored_share=float(censored.mean()),
                       log_lod=float(log_lod[last][0]))
 
@@ -513,12 +509,12 @@ def sbc_coupling_replicate(*, seed: int, participants: int = 30, markers: int = 
     ``draws`` (thinned by ``thin``); one row per main parameter
     (:data:`SBC_COUPLING_PARAMETERS`): the rank of its true value among the
     posterior draws."""
-    from .engine import engine
+    from .engine import fit_form
 
     data, prior = coupling_sbc_data(seed, participants, markers, censored_share)
-    settings = SamplerSettings(sampler=sampler, draws=-(-draws * thin // chains), tune=tune, chains=chains,
+    settings = SamplerSettings(sampler=sampler, draws=-(-draws * thin // chains), tune=tune, chains=chains, seed=seed + 1,
                                target_accept=target_accept)
-    idata = engine("coupling", data, settings).fit(data, seed=seed + 1).idata
+    idata = fit_form("coupling", data, settings, "sbc-coupling").idata
     last = data.nif_marker == markers - 1
     return _rank_rows(idata, prior, SBC_COUPLING_PARAMETERS, thin, censored_share=float(data.nif_censored.mean()),
                       log_lod=float(data.nif_log_lod[last][0]))

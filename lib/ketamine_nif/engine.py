@@ -24,9 +24,11 @@ data, and that an engine fit agrees with :func:`ketamine_nif.inference.fit`
 (``pm.sample``, the reference path) within Monte Carlo error. Diagnostics are
 computed by the same :func:`~ketamine_nif.inference.diagnose`.
 
-Within a process, :func:`engine` keeps one compiled engine per design and
-settings, so that a sweep worker compiles once and fits every replicate it is
-given.
+Within a process, :func:`engine` keeps the compiled engines (per form,
+design, settings and room of the padded lists) and reuses them, so that a
+sweep worker compiles once per room it needs and fits every replicate it is
+given; :func:`fit_form` is how a study fits one dataset, through the engine
+or (another sampler) through ``inference.fit``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class Form:
         return self.data(data, **{k: v for k, v in options.items() if k in self.data_options}, like=like)
 
 
+ROOMS = ("nif_below_rows", "nif_missing_rows")  # the padded lists of the forms' data (values under the lod, missed samples)
 SAMPLERS = ("numpyro", "nutpie")  # the engine's routes (studies: any other sampler fits by inference.fit)
 DEFAULT_ROUTE = "nutpie"  # the faster on a 2-core CPU (benchmarks/fit_engine.py)
 
@@ -179,7 +182,7 @@ class Engine:
     @property
     def room(self) -> int:
         """The entries of this engine's padded lists, all together."""
-        return sum(len(self.template[name]) for name in ("nif_below_rows", "nif_missing_rows") if name in self.template)
+        return sum(len(self.template[name]) for name in ROOMS if name in self.template)
 
     @staticmethod
     def _describe(design: tuple) -> str:
@@ -193,20 +196,29 @@ MAX_ENGINES = 16  # compiled engines a process keeps (a sweep worker needs a few
 
 def engine(form: str, template: ModelData, settings: SamplerSettings, **options) -> Engine:
     """The process's engine for this form, design, sampler settings (seed
-    aside) and builder options: of those compiled, the one with the least
-    room that has room for ``template``'s padded lists (values under the lod,
-    missed samples), so that a replicate with fewer such values than the
-    first one shares its compilation; else one compiled now, with the room
-    ``template`` needs. The process keeps the :data:`MAX_ENGINES` most
-    recently used."""
+    aside) and builder options, compiled on first use and then reused. A
+    form whose padded lists are data only (aim 1: a padded entry adds an
+    exact zero) reuses, of the engines compiled, the one with the least room
+    that has room for ``template``'s lists and at most one and a half times
+    the room ``template`` needs (:func:`~ketamine_nif.models.trajectory.room_for`),
+    so that replicates whose counts under the lod scatter share a
+    compilation without fitting many padded terms. A form with padded
+    latent entries (aims 2 and 3: each padded entry is a parameter the
+    sampler moves) is reused only with the room ``template`` needs, so that
+    a replicate's draws do not depend on what the process fitted before.
+    The process keeps the :data:`MAX_ENGINES` most recently used."""
+    chosen = form_named(form)
     kind = (form, design_of(template), replace(route(settings), seed=0), tuple(sorted(options.items())))
-    fitting = [key for key, e in _ENGINES.items() if key[:-1] == kind and e.has_room_for(template)]
+    own = chosen.values(template, options)
+    shapes = tuple(sorted((k, np.shape(v)) for k, v in own.items()))
+    need = sum(len(own[name]) for name in ROOMS if name in own)
+    fitting = [key for key, e in _ENGINES.items() if key[:-1] == kind and (
+        key[-1] == shapes if chosen.padding else e.room <= 1.5 * need and e.has_room_for(template))]
     if fitting:
         key = min(fitting, key=lambda k: _ENGINES[k].room)
         _ENGINES.move_to_end(key)
         return _ENGINES[key]
-    shapes = {k: np.shape(v) for k, v in form_named(form).values(template, options).items()}
-    key = (*kind, tuple(sorted(shapes.items())))
+    key = (*kind, shapes)
     _ENGINES[key] = Engine(form, template, settings, **options)
     while len(_ENGINES) > MAX_ENGINES:
         _ENGINES.popitem(last=False)

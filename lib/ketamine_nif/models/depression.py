@@ -59,7 +59,13 @@ from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_C
 from .likelihoods import random_intercept
 from .pooling import EffectPrior, effect
 from .prepare import ModelData
-from .trajectory import TrajectoryPriors, between_person_sd, check_likelihood, grid_normal_logp, padded_rows
+from .trajectory import (
+    TrajectoryPriors,
+    between_person_sd,
+    check_likelihood,
+    grid_normal_logp,
+    padded_rows,
+)
 
 ARMS = ["ketamine", "saline"]
 
