@@ -293,3 +293,45 @@ def test_imputation_with_nothing_under_the_limit_returns_the_data_unchanged(data
     assert len(completed) == 2
     for copy in completed:
         pd.testing.assert_frame_equal(copy.measurements, dataset.measurements)
+
+
+def test_subgroup_log_likelihood_is_the_multivariate_normal_of_each_marker_and_participant(tmp_path):
+    """The model integrates each marker's person intercepts out in one closed
+    form per participant; here each participant's rows of a marker are
+    checked against their joint normal density (covariance s^2 J + sigma^2 I),
+    written from the long rows, at a point away from the initial one."""
+    from scipy import stats
+
+    simulate("paper-null", seed=3).write(tmp_path)
+    dataset = load_dataset(tmp_path)
+    splits = [s for s in load_splits(PARAMS / "subgroups.yaml") if s.name in SPLITS]
+    data = subgroup_data(dataset, MARKERS)
+    keep = np.arange(len(data.y)) % 7 > 0  # some more missed ratings: their rows leave the data
+    data = replace(data, **{name: getattr(data, name)[keep] for name in ("y_marker", "y_person", "y_visit", "y", "within", "between")})
+    design = subgroup_design(dataset, splits, data.participants)
+    model = build_subgroup_model(data, design)
+    rng = np.random.default_rng(4)
+    point = {k: v + rng.normal(0.0, 0.3, np.shape(v)) for k, v in model.initial_point().items()}
+    names = ["madrs_mean", "coupling", "coupling_deviation", "level_slope", "madrs_person_sd", "madrs_sigma",
+             "nif_delta", "nif_arm", "arm_deviation", "nif_person_sd", "nif_sigma"]
+    evaluate = model.compile_fn([model[n] for n in names] + list(model.potentials), inputs=model.value_vars,
+                                on_unused_input="ignore")
+    *values, y_potential, change_potential = evaluate(point)
+    p = dict(zip(names, values, strict=True))
+    arm = np.where(data.treated == 1.0, 0, 1)
+    codes = design.codes
+
+    def joint(rows, resid, sd, sigma):
+        return sum(stats.multivariate_normal(np.zeros(len(r)), sd[m] ** 2 + sigma[m] ** 2 * np.eye(len(r))).logpdf(resid[r])
+                   for (m, _), r in rows.items())
+
+    m, i, t = data.y_marker, data.y_person, data.y_visit
+    gamma = p["coupling"][m, arm[i]] + np.einsum("rk,rk->r", p["coupling_deviation"][m, arm[i]], codes[i])
+    resid = data.y - (p["madrs_mean"][m, arm[i], t] + gamma * data.within + p["level_slope"][m] * data.between)
+    rows = pd.Series(np.arange(len(m))).groupby([m, i]).apply(list).to_dict()
+    assert y_potential == pytest.approx(joint(rows, resid, p["madrs_person_sd"], p["madrs_sigma"]), rel=1e-9)
+    m, i, t = data.c_marker, data.c_person, data.c_visit
+    shift = np.einsum("rk,rk->r", p["arm_deviation"][m], codes[i])
+    resid = data.change - (p["nif_delta"][m, t] + data.arm_contrast[i] * (p["nif_arm"][m, t] + shift))
+    rows = pd.Series(np.arange(len(m))).groupby([m, i]).apply(list).to_dict()
+    assert change_potential == pytest.approx(joint(rows, resid, p["nif_person_sd"], p["nif_sigma"]), rel=1e-9)

@@ -56,7 +56,7 @@ import pytensor.tensor as pt
 
 from ..analysis import defaults
 from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
-from .likelihoods import random_intercept
+from .likelihoods import grouped_random_intercept_logp, random_intercept
 from .pooling import EffectPrior, effect
 from .prepare import ModelData
 from .trajectory import (
@@ -122,20 +122,14 @@ def _fixed_shape_outcome(data: ModelData, box: dict, mean, sigma, person_sd, lik
     """The fixed-shape form's outcome likelihood on the participant x
     post-visit grid (``mean`` of that shape; ratings and their 0/1 mask in
     ``box``). With normal noise the person intercepts are integrated out in
-    closed form per participant: k seen residuals r with covariance
-    sigma^2 I + s^2 J have log density
-    -(k log(2 pi sigma^2) + log(1 + k s^2 / sigma^2) + (sum r^2 - s^2 (sum r)^2 / (sigma^2 + k s^2)) / sigma^2) / 2,
-    the product of the book form's chain-rule terms
-    (:func:`~ketamine_nif.models.likelihoods.random_intercept_logp`) in one
-    sum per participant, without gathers."""
+    closed form per participant
+    (:func:`~ketamine_nif.models.likelihoods.grouped_random_intercept_logp`:
+    the product of the book form's chain-rule terms in one sum per
+    participant, without gathers)."""
     shape = (data.n_participants, len(data.post_visits))
     y, seen = box["y_value"].reshape(shape), box["y_seen"].reshape(shape)
     if likelihood == "normal":
-        resid = seen * (y - mean)
-        k, total, squares = seen.sum(axis=1), resid.sum(axis=1), (resid**2).sum(axis=1)
-        var, tau2 = sigma**2, person_sd**2
-        pm.Potential("y", -0.5 * (k.sum() * pt.log(2 * np.pi * var) + pt.log1p(k * tau2 / var).sum()
-                                  + (squares - tau2 * total**2 / (var + k * tau2)).sum() / var))
+        pm.Potential("y", grouped_random_intercept_logp(y - mean, seen, sigma, person_sd).sum())
     else:
         person = person_sd * pm.Normal("person_raw", 0.0, 1.0, dims="participant")
         nu = pm.Gamma("nu", alpha=2.0, beta=0.1)

@@ -58,6 +58,21 @@ def random_intercept_logp(resid, sigma, group_sd, earlier: np.ndarray):
     return -0.5 * (pt.log(2 * np.pi * cond_var) + (resid - mean) ** 2 / cond_var)
 
 
+def grouped_random_intercept_logp(resid, seen, sigma, group_sd):
+    """The marginal log density of each group of a grid whose last axis holds
+    a group's rows (the chain-rule terms of :func:`random_intercept_logp`
+    summed over the group, in closed form): ``k`` seen residuals r (``seen``
+    1, else 0) with covariance sigma^2 I + s^2 J have log density
+    -(k log(2 pi sigma^2) + log(1 + k s^2 / sigma^2) + (sum r^2 - s^2 (sum r)^2 / (sigma^2 + k s^2)) / sigma^2) / 2,
+    and a group with no seen row has density 1. ``sigma`` and ``group_sd``
+    broadcast against the groups (the grid's shape without its last axis).
+    One sum per group, no gathers: a gather's gradient is a scatter."""
+    resid = seen * resid
+    k, total, squares = seen.sum(axis=-1), resid.sum(axis=-1), (resid**2).sum(axis=-1)
+    var, tau2 = sigma**2, group_sd**2
+    return -0.5 * (k * pt.log(2 * np.pi * var) + pt.log1p(k * tau2 / var) + (squares - tau2 * total**2 / (var + k * tau2)) / var)
+
+
 def random_intercept(name: str, mean, sigma, group_sd, groups: np.ndarray, observed: np.ndarray, **kwargs):
     """Observed rows whose residuals share a normal intercept per group
     (``groups``: one label per row), integrated out."""

@@ -54,7 +54,7 @@ import pytensor.tensor as pt
 from ..analysis import defaults
 from ..estimands import COUPLING_WITHIN
 from .depression import ARMS, OutcomePriors
-from .likelihoods import earlier_rows, random_intercept_logp
+from .likelihoods import grouped_random_intercept_logp
 from .pooling import EffectPrior, effect, student_t
 from .trajectory import TrajectoryPriors
 
@@ -73,6 +73,37 @@ class SubgroupPriors:
 
 
 
+def _by_arm(values, treated, axis: int):
+    """Each participant's entry of ``values`` along its arm ``axis`` (ketamine
+    first, then saline), ``treated`` 1.0 for ketamine and 0.0 for saline
+    broadcasting against the result."""
+    ketamine, saline = (pt.take(values, a, axis=axis) for a in range(len(ARMS)))
+    return treated * ketamine + (1.0 - treated) * saline
+
+
+def _grid(marker, person, visit, values, shape):
+    """Long rows as a marker x participant x visit grid (zero where no row is)."""
+    out = np.zeros(shape)
+    out[marker, person, visit] = values
+    return out
+
+
+def subgroup_grids(data: SubgroupData) -> dict[str, np.ndarray]:
+    """The subgroup model's rows on marker x participant x visit grids (the
+    outcome's over every visit, the NIF change's over the post visits), with
+    0/1 masks of the cells that hold a row: the person intercepts are then
+    integrated out in one sum per marker and participant."""
+    shape = (len(data.markers), data.n_participants)
+    y_at, c_at = (data.y_marker, data.y_person, data.y_visit), (data.c_marker, data.c_person, data.c_visit)
+    for at, name in ((y_at, "outcome"), (c_at, "NIF change")):
+        if len(set(zip(*at, strict=True))) != len(at[0]):
+            raise ValueError(f"the subgroup data hold two {name} rows for one marker, participant and visit")
+    y_shape, c_shape = (*shape, len(data.visits)), (*shape, len(data.post_visits))
+    grids = {name: _grid(*y_at, getattr(data, name), y_shape) for name in ("y", "within", "between")}
+    return {**grids, "y_seen": _grid(*y_at, 1.0, y_shape),
+            "change": _grid(*c_at, data.change, c_shape), "change_seen": _grid(*c_at, 1.0, c_shape)}
+
+
 def build_subgroup_model(
     data: SubgroupData,
     design: SubgroupDesign,
@@ -82,14 +113,14 @@ def build_subgroup_model(
 ) -> pm.Model:
     """Couplings and NIF arm effects with subgroup deviations per marker (and
     arm) and split, shrunk by shared scales; one model for every marker and split."""
-    n_i = len(data.participants)
     codes = design.codes
+    grids = subgroup_grids(data)
+    treated = data.treated
     people = np.array(data.participants)
     coords = {"marker": data.markers, "arm": ARMS, "split": design.splits, "visit": data.visits,
               "post_visit": data.post_visits, "participant": data.participants,
               "participant_ketamine": list(people[data.treated == 1.0]), "participant_saline": list(people[data.treated == 0.0])}
     y_center, y_scale = float(np.mean(data.y)), float(np.std(data.y))
-    arm_of = np.where(data.treated == 1.0, 0, 1)
     with pm.Model(coords=coords) as model:
         # aim 2: MADRS on within-person NIF change, couplings with subgroup deviations
         means = pm.Normal("madrs_mean", y_center, y_scale, dims=("marker", "arm", "visit"))
@@ -98,14 +129,15 @@ def build_subgroup_model(
         scale = pm.HalfNormal("coupling_deviation_scale", subgroup_priors.coupling_deviation_sd, dims=("marker", "arm"))
         raw = student_t("coupling_deviation", subgroup_priors.nu, ("marker", "arm", "split"))
         dev = pm.Deterministic("coupling_deviation", scale[:, :, None] * raw, dims=("marker", "arm", "split"))
-        by_person = pt.stack([pt.dot(dev[:, a, :], codes.T) for a in range(len(ARMS))], axis=1)  # (M, arms, N)
-        person_gamma = gamma[:, arm_of] + by_person[:, arm_of, np.arange(n_i)]  # (M, N)
+        # per participant: first term ketamine, second saline (broadcast, not gathered: a gather's gradient is a scatter)
+        by_arm = pt.stack([pt.dot(dev[:, a, :], codes.T) for a in range(len(ARMS))], axis=1)  # (M, arms, N)
+        person_gamma = _by_arm(gamma[:, :, None] + by_arm, treated, axis=1)  # (M, N)
         level = pm.Normal("level_slope", 0.0, priors.level_sd, dims="marker")
         person_sd = pm.HalfNormal("madrs_person_sd", y_scale, dims="marker")
         sigma = pm.HalfNormal("madrs_sigma", y_scale, dims="marker")
-        m, i = data.y_marker, data.y_person
-        mean = means[m, arm_of[i], data.y_visit] + person_gamma[m, i] * data.within + level[m] * data.between
-        pm.Potential("y", random_intercept_logp(data.y - mean, sigma[m], person_sd[m], earlier_rows(m * n_i + i)).sum())
+        y, within, between, y_seen = grids["y"], grids["within"], grids["between"], grids["y_seen"]
+        mean = _by_arm(means[:, :, None, :], treated[:, None], axis=1) + person_gamma[:, :, None] * within + level[:, None, None] * between
+        pm.Potential("y", grouped_random_intercept_logp(y - mean, y_seen, sigma[:, None], person_sd[:, None]).sum())
         for a, arm in enumerate(ARMS):
             pm.Deterministic(COUPLING_WITHIN[arm], gamma[:, a], dims="marker")
         pm.Deterministic(COUPLING_WITHIN["difference"], gamma[:, 0] - gamma[:, 1], dims="marker")
@@ -119,9 +151,10 @@ def build_subgroup_model(
         # a person's mean change, unlike their level, may hardly vary: half-normal, not zero-avoiding
         nif_person_sd = pm.HalfNormal("nif_person_sd", nif_priors.person_sd, dims="marker")
         nif_sigma = pm.HalfNormal("nif_sigma", nif_priors.residual_sd, dims="marker")
-        m, i, t = data.c_marker, data.c_person, data.c_visit
-        c_mean = delta[m, t] + data.arm_contrast[i] * (beta[m, t] + shift[m, i])
-        pm.Potential("change", random_intercept_logp(data.change - c_mean, nif_sigma[m], nif_person_sd[m], earlier_rows(m * n_i + i)).sum())
+        contrast = data.arm_contrast[None, :, None]
+        c_mean = delta[:, None, :] + contrast * (beta[:, None, :] + shift[:, :, None])  # (M, N, post visits)
+        change = grouped_random_intercept_logp(grids["change"] - c_mean, grids["change_seen"], nif_sigma[:, None], nif_person_sd[:, None])
+        pm.Potential("change", change.sum())
     return model
 
 
