@@ -93,11 +93,20 @@ def test_the_twin_assumptions_with_and_without_planted_effects():
     missingness = {"dropout_per_visit": 0.05, "missed_visit": 0.1, "blood_not_obtained": 0.025}
     start = ("The synthetic twin assumes this schedule, a 5% chance of dropping out before each post-infusion visit, "
              "a 10% chance of missing a single visit, and a 2% chance that an attended visit yields no blood. ")
+    exact = (" Its assays read every sample exactly, and its markers vary independently of each other (apart from "
+             "any tie to BMI); real immunoassays err by about 5-20% (coefficient of variation) and inflammatory "
+             "markers move together, which a scenario can add (assay_cv, marker_correlation).")
     assert describe.twin_assumptions({"missingness": missingness, "effects": {"nif_change_ratio": {}}}) == (
-        start + "No effect on, or of, any blood marker is planted (the paper's conclusion).")
+        start + "No effect on, or of, any blood marker is planted (the paper's conclusion)." + exact)
     planted = {"nif_change_ratio": {"IL-6": {"24h": 1.4}, "BDNF": {"day3": 0.8}}, "coupling_within": {"IL-1RA": {}}}
     assert describe.twin_assumptions({"missingness": missingness, "effects": planted}) == (
-        start + "Planted effects: nif change ratio for BDNF and IL-6; coupling within for IL-1RA.")
+        start + "Planted effects: nif change ratio for BDNF and IL-6; coupling within for IL-1RA." + exact)
+    hard = {"missingness": missingness, "effects": {}, "markers": {"IL-6": {"assay_cv": 0.15}, "CRP": {"assay_cv": 0.1}, "BDNF": {}},
+            "marker_correlation": [{"markers": ["IL-6", "CRP"], "between": 0.6, "within": 0.4}]}
+    assert describe.twin_assumptions(hard).endswith(
+        "(the paper's conclusion). In its laboratory, each reading carries an assay error on top of the sample's true "
+        "value (coefficient of variation 15% for IL-6 and 10% for CRP); markers move together: IL-6 and CRP correlate "
+        "0.6 between people and 0.4 within a person.")
 
 
 def test_the_madrs_change_in_each_direction():

@@ -1,6 +1,7 @@
-"""The synthetic twin: the trial's design, the stated marker properties, planted
-effects that are really in the data, truth keyed like the estimates, and
-byte-identical output for a seed."""
+"""The synthetic twin: the trial's design, the stated marker properties (and
+the difficulties of real assays a scenario may add: assay error, correlated
+markers), planted effects that are really in the data, truth keyed like the
+estimates, and byte-identical output for a seed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from scipy import stats
 from ketamine_nif import estimands
 from ketamine_nif.cli import main
 from ketamine_nif.contract import load_dataset
-from ketamine_nif.twin import DEFAULT_SEED, ScenarioError, load_scenario, simulate
+from ketamine_nif.twin import DEFAULT_SEED, ScenarioError, assay_sd, load_scenario, simulate
 
 NO_MISSING = {"missingness": {"dropout_per_visit": 0.0, "missed_visit": 0.0, "blood_not_obtained": 0.0}}
 LARGE = {"design": {"n_ketamine": 2000, "n_saline": 2000}, **NO_MISSING}
@@ -195,4 +196,68 @@ def test_scenario_naming_an_unknown_marker_is_refused(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nextends: paper-null\neffects:\n  nif_change_ratio:\n    IL-99: {24h: 2.0}\n")
     with pytest.raises(ScenarioError, match="IL-99"):
+        load_scenario(bad)
+
+
+def uncensored(overrides: dict) -> dict:
+    """The large paper-null scenario with ``overrides``, every value reported (no lod)."""
+    scenario = load_scenario("paper-null", overrides={**LARGE, **overrides})
+    for spec in scenario["markers"].values():
+        spec["lod"] = None
+    return scenario
+
+
+def test_assay_error_is_as_stated():
+    """A reading is the sample's true value times a log-normal assay error
+    of the stated coefficient of variation; the twin without assay error,
+    same seed, holds the true values, so each reading's error is known. The
+    error lowers the ICC of the readings as it should, and a marker without
+    ``assay_cv`` is read exactly."""
+    cv = {"BDNF": 0.20, "IL-8": 0.08}
+    scenario = uncensored({"markers": {m: {"assay_cv": v} for m, v in cv.items()}})
+    read, true = simulate(scenario, seed=6), simulate(uncensored({}), seed=6)
+    for marker, value in cv.items():
+        error = np.log(wide(read, marker)) - np.log(wide(true, marker))
+        assert abs(error.stack().std() / assay_sd(value) - 1) < 0.03, marker
+        assert abs(error.stack().mean()) < 0.005
+    spec = scenario["markers"]["BDNF"]
+    expected = spec["icc"] * spec["log_sd"] ** 2 / (spec["log_sd"] ** 2 + assay_sd(cv["BDNF"]) ** 2)
+    assert abs(icc(wide(read, "BDNF")) - expected) < 0.02 and expected < spec["icc"] - 0.1
+    assert np.allclose(np.log(wide(read, "CRP")), np.log(wide(true, "CRP")), atol=1e-3)  # 4 significant digits
+
+
+def test_marker_correlations_between_and_within_people_are_as_stated():
+    """Correlated stable levels (between people) and correlated visit-to-visit
+    deviations (within a person), checked on person means and on deviations
+    from them (BMI's share of the levels set to 0 so that the stated
+    correlations are the whole story)."""
+    pair = {"markers": ["IL-6", "CRP"], "between": 0.6, "within": 0.4}
+    scenario = uncensored({"markers": {"IL-6": {"bmi_correlation": 0.0}, "CRP": {"bmi_correlation": 0.0}},
+                           "marker_correlation": [pair]})
+    twin = simulate(scenario, seed=8)
+    logs = {m: np.log(wide(twin, m)).to_numpy() for m in ("IL-6", "CRP", "BDNF")}
+    means = {m: v.mean(axis=1) for m, v in logs.items()}
+    deviations = {m: (v - v.mean(axis=1, keepdims=True)).ravel() for m, v in logs.items()}
+    assert abs(np.corrcoef(deviations["IL-6"], deviations["CRP"])[0, 1] - 0.4) < 0.03
+    visits = logs["CRP"].shape[1]
+    parts = [(math.sqrt(s["icc"]) * s["log_sd"], math.sqrt(1 - s["icc"]) * s["log_sd"])
+             for s in (scenario["markers"]["IL-6"], scenario["markers"]["CRP"])]
+    covariance = 0.6 * parts[0][0] * parts[1][0] + 0.4 * parts[0][1] * parts[1][1] / visits
+    expected = covariance / math.prod(math.sqrt(b**2 + w**2 / visits) for b, w in parts)
+    assert abs(np.corrcoef(means["IL-6"], means["CRP"])[0, 1] - expected) < 0.03
+    assert abs(np.corrcoef(means["IL-6"], means["BDNF"])[0, 1]) < 0.05  # markers not named stay independent
+
+
+def test_impossible_marker_correlations_are_refused(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nextends: paper-null\nmarker_correlation:\n"
+                   "  - {markers: [IL-6, CRP], between: 0.9}\n  - {markers: [IL-6, IL-1RA], between: 0.9}\n"
+                   "  - {markers: [CRP, IL-1RA], between: -0.9}\n")
+    with pytest.raises(ScenarioError, match="positive definite"):
+        load_scenario(bad)
+    bad.write_text("name: bad\nextends: paper-null\nmarker_correlation:\n  - {markers: [IL-6, IL-99], within: 0.5}\n")
+    with pytest.raises(ScenarioError, match="two different markers"):
+        load_scenario(bad)
+    bad.write_text("name: bad\nextends: paper-null\nmarkers:\n  IL-6: {assay_cv: 1.5}\n")
+    with pytest.raises(ScenarioError, match="assay_cv"):
         load_scenario(bad)

@@ -225,7 +225,29 @@ def twin_assumptions(scenario: dict) -> str:
                if planted else "No effect on, or of, any blood marker is planted (the paper's conclusion).")
     return (f"The synthetic twin assumes this schedule, a {100 * miss['dropout_per_visit']:.0f}% chance of dropping out "
             f"before each post-infusion visit, a {100 * miss['missed_visit']:.0f}% chance of missing a single visit, and "
-            f"a {100 * miss['blood_not_obtained']:.0f}% chance that an attended visit yields no blood. " + effects)
+            f"a {100 * miss['blood_not_obtained']:.0f}% chance that an attended visit yields no blood. " + effects
+            + " " + _assay_text(scenario))
+
+
+def _assay_text(scenario: dict) -> str:
+    """How the twin's laboratory reads its markers: assay error
+    (``markers.<m>.assay_cv``) and correlations between markers
+    (``marker_correlation``), or that it has neither."""
+    cvs = {m: float(spec["assay_cv"]) for m, spec in (scenario.get("markers") or {}).items() if spec.get("assay_cv")}
+    pairs = scenario.get("marker_correlation") or []
+    if not cvs and not pairs:
+        return ("Its assays read every sample exactly, and its markers vary independently of each other (apart from "
+                "any tie to BMI); real immunoassays err by about 5-20% (coefficient of variation) and inflammatory "
+                "markers move together, which a scenario can add (assay_cv, marker_correlation).")
+    parts = []
+    if cvs:
+        parts.append("each reading carries an assay error on top of the sample's true value (coefficient of variation "
+                     + join_words([f"{100 * v:.0f}% for {m}" for m, v in cvs.items()]) + ")")
+    if pairs:
+        parts.append("markers move together: " + join_words([
+            f"{a} and {b} correlate {float(p.get('between', 0.0)):.2g} between people and "
+            f"{float(p.get('within', 0.0)):.2g} within a person" for p in pairs for a, b in [p["markers"]]]))
+    return "In its laboratory, " + "; ".join(parts) + "."
 
 
 def _moved(change: float) -> str:

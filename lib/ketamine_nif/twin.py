@@ -11,8 +11,11 @@ Generative model, per participant i, marker m, visit t (log scale for NIFs):
 
 * stable level ``u_im = sqrt(icc) * log_sd * (r * z_bmi_i + sqrt(1 - r^2) * e)``
 * occasion value ``log x_imt = log gm_m + u_im + eps_imt + [ketamine] log ratio_m(t)``
-  with ``eps ~ N(0, (1 - icc) log_sd^2)``; values under the lod are reported as
-  censored (``below_lod``, value empty)
+  with ``eps ~ N(0, (1 - icc) log_sd^2)``; with ``marker_correlation`` the
+  markers' ``e`` are correlated between people and their ``eps`` within a person
+* the reading ``log r_imt = log x_imt + a_imt``, ``a ~ N(0, log(1 + cv_m^2))``
+  for a marker with ``assay_cv`` (else 0; a random stream of its own); readings
+  under the lod are reported as censored (``below_lod``, value empty)
 * MADRS ``y_it = B_i + saline_change(t) + [ketamine] diff(t) + c_i + e_it
   + gamma_m,arm * (log2 x_imt - log2 x_im0) + [ketamine] delta_m(t) * z_im0``,
   rounded and kept within 0..60.
@@ -122,6 +125,17 @@ def _check_scenario(s: dict, path: Path) -> None:
     for marker, spec in s["markers"].items():
         if not 0 < spec["icc"] < 1:
             raise ScenarioError(f"{path}: markers.{marker}.icc must lie strictly between 0 and 1")
+        if not 0 <= float(spec.get("assay_cv") or 0.0) < 1:
+            raise ScenarioError(f"{path}: markers.{marker}.assay_cv must lie in [0, 1) (a coefficient of variation, e.g. 0.1)")
+    for i, pair in enumerate(s.get("marker_correlation") or [], start=1):
+        named = pair.get("markers") or []
+        if len(named) != 2 or len(set(named)) != 2 or any(m not in s["markers"] for m in named):
+            raise ScenarioError(f"{path}: marker_correlation {i} must name two different markers of the panel")
+        if any(not -1 < float(pair.get(level, 0.0)) < 1 for level in ("between", "within")):
+            raise ScenarioError(f"{path}: marker_correlation {i}: between and within must lie strictly between -1 and 1")
+    matrices = correlation_matrices(s)
+    if matrices is not None and any(np.linalg.eigvalsh(m)[0] <= 0 for m in matrices):
+        raise ScenarioError(f"{path}: marker_correlation gives a correlation matrix that is not positive definite")
 
 
 @dataclass
@@ -274,6 +288,52 @@ def _average_couplings(s: dict) -> dict:
     return couplings
 
 
+def correlation_matrices(s: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The correlations between markers of a scenario's ``marker_correlation``
+    (None without one): of people's stable levels (``between``, the part not
+    tied to BMI) and of a visit's deviations from them (``within``), in the
+    order of the marker panel; markers not named are uncorrelated."""
+    pairs = s.get("marker_correlation") or []
+    if not pairs:
+        return None
+    markers = list(s["markers"])
+    matrices = np.eye(len(markers)), np.eye(len(markers))
+    for pair in pairs:
+        j, k = (markers.index(m) for m in pair["markers"])
+        for matrix, level in zip(matrices, ("between", "within"), strict=True):
+            matrix[j, k] = matrix[k, j] = float(pair.get(level, 0.0))
+    return matrices
+
+
+def _correlated_normals(rng, s: dict, n: int, n_visits: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Standard normals for the markers' stable levels (n x markers) and
+    occasion deviations (n x visits x markers), correlated across markers as
+    the scenario says; None (the markers' own draws, one after the other,
+    as before correlations existed) without ``marker_correlation``."""
+    matrices = correlation_matrices(s)
+    if matrices is None:
+        return None
+    between, within = (np.linalg.cholesky(m) for m in matrices)
+    m = len(s["markers"])
+    return rng.normal(0.0, 1.0, (n, m)) @ between.T, rng.normal(0.0, 1.0, (n, n_visits, m)) @ within.T
+
+
+def assay_sd(cv: float) -> float:
+    """The SD on the log scale of a multiplicative assay error with
+    coefficient of variation ``cv`` (log-normal: sqrt(log(1 + cv^2)))."""
+    return math.sqrt(math.log1p(cv**2))
+
+
+def _assay(s: dict, log_nif: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """What the laboratory reads: each sample's true log value plus the
+    marker's assay error (``assay_cv``, 0 if absent), drawn from a stream of
+    its own so that a twin with and without assay error share everything
+    else; the detection limit applies to the reading."""
+    rng = np.random.default_rng([seed, 1])
+    return {marker: values + rng.normal(0.0, assay_sd(float(s["markers"][marker].get("assay_cv") or 0.0)), values.shape)
+            for marker, values in log_nif.items()}
+
+
 def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT_SEED) -> Twin:
     """Generate the twin for a scenario (name, path or loaded dict) and seed."""
     s = scenario if isinstance(scenario, dict) else load_scenario(scenario)
@@ -309,13 +369,20 @@ def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT
     z_bmi = (np.log(participants["bmi"].to_numpy()) - math.log(s["covariates"]["bmi"]["median"])) / s["covariates"]["bmi"]["log_sd"]
     ratios = s["effects"].get("nif_change_ratio") or {}
     log_nif = {}
-    for marker, spec in s["markers"].items():
+    correlated = _correlated_normals(rng, s, n, n_visits)
+    for j, (marker, spec) in enumerate(s["markers"].items()):
         r = float(spec.get("bmi_correlation", 0.0))
         stable_sd = math.sqrt(spec["icc"]) * spec["log_sd"]
-        u = stable_sd * (r * z_bmi + math.sqrt(1 - r**2) * rng.normal(0.0, 1.0, n))
-        eps = rng.normal(0.0, math.sqrt(1 - spec["icc"]) * spec["log_sd"], (n, n_visits))
+        occasion_sd = math.sqrt(1 - spec["icc"]) * spec["log_sd"]
+        if correlated is None:  # each marker's own draws, in the order of the twins made before correlations
+            e = rng.normal(0.0, 1.0, n)
+            eps = rng.normal(0.0, occasion_sd, (n, n_visits))
+        else:
+            e, eps = correlated[0][:, j], occasion_sd * correlated[1][:, :, j]
+        u = stable_sd * (r * z_bmi + math.sqrt(1 - r**2) * e)
         effect = np.array([0.0] + [math.log(ratios.get(marker, {}).get(v, 1.0)) for v in visits[1:]])
         log_nif[marker] = math.log(spec["geometric_mean"]) + u[:, None] + eps + ketamine[:, None] * effect
+    measured = _assay(s, log_nif, seed)
 
     # MADRS
     base = np.clip(np.round(rng.normal(madrs["baseline"]["mean"], madrs["baseline"]["sd"], n)), 0, 60)
@@ -350,7 +417,7 @@ def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT
                 continue
             for marker in markers:
                 lod = s["markers"][marker].get("lod")
-                value = math.exp(log_nif[marker][i, t])
+                value = math.exp(measured[marker][i, t])
                 below = lod is not None and value < lod
                 rows.append((
                     ids[i], visit, f"{hours[i, t]:.2f}", marker,

@@ -36,7 +36,11 @@ from chapter 02's posterior (:mod:`ketamine_nif.imputation`; the fits to the
 completed data sets are mixed), or at a fraction of the limit as in the
 frequentist replication; missing samples are left out. Each marker's MADRS
 ratings enter its own part of the model (a composite likelihood across
-markers). The model is linear and Gaussian, and samples in seconds.
+markers). The model is linear and Gaussian; its rows sit on marker x
+participant x visit grids with masks (:func:`subgroup_grids`), so that each
+marker's person intercepts are integrated out in one closed form per
+participant, without gathers (log density and gradient 143 microseconds in
+PyTensor's C backend, against 332 for the earlier row-by-row chain rule).
 
 The data these models take, their estimate tables and the paper's least
 squares live in :mod:`ketamine_nif.subgroup_analysis`.
