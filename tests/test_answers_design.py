@@ -103,6 +103,14 @@ def test_the_twin_assumptions_with_and_without_planted_effects():
         start + "Planted effects: nif change ratio for BDNF and IL-6; coupling within for IL-1RA." + exact)
     hard = {"missingness": missingness, "effects": {}, "markers": {"IL-6": {"assay_cv": 0.15}, "CRP": {"assay_cv": 0.1}, "BDNF": {}},
             "marker_correlation": [{"markers": ["IL-6", "CRP"], "between": 0.6, "within": 0.4}]}
+    course = {"missingness": {**missingness, "dropout_madrs": 0.7, "dropout_unobserved": 0.4}, "effects": {},
+              "design": {"ketamine_asat_share": 0.515}, "madrs": {"training_change": {"24h": -1.5, "day5": -1.0}}}
+    assert describe.twin_assumptions(course) == (
+        start + "No effect on, or of, any blood marker is planted (the paper's conclusion). The odds of dropping out "
+        "are multiplied by 2 per 10 points of the last observed MADRS rating (missing at random) and 1.5 per 10 "
+        "points of the rating the participant would have had at the missed visit (missing not at random). Active "
+        "training (every saline participant, 52% of the ketamine arm) changes MADRS by -1.5 points at 24h and -1 "
+        "points at day5, so the arms' contrast carries the imbalance." + exact)
     assert describe.twin_assumptions(hard).endswith(
         "(the paper's conclusion). In its laboratory, each reading carries an assay error on top of the sample's true "
         "value (coefficient of variation 15% for IL-6 and 10% for CRP); markers move together: IL-6 and CRP correlate "

@@ -261,3 +261,61 @@ def test_impossible_marker_correlations_are_refused(tmp_path):
     bad.write_text("name: bad\nextends: paper-null\nmarkers:\n  IL-6: {assay_cv: 1.5}\n")
     with pytest.raises(ScenarioError, match="assay_cv"):
         load_scenario(bad)
+
+
+def dropout_rows(scenario: dict, seed: int) -> pd.DataFrame:
+    """For every participant present at a visit before the last: whether they
+    dropped out before the next (no missed visits here, so absence is
+    dropout), their rating there (observed) and the rating they would have
+    had at the next visit (from the twin without dropout, same seed: the
+    ratings do not depend on who attends)."""
+    twin = simulate(scenario, seed)
+    complete = simulate({**scenario, "missingness": {**scenario["missingness"], "dropout_per_visit": 0.0}}, seed)
+    observed, full = wide(twin, "MADRS"), wide(complete, "MADRS")
+    visits = [v["visit"] for v in scenario["schedule"]]
+    rows = []
+    for before, after in zip(visits[:-1], visits[1:], strict=True):
+        present = observed[before].notna()
+        rows.append(pd.DataFrame({"dropped": observed.loc[present, after].isna().astype(float),
+                                  "last": (observed.loc[present, before] - 32.8) / 10,
+                                  "next": (full.loc[present, after] - 32.8) / 10}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.mark.parametrize(("mar", "mnar"), [(1.0, 0.0), (0.0, 1.0)])
+def test_dropout_follows_the_observed_or_the_unobserved_madrs_as_stated(mar, mnar):
+    """Missing at random: the chance of leaving rises with the last observed
+    rating and, given it, not with the rating the participant would have had;
+    missing not at random: the other way round. A logistic regression of
+    dropout on both recovers the scenario's log-odds per 10 points."""
+    import statsmodels.api as sm
+
+    missing = {"dropout_per_visit": 0.1, "missed_visit": 0.0, "blood_not_obtained": 0.0,
+               "dropout_madrs": mar, "dropout_unobserved": mnar}
+    scenario = load_scenario("paper-null", overrides={"design": {"n_ketamine": 4000, "n_saline": 4000}, "missingness": missing})
+    rows = dropout_rows(scenario, seed=12)
+    fit = sm.Logit(rows["dropped"], sm.add_constant(rows[["last", "next"]])).fit(disp=0)
+    assert fit.params["const"] == pytest.approx(math.log(0.1 / 0.9), abs=0.15)
+    assert fit.params["last"] == pytest.approx(mar, abs=0.2) and fit.params["next"] == pytest.approx(mnar, abs=0.2)
+    assert fit.bse["last"] < 0.1 and fit.bse["next"] < 0.1
+
+
+def test_training_imbalance_moves_madrs_and_the_arms_contrast():
+    """Every saline participant trained (ASAT), about half the ketamine arm
+    did; a training effect on MADRS from the first post-infusion visit
+    therefore enters the arms' contrast, and the truth says by how much."""
+    training = {"24h": -2.0, "day3": -2.0, "day5": -2.0}
+    scenario = load_scenario("paper-null", overrides={"design": {"n_ketamine": 6000, "n_saline": 3000}, **NO_MISSING,
+                                                      "madrs": {"training_change": training}})
+    twin = simulate(scenario, seed=13)
+    change = wide(twin, "MADRS").pipe(lambda m: m.sub(m["baseline"], axis=0))
+    p = twin.participants.set_index("participant_id").loc[change.index]
+    ketamine = p["arm"] == "ketamine"
+    truth = twin.truth.set_index(["estimand", "visit"])["value"]
+    for visit, diff in {"24h": -7.0, "day3": -4.5, "day5": -2.5}.items():
+        trained = change.loc[ketamine & (p["training"] == "asat"), visit].mean() - change.loc[ketamine & (p["training"] == "sham"), visit].mean()
+        assert trained == pytest.approx(-2.0, abs=0.6)
+        expected = diff + (scenario["design"]["ketamine_asat_share"] - 1.0) * -2.0
+        assert truth[(estimands.MADRS_CHANGE_DIFFERENCE, visit)] == pytest.approx(expected)
+        observed = change.loc[ketamine, visit].mean() - change.loc[~ketamine, visit].mean()
+        assert observed == pytest.approx(expected, abs=0.5)

@@ -4,6 +4,8 @@ participant-level data, so its output is safe to show with real data."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -226,7 +228,29 @@ def twin_assumptions(scenario: dict) -> str:
     return (f"The synthetic twin assumes this schedule, a {100 * miss['dropout_per_visit']:.0f}% chance of dropping out "
             f"before each post-infusion visit, a {100 * miss['missed_visit']:.0f}% chance of missing a single visit, and "
             f"a {100 * miss['blood_not_obtained']:.0f}% chance that an attended visit yields no blood. " + effects
-            + " " + _assay_text(scenario))
+            + "".join(" " + t for t in (_dropout_text(miss), _training_text(scenario)) if t) + " " + _assay_text(scenario))
+
+
+def _dropout_text(miss: dict) -> str:
+    """Whether dropout follows the MADRS course (``dropout_madrs``: the last
+    observed rating, missing at random; ``dropout_unobserved``: the rating
+    the participant would have had, missing not at random)."""
+    parts = [f"{math.exp(float(miss[key])):.2g} per 10 points of {what}" for key, what in (
+        ("dropout_madrs", "the last observed MADRS rating (missing at random)"),
+        ("dropout_unobserved", "the rating the participant would have had at the missed visit (missing not at random)"))
+        if miss.get(key)]
+    return f"The odds of dropping out are multiplied by {join_words(parts)}." if parts else ""
+
+
+def _training_text(scenario: dict) -> str:
+    """The training condition's effect on MADRS (``madrs.training_change``), if any."""
+    change = (scenario.get("madrs") or {}).get("training_change") or {}
+    if not any(change.values()):
+        return ""
+    share = scenario.get("design", {}).get("ketamine_asat_share", 0.0)
+    return ("Active training (every saline participant, " f"{100 * share:.0f}% of the ketamine arm) changes MADRS by "
+            + join_words([f"{v:+g} points at {visit}" for visit, v in change.items()])
+            + ", so the arms' contrast carries the imbalance.")
 
 
 def _assay_text(scenario: dict) -> str:

@@ -18,7 +18,11 @@ Generative model, per participant i, marker m, visit t (log scale for NIFs):
   under the lod are reported as censored (``below_lod``, value empty)
 * MADRS ``y_it = B_i + saline_change(t) + [ketamine] diff(t) + c_i + e_it
   + gamma_m,arm * (log2 x_imt - log2 x_im0) + [ketamine] delta_m(t) * z_im0``,
-  rounded and kept within 0..60.
+  rounded and kept within 0..60; ``+ training(t)`` for participants with
+  active training where the scenario gives ``madrs.training_change``.
+* attendance (:func:`attendance`): dropout, permanent, with a chance that may
+  follow the last observed MADRS rating (missing at random) or the unobserved
+  one (not at random); missed single visits and blood not obtained at random.
 * subgroup couplings (``effects.subgroup_coupling``): gamma_m,arm is added only
   for participants whose covariate (BMI) lies below a threshold; the truth then
   also carries the couplings in the two subgroups, their difference, and the
@@ -112,6 +116,11 @@ def _check_scenario(s: dict, path: Path) -> None:
     for section in ("saline_change", "ketamine_minus_saline"):
         if set(s["madrs"][section]) != post:
             raise ScenarioError(f"{path}: madrs.{section} must give one value per post-infusion visit {sorted(post)}")
+    if not set(s["madrs"].get("training_change") or {}) <= post:
+        raise ScenarioError(f"{path}: madrs.training_change may give values for the post-infusion visits {sorted(post)} only")
+    for key in ("dropout_madrs", "dropout_unobserved"):
+        if not isinstance(s["missingness"].get(key, 0.0) or 0.0, int | float):
+            raise ScenarioError(f"{path}: missingness.{key} must be a number (log-odds of dropout per 10 MADRS points)")
     for kind in ("nif_change_ratio", "coupling_within", "baseline_moderation"):
         for marker in s["effects"].get(kind) or {}:
             if marker not in s["markers"]:
@@ -214,7 +223,10 @@ def truth_table(s: dict) -> pd.DataFrame:
             (couplings.get(m, {}).get("ketamine", 0.0)) * math.log2(ratios.get(m, {}).get(visit, 1.0))
             for m in s["markers"]
         )
-        rows.append((MADRS_CHANGE_DIFFERENCE, DEPRESSION_MEASURE, visit, s["madrs"]["ketamine_minus_saline"][visit] + carried))
+        # active training: every saline participant, a share of the ketamine arm (the arms' contrast carries the imbalance)
+        training = (s["design"]["ketamine_asat_share"] - 1.0) * float((s["madrs"].get("training_change") or {}).get(visit, 0.0))
+        rows.append((MADRS_CHANGE_DIFFERENCE, DEPRESSION_MEASURE, visit,
+                     s["madrs"]["ketamine_minus_saline"][visit] + carried + training))
     for marker in s["markers"]:
         for visit in post:
             rows.append((NIF_CHANGE_RATIO, marker, visit, float(ratios.get(marker, {}).get(visit, 1.0))))
@@ -334,6 +346,29 @@ def _assay(s: dict, log_nif: dict[str, np.ndarray], seed: int) -> dict[str, np.n
             for marker, values in log_nif.items()}
 
 
+def attendance(miss: dict, ratings: np.ndarray, leave: np.ndarray, skip: np.ndarray, centre: float) -> np.ndarray:
+    """Who attends each visit (participants x visits; baseline always).
+    Dropout is permanent: before visit t a participant still in the study
+    leaves when ``leave[:, t]`` falls under the dropout chance, whose log-odds
+    are those of ``dropout_per_visit`` plus ``dropout_madrs`` per 10 MADRS
+    points of their last observed rating above ``centre`` (the baseline mean;
+    missing at random) plus ``dropout_unobserved`` per 10 points of the
+    rating they would have had at visit t (missing not at random). A missed
+    visit (``skip`` under ``missed_visit``) is not dropout."""
+    n, visits = ratings.shape
+    p0, mar, mnar = (float(miss.get(k) or 0.0) for k in ("dropout_per_visit", "dropout_madrs", "dropout_unobserved"))
+    attended, dropped, last = np.ones((n, visits), dtype=bool), np.zeros(n, dtype=bool), ratings[:, 0].astype(float)
+    for t in range(1, visits):
+        chance = p0
+        if (mar or mnar) and 0 < p0 < 1:
+            log_odds = math.log(p0 / (1 - p0)) + (mar * (last - centre) + mnar * (ratings[:, t] - centre)) / 10
+            chance = 1 / (1 + np.exp(-log_odds))
+        dropped |= leave[:, t] < chance
+        attended[:, t] = ~dropped & (skip[:, t] >= miss["missed_visit"])
+        last = np.where(attended[:, t], ratings[:, t], last)
+    return attended
+
+
 def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT_SEED) -> Twin:
     """Generate the twin for a scenario (name, path or loaded dict) and seed."""
     s = scenario if isinstance(scenario, dict) else load_scenario(scenario)
@@ -350,13 +385,11 @@ def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT
     schedule = s["schedule"]
     visits = [v["visit"] for v in schedule]
     n_visits = len(visits)
-    # attendance: baseline always; dropout is permanent, a missed visit is not
-    attended = np.ones((n, n_visits), dtype=bool)
-    dropped = np.zeros(n, dtype=bool)
+    # attendance, decided once the ratings exist (dropout may depend on them): the draws come first
+    leave, skip = np.zeros((n, n_visits)), np.zeros((n, n_visits))
     for t in range(1, n_visits):
-        dropped |= rng.random(n) < miss["dropout_per_visit"]
-        attended[:, t] = ~dropped & (rng.random(n) >= miss["missed_visit"])
-    blood = attended & (rng.random((n, n_visits)) >= miss["blood_not_obtained"])
+        leave[:, t], skip[:, t] = rng.random(n), rng.random(n)
+    no_blood = rng.random((n, n_visits)) < miss["blood_not_obtained"]
     nominal = np.array([v["hours"] for v in schedule])
     jitter = np.array([v["jitter_hours"] for v in schedule])
     hours = nominal + rng.normal(0.0, 1.0, (n, n_visits)) * jitter
@@ -404,7 +437,13 @@ def simulate(scenario: str | Path | dict = DEFAULT_SCENARIO, seed: int = DEFAULT
         spec = s["markers"][marker]
         z0 = (log_nif[marker][:, 0] - math.log(spec["geometric_mean"])) / spec["log_sd"]
         mean_post += ketamine[:, None] * np.array([delta.get(v, 0.0) for v in visits[1:]]) * z0[:, None]
+    training = madrs.get("training_change") or {}
+    if training:  # active training (ASAT) helps a little from the first post-infusion visit
+        asat = participants["training"].to_numpy() == "asat"
+        mean_post += asat[:, None] * np.array([float(training.get(v, 0.0)) for v in visits[1:]])
     madrs_values = np.column_stack([base, np.clip(np.round(mean_post), 0, 60)])
+    attended = attendance(miss, madrs_values, leave, skip, float(madrs["baseline"]["mean"]))
+    blood = attended & ~no_blood
 
     rows = []
     markers = list(s["markers"])
