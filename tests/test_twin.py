@@ -319,3 +319,21 @@ def test_training_imbalance_moves_madrs_and_the_arms_contrast():
         assert truth[(estimands.MADRS_CHANGE_DIFFERENCE, visit)] == pytest.approx(expected)
         observed = change.loc[ketamine, visit].mean() - change.loc[~ketamine, visit].mean()
         assert observed == pytest.approx(expected, abs=0.5)
+
+
+def test_realistic_effects_has_the_planted_effects_and_the_difficulties_of_real_data():
+    """``realistic-effects``: planted-effects' modest effects, with assay
+    error, correlated inflammatory markers, dropout on the MADRS course and
+    the training imbalance all in force; its truth carries the imbalance."""
+    scenario, planted = load_scenario("realistic-effects"), load_scenario("planted-effects")
+    assert scenario["effects"] == planted["effects"]
+    assert all(0.05 <= spec["assay_cv"] <= 0.2 for spec in scenario["markers"].values())
+    assert {tuple(p["markers"]) for p in scenario["marker_correlation"]} == {("IL-6", "CRP"), ("IL-6", "IL-1RA"), ("CRP", "IL-1RA")}
+    assert scenario["missingness"]["dropout_madrs"] > 0 and scenario["madrs"]["training_change"]
+    truth = simulate(scenario, seed=2).truth.set_index(["estimand", "visit"])["value"]
+    share = scenario["design"]["ketamine_asat_share"]
+    shift = {v: (share - 1.0) * c for v, c in scenario["madrs"]["training_change"].items()}
+    planted_truth = simulate(planted, seed=2).truth.set_index(["estimand", "visit"])["value"]
+    for visit, value in shift.items():
+        key = (estimands.MADRS_CHANGE_DIFFERENCE, visit)
+        assert truth[key] == pytest.approx(planted_truth[key] + value)
