@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ketamine-nif:
-#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/sbc/results.csv, studies/sbc-coupling/results.csv, studies/lod-bias/results.csv]
+#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/calibration/results.csv, studies/sbc/results.csv, studies/sbc-coupling/results.csv, studies/lod-bias/results.csv]
 # ---
 
 # %% [markdown]
@@ -40,6 +40,7 @@ quadrature_nodes = 24  # Gauss-Hermite nodes for integrating out each person's l
 prior_scale_factor = 2.0  # refit with the prior scale of the arm effects (the slab) multiplied and divided by this
 recovery_dir = "studies/recovery"  # saved by: ketamine-nif sweep sweeps/recovery.yaml
 recovery_madrs_dir = "studies/recovery-madrs"  # saved by: ketamine-nif sweep sweeps/recovery-madrs.yaml
+calibration_dir = "studies/calibration"  # saved by: ketamine-nif sweep sweeps/calibration.yaml
 lod_study_dir = "studies/lod-bias"  # saved by: ketamine-nif sweep sweeps/lod-bias.yaml
 sbc_dir = "studies/sbc"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
 sbc_coupling_dir = "studies/sbc-coupling"  # saved by: ketamine-nif sweep sweeps/sbc-coupling.yaml
@@ -269,7 +270,53 @@ if errors is not None:
 # this chapter reads its saved results.
 
 # %%
-recovery.show_study(recovery_dir, "sweeps/recovery.yaml", "about 3-4 minutes per replicate and core")
+recovery_study = recovery.show_study(recovery_dir, "sweeps/recovery.yaml", "about 3-4 minutes per replicate and core")
+
+# %% [markdown]
+# ### How often is each verdict wrong? {#sec-criticism-calibration}
+#
+# The report calls an effect "supported" when its posterior is nearly sure of
+# the effect's direction, and "ruled out" when it is nearly sure that the
+# effect lies inside the region of practical equivalence (the levels are the
+# decision rule's, `params/analysis.yaml`, as on the summary page). Each
+# verdict can be wrong: a null effect called supported, or an effect too large
+# to be negligible called ruled out. @tbl-criticism-calibration counts both
+# in the recovery study, per estimand family, with the power to find the
+# planted effects; its Monte Carlo errors treat each twin's estimates as one
+# cluster, since they share the twin's data. These twins are kinder than real
+# blood data (no assay error, independent markers, dropout at random); the
+# scenario `realistic-effects` adds those difficulties for a larger study.
+
+# %%
+#| label: tbl-criticism-calibration
+#| tbl-cap: "Calibration of the verdicts in the recovery study: coverage of the 95% intervals, false “supported” (among null effects), false “ruled out” (among effects outside the region of practical equivalence) and power (planted effects supported in their direction), each with its Monte Carlo error and the number of estimates it rests on; bias and RMSE on the estimand's scale."
+if recovery_study is not None:
+    calibration, calibration_text = recovery.calibration_by_scenario(recovery_study.results)
+    show_table(calibration)
+    say(calibration_text)
+
+# %% [markdown]
+# The calibration suite (`ketamine-nif sweep sweeps/calibration.yaml`) asks
+# the same of twins that are harder and closer to the report's situation:
+# `paper-null`, where every effect on or of a blood marker is null, so that
+# any "supported" is false, and `realistic-effects`, the modest planted
+# effects on data with assay error, correlated inflammatory markers, dropout
+# that follows depression and the training imbalance.
+
+# %%
+calibration_study = sweep.read_saved(calibration_dir)
+say(recovery.study_source(calibration_study, calibration_dir, "sweeps/calibration.yaml",
+                          "about 6-7 hours with 2 workers; it resumes from its records"))
+
+# %%
+#| label: tbl-criticism-calibration-suite
+#| tbl-cap: "Calibration of the verdicts in the calibration suite, per scenario and estimand family (columns as in the table above)."
+if calibration_study is not None:
+    suite, suite_text = recovery.calibration_by_scenario(calibration_study.results)
+    show_table(suite)
+    say(suite_text)
+else:
+    say("No calibration suite has been run yet (see above).")
 
 # %% [markdown]
 # The MADRS arm difference has a study of its own, five times as large: the

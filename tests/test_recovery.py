@@ -91,3 +91,85 @@ def test_recovery_summary_counts_coverage_bias_and_detections():
     assert summary.loc["a", "rmse"] == (12 / 4) ** 0.5 and summary.loc["a", "replicates"] == 2
     assert summary.loc["a", "detected_planted"] == 0.5 and summary.loc["a", "false_detections"] == 1
     assert pd.isna(summary.loc["b", "detected_planted"]) and summary.loc["b", "false_detections"] == 1
+
+
+def coupling_results():
+    """Four twins' coupling estimates (ROPE -1..1): per twin a null, an effect
+    of 0.5 (inside the ROPE) and one of 3 (outside it), with the verdicts
+    their P(direction) and P(ROPE) give by the report's rule."""
+    import pandas as pd
+
+    from ketamine_nif.estimands import COUPLING_WITHIN
+
+    twins = []
+    for seed, (null_call, big_call) in enumerate([("supported", "supported"), ("ruled", "ruled"),
+                                                  ("none", "supported"), ("none", "wrong-way")], start=1):
+        p_positive = {"supported": 0.99, "ruled": 0.6, "none": 0.7, "wrong-way": 0.01}
+        p_rope = {"supported": 0.1, "ruled": 0.97, "none": 0.5, "wrong-way": 0.1}
+        for truth, call in ((0.0, null_call), (0.5, "ruled"), (3.0, big_call)):
+            twins.append({"estimand": COUPLING_WITHIN["ketamine"], "seed": seed, "truth": truth, "p_positive": p_positive[call],
+                          "p_rope": p_rope[call], "converged": seed != 4 or truth != 3.0, "covered": truth != 3.0 or seed == 3,
+                          "error": 0.1 * seed})
+    return pd.DataFrame(twins)
+
+
+def test_calibration_table_counts_each_verdicts_errors_with_twin_clustered_monte_carlo_errors():
+    """Couplings (ROPE -1..1): per twin a null, an effect of 0.5 (inside the
+    ROPE: neither null nor too large to be negligible) and an effect of 3
+    (outside it), with verdicts from P(direction) and P(ROPE) by the report's
+    rule; an unconverged fit counts as no verdict."""
+    from ketamine_nif.recovery import calibration_table, verdicts_against_truth
+
+    results = coupling_results()
+    judged = verdicts_against_truth(results)
+    assert list(judged["verdict"][:3]) == ["supported", "ruled out", "supported"]
+    row = calibration_table(results).set_index("family").loc["coupling"]
+    assert row["twins"] == 4 and row["estimates"] == 12
+    assert row["false supported"] == 0.25 and row["false supported n"] == 4  # twin 1's null
+    assert row["false ruled out"] == 0.25 and row["false ruled out n"] == 4  # twin 2's effect of 3
+    assert row["power"] == pytest.approx(2 / 8) and row["power n"] == 8  # the 3s of twins 1 and 3; the 0.5s are ruled out
+    assert row["unreliable"] == pytest.approx(1 / 12)  # twin 4's unconverged wrong-way call is no verdict
+    assert row["coverage"] == pytest.approx(9 / 12)
+    # Monte Carlo error with twins as clusters: rate 1/4, per-twin deviations 3/4, -1/4, -1/4, -1/4
+    assert row["false supported MCSE"] == pytest.approx(np.sqrt(4 / 3 * (0.75**2 + 3 * 0.25**2)) / 4)
+    assert row["bias"] == pytest.approx(0.25) and row["rmse"] == pytest.approx(np.sqrt(np.mean((0.1 * results["seed"]) ** 2)))
+
+
+def test_calibration_is_shown_with_monte_carlo_errors_and_judged_against_the_limit():
+    import pandas as pd
+
+    from ketamine_nif.recovery import calibration_display, calibration_sentence
+
+    table = pd.DataFrame({
+        "family": ["coupling", "madrs_difference"], "twins": [40, 40], "estimates": [280, 120], "unreliable": [0.0, 0.0],
+        "coverage": [0.95, 0.9], "coverage MCSE": [0.01, 0.02], "bias": [0.01, 0.5], "bias MCSE": [0.02, 0.1],
+        "false supported": [0.03, float("nan")], "false supported MCSE": [0.01, float("nan")], "false supported n": [200, 0],
+        "false ruled out": [0.0, 0.0], "false ruled out MCSE": [0.0, 0.0], "false ruled out n": [40, 120],
+        "power": [0.5, 0.7], "power MCSE": [0.05, 0.04], "power n": [80, 120], "rmse": [1.0, 1.4],
+    })
+    shown = calibration_display(table).set_index("family")
+    assert shown.loc["coupling", "false supported"] == "3.0% ± 1.0 (of 200)"
+    assert shown.loc["madrs_difference", "false supported"] == "-"
+    assert shown.loc["coupling", "coverage"] == "95.0% ± 1.0" and shown.loc["madrs_difference", "bias"] == "0.5 ± 0.1"
+    assert calibration_sentence(table, "paper-null") == (
+        'On 40 twins of `paper-null`, the report\'s decision rule called null effects "supported" in at most 3.0% of '
+        "their estimates in any family (not tested for madrs_difference: these twins have no such effect); and effects "
+        'too large to be negligible "ruled out" in none of their 160 estimates. The limit for each is 5%; the Monte '
+        "Carlo errors (±) treat each twin's estimates as one cluster.")
+    table.loc[0, "false ruled out"] = 0.1
+    assert '**effects too large to be negligible "ruled out" more often than 5%** in coupling (10.0%)' in calibration_sentence(table, "x")
+
+
+def test_calibration_by_scenario_and_the_source_of_a_study():
+    import pandas as pd
+
+    from ketamine_nif.recovery import calibration_by_scenario, study_source
+
+    one = coupling_results()
+    results = pd.concat([one.assign(scenario="paper-null"), one.assign(scenario="realistic-effects", p_rope=0.99)])
+    shown, text = calibration_by_scenario(results)
+    assert list(shown["scenario"]) == ["paper-null", "realistic-effects"] and list(shown.columns[:2]) == ["scenario", "family"]
+    assert shown["false ruled out"].tolist() == ["25.0% ± 25.0 (of 4)", "75.0% ± 25.0 (of 4)"]  # twin 4: no verdict
+    assert text.startswith("On 4 twins of `paper-null`") and "On 4 twins of `realistic-effects`" in text
+    assert study_source(None, "studies/x", "sweeps/x.yaml", "an hour") == (
+        "**The study's results are missing** (studies/x). Run `.venv/bin/ketamine-nif sweep sweeps/x.yaml` (an hour).")

@@ -8,7 +8,11 @@
 
 Both are sweeps, read by :func:`ketamine_nif.sweep.read_saved` and summarised
 by :func:`recovery_summary` (coverage, bias, RMSE, detections), grouped by
-estimand or by treatment and marker.
+estimand or by treatment and marker. The calibration suite
+(``sweeps/calibration.yaml``: the recovery replicate on twins of
+``paper-null`` and ``realistic-effects``) and the recovery study are also
+read as :func:`calibration_table`: per estimand family, how often each
+verdict of the report's decision rule is wrong, with Monte Carlo errors.
 """
 
 from __future__ import annotations
@@ -25,11 +29,16 @@ from .estimands import (
     COUPLING_WITHIN,
     MADRS_CHANGE_DIFFERENCE,
     NIF_CHANGE_RATIO,
+    lookup,
+    null_value,
 )
 from .estimates import recovery, summarise
 from .inference import SamplerSettings, fit
 from .models import build_nif_trajectory_model, prepare
 from .models.trajectory import BELOW_LOD
+from .summary import RULED as RULED_OUT
+from .summary import SUPPORT as SUPPORTED
+from .summary import UNRELIABLE, classify
 from .twin import simulate
 
 FITS = (  # name, the fit engine's form (ketamine_nif.engine.FORMS: its builder), estimands
@@ -107,6 +116,118 @@ def recovery_summary(results: pd.DataFrame, by: tuple[str, ...] = ("estimand",),
             "false_detections": int(g.loc[~planted, "detected"].astype(bool).sum()), "nulls": int((~planted).sum()),
         })
     return pd.DataFrame(rows)
+
+
+def _clustered(values: pd.Series, seeds: pd.Series) -> tuple[float, float]:
+    """The mean of ``values`` and its Monte Carlo standard error, with the
+    twins (``seeds``) as clusters: the estimates of one twin share its data,
+    so they are not independent. NaN for no values; the error is NaN with one twin."""
+    if values.empty:
+        return float("nan"), float("nan")
+    values = values.astype(float)
+    mean = float(values.mean())
+    by_twin = (values - mean).groupby(seeds.to_numpy()).sum()
+    twins = len(by_twin)
+    error = float(np.sqrt(twins / (twins - 1) * (by_twin**2).sum()) / len(values)) if twins > 1 else float("nan")
+    return mean, error
+
+
+def verdicts_against_truth(results: pd.DataFrame) -> pd.DataFrame:
+    """A study's results (estimates joined to the truth, with ``seed``) with
+    the report's verdict of each estimate (:func:`ketamine_nif.summary.classify`,
+    the summary page's decision rule), its family, and what the truth was:
+    ``null`` (no effect), ``outside_rope`` (an effect too large to call
+    negligible) and ``upward`` (its direction)."""
+    out = results.copy()
+    out["verdict"] = classify(out)
+    out["family"] = out["estimand"].map(lambda e: lookup(e).family)
+    nulls = out["estimand"].map(null_value)
+    ropes = out["estimand"].map(load_analysis().rope)
+    out["null"] = np.isclose(out["truth"], nulls)
+    out["outside_rope"] = [not low <= t <= high for t, (low, high) in zip(out["truth"], ropes, strict=True)]
+    out["upward"] = out["truth"] > nulls
+    out["supported_in_direction"] = (out["verdict"] == SUPPORTED) & ((out["p_positive"] > 0.5) == out["upward"])
+    return out
+
+
+def calibration_table(results: pd.DataFrame) -> pd.DataFrame:
+    """How often each verdict of the report is wrong on twins like these, per
+    estimand family: coverage of the 95% intervals, bias and RMSE, and the
+    rates of false "supported" (among null effects), false "ruled out" (among
+    effects outside the region of practical equivalence) and "supported" in
+    the right direction (power, among planted effects), each with its Monte
+    Carlo standard error (``<column> MCSE``; twins as clusters) and the
+    number of estimates it rests on. NaN where a family has no such effect."""
+    judged = verdicts_against_truth(results)
+    rows = []
+    for family, g in judged.groupby("family", sort=False):
+        row = {"family": family, "twins": g["seed"].nunique(), "estimates": len(g),
+               "unreliable": float((g["verdict"] == UNRELIABLE).mean())}
+        for column, values, among in (
+            ("coverage", g["covered"], None), ("bias", g["error"], None),
+            ("false supported", g["verdict"] == SUPPORTED, g["null"]),
+            ("false ruled out", g["verdict"] == RULED_OUT, g["outside_rope"]),
+            ("power", g["supported_in_direction"], ~g["null"]),
+        ):
+            chosen = values if among is None else values[among.astype(bool)]
+            row[column], row[f"{column} MCSE"] = _clustered(chosen, g.loc[chosen.index, "seed"])
+            if among is not None:
+                row[f"{column} n"] = len(chosen)
+        row["rmse"] = float((g["error"] ** 2).mean() ** 0.5)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+VERDICT_ERROR_LIMIT = 0.05  # false "supported" and false "ruled out" should each happen at most this often
+RATES = ("coverage", "false supported", "false ruled out", "power")
+
+
+def calibration_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`calibration_table` for a reader: each rate as a percentage with
+    its Monte Carlo error and, for the verdict rates, the number of
+    estimates it rests on ("-" where a family has none)."""
+    def rate(row, column):
+        if pd.isna(row[column]):
+            return "-"
+        count = f" (of {int(row[f'{column} n'])})" if f"{column} n" in row else ""
+        return f"{100 * row[column]:.1f}% ± {100 * row[f'{column} MCSE']:.1f}{count}"
+
+    shown = pd.DataFrame({"family": table["family"], "twins": table["twins"], "estimates": table["estimates"]})
+    for column in RATES:
+        shown[column] = [rate(row, column) for _, row in table.iterrows()]
+    shown["bias"] = [f"{b:.3g} ± {e:.2g}" for b, e in zip(table["bias"], table["bias MCSE"], strict=True)]
+    shown["RMSE"] = table["rmse"].map(lambda v: f"{v:.3g}")
+    return shown
+
+
+def calibration_sentence(table: pd.DataFrame, scenario: str) -> str:
+    """What :func:`calibration_table` says about the verdicts: whether false
+    "supported" and false "ruled out" stay within :data:`VERDICT_ERROR_LIMIT`
+    in every family (naming those that do not, and those that these twins
+    could not test), on twins of ``scenario``."""
+    from .reporting import join_words
+
+    limit = 100 * VERDICT_ERROR_LIMIT
+    parts = []
+    for column, effects in (("false supported", 'null effects "supported"'),
+                            ("false ruled out", 'effects too large to be negligible "ruled out"')):
+        tested, untested = table[table[column].notna()], table.loc[table[column].isna(), "family"]
+        over = tested[tested[column] > VERDICT_ERROR_LIMIT]
+        if tested.empty:
+            parts.append(f"{effects}: not tested (these twins have no such effect)")
+            continue
+        if len(over):
+            text = f"**{effects} more often than {limit:.0f}%** in " + join_words(
+                f"{family} ({100 * rate:.1f}%)" for family, rate in zip(over["family"], over[column], strict=True))
+        elif tested[column].max() == 0:
+            text = f"{effects} in none of their {int(tested[f'{column} n'].sum())} estimates"
+        else:
+            text = f"{effects} in at most {100 * tested[column].max():.1f}% of their estimates in any family"
+        if len(untested):
+            text += f" (not tested for {join_words(untested)}: these twins have no such effect)"
+        parts.append(text)
+    return (f"On {table['twins'].max()} twins of `{scenario}`, the report's decision rule called " + "; and ".join(parts)
+            + f". The limit for each is {limit:.0f}%; the Monte Carlo errors (±) treat each twin's estimates as one cluster.")
 
 
 # ---------------------------------------------------------------- values under the detection limit
@@ -210,6 +331,26 @@ SUMMARY_COLUMNS_TEXT = (
     "null estimates).")
 
 
+def study_source(study, folder: str, sweep_file: str, cost: str) -> str:
+    """How a saved study (:func:`ketamine_nif.sweep.read_saved`) was made, or,
+    when it is missing (None), how to make it (``cost``: its time, in words)."""
+    if study is None:
+        return f"**The study's results are missing** ({folder}). Run `.venv/bin/ketamine-nif sweep {sweep_file}` ({cost})."
+    fixed = study.spec.get("fixed", {})
+    return (f"Made by `{study.command}` ({study.progress}; every model with {fixed.get('chains', '?')} chains × "
+            f"{fixed.get('draws', '?')} draws).")
+
+
+def calibration_by_scenario(results: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The calibration of the verdicts in each scenario of a study's results
+    (:func:`calibration_table` per scenario, in :func:`calibration_display`'s
+    form, one under the other) and what each says (:func:`calibration_sentence`)."""
+    tables = {scenario: calibration_table(g) for scenario, g in results.groupby("scenario", sort=False)}
+    shown = pd.concat([calibration_display(t).assign(scenario=scenario) for scenario, t in tables.items()], ignore_index=True)
+    text = " ".join(calibration_sentence(t, scenario) for scenario, t in tables.items())
+    return shown[["scenario", *shown.columns.drop("scenario")]], text
+
+
 def show_study(folder: str, sweep_file: str, cost: str, by: tuple[str, ...] = ("estimand",), error: str = "error",
                explain: bool = True):
     """A chapter's view of a saved study against the truth: how it was made,
@@ -230,13 +371,10 @@ def _show_study(folder, sweep_file, cost, by, error, explain):
     from .sweep import read_saved
 
     study = read_saved(folder)
+    say(study_source(study, folder, sweep_file, cost) + (f" {SUMMARY_COLUMNS_TEXT}" if explain and study else ""))
     if study is None:
-        say(f"**The study's results are missing** ({folder}). Run `.venv/bin/ketamine-nif sweep {sweep_file}` ({cost}).")
         return None
     summary = recovery_summary(study.results, by, error)
-    fixed = study.spec.get("fixed", {})
-    say(f"Made by `{study.command}` ({study.progress}; every model with {fixed.get('chains', '?')} chains × "
-        f"{fixed.get('draws', '?')} draws)." + (f" {SUMMARY_COLUMNS_TEXT}" if explain else ""))
     show_table(summary, digits=3)
     if tuple(by) == ("estimand",):
         say(recovery_sentence(summary))
