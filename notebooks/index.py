@@ -11,6 +11,7 @@
 #   ketamine-nif:
 #     run: last
 #     reads: [estimates.csv]
+#     inputs: [studies/calibration/results.csv, studies/recovery/results.csv]
 # ---
 
 # %% [markdown]
@@ -33,7 +34,7 @@ outputs_dir = "_build/outputs"  # where the chapters wrote their outputs (<chapt
 # %%
 from pathlib import Path
 
-from ketamine_nif import describe, identifiability, plotting, summary
+from ketamine_nif import describe, identifiability, plotting, recovery, summary
 from ketamine_nif.chapter import open_data
 from ketamine_nif.plotting.summary import evidence_by_marker
 from ketamine_nif.reporting import say
@@ -57,7 +58,8 @@ summary.summary_frame(questions).to_csv(out / "summary.csv", index=False)
 
 # %%
 say(summary.thresholds_text())
-say(summary.findings_text(questions))
+rates, rates_source = recovery.verdict_error_rates()  # measured on simulated trials (chapter 08)
+say(summary.findings_text(questions, rates, rates_source))
 say(summary.missing_text(chapters, summary.missing_planned(jobs)))
 say(summary.uninformed_text(identifiability.assess(dataset)))
 

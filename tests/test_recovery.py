@@ -173,3 +173,24 @@ def test_calibration_by_scenario_and_the_source_of_a_study():
     assert text.startswith("On 4 twins of `paper-null`") and "On 4 twins of `realistic-effects`" in text
     assert study_source(None, "studies/x", "sweeps/x.yaml", "an hour") == (
         "**The study's results are missing** (studies/x). Run `.venv/bin/ketamine-nif sweep sweeps/x.yaml` (an hour).")
+
+
+def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recovery_study(tmp_path):
+    import pandas as pd
+
+    from ketamine_nif.recovery import verdict_error_rates
+
+    suite, recovery_dir = tmp_path / "calibration", tmp_path / "recovery"
+    assert verdict_error_rates(str(suite), str(recovery_dir)) == (None, "")
+    recovery_dir.mkdir()
+    coupling_results().assign(scenario="planted-effects").to_csv(recovery_dir / "results.csv", index=False)
+    rates, source = verdict_error_rates(str(suite), str(recovery_dir))
+    assert rates.loc["coupling", "false supported"] == 0.25 and rates.loc["coupling", "false ruled out"] == 0.25
+    assert source.startswith("the recovery study (4 twins of `planted-effects`")
+    suite.mkdir()
+    null = coupling_results().assign(scenario="paper-null", p_positive=0.6, p_rope=0.5)  # nothing supported
+    realistic = coupling_results().assign(scenario="realistic-effects", p_rope=0.99)  # everything ruled out
+    pd.concat([null, realistic]).to_csv(suite / "results.csv", index=False)
+    rates, source = verdict_error_rates(str(suite), str(recovery_dir))
+    assert rates.loc["coupling", "false supported"] == 0.0 and rates.loc["coupling", "false ruled out"] == 0.75
+    assert source.startswith("the calibration suite (4 twins of `paper-null` and 4 of `realistic-effects`")

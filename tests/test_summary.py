@@ -136,7 +136,8 @@ def test_findings_and_what_is_missing_from_the_page():
 
 
 def test_summary_and_appendix_run_last_but_keep_their_place():
-    assert runner.run_settings(NOTEBOOKS / "index.py") == {"run": "last", "reads": ["estimates.csv"]}
+    assert runner.run_settings(NOTEBOOKS / "index.py") == {"run": "last", "reads": ["estimates.csv"],
+                                                           "inputs": ["studies/calibration/results.csv", "studies/recovery/results.csv"]}
     assert runner.run_settings(NOTEBOOKS / "appendix.py")["reads"] == ["run-log", "diagnostics.json"]
     assert runner.run_settings(NOTEBOOKS / "01-data.py") == {}
     jobs = runner.book_jobs()
@@ -232,3 +233,30 @@ def test_the_summary_names_the_estimates_the_data_cannot_inform():
         "Not reported, as these data cannot inform them (the chapters' callouts give the reasons): "
         "MADRS change, ketamine - saline and NIF change, ketamine / saline (IL-6 and CRP).")
     assert summary.uninformed_text(Assessment([])) == ""
+
+
+def test_verdicts_carry_their_measured_error_rates():
+    """Beside a supported or ruled-out verdict, the rate at which the rule
+    gave it wrongly in its family (from the calibration suite or the recovery
+    study); nothing beside the others, or where a family was not measured."""
+    rates = pd.DataFrame({"false supported": [0.021, np.nan], "false supported MCSE": [0.005, np.nan],
+                          "false ruled out": [0.0, 0.03], "false ruled out MCSE": [0.0, 0.01]},
+                         index=pd.Index(["nif_ratio", "madrs_difference"], name="family"))
+    supported = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)))
+    ruled = question(rows(("IL-6", "24h", 1.0, 0.6, 0.99, True)))
+    inconclusive = question(rows(("IL-6", "24h", 1.1, 0.8, 0.5, True)))
+    madrs = question(rows(("MADRS", "24h", -7, 0.0, 0.0, True), estimand="madrs_change_difference"))
+    line = summary.summary_markdown([supported], rates).splitlines()[2]
+    assert "**supported** (wrong for 2.1% ± 0.5 of null estimates)" in line
+    assert "**ruled out** (wrong for 0.0% ± 0.0 of effects outside the ROPE)" in summary.summary_markdown([ruled], rates)
+    assert summary.summary_markdown([inconclusive], rates) == summary.summary_markdown([inconclusive])
+    assert summary.summary_markdown([madrs], rates) == summary.summary_markdown([madrs])  # no null MADRS effect was measured
+    by_subgroup = rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)).assign(subgroup="BMI < 25")
+    variant = rows(("IL-6", "24h", 1.234, 0.99, 0.0, True), estimand="nif_change_ratio_student")
+    for other in (question(by_subgroup), question(variant)):  # other models than the studies fitted: no rate
+        assert "wrong for" not in summary.summary_markdown([other], rates)
+    text = summary.findings_text([supported], rates, "the recovery study (50 twins)")
+    table, meaning, multiplicity = text.split("\n\n")
+    assert table == summary.summary_markdown([supported], rates) and multiplicity == summary.multiplicity_text([supported])
+    assert meaning.startswith("**Measured error rates.**") and "from the recovery study (50 twins)" in meaning
+    assert summary.findings_text([supported]) == summary.summary_markdown([supported]) + "\n\n" + summary.multiplicity_text([supported])

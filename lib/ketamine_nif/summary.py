@@ -35,7 +35,7 @@ import pandas as pd
 
 from . import estimands
 from .analysis import load as load_analysis
-from .estimands import REGISTRY, VARIANTS, base_name, null_value
+from .estimands import ALL_PARTICIPANTS, REGISTRY, VARIANTS, base_name, null_value
 from .estimates import COLUMNS
 
 RULED_OUT = load_analysis().equivalence_level  # P(inside ROPE) at or above which an effect of practical size is ruled out
@@ -318,13 +318,34 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def summary_markdown(qs: list[Question]) -> str:
-    """The summary table (a Markdown pipe table with links to the chapters)."""
+MEASURED = {SUPPORT: ("false supported", "of null estimates"), RULED: ("false ruled out", "of effects outside the ROPE")}
+
+
+def measured_error(category: str, question: Question, rates: pd.DataFrame | None) -> str:
+    """The measured error rate of a question's verdict in its estimand's
+    family (``rates``: :func:`ketamine_nif.recovery.verdict_error_rates`), as
+    a parenthesis for the summary's evidence column; '' where none was
+    measured: the studies fit the book's main models to the whole sample, so
+    subgroup estimates and a chapter's variants (another model) get none."""
+    whole = (question.rows["subgroup"].astype(str) == ALL_PARTICIPANTS).all() if "subgroup" in question.rows else True
+    if rates is None or category not in MEASURED or question.estimand not in REGISTRY or not whole:
+        return ""
+    column, among = MEASURED[category]
+    family = REGISTRY[question.estimand].family
+    if family not in rates.index or pd.isna(rates.loc[family, column]):
+        return ""
+    return f" (wrong for {100 * rates.loc[family, column]:.1f}% ± {100 * rates.loc[family, f'{column} MCSE']:.1f} {among})"
+
+
+def summary_markdown(qs: list[Question], rates: pd.DataFrame | None = None) -> str:
+    """The summary table (a Markdown pipe table with links to the chapters);
+    with ``rates``, each supported or ruled-out verdict carries its measured
+    error rate (:func:`measured_error`)."""
     lines = ["| question | answer | key estimate [95% interval] | evidence | rests on |", "|:------|:------------|:-------|:---|:---|"]
     for q in qs:
         key = q.key
         category = overall_category(q.rows)
-        shown = f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*"
+        shown = (f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*") + measured_error(category, q, rates)
         estimate = f"{where(key)}: {interval_text(key)}"
         lines.append("| " + " | ".join(_cell(x) for x in (
             f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", answer(q), estimate, shown, multiplicity(q))) + " |")
@@ -344,11 +365,24 @@ def summary_frame(qs: list[Question]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def findings_text(qs: list[Question]) -> str:
-    """The summary of findings: the table and its multiplicity, or why there is none."""
+def findings_text(qs: list[Question], rates: pd.DataFrame | None = None, source: str = "") -> str:
+    """The summary of findings: the table (with the verdicts' measured error
+    rates from ``source``, when there are ``rates``), what those rates mean,
+    and its multiplicity; or why there is none."""
     if not qs:
         return "No analysis chapter has written estimates yet: run the notebooks first (`make report`)."
-    return summary_markdown(qs) + "\n\n" + multiplicity_text(qs)
+    return summary_markdown(qs, rates) + "\n\n" + error_rates_text(source if rates is not None else "") + multiplicity_text(qs)
+
+
+def error_rates_text(source: str) -> str:
+    """One sentence on what the measured error rates beside the verdicts
+    mean (''  without them)."""
+    if not source:
+        return ""
+    return (f"**Measured error rates.** Beside each supported or ruled-out verdict is how often the rule gave that verdict "
+            f"wrongly, per estimate of that kind, on simulated trials like this one, from {source}: a null effect called "
+            "supported, or an effect too large to be negligible called ruled out ([model criticism]"
+            "(08-model-criticism.ipynb#sec-criticism-calibration)).\n\n")
 
 
 def missing_text(chapters: list[ChapterResults], planned: dict[str, str]) -> str:
