@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ketamine-nif:
-#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/calibration/results.csv, studies/sbc/results.csv, studies/sbc-coupling/results.csv, studies/lod-bias/results.csv]
+#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/calibration/results.csv, studies/sbc/results.csv, studies/sbc-coupling/results.csv, studies/sbc-moderation/results.csv, studies/lod-bias/results.csv]
 # ---
 
 # %% [markdown]
@@ -44,6 +44,7 @@ calibration_dir = "studies/calibration"  # saved by: ketamine-nif sweep sweeps/c
 lod_study_dir = "studies/lod-bias"  # saved by: ketamine-nif sweep sweeps/lod-bias.yaml
 sbc_dir = "studies/sbc"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
 sbc_coupling_dir = "studies/sbc-coupling"  # saved by: ketamine-nif sweep sweeps/sbc-coupling.yaml
+sbc_moderation_dir = "studies/sbc-moderation"  # saved by: ketamine-nif sweep sweeps/sbc-moderation.yaml
 analysis_config = "params/analysis.yaml"  # priors and the region of practical equivalence
 
 # %%
@@ -415,6 +416,37 @@ if sbc_coupling is not None:
     sbc_coupling_table = criticism.sbc_summary(sbc_coupling.results, seed=seed)
     show_table(sbc_coupling_table, digits=3)
     say(answers.sbc_calibration(sbc_coupling.results, sbc_coupling_table, level="nif_mu"))
+
+# %% [markdown]
+# ### The aim 3 (moderation) model {#sec-criticism-sbc-moderation}
+#
+# The moderation model (@sec-baseline-model) is calibrated in the same way
+# (`ketamine_nif.criticism.sbc_moderation_replicate`): built on a design with
+# every NIF sample missing, it draws each participant's baseline level of
+# each marker from its prior and the MADRS ratings given them; the drawn
+# levels (the second marker censored under the fixed limit) and ratings
+# become the data (`ketamine-nif sweep sweeps/sbc-moderation.yaml`).
+# @fig-criticism-sbc-moderation shows the moderations $\kappa_{m,t}$, the
+# baseline slopes, the arm effect on MADRS, the outcome model's intercept,
+# baseline slope and SDs, and the baseline levels' means and SDs.
+
+# %%
+sbc_moderation = sweep.read_saved(sbc_moderation_dir)
+say(answers.sbc_source(sbc_moderation, sbc_moderation_dir, "sweeps/sbc-moderation.yaml",
+                       "about 5 s per replicate and core, and about a minute per compilation"))
+
+# %%
+#| label: fig-criticism-sbc-moderation
+#| fig-cap: "Simulation-based calibration of the aim 3 (moderation) model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey), per main parameter."
+#| fig-alt: "Small panels, one per parameter of the moderation model, each with a wiggly line that should stay within a grey band around zero."
+figures.sbc(criticism.sbc_ecdf(sbc_moderation.results, seed=seed) if sbc_moderation is not None else None)
+plotting.show()
+
+# %%
+if sbc_moderation is not None:
+    sbc_moderation_table = criticism.sbc_summary(sbc_moderation.results, seed=seed)
+    show_table(sbc_moderation_table, digits=3)
+    say(answers.sbc_calibration(sbc_moderation.results, sbc_moderation_table, level="nif0_mu"))
 
 # %% [markdown]
 # ## Estimates {#sec-criticism-estimates}

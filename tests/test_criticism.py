@@ -72,6 +72,50 @@ def test_the_coupling_sbc_draw_is_one_joint_draw_from_the_models_prior():
     assert data.outcome_scale() == criticism.SBC_OUTCOME and (data.nif_center() == 1.0).all()
 
 
+def test_the_moderation_sbc_draw_is_one_joint_draw_from_the_models_prior():
+    """The data of an aim 3 SBC replicate, rebuilt from the prior draw: one
+    baseline sample per participant and marker, of the drawn mean and SD;
+    each MADRS rating the outcome model's mean plus, per marker, the drawn
+    slope and moderation times the standardised baseline level, plus a person
+    intercept and noise of the drawn SDs."""
+    participants, markers = 133, 2
+    data, prior = criticism.outcome_sbc_data(seed=6, participants=participants, markers=markers, censored_share=0.25,
+                                             form="moderation")
+    draw = {name: np.asarray(prior[name]).squeeze(axis=(0, 1)) for name in prior.data_vars}
+    assert (data.nif_visit == 0).all() and len(data.nif_log) == participants * markers
+    baseline = np.asarray(prior["nif0_missing"]).reshape(markers, participants)
+    seen = ~data.nif_censored
+    np.testing.assert_array_equal(data.nif_log[seen], baseline[data.nif_marker, data.nif_person][seen])
+    for m in range(markers):
+        assert baseline[m].mean() == pytest.approx(draw["nif0_mu"][m], abs=4 * draw["nif0_sd"][m] / np.sqrt(participants))
+        assert baseline[m].std() == pytest.approx(draw["nif0_sd"][m], rel=0.2)
+    lod = criticism.sbc_log_lod(1.0, 0.25)  # censored: exactly the last marker's values under the fixed limit
+    drawn = baseline[data.nif_marker, data.nif_person]
+    np.testing.assert_array_equal(data.nif_censored, (data.nif_marker == markers - 1) & (drawn <= lod))
+    person, t = data.y_person, data.y_visit
+    z = (baseline - draw["nif0_mu"][:, None]) / draw["nif0_sd"][:, None]
+    contrast = data.arm_contrast
+    shift = np.concatenate([[0.0], draw["visit_shift"]])
+    slope = draw["baseline_slope_nif"][:, t - 1] + contrast[person] * draw["baseline_moderation_difference"][:, t - 1]
+    expected = (draw["alpha"] + shift[t - 1] + draw["theta"] * (data.y0[person] - data.y0.mean())
+                + draw["madrs_change_difference"][t - 1] * contrast[person] + (slope * z[:, person]).sum(axis=0))
+    rest = data.y - expected
+    person_means = pd.Series(rest).groupby(person).mean()
+    noise = rest - person_means[person].to_numpy()
+    assert noise.std() * np.sqrt(3 / 2) == pytest.approx(draw["sigma_y"], rel=0.15)
+    assert person_means.var() == pytest.approx(draw["person_sd"] ** 2 + draw["sigma_y"] ** 2 / 3, rel=0.35)
+
+
+@pytest.mark.slow
+def test_moderation_sbc_replicate_returns_sane_ranks():
+    rows = pd.DataFrame(criticism.sbc_moderation_replicate(seed=3, participants=12, markers=2, draws=40, tune=60,
+                                                           chains=1, thin=1))
+    scalars = {"baseline_moderation_difference": 6, "baseline_slope_nif": 6, "madrs_change_difference": 3, "alpha": 1,
+               "theta": 1, "sigma_y": 1, "person_sd": 1, "nif0_mu": 2, "nif0_sd": 2}
+    assert rows["parameter"].str.split("[", regex=False).str[0].value_counts().to_dict() == scalars
+    assert (rows["draws"] == 40).all() and rows["rank"].between(0, 40).all()
+
+
 @pytest.mark.slow
 def test_coupling_sbc_replicate_returns_sane_ranks():
     rows = pd.DataFrame(criticism.sbc_coupling_replicate(seed=3, participants=12, markers=2, draws=40, tune=60,

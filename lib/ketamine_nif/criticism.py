@@ -1,7 +1,9 @@
 """Model criticism: the variants of the aim 1 model (:data:`VARIANTS`),
 leave-one-participant-out comparison of them, predictive checks of any
 variant, how values under the detection limit bias the estimates, and
-simulation-based calibration (SBC) of the NIF-trajectory model. The figures
+simulation-based calibration (SBC) of the NIF-trajectory model (aim 1) and
+of the outcome models with latent NIF values (aims 2 and 3,
+:func:`outcome_sbc_replicate`). The figures
 are in :mod:`ketamine_nif.plotting.criticism`, the sentences in
 :mod:`ketamine_nif.answers.criticism`.
 
@@ -500,41 +502,72 @@ SBC_OUTCOME = (22.0, 8.0)  # centre and scale of the outcome priors in the aim 2
 SBC_BASELINE_MADRS = (32.8, 5.3)  # mean and SD of the baseline MADRS covariate (the paper-null twin's)
 
 
-def sbc_coupling_replicate(*, seed: int, participants: int = 30, markers: int = 2, censored_share: float = 0.25,
-                           draws: int = 200, tune: int = 300, chains: int = 2, thin: int = 2, target_accept: float = 0.95,
-                           sampler: str = "nutpie", **_ignored) -> list[dict]:
-    """One SBC replicate of the aim 2 (coupling) model: a joint draw from its
-    prior (:func:`coupling_sbc_data`), the model fitted to the drawn data
+SBC_MODERATION_PARAMETERS = ("baseline_moderation_difference", "baseline_slope_nif", "madrs_change_difference", "alpha",
+                             "theta", "sigma_y", "person_sd", "nif0_mu", "nif0_sd")
+OUTCOME_SBC = {  # form -> (the latent NIF grid the model draws when every sample is missing, the parameters ranked)
+    "coupling": ("nif_missing", SBC_COUPLING_PARAMETERS),
+    "moderation": ("nif0_missing", SBC_MODERATION_PARAMETERS),
+}
+
+
+def sbc_coupling_replicate(**options) -> list[dict]:
+    """One SBC replicate of the aim 2 (coupling) model (:func:`outcome_sbc_replicate`)."""
+    return outcome_sbc_replicate(form="coupling", **options)
+
+
+def sbc_moderation_replicate(**options) -> list[dict]:
+    """One SBC replicate of the aim 3 (moderation) model (:func:`outcome_sbc_replicate`)."""
+    return outcome_sbc_replicate(form="moderation", **options)
+
+
+def outcome_sbc_replicate(*, seed: int, form: str, participants: int = 30, markers: int = 2, censored_share: float = 0.25,
+                          draws: int = 200, tune: int = 300, chains: int = 2, thin: int = 2, target_accept: float = 0.95,
+                          sampler: str = "nutpie", **_ignored) -> list[dict]:
+    """One SBC replicate of an outcome model with latent NIF values (``form``:
+    ``coupling``, aim 2, or ``moderation``, aim 3): a joint draw from its
+    prior (:func:`outcome_sbc_data`), the model fitted to the drawn data
     through the fit engine (``sampler`` one of its routes) with ``chains`` x
     ``draws`` (thinned by ``thin``); one row per main parameter
-    (:data:`SBC_COUPLING_PARAMETERS`): the rank of its true value among the
-    posterior draws."""
+    (:data:`OUTCOME_SBC`): the rank of its true value among the posterior draws."""
     from .engine import fit_form
 
-    data, prior = coupling_sbc_data(seed, participants, markers, censored_share)
+    data, prior = outcome_sbc_data(seed, participants, markers, censored_share, form)
     settings = SamplerSettings(sampler=sampler, draws=-(-draws * thin // chains), tune=tune, chains=chains, seed=seed + 1,
                                target_accept=target_accept)
-    idata = fit_form("coupling", data, settings, "sbc-coupling").idata
+    idata = fit_form(form, data, settings, f"sbc-{form}").idata
     last = data.nif_marker == markers - 1
-    return _rank_rows(idata, prior, SBC_COUPLING_PARAMETERS, thin, censored_share=float(data.nif_censored.mean()),
+    return _rank_rows(idata, prior, OUTCOME_SBC[form][1], thin, censored_share=float(data.nif_censored.mean()),
                       log_lod=float(data.nif_log_lod[last][0]))
 
 
 def coupling_sbc_data(seed: int, participants: int, markers: int, censored_share: float) -> tuple[ModelData, xr.Dataset]:
-    """A joint draw from the aim 2 model's prior: (the data, the prior draw).
+    """A joint draw from the aim 2 model's prior (:func:`outcome_sbc_data`)."""
+    return outcome_sbc_data(seed, participants, markers, censored_share, "coupling")
+
+
+def outcome_sbc_data(seed: int, participants: int, markers: int, censored_share: float,
+                     form: str = "coupling") -> tuple[ModelData, xr.Dataset]:
+    """A joint draw from the prior of the aim 2 (``form`` coupling) or aim 3
+    (moderation) model: (the data, the prior draw).
 
     The draw comes from the model itself, built on a design whose every NIF
-    sample is missing: each cell of the NIF grid is then a latent value drawn
-    from its prior, and the MADRS ratings are drawn given them. The drawn grid
+    sample is missing: each cell of the NIF grid the model uses (every visit
+    for aim 2, the baseline for aim 3) is then a latent value drawn from its
+    prior, and the MADRS ratings are drawn given them. The drawn grid
     becomes the data's NIF values (the last marker censored under a limit
     fixed in advance, :func:`sbc_log_lod`) and the drawn ratings its MADRS;
     the baseline MADRS is a covariate drawn once per participant
     (:data:`SBC_BASELINE_MADRS`); the priors centred on data are centred on
     fixed values (:class:`_FixedCentre`, :data:`SBC_OUTCOME`)."""
-    from .models import build_coupling_model
+    from .engine import form_named
 
+    latent = OUTCOME_SBC[form][0]
     rng = np.random.default_rng(seed)
     design = sbc_design(participants, markers, rng)
+    if form == "moderation":  # its model reads the baseline samples only
+        baseline = design.nif_visit == 0
+        design = design.changed(**{name: getattr(design, name)[baseline] for name in
+                                   ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod")})
     post_visits = len(SBC_VISITS) - 1
     design.y0 = rng.normal(*SBC_BASELINE_MADRS, size=participants)
     design.y_person = np.repeat(np.arange(participants), post_visits)
@@ -546,9 +579,9 @@ def coupling_sbc_data(seed: int, participants: int, markers: int, censored_share
     logging.getLogger("pymc").setLevel(logging.ERROR)
     with warnings.catch_warnings():  # the ratings' random draw is Python code (likelihoods.random_intercept)
         warnings.filterwarnings("ignore", "Numba will use object mode", UserWarning)
-        simulated = pm.sample_prior_predictive(draws=1, model=build_coupling_model(no_samples), random_seed=seed)
-    # the latent cells in (marker, participant, visit) order: the whole grid
-    grid = np.asarray(simulated.prior["nif_missing"]).reshape(markers, participants, len(SBC_VISITS))
+        simulated = pm.sample_prior_predictive(draws=1, model=form_named(form).build(no_samples), random_seed=seed)
+    # the latent cells in (marker, participant, visit) order: the whole grid, or its baseline column
+    grid = np.asarray(simulated.prior[latent]).reshape(markers, participants, -1)
     values = grid[design.nif_marker, design.nif_person, design.nif_visit]
     log_lod = np.where(design.nif_marker == markers - 1, sbc_log_lod(design.centre[-1], censored_share), -np.inf)
     censored = values <= log_lod
