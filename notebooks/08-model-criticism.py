@@ -371,10 +371,7 @@ figures.sbc(criticism.sbc_ecdf(sbc_study.results, seed=seed) if sbc_study is not
 plotting.show()
 
 # %%
-if sbc_study is not None:
-    sbc_table = criticism.sbc_summary(sbc_study.results, seed=seed)
-    show_table(sbc_table, digits=3)
-    say(answers.sbc_calibration(sbc_study.results, sbc_table))
+answers.show_sbc(sbc_study, seed)
 
 # %%
 say(answers.between_person_spread(fits[criticism.BOOK].idata.posterior, [fits[criticism.BOOK].diagnostics]))
@@ -412,10 +409,7 @@ figures.sbc(criticism.sbc_ecdf(sbc_coupling.results, seed=seed) if sbc_coupling 
 plotting.show()
 
 # %%
-if sbc_coupling is not None:
-    sbc_coupling_table = criticism.sbc_summary(sbc_coupling.results, seed=seed)
-    show_table(sbc_coupling_table, digits=3)
-    say(answers.sbc_calibration(sbc_coupling.results, sbc_coupling_table, level="nif_mu"))
+answers.show_sbc(sbc_coupling, seed, level="nif_mu")
 
 # %% [markdown]
 # ### The aim 3 (moderation) model {#sec-criticism-sbc-moderation}
@@ -443,10 +437,7 @@ figures.sbc(criticism.sbc_ecdf(sbc_moderation.results, seed=seed) if sbc_moderat
 plotting.show()
 
 # %%
-if sbc_moderation is not None:
-    sbc_moderation_table = criticism.sbc_summary(sbc_moderation.results, seed=seed)
-    show_table(sbc_moderation_table, digits=3)
-    say(answers.sbc_calibration(sbc_moderation.results, sbc_moderation_table, level="nif0_mu"))
+answers.show_sbc(sbc_moderation, seed, level="nif0_mu")
 
 # %% [markdown]
 # ## Estimates {#sec-criticism-estimates}

@@ -200,6 +200,20 @@ def sbc_source(study, folder: str, sweep_file: str = "sweeps/sbc.yaml",
             f"({study.progress}).")
 
 
+def show_sbc(study, seed: int, level: str = "mu") -> None:
+    """A chapter's table (``criticism.sbc_summary``) and sentence
+    (:func:`sbc_calibration`) of a saved SBC study; nothing when it is
+    missing (:func:`sbc_source` says so)."""
+    from ..criticism import sbc_summary
+    from ..reporting import say, show_table
+
+    if study is None:
+        return
+    table = sbc_summary(study.results, seed=seed)
+    show_table(table, digits=3)
+    say(sbc_calibration(study.results, table, level=level))
+
+
 def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "mu") -> str:
     """From the SBC rows and ``criticism.sbc_summary``: the share censored,
     the parameters whose rank ECDF leaves its band, and divergent replicates
