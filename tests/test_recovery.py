@@ -190,6 +190,8 @@ def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recover
     suite.mkdir()
     null = coupling_results().assign(scenario="paper-null", p_positive=0.6, p_rope=0.5)  # nothing supported
     realistic = coupling_results().assign(scenario="realistic-effects", p_rope=0.99)  # everything ruled out
+    pd.concat([null, realistic[realistic["seed"] < 4]]).to_csv(suite / "results.csv", index=False)
+    assert verdict_error_rates(str(suite), str(recovery_dir))[1].startswith("the recovery study")  # the suite is behind it
     pd.concat([null, realistic]).to_csv(suite / "results.csv", index=False)
     rates, source = verdict_error_rates(str(suite), str(recovery_dir))
     assert rates.loc["coupling", "false supported"] == 0.0 and rates.loc["coupling", "false ruled out"] == 0.75

@@ -238,26 +238,28 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
     """The measured error rate of each verdict per estimand family (index),
     with Monte Carlo errors, and where it comes from, in words: from the
     calibration suite (false "supported" on ``paper-null`` twins, false
-    "ruled out" on ``realistic-effects`` twins) or, until it has been run,
-    from the recovery study (twins of ``planted-effects``, kinder than real
-    data). None and '' when neither study is saved."""
+    "ruled out" on ``realistic-effects`` twins) once it has as many twins
+    per scenario as the recovery study, until then from the recovery study
+    (twins of ``planted-effects``, kinder than real data). None and '' when
+    neither study is saved."""
     from .sweep import read_saved
 
     columns = [f"{rate}{suffix}" for rate in ("false supported", "false ruled out") for suffix in ("", " MCSE")]
-    suite = read_saved(calibration_dir)
-    if suite is not None and {NULL_SCENARIO, REALISTIC_SCENARIO} <= set(suite.results["scenario"]):
+    suite, recovery_study = read_saved(calibration_dir), read_saved(recovery_dir)
+    twins = (suite.results.groupby("scenario")["seed"].nunique() if suite is not None else pd.Series(dtype=int))
+    enough = recovery_study.results["seed"].nunique() if recovery_study is not None else 1  # a suite under way must catch up
+    if all(twins.get(s, 0) >= enough for s in (NULL_SCENARIO, REALISTIC_SCENARIO)):
         by = {scenario: calibration_table(g).set_index("family") for scenario, g in suite.results.groupby("scenario")}
         null, realistic = by[NULL_SCENARIO], by[REALISTIC_SCENARIO]
         rates = null[columns[:2]].join(realistic[columns[2:]], how="outer")
         return rates, (f"the calibration suite ({int(null['twins'].max())} twins of `{NULL_SCENARIO}` and "
                        f"{int(realistic['twins'].max())} of `{REALISTIC_SCENARIO}`, {suite.progress})")
-    recovery_study = read_saved(recovery_dir)
     if recovery_study is None:
         return None, ""
     table = calibration_table(recovery_study.results).set_index("family")
     scenarios = ", ".join(f"`{s}`" for s in recovery_study.results["scenario"].unique())
     return table[columns], (f"the recovery study ({int(table['twins'].max())} twins of {scenarios}, kinder than real blood "
-                            "data; the calibration suite has not been run)")
+                            "data; the calibration suite has not been run that far)")
 
 
 # ---------------------------------------------------------------- values under the detection limit
