@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ketamine-nif:
-#     inputs: [studies/design-nif/results.csv, studies/design-coupling/results.csv]
+#     inputs: [studies/design-nif-book/results.csv, studies/design-coupling-book/results.csv]
 # ---
 
 # %% [markdown]
@@ -19,17 +19,19 @@
 # association the trial could have found. This chapter asks it by simulation:
 # if ketamine really raised a marker by a given factor, or depression really
 # moved with a marker within a person by a given amount, how often would this
-# report's own analysis, on a trial of this size and design, have said so?
-# The answer is a curve of detection probability against true effect size, and
-# the smallest effect the trial would detect four times out of five.
+# report's own analysis, on a trial of this size and design, have said so, and
+# how often would it have wrongly called the effect negligible? The answer is
+# two curves against true effect size, the chance of "supported" and the
+# chance of "ruled out", and the smallest effect the trial would support four
+# times out of five.
 
 # %% tags=["parameters"]
 data_dir = "data/synthetic"  # the data of this edition (their design is compared with the simulations)
 output_dir = "_build/outputs/10-design-sensitivity"  # detection.csv and smallest-detectable.csv
 sweeps_dir = "studies"  # where the sweeps keep their results (out: in sweeps/*.yaml)
-nif_sweep = "design-nif"  # sweep of the aim 1 arm effect (sweeps/design-nif.yaml)
-coupling_sweep = "design-coupling"  # sweep of the aim 2 coupling (sweeps/design-coupling.yaml)
-target_power = 0.8  # detection probability that defines the smallest detectable effect
+nif_sweep = "design-nif-book"  # sweep of the aim 1 arm effect (sweeps/design-nif-book.yaml)
+coupling_sweep = "design-coupling-book"  # sweep of the aim 2 coupling (sweeps/design-coupling-book.yaml)
+target_power = 0.8  # probability of "supported" that defines the smallest detectable effect
 
 # %%
 from pathlib import Path
@@ -55,50 +57,50 @@ sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coup
 # One replicate simulates the trial with the project's synthetic twin (the
 # trial's arms, visits, dropout, detection limits and assumed marker
 # variability; the paper-null scenario), plants one effect of true size
-# $\theta$, fits the model this report uses for that question, and applies the
-# report's decision rule: the effect is *detected* when the posterior
-# probability of its true direction is at least 0.975, that is, when its 95%
-# interval excludes no effect. Over $R$ replicates at each size, the detection
-# probability
+# $\theta$ in one marker, fits the model this report uses for that question
+# to every marker of the twin, exactly as its chapter does, and applies the
+# summary page's decision rule to the planted marker's estimate. The effect is
+# *supported* when the posterior probability of its direction is at least
+# 0.975 (its 95% interval excludes no effect) and the fit passed the
+# convergence verdict; it is *ruled out* when the posterior probability that
+# it lies inside the region of practical equivalence (ROPE: effects too small
+# to matter, @sec-evidence-rope) is at least 0.95. Over $R$ replicates at
+# each size, the probability of each verdict, for example
 #
 # $$
-# \pi(\theta) = \Pr\bigl(\Pr(\text{effect in the true direction} \mid \text{data}) \ge 0.975 \;\big|\; \theta\bigr)
+# \pi(\theta) = \Pr\bigl(\text{supported in the true direction} \;\big|\; \theta\bigr),
 # $$
 #
-# is estimated by the share $\hat\pi$ of replicates in which the effect was
-# detected, with Monte Carlo standard error $\sqrt{\hat\pi(1-\hat\pi)/R}$ (the
-# bars show 95% Wilson intervals). At $\theta$ = no effect, $\hat\pi$ is the
-# rate of false alarms, which the rule keeps near 5% (2.5% in each direction).
-# The smallest detectable effect is where a logistic regression of detection
-# on $\theta$ (on the log scale for ratios) crosses the target probability;
-# its interval carries the regression's uncertainty.
+# is estimated by the share $\hat\pi$ of replicates that gave it, with Monte
+# Carlo standard error $\sqrt{\hat\pi(1-\hat\pi)/R}$ (the bars show 95%
+# Wilson intervals). At $\theta$ = no effect, "supported" is a false alarm,
+# which the rule keeps near 5% (2.5% in each direction), and "ruled out" is
+# the right answer; for $\theta$ outside the ROPE, "ruled out" is wrong. The
+# smallest detectable effect is where a logistic regression of "supported" on
+# $\theta$ (on the log scale for ratios) crosses the target probability; its
+# interval carries the regression's uncertainty.
 #
 # Two effects are studied:
 #
 # - **Aim 1**: ketamine raises IL-6 at 24 hours by a factor $\theta$ (the
 #   ketamine/saline ratio of geometric-mean change from baseline), estimated
-#   with the NIF trajectory model of @sec-nif-trajectories.
+#   with the NIF trajectory model of @sec-nif-trajectories fitted to all seven
+#   markers.
 # - **Aim 2**: within a person in the ketamine arm, MADRS moves by $\theta$
 #   points per doubling of IL-1RA (the marker of the paper's one subgroup
-#   finding), estimated with the coupling model of @sec-coupling.
+#   finding), estimated with the coupling model of @sec-coupling fitted to all
+#   seven markers (each adjusted for the others).
 #
-# Two simplifications keep hundreds of fits affordable, and both are stated
-# where they matter. Each replicate fits the planted marker alone; the book's
-# models share nothing between markers for these effects (each marker is
-# shrunk by its own scale), so for aim 1 the book's answer for a marker is the
-# same as fitted alone, and for aim 2 it differs only through the adjustment
-# for the other markers. Both sweeps fit the book's current models through
-# the fit engine (the model compiled once per worker and each twin's data
-# swapped in, sampled with nutpie's NUTS; its log density is the book form's,
-# and its fits agree with the book's sampler within Monte Carlo error, both
-# checked by tests). And each fit draws fewer samples than the book
-# (the settings are given with the results): enough to place a probability near
-# 0.975 on the right side of the threshold, but short of the report's verdict,
-# which asks every one of the model's parameters, most of them person levels,
-# for R-hat ≤ 1.01 and 400 effective draws; the tables show each size's median
-# largest R-hat and the share of fits with divergent transitions instead. The
-# results also depend on the twin's assumed variability of each marker within
-# and between people (@sec-data), which the paper did not report.
+# Each fit is the book's model through the fit engine (the model compiled
+# once per worker and each twin's data swapped in, sampled with nutpie's NUTS;
+# its log density is the book form's, and its fits agree with the book's
+# sampler within Monte Carlo error, both checked by tests), with 4 chains of
+# 1,000 draws (the book draws 2,000: the settings are given with the
+# results). The results depend on the twin's assumed variability of each
+# marker within and between people (@sec-data), which the paper did not
+# report, and on paper-null's exact assays: the calibration suite of
+# @sec-criticism-calibration measures the verdicts on twins with assay error,
+# correlated markers and dropout that follows depression.
 
 # %% [markdown]
 # ## Results {#sec-design-results}
@@ -112,7 +114,7 @@ say(answers.provenance(available, sizes))
 
 # %%
 #| label: tbl-design-nif
-#| tbl-cap: "Aim 1 (ketamine effect on IL-6 at 24 h): share of simulated trials in which the effect was detected (± Monte Carlo standard error), coverage of the 95% credible interval, median of each fit's largest R-hat and share of fits with divergent transitions."
+#| tbl-cap: "Aim 1 (ketamine effect on IL-6 at 24 h, all markers fitted): share of simulated trials in which the analysis supported the effect in its true direction and share in which it ruled the effect out (± Monte Carlo standard error), coverage of the 95% credible interval, share of fits that passed the convergence verdict and share with divergent transitions."
 if design.NIF_CHANGE_RATIO in curves:
     show_table(design.detection_table(curves[design.NIF_CHANGE_RATIO], design.NIF_CHANGE_RATIO))
 else:
@@ -120,7 +122,7 @@ else:
 
 # %%
 #| label: tbl-design-coupling
-#| tbl-cap: "Aim 2 (within-person coupling of IL-1RA and MADRS, ketamine arm): share of simulated trials in which the coupling was detected (± Monte Carlo standard error), coverage of the 95% credible interval, median of each fit's largest R-hat and share of fits with divergent transitions."
+#| tbl-cap: "Aim 2 (within-person coupling of IL-1RA and MADRS, ketamine arm, all markers fitted): share of simulated trials in which the analysis supported the coupling in its true direction and share in which it ruled the coupling out (± Monte Carlo standard error), coverage of the 95% credible interval, share of fits that passed the convergence verdict and share with divergent transitions."
 coupling = design.COUPLING_WITHIN["ketamine"]
 if coupling in curves:
     show_table(design.detection_table(curves[coupling], coupling))
@@ -129,8 +131,8 @@ else:
 
 # %%
 #| label: fig-design-curves
-#| fig-cap: "Probability that the report's analysis detects an effect, against its true size, with 95% Monte Carlo intervals. Dashed: the target probability; dotted: the 2.5% false-alarm rate in one direction; orange line and band: the smallest detectable effect and its 95% interval."
-#| fig-alt: "Detection probability curves rising from near zero at no effect toward one at large effects, for the ketamine effect on IL-6 and the within-person coupling of IL-1RA with depression."
+#| fig-cap: "Probability that the report's analysis supports an effect (blue) and that it rules the effect out (grey, dashed), against its true size, with 95% Monte Carlo intervals. Dashed line: the target probability; dotted: the 2.5% false-alarm rate in one direction; orange line and band: the smallest detectable effect and its 95% interval."
+#| fig-alt: "For the ketamine effect on IL-6 and the within-person coupling of IL-1RA with depression: a curve of support rising from near zero at no effect toward one at large effects, and a curve of ruling out that falls as the effect grows."
 if curves:
     detection_curves(curves, smallest, target_power)
     plotting.show()

@@ -62,18 +62,31 @@ def test_the_smallest_detectable_effect_in_words():
     nif = curve(NIF_CHANGE_RATIO, "IL-6", "24h", {1.0: 0.04, 1.4: 0.6, 1.8: 0.95})
     best = {"effect": 1.5, "low": 1.4, "high": 1.62, "within_tested_range": True}
     assert answers.smallest_sentence(NIF_CHANGE_RATIO, nif, best, 0.8) == (
-        "For a ketamine effect on IL-6 at 24h, the trial detects an effect of +50% (ratio 1.50) with 80% probability "
+        "For a ketamine effect on IL-6 at 24h, the analysis supports an effect of +50% (ratio 1.50) with 80% probability "
         "(95% interval +40% to +62%) and raises a false alarm in 4% of trials without one.")
     coupling = curve(COUPLING, "IL-1RA", "all", {1.5: 0.1, 3.0: 0.3})  # no point at the null: no false-alarm rate
     best = {"effect": 7.25, "low": 5.0, "high": 11.0, "within_tested_range": False}
     assert answers.smallest_sentence(COUPLING, coupling, best, 0.8) == (
-        "For a within-person coupling of IL-1RA with depression in the ketamine arm, the trial detects an effect of "
+        "For a within-person coupling of IL-1RA with depression in the ketamine arm, the analysis supports an effect of "
         "7.2 MADRS points per doubling with 80% probability (95% interval 5.0 points to 11.0 points) "
         "(outside the sizes simulated: an extrapolation).")
     none = {"effect": math.nan, "low": math.nan, "high": math.nan}
     assert answers.smallest_sentence(COUPLING, coupling, none, 0.9) == (
         "For a within-person coupling of IL-1RA with depression in the ketamine arm, the simulations do not bracket "
         "the target detection probability (90%), so no smallest detectable effect is given.")
+
+
+def test_how_often_the_analysis_rules_an_effect_out_in_words():
+    nif = curve(NIF_CHANGE_RATIO, "IL-6", "24h", {1.0: 0.04, 1.1: 0.2, 1.2: 0.5, 1.4: 0.9}).assign(
+        ruled_out=[0.31, 0.12, 0.04, 0.0])
+    assert answers.ruled_out_sentence(NIF_CHANGE_RATIO, nif) == (
+        "Without an effect, the analysis rules one out (posterior probability ≥ 0.95 that it lies between -10% and "
+        "+10%) in 31% of trials. An effect outside -10% to +10% is wrongly ruled out in at most 4% of trials at the "
+        "sizes simulated (the most often at +20%).")
+    coupling = curve(COUPLING, "IL-1RA", "all", {3.0: 0.6}).assign(ruled_out=[0.0])  # no null point
+    assert answers.ruled_out_sentence(COUPLING, coupling) == (
+        "An effect outside -1.0 points to 1.0 points was never ruled out at the sizes simulated.")
+    assert answers.ruled_out_sentence(COUPLING, curve(COUPLING, "IL-1RA", "all", {3.0: 0.6})) == ""  # older results
 
 
 def test_the_chapters_answer_with_and_without_simulations():

@@ -168,8 +168,31 @@ def test_detection_curve_counts_the_decision_rule_with_its_monte_carlo_error():
     curve = design.detection_curve(results).set_index("truth")
     assert curve.loc[0.0, "found"] == 1 and curve.loc[4.0, "power"] == 1.0
     p = curve.loc[2.0, "power"]
-    assert abs(p - 0.5) < 0.1 and np.isclose(curve.loc[2.0, "mc_se"], np.sqrt(p * (1 - p) / 200))
+    assert abs(p - 0.5) < 0.1 and np.isclose(curve.loc[2.0, "power_se"], np.sqrt(p * (1 - p) / 200))
     assert curve.loc[2.0, "power_low"] < p < curve.loc[2.0, "power_high"]
+    assert (curve["ruled_out"] == 0).all()  # no ROPE probability recorded: never ruled out
+
+
+def test_detection_curve_applies_the_summary_pages_verdicts():
+    # the summary page's order: an unconverged fit is neither; "ruled out" comes before "supported";
+    # "supported" in the wrong direction is not power
+    results = pd.DataFrame([
+        {"p_positive": 0.99, "p_rope": 0.10, "converged": True},   # supported, upward: found
+        {"p_positive": 0.99, "p_rope": 0.10, "converged": False},  # unreliable: neither
+        {"p_positive": 0.99, "p_rope": 0.97, "converged": True},   # ruled out (precise and small), not supported
+        {"p_positive": 0.01, "p_rope": 0.10, "converged": True},   # supported downward: wrong direction, not found
+        {"p_positive": 0.60, "p_rope": 0.96, "converged": True},   # ruled out
+    ]).assign(estimand=COUPLING_WITHIN["ketamine"], marker="X", truth=1.5, mean=1.5, ci_low=0.5, ci_high=2.5,
+              seconds=1.0, max_r_hat=1.0, divergences=0)
+    judged = design.verdicts(results)
+    assert list(judged["found"]) == [True, False, False, False, False]
+    assert list(judged["ruled_out"]) == [False, False, True, False, True]
+    curve = design.detection_curve(results).iloc[0]
+    assert curve["power"] == pytest.approx(0.2) and curve["ruled_out"] == pytest.approx(0.4)
+    assert np.isclose(curve["ruled_out_se"], np.sqrt(0.4 * 0.6 / 5)) and curve["converged"] == pytest.approx(0.8)
+    assert curve["ruled_out_low"] < 0.4 < curve["ruled_out_high"]
+    table = design.detection_table(design.detection_curve(results), COUPLING_WITHIN["ketamine"])
+    assert table.loc[0, "supported"] == "0.20 ± 0.18" and table.loc[0, "ruled out"] == "0.40 ± 0.22"
 
 
 @pytest.mark.parametrize(("estimand", "to_scale"), [(COUPLING_WITHIN["ketamine"], lambda x: x), (NIF_CHANGE_RATIO, np.log)])
@@ -202,8 +225,17 @@ def test_studies_are_keyed_by_estimand_and_saved_only_when_run(tmp_path):
 def test_the_replicate_reports_its_estimate_and_diagnostics():
     row = design.detection_replicate(seed=2, **TINY_REPLICATE, effect=1.5)
     assert row["estimand"] == NIF_CHANGE_RATIO and row["visit"] == "24h" and row["truth"] == 1.5
-    assert row["ci_low"] < row["mean"] < row["ci_high"] and 0 <= row["p_positive"] <= 1
+    assert row["ci_low"] < row["mean"] < row["ci_high"] and 0 <= row["p_positive"] <= 1 and 0 <= row["p_rope"] <= 1
     assert {"max_r_hat", "min_ess", "divergences", "seconds"} <= set(row)
+    assert row["fit_markers"] == "planted" and row["markers_fitted"] == 1
+
+
+def test_the_replicate_fits_every_marker_as_the_book_does():
+    row = design.detection_replicate(seed=2, **TINY_REPLICATE, effect=1.5, fit_markers="all")
+    assert row["marker"] == "IL-6" and row["visit"] == "24h" and row["markers_fitted"] == 7
+    assert row["ci_low"] < row["mean"] < row["ci_high"]
+    with pytest.raises(ValueError, match="fit_markers must be one of planted, all; got 'some'"):
+        design.detection_replicate(seed=2, **TINY_REPLICATE, effect=1.5, fit_markers="some")
 
 
 def test_the_replicate_refuses_a_setting_it_does_not_know():
@@ -226,7 +258,7 @@ def test_replicate_settings_read_the_grouped_and_the_saved_flat_form():
 def test_sweep_files_of_the_design_study_pass_a_dry_run():
     from ketamine_nif.sweep import plan_sweep
 
-    for name in ("design-nif", "design-coupling", "smoke"):
+    for name in ("design-nif", "design-coupling", "design-nif-book", "design-coupling-book", "smoke"):
         spec = load_sweep(ROOT / "sweeps" / f"{name}.yaml")
         assert plan_sweep(spec, out=Path("/nonexistent"))[0].startswith(f"sweep {name}: function")
         design.replicate_settings(spec.fixed)  # every grouped setting is one the replicate knows

@@ -1,16 +1,21 @@
 """Design sensitivity: what could a trial of this design have found?
 
 One replicate (:func:`detection_replicate`) simulates a twin of the trial with
-one effect planted at a chosen size, fits the report's own model to the marker
-concerned, and applies the report's decision rule: an effect counts as found
-when the posterior probability of its direction is at least 0.975
-(:data:`ketamine_nif.estimates.DETECTION`), i.e. its 95% interval excludes the null.
-Only the planted marker is fitted: the book's models share nothing between
-markers for these effects, so a marker's answer barely depends on the others.
-Hundreds of replicates over a grid of sizes (sweeps ``sweeps/design-nif.yaml`` and
-``sweeps/design-coupling.yaml``)
-give detection probability against true effect size (:func:`detection_curve`)
-and the smallest effect detected with 80% probability (:func:`smallest_detectable`).
+one effect planted at a chosen size, fits the report's own model and applies
+the summary page's decision rule (:func:`ketamine_nif.summary.classify`) to
+the planted estimate: *supported* when the posterior probability of its
+direction is at least 0.975 (:data:`ketamine_nif.estimates.DETECTION`, i.e.
+its 95% interval excludes the null) and the fit passed the convergence
+verdict, *ruled out* when its posterior probability inside the region of
+practical equivalence is at least 0.95. With ``fit_markers="all"`` (the
+book's fit) the model is fitted to every marker of the twin, the planted one
+among six without an effect, exactly as the chapters fit it; with
+``"planted"``, to the planted marker alone (cheaper: the aim 1 model shares
+nothing between markers for these effects, so its answer barely moves; the
+aim 2 model's adjustment for the other markers is lost). Hundreds of
+replicates over a grid of sizes (sweeps ``sweeps/design-*.yaml``) give the
+probability of each verdict against true effect size (:func:`detection_curve`)
+and the smallest effect supported with 80% probability (:func:`smallest_detectable`).
 
 Two effects are studied:
 
@@ -33,10 +38,10 @@ import numpy as np
 import pandas as pd
 
 from .estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO, null_value
-from .estimates import DETECTION
 
 STUDIED = (NIF_CHANGE_RATIO, COUPLING_WITHIN["ketamine"])
 TARGET_POWER = 0.8
+FIT_MARKERS = ("planted", "all")  # what a replicate fits: the planted marker alone, or every marker (the book's fit)
 
 
 # What a replicate may be told about the simulated trial, and about the sampler; None: the scenario's own value
@@ -90,11 +95,13 @@ def replicate_settings(fixed: Mapping) -> tuple[dict, dict]:
 
 
 def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str, visit: str = "24h",
-                        design: Mapping | None = None, sampling: Mapping | None = None, workdir: str | None = None) -> dict:
+                        design: Mapping | None = None, sampling: Mapping | None = None, fit_markers: str = "planted",
+                        workdir: str | None = None) -> dict:
     """Simulate one twin of the trial ``design`` (``DESIGN_DEFAULTS``) with the
-    effect planted, fit the aim's model to ``marker`` alone with the sampler
-    ``sampling`` (``SAMPLING_DEFAULTS``) and report the estimate and the fit's
-    diagnostics (one row). A sweep calls it as ``fn(seed=..., **fixed, **point)``.
+    effect planted, fit the aim's model to ``marker`` alone (``fit_markers``
+    "planted") or to every marker ("all", the book's fit) with the sampler
+    ``sampling`` (``SAMPLING_DEFAULTS``) and report the planted estimate and
+    the fit's diagnostics (one row). A sweep calls it as ``fn(seed=..., **fixed, **point)``.
     With ``sampler: numpyro`` or ``nutpie`` the model is fitted by the fit
     engine (compiled once per worker process, :mod:`ketamine_nif.engine`);
     otherwise by ``inference.fit`` with that sampler."""
@@ -108,33 +115,56 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     from .models import prepare
     from .twin import simulate
 
+    if fit_markers not in FIT_MARKERS:
+        raise ValueError(f"fit_markers must be one of {', '.join(FIT_MARKERS)}; got {fit_markers!r}")
     start = time.perf_counter()
     settings = SamplerSettings(**_settings(sampling, SAMPLING_DEFAULTS, "sampling"), seed=seed)
     twin = simulate(planted_scenario(estimand, effect, marker, visit, design), seed=seed)
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         dataset = load_dataset(twin.write(Path(folder) / "data"))
-    data = prepare(dataset, markers=[marker])
+    data = prepare(dataset, markers=[marker] if fit_markers == "planted" else None)
     result = fit_form("nif_trajectory" if estimand == NIF_CHANGE_RATIO else "coupling", data, settings, estimand)
     rows = summarise(result.idata, estimand, load_analysis().rope(estimand), result.diagnostics.converged)
+    rows = rows[rows["marker"] == marker]
     if estimand == NIF_CHANGE_RATIO:
         rows = rows[rows["visit"] == visit]
     row = rows.iloc[0].to_dict()
     d = result.diagnostics
     return {
         **{k: row[k] for k in ("estimand", "marker", "visit", "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "converged")},
-        "truth": float(effect),
+        "truth": float(effect), "fit_markers": fit_markers, "markers_fitted": len(data.markers),
         "max_r_hat": d.max_r_hat, "min_ess": min(d.min_ess_bulk, d.min_ess_tail), "divergences": d.divergences,
         "sampler": d.sampler, "fit_seconds": d.seconds, "seconds": round(time.perf_counter() - start, 1),
     }
 
 
+def verdicts(results: pd.DataFrame) -> pd.DataFrame:
+    """Each replicate's verdict by the summary page's rule
+    (:func:`ketamine_nif.recovery.verdicts_against_truth`: convergence, then
+    ruled out, then supported), with ``found``: supported in the direction of
+    the true effect (for a null truth, either direction: a false alarm) and
+    ``ruled_out``. Results saved before the ROPE probability was kept count
+    as never ruled out."""
+    from .recovery import RULED_OUT, SUPPORTED, verdicts_against_truth
+
+    judged = verdicts_against_truth(results if "p_rope" in results else results.assign(p_rope=np.nan))
+    judged["found"] = (judged["verdict"] == SUPPORTED) & (judged["supported_in_direction"] | judged["null"])
+    judged["ruled_out"] = judged["verdict"] == RULED_OUT
+    return judged
+
+
 def found(results: pd.DataFrame) -> pd.Series:
-    """The decision rule applied to each replicate: P(direction of the true
-    effect) >= 0.975 (for a null truth, either direction: a false alarm)."""
-    null = results["estimand"].map(null_value)
-    up = results["p_positive"] >= DETECTION
-    down = results["p_positive"] <= 1 - DETECTION
-    return ((results["truth"] > null) & up) | ((results["truth"] < null) & down) | ((results["truth"] == null) & (up | down))
+    """The decision rule applied to each replicate: supported in the direction
+    of the true effect (for a null truth, either direction: a false alarm)."""
+    return verdicts(results)["found"]
+
+
+def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
+    """The 95% Wilson interval of the share k/n."""
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return centre - half, centre + half
 
 
 def effect_scale(estimand: str, effect):
@@ -144,25 +174,25 @@ def effect_scale(estimand: str, effect):
 
 
 def detection_curve(results: pd.DataFrame) -> pd.DataFrame:
-    """Detection probability per estimand, marker (visit, where given) and true
-    size, with its Monte Carlo standard error sqrt(p(1-p)/n) and a 95% Wilson
-    interval. Fits that failed
-    the sweep's verdict are counted like the others (their share is given:
-    sweeps sample less than the book, so the verdict is stricter than needed)."""
-    results = results.assign(found=found(results), covered=(results["ci_low"] <= results["truth"]) & (results["truth"] <= results["ci_high"]))
+    """The probability of each verdict per estimand, marker (visit, where
+    given) and true size: ``power`` (supported in the true direction; at the
+    null, the false-alarm rate) and ``ruled_out``, each with its Monte Carlo
+    standard error sqrt(p(1-p)/n) and a 95% Wilson interval. A fit that failed
+    the convergence verdict is neither (the summary page calls it unreliable);
+    the share that passed is given."""
+    results = verdicts(results).assign(covered=(results["ci_low"] <= results["truth"]) & (results["truth"] <= results["ci_high"]))
     keys = ["estimand", "marker", *(["visit"] if "visit" in results else []), "truth"]
     groups = results.groupby(keys, sort=True)
-    curve = groups.agg(replicates=("found", "size"), found=("found", "sum"), converged=("converged", "mean"),
-                       covered=("covered", "mean"), mean_estimate=("mean", "mean"), seconds=("seconds", "mean"),
-                       median_max_r_hat=("max_r_hat", "median"), divergent=("divergences", lambda d: (d > 0).mean())).reset_index()
-    n, k = curve["replicates"].to_numpy(float), curve["found"].to_numpy(float)
-    p = k / n
-    curve["power"] = p
-    curve["mc_se"] = np.sqrt(p * (1 - p) / n)
-    z = 1.959964
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    curve["power_low"], curve["power_high"] = centre - half, centre + half
+    curve = groups.agg(replicates=("found", "size"), found=("found", "sum"), ruled=("ruled_out", "sum"),
+                       converged=("converged", "mean"), covered=("covered", "mean"), mean_estimate=("mean", "mean"),
+                       seconds=("seconds", "mean"), median_max_r_hat=("max_r_hat", "median"),
+                       divergent=("divergences", lambda d: (d > 0).mean())).reset_index()
+    n = curve["replicates"].to_numpy(float)
+    for share, count in (("power", "found"), ("ruled_out", "ruled")):
+        p = curve[count].to_numpy(float) / n
+        curve[share] = p
+        curve[f"{share}_se"] = np.sqrt(p * (1 - p) / n)
+        curve[f"{share}_low"], curve[f"{share}_high"] = _wilson(p * n, n)
     return curve
 
 
@@ -227,15 +257,20 @@ def interpretable(estimand: str, value: float, short: bool = False) -> str:
 
 def detection_table(curve: pd.DataFrame, estimand: str) -> pd.DataFrame:
     """A detection curve as the chapter shows it: per true size, the share of
-    trials that detected it (± Monte Carlo error, and its 95% interval), the
-    coverage of the 95% interval, the median largest R-hat and the share of fits
-    with divergent transitions."""
+    trials whose analysis supported the effect (± Monte Carlo error, and its
+    95% interval) and the share that ruled it out, the coverage of the 95%
+    interval, the share of fits that passed the convergence verdict and the
+    share with divergent transitions."""
+    def share(column: str) -> list[str]:
+        return [f"{p:.2f} ± {se:.2f}" for p, se in zip(curve[column], curve[f"{column}_se"], strict=True)]
+
     return pd.DataFrame({
         "true effect": [interpretable(estimand, t) for t in curve["truth"]],
         "replicates": curve["replicates"],
-        "detected": [f"{p:.2f} ± {se:.2f}" for p, se in zip(curve["power"], curve["mc_se"], strict=True)],
+        "supported": share("power"),
         "95% interval": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(curve["power_low"], curve["power_high"], strict=True)],
+        "ruled out": share("ruled_out"),
         "95% CrI covers truth": curve["covered"].map(lambda c: f"{c:.2f}"),
-        "median max R-hat": curve["median_max_r_hat"].map(lambda r: f"{r:.3f}"),
+        "fits converged": curve["converged"].map(lambda c: f"{c:.2f}"),
         "fits with divergences": curve["divergent"].map(lambda d: f"{d:.2f}"),
     })

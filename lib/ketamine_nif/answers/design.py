@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from ..analysis import load as load_analysis
 from ..design import interpretable, replicate_settings
 from ..estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO, null_value
 from ..reporting import join_words
@@ -74,15 +75,43 @@ def smallest_sentence(estimand: str, curve: pd.DataFrame, best: Mapping, target:
     false_alarms = (f" and raises a false alarm in {100 * null_rows['power'].iloc[0]:.0f}% of trials without one"
                     if len(null_rows) else "")
     extrapolated = "" if best.get("within_tested_range", True) else " (outside the sizes simulated: an extrapolation)"
-    return (f"For {what}, the trial detects an effect of {interpretable(estimand, best['effect'])} with "
+    return (f"For {what}, the analysis supports an effect of {interpretable(estimand, best['effect'])} with "
             f"{100 * target:.0f}% probability (95% interval {interpretable(estimand, best['low'], short=True)} to "
             f"{interpretable(estimand, best['high'], short=True)}){extrapolated}{false_alarms}.")
+
+
+def ruled_out_sentence(estimand: str, curve: pd.DataFrame) -> str:
+    """How often one study's analysis said "ruled out": without an effect (a
+    right answer the trial may be too small to give) and, at the sizes
+    simulated outside the region of practical equivalence, wrongly (the
+    largest rate); '' when the results carry no "ruled out" share."""
+    if "ruled_out" not in curve:
+        return ""
+    low, high = load_analysis().rope(estimand)
+    low_s, high_s = interpretable(estimand, low, short=True), interpretable(estimand, high, short=True)
+    null_rows = curve[curve["truth"] == null_value(estimand)]
+    outside = curve[(curve["truth"] < low) | (curve["truth"] > high)]
+    sentences = []
+    if len(null_rows):
+        sentences.append(f"Without an effect, the analysis rules one out (posterior probability ≥ "
+                         f"{load_analysis().equivalence_level} that it lies between {low_s} and {high_s}) in "
+                         f"{100 * null_rows['ruled_out'].iloc[0]:.0f}% of trials.")
+    if len(outside):
+        worst = outside.loc[outside["ruled_out"].idxmax()]
+        sentences.append(
+            f"An effect outside {low_s} to {high_s} is wrongly ruled out in at most {100 * worst['ruled_out']:.0f}% of "
+            f"trials at the sizes simulated (the most often at {interpretable(estimand, worst['truth'], short=True)})."
+            if worst["ruled_out"] > 0 else
+            f"An effect outside {low_s} to {high_s} was never ruled out at the sizes simulated.")
+    return " ".join(sentences)
 
 
 def answer(curves: Mapping[str, pd.DataFrame], smallest: Mapping[str, Mapping], target: float, level: float) -> str:
     """The chapter's answer: one sentence per study and what a null result means
     below the smallest detectable effect (``level``: the decision rule's P(direction))."""
-    sentences = [smallest_sentence(estimand, curves[estimand], best, target) for estimand, best in smallest.items()]
+    sentences = [sentence for estimand, best in smallest.items()
+                 for sentence in (smallest_sentence(estimand, curves[estimand], best, target),
+                                  ruled_out_sentence(estimand, curves[estimand])) if sentence]
     if not sentences:
         return "**No answer yet**: the simulations behind this chapter have not been run (see above)."
     return (" ".join(sentences) + " Smaller effects would usually go unnoticed: a null result for them says the trial "

@@ -20,16 +20,24 @@ LABELS = {
 FALSE_ALARM = 1 - DETECTION  # the decision rule's false-alarm rate in one direction, drawn for reference
 
 
+def _share(ax, x, curve: pd.DataFrame, column: str, **style) -> None:
+    """One verdict's probability against true size, with its 95% Wilson interval."""
+    below = np.clip(curve[column] - curve[f"{column}_low"], 0, None)  # Wilson bounds at 0 or 1 can cross by rounding
+    above = np.clip(curve[f"{column}_high"] - curve[column], 0, None)
+    ax.errorbar(x, curve[column], yerr=[below, above], marker="o", ms=4, capsize=2, lw=1.4, **style)
+
+
 def detection_curves(curves: dict[str, pd.DataFrame], smallest: dict[str, dict], target: float = TARGET_POWER) -> plt.Figure:
-    """Detection probability against true size, one panel per estimand: points
-    with 95% Wilson intervals (Monte Carlo error), the target power and the
-    smallest effect reaching it."""
-    fig, axes = plt.subplots(1, len(curves), figsize=(FIGURE_WIDTH, 3.2), squeeze=False)
+    """The probability of "supported" (in the true direction) and of "ruled
+    out" against true size, one panel per estimand: points with 95% Wilson
+    intervals (Monte Carlo error), the target power and the smallest effect
+    reaching it."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(FIGURE_WIDTH, 3.4), squeeze=False)
     for ax, (estimand, curve) in zip(axes.flat, curves.items(), strict=True):
         x = curve["truth"].to_numpy(float)
-        below = np.clip(curve["power"] - curve["power_low"], 0, None)  # Wilson bounds at 0 or 1 can cross by rounding
-        above = np.clip(curve["power_high"] - curve["power"], 0, None)
-        ax.errorbar(x, curve["power"], yerr=[below, above], color=BLUE, marker="o", ms=4, capsize=2, lw=1.4)
+        _share(ax, x, curve, "power", color=BLUE, label="supported")
+        if "ruled_out" in curve:
+            _share(ax, x, curve, "ruled_out", color=GREY, ls="--", label="ruled out")
         ax.axhline(target, color=GREY, lw=0.8, ls="--")
         ax.axhline(FALSE_ALARM, color=GREY, lw=0.6, ls=":")
         best = smallest.get(estimand, {})
@@ -38,7 +46,8 @@ def detection_curves(curves: dict[str, pd.DataFrame], smallest: dict[str, dict],
             ax.axvline(best["effect"], color=ORANGE, lw=1.2)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(LABELS.get(estimand, estimand))
-        ax.set_ylabel("probability of detection")
+        ax.set_ylabel("probability of the verdict")
         ax.set_title(f"{curve['marker'].iloc[0]}: {TITLES.get(estimand, estimand)}")
+        ax.legend(loc="center right", fontsize="small", frameon=False)
     fig.tight_layout()
     return fig
