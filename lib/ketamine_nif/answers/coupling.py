@@ -10,6 +10,7 @@ import pandas as pd
 from ..estimands import COUPLING_WITHIN
 from ..estimates import detected
 from ..reporting import join_words
+from ..summary import UNRELIABLE
 from . import no_answer, nothing_informed, prior_mass
 
 PLAUSIBLE_COUPLING = (-6, 6)  # points per doubling: more than any marker could plausibly move MADRS
@@ -62,6 +63,29 @@ def madrs(madrs: pd.DataFrame, mixed: pd.DataFrame) -> str:
         f"({first_interval}); by {last['visit']} they improved by {last_change} ({last_interval}).{training} "
         f"The posterior SDs are {sd_ratio.min():.2f} to {sd_ratio.max():.2f} times the mixed model's standard errors."
     )
+
+
+def madrs_tipping(tips: pd.DataFrame) -> str:
+    """What the delta adjustment does to the verdict on the arm difference at
+    each visit (``sensitivity.tipping_points``): where it changes, and at how
+    many points; where it holds over every delta tried. No sensitivity
+    analysis when the depression fit failed its convergence checks."""
+    if tips.empty:
+        return ""
+    if (tips["verdict"] == UNRELIABLE).any():
+        return no_answer("the depression fit") + " There is no verdict to test for its sensitivity to dropout."
+    parts = [f"at {t['visit']} \"{t['verdict']}\" holds up to {t['largest_delta']:.0f} points" if pd.isna(t["tipping_delta"])
+             else f"at {t['visit']} \"{t['verdict']}\" turns \"{t['becomes']}\" at {t['tipping_delta']:.0f} points"
+             for _, t in tips.iterrows()]
+    fragile = tips["tipping_delta"].dropna()
+    meaning = ("Every verdict survives a shift of ten points, far beyond a minimal important difference of about two: "
+               "this answer does not hinge on how those who left would have fared." if fragile.empty else
+               f"A shift of {fragile.min():.0f} points already changes a verdict: "
+               + ("no more than the minimal important difference of about two, so that verdict rests on the untestable "
+                  "assumption that those who left would have gone on like those who stayed."
+                  if fragile.min() <= 2 else "read that verdict with this assumption in mind."))
+    return ("If the ketamine participants without a rating would have rated that many points worse than the model "
+            "assumes (missing not at random), " + join_words(parts) + f". {meaning}")
 
 
 def answer(coupling: pd.DataFrame, rope: tuple[float, float], equivalence_level: float, converged: bool) -> str:
