@@ -37,7 +37,8 @@ REDUCED = {
         f".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/il6/02-nif-trajectories.ipynb -p 'markers=[\"IL-6\"]' -p sampler=numpyro {SMALL}",
     # studies of hundreds of fits: the file is checked and its runs counted (`--dry-run`), none is run
     **{f".venv/bin/ketamine-nif sweep sweeps/{name}.yaml": f".venv/bin/ketamine-nif sweep sweeps/{name}.yaml --dry-run"
-       for name in ("design-nif", "design-coupling", "recovery", "recovery-madrs", "lod-bias", "sbc", "sbc-coupling", "sbc-moderation", "calibration")},
+       for name in ("design-nif", "design-coupling", "design-nif-book", "design-coupling-book", "recovery", "recovery-madrs",
+                    "recovery-mnar", "lod-bias", "sbc", "sbc-coupling", "sbc-moderation", "calibration")},
     ".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/priors/02-nif-trajectories.ipynb -p analysis_config=my-analysis.yaml":
         f".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/priors/02-nif-trajectories.ipynb -p analysis_config=my-analysis.yaml {SMALL}",
     ".venv/bin/ketamine-nif sweep sweeps/design-nif.yaml --scheduler tcp://<host>:8786":

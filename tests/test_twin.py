@@ -337,3 +337,19 @@ def test_realistic_effects_has_the_planted_effects_and_the_difficulties_of_real_
     for visit, value in shift.items():
         key = (estimands.MADRS_CHANGE_DIFFERENCE, visit)
         assert truth[key] == pytest.approx(planted_truth[key] + value)
+
+
+def test_mnar_dropout_changes_only_what_decides_dropout(tmp_path):
+    """``mnar-dropout``: realistic-effects with dropout on the rating the
+    participant would have had instead of the last observed one; the
+    effects, difficulties and truth are realistic-effects' own, and its
+    twin passes the data contract."""
+    from ketamine_nif.contract import load_dataset
+
+    scenario, realistic = load_scenario("mnar-dropout"), load_scenario("realistic-effects")
+    assert scenario["missingness"]["dropout_unobserved"] == 1.0 and scenario["missingness"]["dropout_madrs"] == 0.0
+    assert {k: v for k, v in scenario.items() if k not in ("missingness", "name", "description")} == {
+        k: v for k, v in realistic.items() if k not in ("missingness", "name", "description")}
+    twin = simulate(scenario, seed=3)
+    assert twin.truth.equals(simulate(realistic, seed=3).truth)
+    assert load_dataset(twin.write(tmp_path / "data")).participants.shape[0] == 133  # loading checks the contract
