@@ -200,10 +200,10 @@ say(answers.madrs(madrs, mixed))
 # left, visits missed) on the assumption that they are *missing at random*:
 # that a participant who left would have gone on like those who stayed with
 # the same course so far. Nothing in the data can check this. The usual
-# sensitivity analysis asks how much worse those who left the ketamine arm
+# sensitivity analysis asks how much worse those who left the {{treatment}} arm
 # would have to have fared for the answer to change (a delta adjustment with
 # its tipping point, @ratitch2013). If their ratings at visit $t$ were
-# $\delta$ points worse than the model assumes, the ketamine arm's mean change
+# $\delta$ points worse than the model assumes, the {{treatment}} arm's mean change
 # moves by $\delta$ times the share $m_t$ of its participants without a
 # rating there, and the arm difference, draw by draw, becomes
 #
@@ -212,8 +212,8 @@ say(answers.madrs(madrs, mixed))
 # $$
 #
 # exact for the expected mean of the completed data under this linear model.
-# The saline arm is left as the model has it (penalising only the treatment
-# arm is the conservative direction for a benefit of ketamine). @tbl-coupling-madrs-delta
+# The {{reference}} arm is left as the model has it (penalising only the treatment
+# arm is the conservative direction for a benefit of {{treatment}}). @tbl-coupling-madrs-delta
 # gives, for $\delta$ from 0 to 10 points, the smallest shift at which the
 # summary page's verdict on the difference changes.
 

@@ -72,7 +72,7 @@ def test_the_tipping_point_is_where_the_verdict_changes():
     unconverged = sensitivity.delta_adjusted(draws, shares, ROPE, False)
     assert set(unconverged["verdict"]) == {"unreliable"}
     shown = sensitivity.tipping_table(table).set_index("visit")
-    assert shown.loc["day5", "tipping point (points)"] == "none" and shown.loc["24h", "ketamine arm without a rating"] == "50%"
+    assert shown.loc["day5", "tipping point (points)"] == "none" and shown.loc["24h", "treatment arm without a rating"] == "50%"
     assert shown.loc["24h", "tipping point (points)"] == f"{first_change:.0f}: inconclusive"
 
 

@@ -95,7 +95,7 @@ def tipping_table(table: pd.DataFrame) -> pd.DataFrame:
         first, last, tip = g.iloc[0], g.iloc[-1], tips.loc[visit]
         rows.append({
             "visit": visit,
-            "ketamine arm without a rating": f"{100 * first['missing_treatment']:.0f}%",
+            "treatment arm without a rating": f"{100 * first['missing_treatment']:.0f}%",
             "missing at random": f"{first['mean']:.1f} ({first['ci_low']:.1f} to {first['ci_high']:.1f}), {first['verdict']}",
             "tipping point (points)": "none" if np.isnan(tip["tipping_delta"]) else f"{tip['tipping_delta']:.0f}: {tip['becomes']}",
             f"{last['delta']:.0f} points worse": f"{last['mean']:.1f} ({last['ci_low']:.1f} to {last['ci_high']:.1f}), {last['verdict']}",
