@@ -192,7 +192,7 @@ def detection_curve(results: pd.DataFrame) -> pd.DataFrame:
         p = curve[count].to_numpy(float) / n
         curve[share] = p
         curve[f"{share}_se"] = np.sqrt(p * (1 - p) / n)
-        curve[f"{share}_low"], curve[f"{share}_high"] = _wilson(p * n, n)
+        curve[f"{share}_low"], curve[f"{share}_high"] = _wilson(curve[count].to_numpy(float), n)
     return curve
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..estimands import COUPLING_WITHIN
+from ..analysis import load as load_analysis
+from ..estimands import COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
 from ..estimates import detected
 from ..reporting import join_words
 from ..summary import UNRELIABLE
@@ -78,12 +79,13 @@ def madrs_tipping(tips: pd.DataFrame) -> str:
              else f"at {t['visit']} \"{t['verdict']}\" turns \"{t['becomes']}\" at {t['tipping_delta']:.0f} points"
              for _, t in tips.iterrows()]
     fragile = tips["tipping_delta"].dropna()
+    minimal_important = load_analysis().rope(MADRS_CHANGE_DIFFERENCE)[1]  # the ROPE's edge: about 2 points
     meaning = ("Every verdict survives a shift of ten points, far beyond a minimal important difference of about two: "
                "this answer does not hinge on how those who left would have fared." if fragile.empty else
                f"A shift of {fragile.min():.0f} points already changes a verdict: "
                + ("no more than the minimal important difference of about two, so that verdict rests on the untestable "
                   "assumption that those who left would have gone on like those who stayed."
-                  if fragile.min() <= 2 else "read that verdict with this assumption in mind."))
+                  if fragile.min() <= minimal_important else "read that verdict with this assumption in mind."))
     return ("If the ketamine participants without a rating would have rated that many points worse than the model "
             "assumes (missing not at random), " + join_words(parts) + f". {meaning}")
 
