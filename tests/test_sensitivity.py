@@ -85,11 +85,24 @@ def test_the_tipping_point_in_words():
         'to 10 points. A shift of 8 points already changes a verdict: read that verdict with this assumption in mind.')
     fragile = tips.assign(tipping_delta=[2.0, np.nan])
     assert answers.madrs_tipping(fragile).endswith(
-        "A shift of 2 points already changes a verdict: no more than the minimal important difference of about two, so "
+        "A shift of 2 points already changes a verdict: no more than the minimal important difference of 2 points, so "
         "that verdict rests on the untestable assumption that those who left would have gone on like those who stayed.")
     robust = tips.assign(tipping_delta=np.nan)
-    assert answers.madrs_tipping(robust).endswith("this answer does not hinge on how those who left would have fared.")
+    assert answers.madrs_tipping(robust).endswith(
+        "Every verdict survives a shift of 10 points, far beyond the minimal important difference of 2 points: "
+        "this answer does not hinge on how those who left would have fared.")
     assert answers.madrs_tipping(tips.iloc[:0]) == ""
     assert answers.madrs_tipping(tips.assign(verdict="unreliable")) == (
         "**No answer is given**: the depression fit did not pass the convergence checks (see above), so its numbers are "
         "not findings. There is no verdict to test for its sensitivity to dropout.")
+
+
+def test_no_arm_difference_gives_an_empty_table_and_no_sentence():
+    """One arm (or no visit with a difference): nothing to adjust, and the
+    chapter's table and sentence are empty rather than an error."""
+    shares = pd.DataFrame(columns=["visit", "treatment", "reference"])
+    table = sensitivity.delta_adjusted({}, shares, ROPE, True)
+    assert table.empty and {"verdict", "delta"} <= set(table.columns)
+    shown = sensitivity.tipping_table(table)
+    assert shown.empty and list(shown.columns)[-1] == "10 points worse"
+    assert answers.madrs_tipping(sensitivity.tipping_points(table)) == ""

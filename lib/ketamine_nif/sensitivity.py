@@ -59,6 +59,8 @@ def delta_adjusted(draws: dict[str, np.ndarray], shares: pd.DataFrame, rope: tup
             shifted = base + delta * share["treatment"] - reference_delta * share["reference"]
             rows.append({"visit": share["visit"], "delta": float(delta), "missing_treatment": share["treatment"],
                          **describe_draws(shifted, MADRS_CHANGE_DIFFERENCE, rope), "converged": converged})
+    if not rows:  # no arm difference to adjust (e.g. one arm): an empty table with the columns
+        return pd.DataFrame(columns=["visit", "delta", "missing_treatment", "mean", "ci_low", "ci_high", "converged", "verdict"])
     table = pd.DataFrame(rows)
     table["verdict"] = classify(table)
     return table
@@ -75,7 +77,7 @@ def tipping_points(table: pd.DataFrame) -> pd.DataFrame:
         rows.append({"visit": visit, "verdict": first["verdict"], "largest_delta": float(g["delta"].max()),
                      "tipping_delta": float(changed["delta"].iloc[0]) if len(changed) else np.nan,
                      "becomes": changed["verdict"].iloc[0] if len(changed) else ""})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["visit", "verdict", "largest_delta", "tipping_delta", "becomes"])
 
 
 def posterior_by_visit(idata, variable: str = MADRS_CHANGE_DIFFERENCE) -> dict[str, np.ndarray]:
@@ -90,6 +92,7 @@ def tipping_table(table: pd.DataFrame) -> pd.DataFrame:
     tipping point and what the verdict becomes, and the estimate at the
     largest delta tried."""
     tips = tipping_points(table).set_index("visit")
+    last_delta = f"{max(DELTAS) if table.empty else table['delta'].max():.0f} points worse"
     rows = []
     for visit, g in table.sort_values("delta").groupby("visit", sort=False):
         first, last, tip = g.iloc[0], g.iloc[-1], tips.loc[visit]
@@ -98,6 +101,6 @@ def tipping_table(table: pd.DataFrame) -> pd.DataFrame:
             "treatment arm without a rating": f"{100 * first['missing_treatment']:.0f}%",
             "missing at random": f"{first['mean']:.1f} ({first['ci_low']:.1f} to {first['ci_high']:.1f}), {first['verdict']}",
             "tipping point (points)": "none" if np.isnan(tip["tipping_delta"]) else f"{tip['tipping_delta']:.0f}: {tip['becomes']}",
-            f"{last['delta']:.0f} points worse": f"{last['mean']:.1f} ({last['ci_low']:.1f} to {last['ci_high']:.1f}), {last['verdict']}",
+            last_delta: f"{last['mean']:.1f} ({last['ci_low']:.1f} to {last['ci_high']:.1f}), {last['verdict']}",
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["visit", "treatment arm without a rating", "missing at random", "tipping point (points)", last_delta])

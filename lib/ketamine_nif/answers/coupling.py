@@ -79,11 +79,12 @@ def madrs_tipping(tips: pd.DataFrame) -> str:
              else f"at {t['visit']} \"{t['verdict']}\" turns \"{t['becomes']}\" at {t['tipping_delta']:.0f} points"
              for _, t in tips.iterrows()]
     fragile = tips["tipping_delta"].dropna()
-    minimal_important = load_analysis().rope(MADRS_CHANGE_DIFFERENCE)[1]  # the ROPE's edge: about 2 points
-    meaning = ("Every verdict survives a shift of ten points, far beyond a minimal important difference of about two: "
+    minimal_important = load_analysis().rope(MADRS_CHANGE_DIFFERENCE)[1]  # the ROPE's edge
+    important = f"the minimal important difference of {minimal_important:g} points"
+    meaning = (f"Every verdict survives a shift of {tips['largest_delta'].min():.0f} points, far beyond {important}: "
                "this answer does not hinge on how those who left would have fared." if fragile.empty else
                f"A shift of {fragile.min():.0f} points already changes a verdict: "
-               + ("no more than the minimal important difference of about two, so that verdict rests on the untestable "
+               + (f"no more than {important}, so that verdict rests on the untestable "
                   "assumption that those who left would have gone on like those who stayed."
                   if fragile.min() <= minimal_important else "read that verdict with this assumption in mind."))
     return ("If the ketamine participants without a rating would have rated that many points worse than the model "
