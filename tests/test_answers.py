@@ -4,6 +4,7 @@ unpooled estimates disagree (chapters 02-04), the evidence chapter's answer
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ketamine_nif import evidence, summary
@@ -90,3 +91,29 @@ def test_recovery_sentence_flags_coverage_and_false_detections():
     assert recovery_sentence(every_one_planted) == (
         "Coverage of the 95% intervals lies between 90% and 99% for every estimand. The planted effects, of the size a "
         "reader cares about, were detected in their direction in 100% of the twins for a.")
+
+
+def test_the_cost_of_dropout_not_at_random_is_measured_against_the_same_model_at_random():
+    from ketamine_nif.recovery import missing_not_at_random_sentence
+
+    rng = np.random.default_rng(0)
+    seeds = np.repeat(np.arange(1, 101), 2)
+    noise = rng.normal(0.0, 1.0, len(seeds))  # shared by both studies: the same twin seeds
+
+    def study(scenario, shift):
+        visit = np.tile(["24h", "day5"], 100)
+        return pd.DataFrame({"seed": seeds, "scenario": scenario, "estimand": MADRS_CHANGE_DIFFERENCE, "visit": visit,
+                             "truth": -5.0, "mean": -5.0 + noise + np.where(visit == "24h", shift, 0.0),
+                             "covered": np.abs(noise) < 1.96})
+
+    mar = study("realistic-effects", 0.0)
+    text = missing_not_at_random_sentence(study("mnar-dropout", 0.0), mar)
+    assert text.startswith("On 100 twins of `mnar-dropout` (odds of leaving × 2.7 per 10 points of the rating the "
+                           "participant would have had), the estimate (MADRS change, ketamine - saline) is off by ")
+    assert text.endswith("moves the estimate by less than the studies can measure (twice the Monte Carlo error of "
+                         "the difference, paired by twin).")
+    moved = missing_not_at_random_sentence(study("mnar-dropout", 0.5), mar)
+    assert moved.endswith("so dropout not at random of this strength moves the estimate by +0.50 points at 24h "
+                          "(more than twice its Monte Carlo error).")
+    assert "With dropout at random" not in missing_not_at_random_sentence(study("mnar-dropout", 0.5), None)
+    assert missing_not_at_random_sentence(mar.iloc[:0], mar) == ""
