@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ketamine-nif:
-#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/recovery-mnar/results.csv, studies/calibration/results.csv, studies/sbc/results.csv, studies/sbc-coupling/results.csv, studies/sbc-moderation/results.csv, studies/lod-bias/results.csv]
+#     inputs: [studies/recovery/results.csv, studies/recovery-madrs/results.csv, studies/recovery-mnar/results.csv, studies/calibration/results.csv, studies/sbc/results.csv, studies/sbc-coupling/results.csv, studies/sbc-moderation/results.csv, studies/sbc-subgroups/results.csv, studies/lod-bias/results.csv]
 # ---
 
 # %% [markdown]
@@ -46,6 +46,7 @@ lod_study_dir = "studies/lod-bias"  # saved by: ketamine-nif sweep sweeps/lod-bi
 sbc_dir = "studies/sbc"  # saved by: ketamine-nif sweep sweeps/sbc.yaml
 sbc_coupling_dir = "studies/sbc-coupling"  # saved by: ketamine-nif sweep sweeps/sbc-coupling.yaml
 sbc_moderation_dir = "studies/sbc-moderation"  # saved by: ketamine-nif sweep sweeps/sbc-moderation.yaml
+sbc_subgroups_dir = "studies/sbc-subgroups"  # saved by: ketamine-nif sweep sweeps/sbc-subgroups.yaml
 analysis_config = "params/analysis.yaml"  # priors and the region of practical equivalence
 
 # %%
@@ -329,21 +330,24 @@ else:
 # of this size measures to within a few percentage points.
 
 # %%
-recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)
+madrs_study = recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core",
+                                  explain=False)
 
 # %% [markdown]
 # The depression model assumes that missing ratings are missing at random.
-# The next study breaks that assumption on purpose: 100 twins of
-# `mnar-dropout`, which is `realistic-effects` with participants leaving more
-# often when the rating they *would* have had is high (odds × 2.7 per 10
-# points), something no analysis of the observed ratings can detect
-# (`ketamine-nif sweep sweeps/recovery-mnar.yaml`). Its bias per visit is the
+# The next study breaks that assumption on purpose: twins of `mnar-dropout`,
+# which is `realistic-effects` with participants leaving more often when the
+# rating they *would* have had is high, something no analysis of the observed
+# ratings can detect (`ketamine-nif sweep sweeps/recovery-mnar.yaml`). Its
+# bias per visit, beside the same model's bias with dropout at random, is the
 # size of error that the delta adjustment of @sec-coupling-madrs-delta asks
 # the reader to imagine, here on data with this trial's modest dropout.
 
 # %%
-recovery.show_study(recovery_mnar_dir, "sweeps/recovery-mnar.yaml", "about 10 seconds per replicate and core",
-                    by=("estimand", "visit"), explain=False)
+mnar_study = recovery.show_study(recovery_mnar_dir, "sweeps/recovery-mnar.yaml", "about 2 seconds per replicate and core",
+                                 by=("estimand", "visit"), explain=False)
+if mnar_study is not None:
+    say(recovery.missing_not_at_random_sentence(mnar_study.results, madrs_study.results if madrs_study else None))
 
 # %% [markdown]
 # ## Simulation-based calibration {#sec-criticism-sbc}
@@ -453,6 +457,43 @@ plotting.show()
 
 # %%
 answers.show_sbc(sbc_moderation, seed, level="nif0_mu")
+
+# %% [markdown]
+# ### The subgroup model {#sec-criticism-sbc-subgroups}
+#
+# The subgroup model (@sec-subgroups-model) has its likelihood as two sums
+# written by hand (each marker's person intercepts integrated out in closed
+# form), so PyMC cannot draw data from it; `ketamine_nif.criticism.sbc_subgroup_replicate`
+# draws the parameters from the model's prior and then the ratings and NIF
+# changes as that likelihood says (a test checks that data so drawn, put back
+# into the model at the parameters that made them, have the chi-square fit
+# they should). The design is the trial's: one twin's participants, arms,
+# visits, NIF covariates and memberships of every split of
+# `params/subgroups.yaml`, with two markers.
+# The model is a composite likelihood (each marker's part has its own copy of
+# the ratings), so each marker's ratings are drawn afresh: SBC checks that the
+# model is fitted correctly, not that a composite likelihood is the right
+# model for one set of ratings. @fig-criticism-sbc-subgroups shows the
+# couplings and NIF arm effects, the SDs and the scales of the subgroup
+# differences of each marker, and the subgroup differences themselves for
+# two splits (BMI, in both arms; training, which applies to the ketamine arm
+# only, so its saline-arm difference is the prior's)
+# (`ketamine-nif sweep sweeps/sbc-subgroups.yaml`).
+
+# %%
+sbc_subgroups = sweep.read_saved(sbc_subgroups_dir)
+say(answers.sbc_source(sbc_subgroups, sbc_subgroups_dir, "sweeps/sbc-subgroups.yaml",
+                       "about 4 s per replicate and core, and about 3 minutes per compilation"))
+
+# %%
+#| label: fig-criticism-sbc-subgroups
+#| fig-cap: "Simulation-based calibration of the subgroup model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey), per main parameter."
+#| fig-alt: "Small panels, one per parameter of the subgroup model, each with a wiggly line that should stay within a grey band around zero."
+figures.sbc(criticism.sbc_ecdf(sbc_subgroups.results, seed=seed) if sbc_subgroups is not None else None)
+plotting.show()
+
+# %%
+answers.show_sbc(sbc_subgroups, seed)
 
 # %% [markdown]
 # ## Estimates {#sec-criticism-estimates}

@@ -209,13 +209,18 @@ def test_sbc_calibration():
     summary = pd.DataFrame({"parameter": ["mu[m1]", "mu[m2]", "tau[m1]"], "outside_band": [False, False, False]})
     start = "On average 25% of the last marker's values fell under its fixed limit (20% to 30% across replicates). "
     end = (" 50% of the replicate fits had divergent transitions (reduced settings; the book's fits are gated on having "
-           "none). With one band per parameter, about one parameter in twenty leaves its band by chance.")
+           "none). With one 95% band per parameter, about 0.2 of these 3 parameters would leave their band by chance "
+           "under perfect calibration")
     assert answers.sbc_calibration(results, summary) == start + (
         "No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
-        "number of replicates.") + end
+        "number of replicates.") + end + "."
     summary.loc[2, "outside_band"] = True
+    # P(at least 1 of 3 out) = 1 - 0.95^3 = 14%
     assert answers.sbc_calibration(results, summary) == start + (
-        "The rank ECDF leaves its band for tau[m1]: read those parameters' intervals with care.") + end
+        "The rank ECDF leaves its band for tau[m1]: read those parameters' intervals with care.") + end + (
+        "; 1 did (the chance of 1 or more, were the parameters independent: 14%).")
+    # a model without a censored marker (the subgroup model's complete data): no sentence on the limit
+    assert answers.sbc_calibration(results.drop(columns="censored_share"), summary).startswith("The rank ECDF leaves")
     # the coupling model's mean levels are nif_mu: they count its markers
     coupling = results.assign(parameter=["nif_mu[m1]", "nif_mu[m2]", "mu[m1]"] * 2)
     assert answers.sbc_calibration(coupling, summary, level="nif_mu").startswith(start)

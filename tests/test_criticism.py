@@ -5,6 +5,8 @@ likelihood equals the closed form; the aim 1 builder's LOD substitutions."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,6 +109,57 @@ def test_the_moderation_sbc_draw_is_one_joint_draw_from_the_models_prior():
 
 
 @pytest.mark.slow
+def _quadratic_forms(model, point: dict) -> dict[str, float]:
+    """Per Potential of the subgroup model (its two likelihoods), the
+    quadratic form r' S^-1 r of the residuals under the model's own
+    covariance at ``point`` (untransformed values by name): minus twice the
+    log density less its normalising terms. At the true parameters of data
+    drawn from the model it is chi-square with as many degrees of freedom as
+    rows."""
+    values = {}
+    for value in model.value_vars:
+        rv = model.values_to_rvs[value]
+        transform = model.rvs_to_transforms.get(rv)
+        x = point[rv.name]
+        values[value.name] = transform.forward(x, *rv.owner.inputs[2:]).eval() if transform is not None else x
+    out = {}
+    for potential, (sd, person_sd, seen) in {"y": ("madrs_sigma", "madrs_person_sd", "subgroup_y_seen"),
+                                             "change": ("nif_sigma", "nif_person_sd", "subgroup_change_seen")}.items():
+        logp = float(model.compile_logp(vars=[model[potential]], jacobian=False, mode="FAST_COMPILE")(values))
+        k = model[seen].get_value().sum(axis=-1)  # the fixed-shape form's container
+        var, tau2 = point[sd][:, None] ** 2, point[person_sd][:, None] ** 2
+        normalising = float(np.where(k > 0, k * np.log(2 * np.pi * var) + np.log1p(k * tau2 / var), 0.0).sum())
+        out[potential] = -2 * logp - normalising
+    return out
+
+
+def test_the_subgroup_sbc_draw_comes_from_the_models_own_likelihood():
+    """The ratings and NIF changes that the subgroup SBC simulates, put back
+    into the model at the parameters that made them: each likelihood's
+    quadratic form is chi-square with one degree of freedom per row (within
+    4 SDs), so the simulator's means (arms, visits, couplings with their
+    subgroup deviations, NIF arm effects with theirs) and its person and
+    residual SDs are the model's. The same parameters against data whose
+    arms were swapped are far off (the check can fail)."""
+    from ketamine_nif.models.subgroups import build_subgroup_model
+
+    template, design = criticism.subgroup_sbc_design(("IL-1RA", "BDNF"), 1)
+    data, prior = criticism.subgroup_sbc_data(7, template, design)
+    point = {name: np.asarray(prior[name])[0, 0] for name in prior.data_vars}
+    # small SDs, so that a mean off by a little shows
+    point.update({name: np.full(2, 0.5) for name in ("madrs_sigma", "madrs_person_sd")},
+                 nif_sigma=np.full(2, 0.05), nif_person_sd=np.full(2, 0.05))
+    data = criticism.simulate_subgroup_data(template, design, point, np.random.default_rng(7))
+    rows = {"y": len(data.y), "change": len(data.change)}
+    forms = _quadratic_forms(build_subgroup_model(data, design, fixed_shape=True), point)
+    for name, n in rows.items():
+        assert abs(forms[name] - n) < 4 * np.sqrt(2 * n), (name, forms[name], n)
+    swapped = criticism.simulate_subgroup_data(replace(template, treated=1.0 - template.treated), design, point,
+                                               np.random.default_rng(7))
+    wrong = _quadratic_forms(build_subgroup_model(replace(swapped, treated=template.treated), design, fixed_shape=True), point)
+    assert all(wrong[name] > n + 10 * np.sqrt(2 * n) for name, n in rows.items()), wrong
+
+
 def test_moderation_sbc_replicate_returns_sane_ranks():
     rows = pd.DataFrame(criticism.sbc_moderation_replicate(seed=3, participants=12, markers=2, draws=40, tune=60,
                                                            chains=1, thin=1))

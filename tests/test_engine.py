@@ -220,6 +220,30 @@ def test_the_outcome_models_fixed_shape_forms_have_the_book_forms_log_density_af
         np.testing.assert_allclose(fixed_dlogp(fixed_point), book_dlogp(book_point), rtol=1e-8)
 
 
+def test_the_subgroup_models_fixed_shape_form_has_the_book_forms_log_density_after_a_data_swap():
+    """Built on one twin's subgroup data and splits, given another twin's
+    (other arms, memberships, NIF covariates, ratings and missed visits):
+    the log density and its gradient equal the book form's built on the
+    second twin; and the swap mattered."""
+    from ketamine_nif.criticism import subgroup_sbc_design
+    from ketamine_nif.models import build_subgroup_model
+    from ketamine_nif.models.subgroups import subgroup_fixed_shape_data
+
+    (first, first_design), (second, second_design) = (subgroup_sbc_design(("IL-6", "CRP"), seed) for seed in (1, 2))
+    assert not np.array_equal(first.treated, second.treated) and not np.array_equal(first_design.codes, second_design.codes)
+    book = build_subgroup_model(second, second_design)
+    fixed = build_subgroup_model(first, first_design, fixed_shape=True)
+    with fixed:
+        pm.set_data(subgroup_fixed_shape_data(second, second_design))
+    point = _perturbed_point(book, 3)
+    fixed_logp, book_logp = fixed.compile_logp(mode=QUICK), book.compile_logp(mode=QUICK)
+    assert fixed_logp(point) == pytest.approx(book_logp(point), rel=1e-12)
+    np.testing.assert_allclose(fixed.compile_dlogp(mode=QUICK)(point), book.compile_dlogp(mode=QUICK)(point), rtol=1e-9)
+    with fixed:
+        pm.set_data(subgroup_fixed_shape_data(first, first_design))
+    assert fixed_logp(point) != pytest.approx(book_logp(point), rel=1e-6)
+
+
 def test_a_dataset_of_another_design_is_refused(tmp_path):
     settings = SamplerSettings(draws=20, tune=20, chains=1)
     compiled = Engine("nif_trajectory", _twin(tmp_path, 1, ["IL-6"]), settings)

@@ -540,6 +540,101 @@ def outcome_sbc_replicate(*, seed: int, form: str, participants: int = 30, marke
                       log_lod=float(data.nif_log_lod[last][0]))
 
 
+SBC_SUBGROUP_PARAMETERS = ("coupling", "coupling_deviation_scale", "level_slope", "madrs_person_sd", "madrs_sigma",
+                           "nif_arm", "nif_delta", "arm_deviation_scale", "nif_person_sd", "nif_sigma",
+                           "coupling_deviation", "arm_deviation")
+SBC_SUBGROUP_DEVIATIONS = ("coupling_deviation", "arm_deviation")  # ranked for the splits named in ``ranked_splits`` only
+
+
+def subgroup_sbc_design(markers: tuple[str, ...], twin_seed: int):
+    """The design of the subgroup model's SBC, at the trial's size: the rows
+    (who has a rating and a sample at which visit), NIF covariates, arms and
+    memberships of every split of ``params/subgroups.yaml`` of one
+    ``paper-null`` twin (seed ``twin_seed``), for ``markers``; the prior of
+    the MADRS means fixed at its ratings' mean and SD. Returns (data, design)."""
+    import tempfile
+
+    from .contract import load_dataset
+    from .paths import PARAMS
+    from .subgroup_analysis import subgroup_data, subgroup_design
+    from .subgroups import load_splits
+    from .twin import simulate
+
+    key = (tuple(markers), int(twin_seed))
+    if key not in _SUBGROUP_DESIGNS:
+        with tempfile.TemporaryDirectory() as folder:
+            dataset = load_dataset(simulate("paper-null", seed=int(twin_seed)).write(folder))
+        data = subgroup_data(dataset, list(markers))
+        data.y_prior = (float(np.mean(data.y)), float(np.std(data.y)))
+        _SUBGROUP_DESIGNS[key] = (data, subgroup_design(dataset, load_splits(PARAMS / "subgroups.yaml"), data.participants))
+    return _SUBGROUP_DESIGNS[key]
+
+
+_SUBGROUP_DESIGNS: dict = {}  # per process: a sweep worker builds the design once
+
+
+def subgroup_sbc_data(seed: int, template, design):
+    """A joint draw from the subgroup model's prior on the design of
+    ``template`` (:func:`subgroup_sbc_design`): (the data, the prior draw).
+    The parameters come from the model itself, the data from
+    :func:`simulate_subgroup_data`."""
+    from .models.subgroups import build_subgroup_model
+
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    with warnings.catch_warnings():  # the likelihood is a Potential: prior draws of the parameters only, as intended
+        warnings.simplefilter("ignore", UserWarning)
+        prior = pm.sample_prior_predictive(draws=1, model=build_subgroup_model(template, design), random_seed=seed).prior
+    values = {name: np.asarray(prior[name])[0, 0] for name in (*SBC_SUBGROUP_PARAMETERS, "madrs_mean")}
+    return simulate_subgroup_data(template, design, values, np.random.default_rng(seed)), prior
+
+
+def simulate_subgroup_data(template, design, p: dict[str, np.ndarray], rng: np.random.Generator):
+    """``template`` with ratings and NIF changes drawn as the subgroup model's
+    likelihood says, given the parameter values ``p`` (by name): each
+    marker's part on its own (the model is a composite likelihood: every
+    marker's part has its own copy of the ratings, so here each copy is
+    drawn afresh), with a normal person effect per marker and participant and
+    normal residuals, the NIF covariates (within- and between-person) held
+    at the template's."""
+    codes, shape = design.codes, (len(template.markers), template.n_participants)
+    m, i, t = template.y_marker, template.y_person, template.y_visit
+    arm = np.where(template.treated[i] == 1.0, 0, 1)
+    slope = p["coupling"][m, arm] + (p["coupling_deviation"][m, arm, :] * codes[i]).sum(axis=1)
+    y = (p["madrs_mean"][m, arm, t] + slope * template.within + p["level_slope"][m] * template.between
+         + rng.normal(0.0, p["madrs_person_sd"][:, None], shape)[m, i] + rng.normal(0.0, p["madrs_sigma"][m]))
+    m, i, t = template.c_marker, template.c_person, template.c_visit
+    shift = p["arm_deviation"] @ codes.T  # (marker, participant)
+    change = (p["nif_delta"][m, t] + template.arm_contrast[i] * (p["nif_arm"][m, t] + shift[m, i])
+              + rng.normal(0.0, p["nif_person_sd"][:, None], shape)[m, i] + rng.normal(0.0, p["nif_sigma"][m]))
+    return replace(template, y=y, change=change)
+
+
+def sbc_subgroup_replicate(*, seed: int, markers: tuple[str, ...] = ("IL-1RA", "BDNF"), twin_seed: int = 1,
+                           ranked_splits: tuple[str, ...] = ("bmi", "training"), draws: int = 200, tune: int = 500,
+                           chains: int = 2, thin: int = 2, target_accept: float = 0.95, sampler: str = "nutpie",
+                           **_ignored) -> list[dict]:
+    """One SBC replicate of the subgroup model (chapter 05) at the trial's
+    size, every split of the book in the model: a joint draw from its prior
+    (:func:`subgroup_sbc_data`) fitted through the fit engine (its
+    ``subgroups`` form, compiled once per worker) with ``chains`` x
+    ``draws`` (thinned by ``thin``); one row per main parameter
+    (:data:`SBC_SUBGROUP_PARAMETERS`; the subgroup differences of
+    ``ranked_splits`` only): the rank of its true value among the posterior draws."""
+    from .engine import engine
+
+    template, design = subgroup_sbc_design(tuple(markers), twin_seed)
+    unknown = sorted(set(ranked_splits) - set(design.splits))
+    if unknown:
+        raise ValueError(f"ranked_splits names {', '.join(unknown)}, not a split of params/subgroups.yaml")
+    data, prior = subgroup_sbc_data(seed, template, design)
+    settings = SamplerSettings(sampler=sampler, draws=-(-draws * thin // chains), tune=tune, chains=chains, seed=seed + 1,
+                               target_accept=target_accept)
+    idata = engine("subgroups", template, settings, design=design).fit(data, settings.seed, "sbc-subgroups").idata
+    rows = _rank_rows(idata, prior, SBC_SUBGROUP_PARAMETERS, thin)
+    return [r for r in rows if not r["parameter"].startswith(SBC_SUBGROUP_DEVIATIONS)
+            or r["parameter"].rstrip("]").rsplit(",", 1)[-1] in ranked_splits]
+
+
 def coupling_sbc_data(seed: int, participants: int, markers: int, censored_share: float) -> tuple[ModelData, xr.Dataset]:
     """A joint draw from the aim 2 model's prior (:func:`outcome_sbc_data`)."""
     return outcome_sbc_data(seed, participants, markers, censored_share, "coupling")

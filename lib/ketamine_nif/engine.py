@@ -8,7 +8,8 @@ builds a book model once per design in its fixed-shape form (the builder's
 changes between datasets sits in data containers with masks), compiles it
 once, and then fits each dataset by swapping its data in: the graph is never
 rebuilt. The forms (:data:`FORMS`): the aim 1, depression, aim 2 and aim 3
-models; the subgroup model has none yet. Two routes, by the settings' sampler (:data:`SAMPLERS`):
+models, and the subgroup model (its data a ``SubgroupData`` with the
+``design`` of splits as a builder option). Two routes, by the settings' sampler (:data:`SAMPLERS`):
 
 - ``nutpie`` (the default, :data:`DEFAULT_ROUTE`, and the sweeps' route):
   nutpie's compiled model (numba), the data swapped in by
@@ -48,6 +49,7 @@ from .models import (
     build_moderation_model,
     build_nif_trajectory_model,
     build_outcome_model,
+    build_subgroup_model,
 )
 from .models.depression import (
     coupling_fixed_shape_data,
@@ -55,6 +57,7 @@ from .models.depression import (
     outcome_fixed_shape_data,
 )
 from .models.pooling import recorded_priors
+from .models.subgroups import subgroup_fixed_shape_data
 from .models.trajectory import NoRoom, fixed_shape_data
 
 
@@ -95,6 +98,7 @@ FORMS = {
     "depression": Form(build_outcome_model, outcome_fixed_shape_data),
     "coupling": Form(build_coupling_model, coupling_fixed_shape_data, padding=_padding("nif")),
     "moderation": Form(build_moderation_model, moderation_fixed_shape_data, padding=_padding("nif0")),
+    "subgroups": Form(build_subgroup_model, subgroup_fixed_shape_data, ("design",)),
 }
 
 

@@ -60,6 +60,15 @@ class SubgroupDesign:
     member: np.ndarray  # (N, K) bool: the split applies and the covariate is known
     shares: np.ndarray  # (K,) share of the split's members in its first subgroup
 
+    def _key(self) -> tuple:
+        return (tuple(self.splits), tuple(self.labels), self.first.shape, self.first.tobytes(), self.member.tobytes())
+
+    def __eq__(self, other) -> bool:  # by value, arrays included (the fit engine keys its compiled models on it)
+        return isinstance(other, SubgroupDesign) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     @property
     def codes(self) -> np.ndarray:
         """Centred membership c_ik: 1 - p_k (first), -p_k (second), 0 (not a member)."""
@@ -103,6 +112,8 @@ class SubgroupData:
     c_person: np.ndarray
     c_visit: np.ndarray  # 0 = first post visit
     change: np.ndarray
+    # centre and scale of the prior of the MADRS means; None: the ratings' mean and SD (SBC fixes them in advance)
+    y_prior: tuple[float, float] | None = None
 
     @property
     def post_visits(self) -> list[str]:

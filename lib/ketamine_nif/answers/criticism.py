@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..checks import share_inside
 from ..criticism import BOOK, PERSON_SLOPES, STUDENT, Variant, difference_se
@@ -19,6 +20,7 @@ from ..reporting import join_words
 CLEAR_ELPD = 4  # an elpd difference counts as clear above this and above twice its SE
 RELIABLE_SHARE_K = 0.05  # PSIS-LOO is read as reliable when at most this share of participants has Pareto k > 0.7
 CLEAR_MISFIT = 0.05  # treatments differ when their shares of points outside the band differ by more than this
+SBC_BAND_MISS = 0.05  # the chance that a calibrated parameter's rank ECDF leaves its 95% simultaneous band
 NEAR_ZERO_SPREAD = 0.25  # a between-person SD under this multiple of the occasion-to-occasion SD is "near zero"
 
 
@@ -215,22 +217,30 @@ def show_sbc(study, seed: int, level: str = "mu") -> None:
 
 
 def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "mu") -> str:
-    """From the SBC rows and ``criticism.sbc_summary``: the share censored,
-    the parameters whose rank ECDF leaves its band, and divergent replicates
-    (``level``: the model's per-marker mean level, which counts the markers)."""
+    """From the SBC rows and ``criticism.sbc_summary``: the share censored
+    (where the replicates carry one; ``level``: the model's per-marker mean
+    level, which counts the markers), the parameters whose rank ECDF leaves
+    its band, how many would by chance, and divergent replicates."""
     bad = summary[summary["outside_band"]]
     replicates = results.groupby("seed")
     divergent = float((replicates["divergences"].first() > 0).mean())
-    markers = results["parameter"].str.startswith(f"{level}[").sum() // results["seed"].nunique()
-    under = replicates["censored_share"].first() * markers  # share of the censored (last) marker's values
+    text = ""
+    if "censored_share" in results:
+        markers = results["parameter"].str.startswith(f"{level}[").sum() // results["seed"].nunique()
+        under = replicates["censored_share"].first() * markers  # share of the censored (last) marker's values
+        text = (f"On average {100 * under.mean():.0f}% of the last marker's values fell under its fixed limit "
+                f"({100 * under.min():.0f}% to {100 * under.max():.0f}% across replicates). ")
+    n, k = len(summary), len(bad)
+    chance = (f"; {k} did (the chance of {k} or more, were the parameters independent: "
+              f"{100 * stats.binom.sf(k - 1, n, SBC_BAND_MISS):.0f}%)." if k else ".")
     return (
-        f"On average {100 * under.mean():.0f}% of the last marker's values fell under its fixed limit "
-        f"({100 * under.min():.0f}% to {100 * under.max():.0f}% across replicates). "
+        text
         + ("No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
            "number of replicates." if bad.empty else
            f"The rank ECDF leaves its band for {join_words(bad['parameter'])}: read those parameters' intervals with care.")
         + f" {100 * divergent:.0f}% of the replicate fits had divergent transitions (reduced settings; the book's fits are "
-        "gated on having none). With one band per parameter, about one parameter in twenty leaves its band by chance."
+        f"gated on having none). With one 95% band per parameter, about {SBC_BAND_MISS * n:.1f} of these {n} parameters "
+        f"would leave their band by chance under perfect calibration{chance}"
     )
 
 

@@ -108,24 +108,44 @@ def subgroup_grids(data: SubgroupData) -> dict[str, np.ndarray]:
             "change": _grid(*c_at, data.change, c_shape), "change_seen": _grid(*c_at, 1.0, c_shape)}
 
 
+def subgroup_fixed_shape_data(data: SubgroupData, design: SubgroupDesign, like: dict | None = None) -> dict[str, np.ndarray]:
+    """Every array the subgroup model reads from ``data`` and ``design``: the
+    grids of :func:`subgroup_grids` with their masks, each participant's arm
+    (``treated``, and its centred ``arm_contrast``), the centred split
+    memberships (``codes``), and the centre and scale of the MADRS means'
+    prior (``y_prior``: the data's own, or else the ratings' mean and SD).
+    The fixed-shape form holds
+    them as data containers (``like``, a compiled model's, is not needed: no
+    list here changes length between datasets of one design)."""
+    grids = subgroup_grids(data)
+    return {**{f"subgroup_{name}": value for name, value in grids.items()},
+            "subgroup_treated": np.asarray(data.treated, dtype=float), "subgroup_arm_contrast": data.arm_contrast,
+            "subgroup_codes": design.codes,
+            "subgroup_y_prior": np.array(data.y_prior if data.y_prior is not None else (np.mean(data.y), np.std(data.y)), dtype=float)}
+
+
 def build_subgroup_model(
     data: SubgroupData,
     design: SubgroupDesign,
     priors: OutcomePriors = OutcomePriors(),
     nif_priors: TrajectoryPriors = TrajectoryPriors(),
     subgroup_priors: SubgroupPriors = SubgroupPriors(),
+    fixed_shape: bool = False,
 ) -> pm.Model:
     """Couplings and NIF arm effects with subgroup deviations per marker (and
-    arm) and split, shrunk by shared scales; one model for every marker and split."""
-    codes = design.codes
-    grids = subgroup_grids(data)
-    treated = data.treated
+    arm) and split, shrunk by shared scales; one model for every marker and
+    split. ``fixed_shape``: the arrays of :func:`subgroup_fixed_shape_data`
+    as data containers, so that a compiled model takes any dataset of the
+    same design (the fit engine's form; the same log density)."""
+    values = subgroup_fixed_shape_data(data, design)
     people = np.array(data.participants)
     coords = {"marker": data.markers, "arm": ARMS, "split": design.splits, "visit": data.visits,
               "post_visit": data.post_visits, "participant": data.participants,
               "participant_ketamine": list(people[data.treated == 1.0]), "participant_saline": list(people[data.treated == 0.0])}
-    y_center, y_scale = float(np.mean(data.y)), float(np.std(data.y))
     with pm.Model(coords=coords) as model:
+        box = {name: pm.Data(name, value) for name, value in values.items()} if fixed_shape else values
+        codes, treated = box["subgroup_codes"], box["subgroup_treated"]
+        y_center, y_scale = box["subgroup_y_prior"][0], box["subgroup_y_prior"][1]
         # aim 2: MADRS on within-person NIF change, couplings with subgroup deviations
         means = pm.Normal("madrs_mean", y_center, y_scale, dims=("marker", "arm", "visit"))
         gamma = effect("coupling", EffectPrior(priors.coupling_scale), ("marker", "arm"))
@@ -139,7 +159,7 @@ def build_subgroup_model(
         level = pm.Normal("level_slope", 0.0, priors.level_sd, dims="marker")
         person_sd = pm.HalfNormal("madrs_person_sd", y_scale, dims="marker")
         sigma = pm.HalfNormal("madrs_sigma", y_scale, dims="marker")
-        y, within, between, y_seen = grids["y"], grids["within"], grids["between"], grids["y_seen"]
+        y, within, between, y_seen = (box[f"subgroup_{name}"] for name in ("y", "within", "between", "y_seen"))
         mean = _by_arm(means[:, :, None, :], treated[:, None], axis=1) + person_gamma[:, :, None] * within + level[:, None, None] * between
         pm.Potential("y", grouped_random_intercept_logp(y - mean, y_seen, sigma[:, None], person_sd[:, None]).sum())
         for a, arm in enumerate(ARMS):
@@ -155,9 +175,10 @@ def build_subgroup_model(
         # a person's mean change, unlike their level, may hardly vary: half-normal, not zero-avoiding
         nif_person_sd = pm.HalfNormal("nif_person_sd", nif_priors.person_sd, dims="marker")
         nif_sigma = pm.HalfNormal("nif_sigma", nif_priors.residual_sd, dims="marker")
-        contrast = data.arm_contrast[None, :, None]
+        contrast = box["subgroup_arm_contrast"][None, :, None]
         c_mean = delta[:, None, :] + contrast * (beta[:, None, :] + shift[:, :, None])  # (M, N, post visits)
-        change = grouped_random_intercept_logp(grids["change"] - c_mean, grids["change_seen"], nif_sigma[:, None], nif_person_sd[:, None])
+        change = grouped_random_intercept_logp(box["subgroup_change"] - c_mean, box["subgroup_change_seen"], nif_sigma[:, None],
+                                               nif_person_sd[:, None])
         pm.Potential("change", change.sum())
     return model
 
