@@ -470,10 +470,10 @@ answers.show_sbc(sbc_moderation, seed, level="nif0_mu")
 # they should). The design is the trial's: one twin's participants, arms,
 # visits, NIF covariates and memberships of every split of
 # `params/subgroups.yaml`, with two markers.
-# The model is a composite likelihood (each marker's part has its own copy of
-# the ratings), so each marker's ratings are drawn afresh: SBC checks that the
-# model is fitted correctly, not that a composite likelihood is the right
-# model for one set of ratings. @fig-criticism-sbc-subgroups shows the
+# Each marker's part of the model has its own copy of the ratings and
+# parameters of its own (none is shared between markers), so the model is one
+# model per marker fitted side by side, and each marker's ratings are drawn
+# afresh. @fig-criticism-sbc-subgroups shows the
 # couplings and NIF arm effects, the SDs and the scales of the subgroup
 # differences of each marker, and the subgroup differences themselves for
 # two splits (BMI, in both arms; training, which applies to the ketamine arm
