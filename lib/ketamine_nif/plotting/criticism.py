@@ -96,6 +96,9 @@ def lod_errors(errors: pd.DataFrame | None) -> plt.Figure:
     return fig
 
 
+SHORT_TITLE = 24  # characters of a panel title that fit a quarter of the figure's width
+
+
 def sbc(curves: pd.DataFrame | None, columns: int = 4) -> plt.Figure:
     """Simulation-based calibration (``criticism.sbc_ecdf``): per parameter,
     the ECDF of the PIT values minus the uniform CDF, with its simultaneous
@@ -110,7 +113,8 @@ def sbc(curves: pd.DataFrame | None, columns: int = 4) -> plt.Figure:
         ax.fill_between(part["z"], part["low"], part["high"], color=LIGHT_GREY, step="post")
         ax.axhline(0, color=GREY, lw=0.6)
         ax.step(part["z"], part["difference"], where="post", color=BLUE, lw=1.2)
-        ax.set_title(name, fontsize=8)
+        # a long name (the subgroup model's deviations) on two lines: the parameter, then its indices
+        ax.set_title(name.replace("[", "\n[", 1) if len(name) > SHORT_TITLE else name, fontsize=8)
         ax.tick_params(labelsize=7)
     _hide_unused(axes, len(names))
     axes.flat[0].set_ylabel("ECDF − uniform", fontsize=8)
