@@ -330,24 +330,27 @@ else:
 # of this size measures to within a few percentage points.
 
 # %%
-madrs_study = recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core",
-                                  explain=False)
+recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)
 
 # %% [markdown]
 # The depression model assumes that missing ratings are missing at random.
 # The next study breaks that assumption on purpose: twins of `mnar-dropout`,
-# which is `realistic-effects` with participants leaving more often when the
-# rating they *would* have had is high, something no analysis of the observed
-# ratings can detect (`ketamine-nif sweep sweeps/recovery-mnar.yaml`). Its
-# bias per visit, beside the same model's bias with dropout at random, is the
-# size of error that the delta adjustment of @sec-coupling-madrs-delta asks
-# the reader to imagine, here on data with this trial's modest dropout.
+# which is `realistic-effects` with its dropout on the observed course
+# replaced by dropout on the rating the participant *would* have had (those
+# who would have rated worse than others at a visit leave more often),
+# something no analysis of the observed ratings can detect; and the same
+# twins with dropout completely at random, `mnar-control` (same seeds, same
+# ratings; only who leaves differs) (`ketamine-nif sweep
+# sweeps/recovery-mnar.yaml`). The difference of the two biases, twin by
+# twin, is the error that dropout not at random adds here, on data with this
+# trial's modest dropout: the size of error that the delta adjustment of
+# @sec-coupling-madrs-delta asks the reader to imagine.
 
 # %%
 mnar_study = recovery.show_study(recovery_mnar_dir, "sweeps/recovery-mnar.yaml", "about 2 seconds per replicate and core",
-                                 by=("estimand", "visit"), explain=False)
+                                 by=("scenario", "estimand", "visit"), explain=False)
 if mnar_study is not None:
-    say(recovery.missing_not_at_random_sentence(mnar_study.results, madrs_study.results if madrs_study else None))
+    say(recovery.missing_not_at_random_sentence(mnar_study.results))
 
 # %% [markdown]
 # ## Simulation-based calibration {#sec-criticism-sbc}
@@ -473,7 +476,11 @@ answers.show_sbc(sbc_moderation, seed, level="nif0_mu")
 # Each marker's part of the model has its own copy of the ratings and
 # parameters of its own (none is shared between markers), so the model is one
 # model per marker fitted side by side, and each marker's ratings are drawn
-# afresh. @fig-criticism-sbc-subgroups shows the
+# afresh. The NIF covariates of the ratings' part are held at the twin's
+# values while the NIF changes are drawn, although in real data both come
+# from the same samples: SBC checks that the model is fitted correctly, not
+# that treating the two parts as separate likelihoods is right.
+# @fig-criticism-sbc-subgroups shows the
 # couplings and NIF arm effects, the SDs and the scales of the subgroup
 # differences of each marker, and the subgroup differences themselves for
 # two splits (BMI, in both arms; training, which applies to the ketamine arm

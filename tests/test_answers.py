@@ -93,27 +93,31 @@ def test_recovery_sentence_flags_coverage_and_false_detections():
         "reader cares about, were detected in their direction in 100% of the twins for a.")
 
 
-def test_the_cost_of_dropout_not_at_random_is_measured_against_the_same_model_at_random():
+def test_the_cost_of_dropout_not_at_random_is_measured_on_the_same_twins_at_random():
     from ketamine_nif.recovery import missing_not_at_random_sentence
 
     rng = np.random.default_rng(0)
     seeds = np.repeat(np.arange(1, 101), 2)
-    noise = rng.normal(0.0, 1.0, len(seeds))  # shared by both studies: the same twin seeds
+    noise = rng.normal(0.0, 1.0, len(seeds))  # shared by both scenarios: the same twins
 
-    def study(scenario, shift):
+    def study(scenario, shift, missing):
         visit = np.tile(["24h", "day5"], 100)
         return pd.DataFrame({"seed": seeds, "scenario": scenario, "estimand": MADRS_CHANGE_DIFFERENCE, "visit": visit,
-                             "truth": -5.0, "mean": -5.0 + noise + np.where(visit == "24h", shift, 0.0),
-                             "covered": np.abs(noise) < 1.96})
+                             "truth": -5.0, "mean": -5.0 + noise + np.where(visit == "24h", shift, 0.0) + rng.normal(0, 0.05, 200),
+                             "covered": np.abs(noise) < 1.96, "madrs_missing_treatment": missing,
+                             "madrs_missing_reference": missing})
 
-    mar = study("realistic-effects", 0.0)
-    text = missing_not_at_random_sentence(study("mnar-dropout", 0.0), mar)
+    control = study("mnar-control", 0.0, 0.10)
+    text = missing_not_at_random_sentence(pd.concat([study("mnar-dropout", 0.0, 0.12), control]))
     assert text.startswith("On 100 twins of `mnar-dropout` (odds of leaving × 2.7 per 10 points of the rating the "
-                           "participant would have had), the estimate (MADRS change, ketamine - saline) is off by ")
-    assert text.endswith("moves the estimate by less than the studies can measure (twice the Monte Carlo error of "
-                         "the difference, paired by twin).")
-    moved = missing_not_at_random_sentence(study("mnar-dropout", 0.5), mar)
+                           "participant would have had (at day5, 12% of the ratings missing, against 10% with dropout at "
+                           "random)), the estimate (MADRS change, ketamine - saline) is off by ")
+    assert "On the same twins with dropout at random (`mnar-control`) it is off by " in text
+    assert text.endswith("so dropout not at random of this strength moves the estimate by less than the study can "
+                         "measure (twice the Monte Carlo error of the paired difference, at most 0.01 points).")
+    moved = missing_not_at_random_sentence(pd.concat([study("mnar-dropout", 0.5, 0.12), control]))
     assert moved.endswith("so dropout not at random of this strength moves the estimate by +0.50 points at 24h "
                           "(more than twice its Monte Carlo error).")
-    assert "With dropout at random" not in missing_not_at_random_sentence(study("mnar-dropout", 0.5), None)
-    assert missing_not_at_random_sentence(mar.iloc[:0], mar) == ""
+    # twins of one scenario only, or another estimand: nothing to compare
+    assert missing_not_at_random_sentence(control) == ""
+    assert missing_not_at_random_sentence(control.assign(estimand="other")) == ""

@@ -108,7 +108,6 @@ def test_the_moderation_sbc_draw_is_one_joint_draw_from_the_models_prior():
     assert person_means.var() == pytest.approx(draw["person_sd"] ** 2 + draw["sigma_y"] ** 2 / 3, rel=0.35)
 
 
-@pytest.mark.slow
 def _quadratic_forms(model, point: dict) -> dict[str, float]:
     """Per Potential of the subgroup model (its two likelihoods), the
     quadratic form r' S^-1 r of the residuals under the model's own
@@ -160,6 +159,16 @@ def test_the_subgroup_sbc_draw_comes_from_the_models_own_likelihood():
     assert all(wrong[name] > n + 10 * np.sqrt(2 * n) for name, n in rows.items()), wrong
 
 
+def test_the_subgroup_sbc_keeps_every_parameter_but_the_differences_of_splits_not_ranked():
+    labels = ["coupling[IL-6,ketamine]", "coupling_deviation_scale[IL-6,ketamine]", "arm_deviation_scale[IL-6]",
+              "coupling_deviation[IL-6,ketamine,bmi]", "coupling_deviation[IL-6,saline,sex]", "arm_deviation[IL-6,training]",
+              "arm_deviation[IL-6,age]"]
+    kept = [r["parameter"] for r in criticism.ranked_subgroup_rows([{"parameter": p} for p in labels], ("bmi", "training"))]
+    assert kept == ["coupling[IL-6,ketamine]", "coupling_deviation_scale[IL-6,ketamine]", "arm_deviation_scale[IL-6]",
+                    "coupling_deviation[IL-6,ketamine,bmi]", "arm_deviation[IL-6,training]"]
+
+
+@pytest.mark.slow
 def test_moderation_sbc_replicate_returns_sane_ranks():
     rows = pd.DataFrame(criticism.sbc_moderation_replicate(seed=3, participants=12, markers=2, draws=40, tune=60,
                                                            chains=1, thin=1))

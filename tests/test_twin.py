@@ -268,7 +268,8 @@ def dropout_rows(scenario: dict, seed: int) -> pd.DataFrame:
     dropped out before the next (no missed visits here, so absence is
     dropout), their rating there (observed) and the rating they would have
     had at the next visit (from the twin without dropout, same seed: the
-    ratings do not depend on who attends)."""
+    ratings do not depend on who attends), the first against the baseline
+    mean, the second against the next visit's mean, as the twin has them."""
     twin = simulate(scenario, seed)
     complete = simulate({**scenario, "missingness": {**scenario["missingness"], "dropout_per_visit": 0.0}}, seed)
     observed, full = wide(twin, "MADRS"), wide(complete, "MADRS")
@@ -278,7 +279,7 @@ def dropout_rows(scenario: dict, seed: int) -> pd.DataFrame:
         present = observed[before].notna()
         rows.append(pd.DataFrame({"dropped": observed.loc[present, after].isna().astype(float),
                                   "last": (observed.loc[present, before] - 32.8) / 10,
-                                  "next": (full.loc[present, after] - 32.8) / 10}))
+                                  "next": (full.loc[present, after] - full[after].mean()) / 10}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -343,7 +344,11 @@ def test_mnar_dropout_changes_only_what_decides_dropout(tmp_path):
     """``mnar-dropout``: realistic-effects with dropout on the rating the
     participant would have had instead of the last observed one; the
     effects, difficulties and truth are realistic-effects' own, and its
-    twin passes the data contract."""
+    twin passes the data contract. ``mnar-control``, its comparator, is the
+    same twin with dropout completely at random: the same ratings, only who
+    leaves differs; and dropout not at random, centred on each visit's mean
+    rating, leaves about as many ratings missing as dropout at random (not
+    fewer as ratings fall after the infusion)."""
     from ketamine_nif.contract import load_dataset
 
     scenario, realistic = load_scenario("mnar-dropout"), load_scenario("realistic-effects")
@@ -353,3 +358,14 @@ def test_mnar_dropout_changes_only_what_decides_dropout(tmp_path):
     twin = simulate(scenario, seed=3)
     assert twin.truth.equals(simulate(realistic, seed=3).truth)
     assert load_dataset(twin.write(tmp_path / "data")).participants.shape[0] == 133  # loading checks the contract
+    control = load_scenario("mnar-control")
+    assert control["missingness"]["dropout_unobserved"] == 0.0
+    assert {k: v for k, v in control.items() if k not in ("name", "description", "missingness")} == {
+        k: v for k, v in scenario.items() if k not in ("name", "description", "missingness")}
+    ratings, at_random = wide(twin, "MADRS"), wide(simulate(control, seed=3), "MADRS").reindex_like(wide(twin, "MADRS"))
+    both = ratings.notna() & at_random.notna()
+    assert ratings[both].equals(at_random[both]) and not ratings.isna().equals(at_random.isna())
+    big = {"design": {"n_ketamine": 3000, "n_saline": 1500}}
+    shares = [wide(simulate(load_scenario(name, overrides=big), seed=4), "MADRS").drop(columns="baseline").isna().mean().mean()
+              for name in ("mnar-dropout", "mnar-control")]
+    assert shares[0] == pytest.approx(shares[1], rel=0.25), shares

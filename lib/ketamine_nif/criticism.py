@@ -630,8 +630,15 @@ def sbc_subgroup_replicate(*, seed: int, markers: tuple[str, ...] = ("IL-1RA", "
     settings = SamplerSettings(sampler=sampler, draws=-(-draws * thin // chains), tune=tune, chains=chains, seed=seed + 1,
                                target_accept=target_accept)
     idata = engine("subgroups", template, settings, design=design).fit(data, settings.seed, "sbc-subgroups").idata
-    rows = _rank_rows(idata, prior, SBC_SUBGROUP_PARAMETERS, thin)
-    return [r for r in rows if not r["parameter"].startswith(SBC_SUBGROUP_DEVIATIONS)
+    return ranked_subgroup_rows(_rank_rows(idata, prior, SBC_SUBGROUP_PARAMETERS, thin, participants=template.n_participants),
+                                ranked_splits)
+
+
+def ranked_subgroup_rows(rows: list[dict], ranked_splits) -> list[dict]:
+    """The rows of a subgroup SBC replicate to keep: every parameter, except
+    the subgroup differences (:data:`SBC_SUBGROUP_DEVIATIONS`, by exact name)
+    of splits not in ``ranked_splits``."""
+    return [r for r in rows if r["parameter"].split("[")[0] not in SBC_SUBGROUP_DEVIATIONS
             or r["parameter"].rstrip("]").rsplit(",", 1)[-1] in ranked_splits]
 
 

@@ -36,6 +36,7 @@ from .estimates import recovery, summarise
 from .inference import SamplerSettings, fit
 from .models import build_nif_trajectory_model, prepare
 from .models.trajectory import BELOW_LOD
+from .sensitivity import missing_shares
 from .summary import RULED as RULED_OUT
 from .summary import SUPPORT as SUPPORTED
 from .summary import UNRELIABLE, classify
@@ -86,7 +87,10 @@ def recovery_replicate(*, seed: int, scenario: str = "planted-effects", draws: i
     table, _ = fit_all(dataset, settings, markers, fits)
     joined = recovery(table, twin.truth)
     joined["error"] = joined["mean"] - joined["truth"]
-    return joined.drop(columns=["subgroup"])
+    # how much of each arm's MADRS is missing at each visit (sensitivity.missing_shares): what dropout did to this twin
+    shares = missing_shares(prepare(dataset, markers=markers)).rename(
+        columns={"treatment": "madrs_missing_treatment", "reference": "madrs_missing_reference"})
+    return joined.drop(columns=["subgroup"]).merge(shares, on="visit", how="left")
 
 
 LOD_GROUPS = ("method", "marker")  # the study of values under the detection limit: per treatment and marker
@@ -325,42 +329,51 @@ COVERAGE_BAND = (0.90, 0.99)  # nominal 95% intervals should cover the truth thi
 FALSE_DETECTION_LIMIT = 0.05  # the decision rule should detect a null effect at most this often
 
 
-def missing_not_at_random_sentence(mnar: pd.DataFrame, mar: pd.DataFrame | None,
-                                   estimand: str = MADRS_CHANGE_DIFFERENCE) -> str:
-    """What dropout not at random costs an estimate: the bias and coverage of
-    ``estimand`` per visit in ``mnar`` (a study's results on twins of a
-    scenario whose dropout follows the unobserved rating), beside its bias in
-    ``mar`` (a study of the same model with dropout at random), and whether
-    the difference exceeds twice its Monte Carlo error. The scenario's
-    strength is read from its file."""
-    mnar = mnar[mnar["estimand"] == estimand]
-    if mnar.empty:
+MNAR_SCENARIOS = ("mnar-dropout", "mnar-control")  # sweeps/recovery-mnar.yaml: dropout not at random, and the same twins at random
+
+
+def missing_not_at_random_sentence(results: pd.DataFrame, estimand: str = MADRS_CHANGE_DIFFERENCE,
+                                   scenarios: tuple[str, str] = MNAR_SCENARIOS) -> str:
+    """What dropout not at random costs an estimate, from a study of twins of
+    two scenarios (``scenarios``: dropout not at random, and its control, the
+    same twins with dropout completely at random): per visit, the bias and
+    coverage of ``estimand`` under each, and the difference of the biases
+    paired by twin (the seeds both hold) with its Monte Carlo error; the
+    share of each arm's ratings missing where the results record it. The
+    first scenario's strength is read from its file."""
+    mnar_name, control_name = scenarios
+    rows = results[(results["estimand"] == estimand) & results["scenario"].isin(scenarios)]
+    seeds = set(rows.loc[rows["scenario"] == mnar_name, "seed"]) & set(rows.loc[rows["scenario"] == control_name, "seed"])
+    rows = rows[rows["seed"].isin(seeds)]
+    if rows.empty:
         return ""
-    scenario = str(mnar["scenario"].iloc[0])
-    odds = np.exp(float(load_scenario(scenario)["missingness"].get("dropout_unobserved") or 0.0))
-    rows = []
-    for visit, g in mnar.groupby("visit", sort=False):
-        bias, se = _clustered(g["mean"] - g["truth"], g["seed"])
-        row = {"visit": visit, "bias": bias, "se": se, "coverage": g["covered"].astype(bool).mean()}
-        if mar is not None:  # paired by twin seed: the difference's error is that of the per-seed differences
-            h = mar[(mar["estimand"] == estimand) & (mar["visit"] == visit)]
-            pair = g.merge(h, on="seed", suffixes=("", "_mar"))
-            extra, extra_se = _clustered((pair["mean"] - pair["truth"]) - (pair["mean_mar"] - pair["truth_mar"]), pair["seed"])
-            row.update(extra=extra, extra_se=extra_se, reference=_clustered(h["mean"] - h["truth"], h["seed"])[0])
-        rows.append(row)
-    t = pd.DataFrame(rows)
-    text = (f"On {mnar['seed'].nunique()} twins of `{scenario}` (odds of leaving × {odds:.1f} per 10 points of the rating "
-            f"the participant would have had), the estimate ({lookup(estimand).label}) is off by {t['bias'].min():+.2f} to {t['bias'].max():+.2f} points "
-            f"on average per visit (Monte Carlo SE about {t['se'].max():.2f}), and its 95% intervals cover the truth in "
-            f"{100 * t['coverage'].min():.0f}-{100 * t['coverage'].max():.0f}% of twins.")
-    if mar is None or t["extra"].isna().all():
-        return text
-    text += (f" With dropout at random the same model is off by {t['reference'].min():+.2f} to "
-             f"{t['reference'].max():+.2f} points, ")
+    odds = np.exp(float(load_scenario(mnar_name)["missingness"].get("dropout_unobserved") or 0.0))
+    mnar, control = (rows[rows["scenario"] == name].set_index(["seed", "visit"]) for name in scenarios)
+    error = (mnar["mean"] - mnar["truth"]).rename("mnar").to_frame().join((control["mean"] - control["truth"]).rename("control"))
+    table = []
+    for visit, g in error.groupby(level="visit", sort=False):
+        seed = g.index.get_level_values("seed").to_series()
+        extra, extra_se = _clustered(g["mnar"] - g["control"], seed)
+        table.append({"visit": visit, "bias": g["mnar"].mean(), "reference": g["control"].mean(), "extra": extra,
+                      "extra_se": extra_se, "coverage": mnar.xs(visit, level="visit")["covered"].astype(bool).mean()})
+    t = pd.DataFrame(table)
+    missing = ""
+    if "madrs_missing_treatment" in rows:
+        last = t["visit"].iloc[-1]
+        share = {name: rows[(rows["scenario"] == name) & (rows["visit"] == last)][
+            ["madrs_missing_treatment", "madrs_missing_reference"]].mean().mean() for name in scenarios}
+        missing = (f" (at {last}, {100 * share[mnar_name]:.0f}% of the ratings missing, against "
+                   f"{100 * share[control_name]:.0f}% with dropout at random)")
+    text = (f"On {len(seeds)} twins of `{mnar_name}` (odds of leaving × {odds:.1f} per 10 points of the rating the "
+            f"participant would have had{missing}), the estimate ({lookup(estimand).label}) is off by "
+            f"{t['bias'].min():+.2f} to {t['bias'].max():+.2f} points on average per visit, and its 95% intervals "
+            f"cover the truth in {100 * t['coverage'].min():.0f}-{100 * t['coverage'].max():.0f}% of twins. On the same "
+            f"twins with dropout at random (`{control_name}`) it is off by {t['reference'].min():+.2f} to "
+            f"{t['reference'].max():+.2f} points, ")
     beyond = t[t["extra"].abs() > 2 * t["extra_se"]]
     if beyond.empty:
-        return text + ("so dropout not at random of this strength, at this trial's rate of dropout, moves the estimate "
-                       "by less than the studies can measure (twice the Monte Carlo error of the difference, paired by twin).")
+        return text + (f"so dropout not at random of this strength moves the estimate by less than the study can measure "
+                       f"(twice the Monte Carlo error of the paired difference, at most {2 * t['extra_se'].max():.2f} points).")
     return text + "so dropout not at random of this strength moves the estimate by " + ", ".join(
         f"{r.extra:+.2f} points at {r.visit}" for r in beyond.itertuples()) + " (more than twice its Monte Carlo error)."
 

@@ -353,15 +353,18 @@ def attendance(miss: dict, ratings: np.ndarray, leave: np.ndarray, skip: np.ndar
     are those of ``dropout_per_visit`` plus ``dropout_madrs`` per 10 MADRS
     points of their last observed rating above ``centre`` (the baseline mean;
     missing at random) plus ``dropout_unobserved`` per 10 points of the
-    rating they would have had at visit t (missing not at random). A missed
-    visit (``skip`` under ``missed_visit``) is not dropout."""
+    rating they would have had at visit t above that visit's mean rating
+    (missing not at random: those who would have rated worse than others
+    leave more often, and dropout overall stays near ``dropout_per_visit``,
+    where centring on the baseline would lower it as ratings fall after the
+    infusion). A missed visit (``skip`` under ``missed_visit``) is not dropout."""
     n, visits = ratings.shape
     p0, mar, mnar = (float(miss.get(k) or 0.0) for k in ("dropout_per_visit", "dropout_madrs", "dropout_unobserved"))
     attended, dropped, last = np.ones((n, visits), dtype=bool), np.zeros(n, dtype=bool), ratings[:, 0].astype(float)
     for t in range(1, visits):
         chance = p0
         if (mar or mnar) and 0 < p0 < 1:
-            log_odds = math.log(p0 / (1 - p0)) + (mar * (last - centre) + mnar * (ratings[:, t] - centre)) / 10
+            log_odds = math.log(p0 / (1 - p0)) + (mar * (last - centre) + mnar * (ratings[:, t] - ratings[:, t].mean())) / 10
             chance = 1 / (1 + np.exp(-log_odds))
         dropped |= leave[:, t] < chance
         attended[:, t] = ~dropped & (skip[:, t] >= miss["missed_visit"])

@@ -138,10 +138,8 @@ def build_subgroup_model(
     as data containers, so that a compiled model takes any dataset of the
     same design (the fit engine's form; the same log density)."""
     values = subgroup_fixed_shape_data(data, design)
-    people = np.array(data.participants)
     coords = {"marker": data.markers, "arm": ARMS, "split": design.splits, "visit": data.visits,
-              "post_visit": data.post_visits, "participant": data.participants,
-              "participant_ketamine": list(people[data.treated == 1.0]), "participant_saline": list(people[data.treated == 0.0])}
+              "post_visit": data.post_visits, "participant": data.participants}
     with pm.Model(coords=coords) as model:
         box = {name: pm.Data(name, value) for name, value in values.items()} if fixed_shape else values
         codes, treated = box["subgroup_codes"], box["subgroup_treated"]
