@@ -84,19 +84,19 @@ sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coup
 #
 # - **Aim 1**: ketamine raises IL-6 at 24 hours by a factor $\theta$ (the
 #   ketamine/saline ratio of geometric-mean change from baseline), estimated
-#   with the NIF trajectory model of @sec-nif-trajectories fitted to all seven
-#   markers.
+#   with the NIF trajectory model of @sec-nif-trajectories fitted to every
+#   marker of the twin.
 # - **Aim 2**: within a person in the ketamine arm, MADRS moves by $\theta$
 #   points per doubling of IL-1RA (the marker of the paper's one subgroup
-#   finding), estimated with the coupling model of @sec-coupling fitted to all
-#   seven markers (each adjusted for the others).
+#   finding), estimated with the coupling model of @sec-coupling fitted to
+#   every marker of the twin (each adjusted for the others).
 #
 # Each fit is the book's model through the fit engine (the model compiled
 # once per worker and each twin's data swapped in, sampled with nutpie's NUTS;
 # its log density is the book form's, and its fits agree with the book's
-# sampler within Monte Carlo error, both checked by tests), with 4 chains of
-# 1,000 draws (the book draws 2,000: the settings are given with the
-# results). The results depend on the twin's assumed variability of each
+# sampler within Monte Carlo error, both checked by tests), with the chains
+# and draws given with the results below (fewer draws than the book's own
+# fits, which the convergence verdict checks fit by fit). The results depend on the twin's assumed variability of each
 # marker within and between people (@sec-data), which the paper did not
 # report, and on paper-null's exact assays: the calibration suite of
 # @sec-criticism-calibration measures the verdicts on twins with assay error,
