@@ -110,8 +110,8 @@ def test_the_cost_of_dropout_not_at_random_is_measured_on_the_same_twins_at_rand
     control = study("mnar-control", 0.0, 0.10)
     text = missing_not_at_random_sentence(pd.concat([study("mnar-dropout", 0.0, 0.12), control]))
     assert text.startswith("On 100 twins of `mnar-dropout` (odds of leaving × 2.7 per 10 points of the rating the "
-                           "participant would have had (at day5, 12% of the ratings missing, against 10% with dropout at "
-                           "random)), the estimate (MADRS change, ketamine - saline) is off by ")
+                           "participant would have had; at day5 12% of the ratings missing, against 10% with dropout at "
+                           "random), the estimate (MADRS change, ketamine - saline) is off by ")
     assert "On the same twins with dropout at random (`mnar-control`) it is off by " in text
     assert text.endswith("so dropout not at random of this strength moves the estimate by less than the study can "
                          "measure (twice the Monte Carlo error of the paired difference, at most 0.01 points).")

@@ -362,8 +362,8 @@ def missing_not_at_random_sentence(results: pd.DataFrame, estimand: str = MADRS_
         last = t["visit"].iloc[-1]
         share = {name: rows[(rows["scenario"] == name) & (rows["visit"] == last)][
             ["madrs_missing_treatment", "madrs_missing_reference"]].mean().mean() for name in scenarios}
-        missing = (f" (at {last}, {100 * share[mnar_name]:.0f}% of the ratings missing, against "
-                   f"{100 * share[control_name]:.0f}% with dropout at random)")
+        missing = (f"; at {last} {100 * share[mnar_name]:.0f}% of the ratings missing, against "
+                   f"{100 * share[control_name]:.0f}% with dropout at random")
     text = (f"On {len(seeds)} twins of `{mnar_name}` (odds of leaving × {odds:.1f} per 10 points of the rating the "
             f"participant would have had{missing}), the estimate ({lookup(estimand).label}) is off by "
             f"{t['bias'].min():+.2f} to {t['bias'].max():+.2f} points on average per visit, and its 95% intervals "
