@@ -114,9 +114,9 @@ def subgroup_fixed_shape_data(data: SubgroupData, design: SubgroupDesign, like: 
     (``treated``, and its centred ``arm_contrast``), the centred split
     memberships (``codes``), and the centre and scale of the MADRS means'
     prior (``y_prior``: the data's own, or else the ratings' mean and SD).
-    The fixed-shape form holds
-    them as data containers (``like``, a compiled model's, is not needed: no
-    list here changes length between datasets of one design)."""
+    The fixed-shape form holds them as data containers (``like``, a compiled
+    model's, is not needed: no list here changes length between datasets of
+    one design)."""
     grids = subgroup_grids(data)
     return {**{f"subgroup_{name}": value for name, value in grids.items()},
             "subgroup_treated": np.asarray(data.treated, dtype=float), "subgroup_arm_contrast": data.arm_contrast,
