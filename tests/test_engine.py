@@ -249,8 +249,8 @@ def test_a_dataset_of_another_design_is_refused(tmp_path):
     compiled = Engine("nif_trajectory", _twin(tmp_path, 1, ["IL-6"]), settings)
     with pytest.raises(ValueError, match="compiled for 14 participants, markers IL-6.*the data have 14 participants, markers BDNF"):
         compiled.fit(_twin(tmp_path, 2, ["BDNF"]), seed=1)
-    with pytest.raises(ValueError, match="the engine fits nif_trajectory, depression, coupling, moderation; got 'subgroups'"):
-        Engine("subgroups", _twin(tmp_path, 1, ["IL-6"]), settings)
+    with pytest.raises(ValueError, match="the engine fits nif_trajectory, depression, coupling, moderation, subgroups; got 'day1'"):
+        Engine("day1", _twin(tmp_path, 1, ["IL-6"]), settings)
 
 
 @pytest.fixture
