@@ -208,17 +208,28 @@ def test_sbc_source():
 def test_sbc_calibration():
     results = pd.DataFrame({"seed": [1, 1, 1, 2, 2, 2], "parameter": ["mu[m1]", "mu[m2]", "tau[m1]"] * 2,
                             "divergences": [0, 0, 0, 3, 3, 3], "censored_share": [0.1] * 3 + [0.15] * 3})
-    summary = pd.DataFrame({"parameter": ["mu[m1]", "mu[m2]", "tau[m1]"], "outside_band": [False, False, False]})
+    summary = pd.DataFrame({"parameter": ["mu[m1]", "mu[m2]", "tau[m1]"], "outside_band": [False] * 3,
+                            "outside_model_band": [False] * 3})
     start = "On average 25% of the last marker's values fell under its fixed limit (20% to 30% across replicates). "
     end = (" 50% of the replicate fits had divergent transitions (reduced settings; the book's fits are gated on having "
            "none). With one 95% band per parameter, about 0.2 of these 3 parameters would leave their band by chance "
            "under perfect calibration")
+    model_band = ("the model's band (dashed), which all of them stay inside together with probability at least 95% "
+                  "under perfect calibration")
+    chance = f" None leaves {model_band}: no parameter is miscalibrated beyond what chance explains at this number of replicates."
     assert answers.sbc_calibration(results, summary) == start + (
         "No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
-        "number of replicates.") + end + "; 0 did."
+        "number of replicates.") + end + "; 0 did." + chance
     summary.loc[2, "outside_band"] = True
     assert answers.sbc_calibration(results, summary) == start + (
-        "The rank ECDF leaves its band for tau[m1]: read those parameters' intervals with care.") + end + "; 1 did."
+        "The rank ECDF leaves its band for tau[m1].") + end + "; 1 did." + chance
+    summary.loc[1:, "outside_model_band"] = True
+    assert answers.sbc_calibration(results, summary).endswith(
+        f"; 1 did. mu[m2] and tau[m1] leave {model_band}: the model's posterior is miscalibrated there; read those "
+        "intervals with care.")
+    summary.loc[1, "outside_model_band"] = False
+    assert answers.sbc_calibration(results, summary).endswith(f"; 1 did. tau[m1] leaves {model_band}: the model's "
+                                                              "posterior is miscalibrated there; read those intervals with care.")
     # a model without a censored marker (the subgroup model's complete data): no sentence on the limit
     assert answers.sbc_calibration(results.drop(columns="censored_share"), summary).startswith("The rank ECDF leaves")
     # the coupling model's mean levels are nif_mu: they count its markers

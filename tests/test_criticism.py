@@ -233,6 +233,26 @@ def test_simultaneous_band_has_its_coverage():
     # simultaneous is wider than pointwise
     point_low = stats.binom.ppf(0.025, 100, z) / 100
     assert (low <= point_low).all() and (low < point_low).any()
+    # at a high level (a model's band for 40 parameters) it keeps its coverage: about 1 in 800 curves leaves it
+    low, high = criticism.simultaneous_band(100, z, 1 - 0.05 / 40, n_simulations=40_000, rng=rng)
+    ecdfs = np.sort(rng.uniform(size=(20_000, 100)), axis=1)
+    counts = np.stack([np.searchsorted(row, z, side="right") for row in ecdfs]) / 100
+    left = ((counts < low) | (counts > high)).any(axis=1).mean()
+    assert 0.0002 <= left <= 0.0035
+
+
+def test_the_model_band_lets_chance_pass_and_catches_a_miscalibrated_parameter():
+    """Forty calibrated parameters: with one 95% band each, some leave by
+    chance; the model's band keeps them all. An overconfident one leaves both."""
+    calibrated = [conjugate_ranks(300, 1.0, seed=100 + i).assign(parameter=f"mu[{i}]") for i in range(40)]
+    summary = criticism.sbc_summary(pd.concat(calibrated, ignore_index=True), seed=1)
+    assert summary["outside_band"].sum() >= 1 and not summary["outside_model_band"].any()
+    curves = criticism.sbc_ecdf(pd.concat(calibrated, ignore_index=True), seed=1)
+    assert (curves["model_low"] <= curves["low"]).all() and (curves["model_high"] >= curves["high"]).all()
+    overconfident = conjugate_ranks(300, 0.5, seed=99).assign(parameter="mu[over]")
+    summary = criticism.sbc_summary(pd.concat([*calibrated, overconfident], ignore_index=True), seed=1)
+    assert summary.set_index("parameter").loc["mu[over]", "outside_model_band"]
+    assert not summary["outside_model_band"].iloc[:40].any()
 
 
 def test_integrated_participant_likelihood_matches_the_closed_form():

@@ -319,10 +319,12 @@ def simultaneous_band(n: int, eval_points: np.ndarray, prob: float = 0.95, n_sim
     binomial intervals at every evaluation point."""
     rng = rng or np.random.default_rng(0)
     z = np.asarray(eval_points, float)
-    sims = np.sort(rng.uniform(size=(n_simulations, n)), axis=1)
-    counts = np.stack([np.searchsorted(s, z, side="right") for s in sims])  # (sim, points)
-    lower_tail = stats.binom.cdf(counts, n, z)
-    upper_tail = stats.binom.sf(counts - 1, n, z)
+    # the counts of n uniform values at or under each point: multinomial over the gaps between the points
+    counts = rng.multinomial(n, np.diff(np.concatenate([[0.0], z, [1.0]])), size=n_simulations).cumsum(axis=1)[:, :len(z)]
+    k = np.arange(n + 1)[None, :]  # both binomial tails of every count at every point, looked up, not recomputed
+    column = np.arange(len(z))[None, :]
+    lower_tail = stats.binom.cdf(k, n, z[:, None])[column, counts]
+    upper_tail = stats.binom.sf(k - 1, n, z[:, None])[column, counts]
     gamma_each = np.min(2 * np.minimum(lower_tail, upper_tail), axis=1)
     gamma = np.quantile(gamma_each, 1 - prob)
     return stats.binom.ppf(gamma / 2, n, z) / n, stats.binom.ppf(1 - gamma / 2, n, z) / n
@@ -336,28 +338,40 @@ def ecdf_difference(pit: np.ndarray, eval_points: np.ndarray) -> np.ndarray:
 
 def sbc_ecdf(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:
     """Per parameter (in order of appearance) and evaluation point ``z``: the
-    ECDF of the PIT values minus the uniform CDF (``difference``) and the
-    ``prob`` simultaneous band around 0 (``low``, ``high``), with the number of
-    replicates."""
+    ECDF of the PIT values minus the uniform CDF (``difference``), the
+    ``prob`` simultaneous band around 0 (``low``, ``high``), and the model's
+    band (``model_low``, ``model_high``): the band at level
+    ``1 - (1 - prob) / n`` for the ``n`` parameters of ``results``, inside
+    which every parameter of a calibrated model stays with probability at
+    least ``prob`` (Bonferroni; one band per parameter lets about
+    ``(1 - prob) * n`` of them out by chance); with the number of replicates."""
     rng = np.random.default_rng(seed)
     z = np.linspace(0, 1, points + 2)[1:-1]
-    frames = []
+    model_prob = 1 - (1 - prob) / results["parameter"].nunique()
+    model_rng = np.random.default_rng([seed, 1])  # a stream of its own: the per-parameter bands do not depend on it
+    frames, bands = [], {}
     for name, part in results.groupby("parameter", sort=False):
         pit = pit_from_ranks(part["rank"].to_numpy(), part["draws"].to_numpy(), rng)
-        low, high = simultaneous_band(len(pit), z, prob, rng=rng)
-        frames.append(pd.DataFrame({"parameter": name, "replicates": len(pit), "z": z,
-                                    "difference": ecdf_difference(pit, z), "low": low - z, "high": high - z}))
+        if len(pit) not in bands:  # one pair of bands per number of replicates; about 50 simulations in the model band's tail
+            bands[len(pit)] = (simultaneous_band(len(pit), z, prob, rng=rng), simultaneous_band(
+                len(pit), z, model_prob, n_simulations=max(2000, int(50 / (1 - model_prob))), rng=model_rng))
+        (low, high), (model_low, model_high) = bands[len(pit)]
+        frames.append(pd.DataFrame({"parameter": name, "replicates": len(pit), "z": z, "difference": ecdf_difference(pit, z),
+                                    "low": low - z, "high": high - z, "model_low": model_low - z, "model_high": model_high - z}))
     return pd.concat(frames, ignore_index=True)
 
 
 def sbc_summary(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:
-    """Per parameter: replicates, the largest |ECDF - uniform| and whether the
-    ECDF leaves the ``prob`` simultaneous band anywhere (:func:`sbc_ecdf`)."""
+    """Per parameter: replicates, the largest |ECDF - uniform|, and whether
+    the ECDF leaves its ``prob`` simultaneous band anywhere
+    (``outside_band``) and the model's band (``outside_model_band``), both
+    of :func:`sbc_ecdf`."""
     curves = sbc_ecdf(results, prob, points, seed)
-    outside = (curves["difference"] < curves["low"]) | (curves["difference"] > curves["high"])
-    return curves.assign(abs_difference=curves["difference"].abs(), outside=outside).groupby("parameter", sort=False).agg(
-        replicates=("replicates", "first"), max_abs_difference=("abs_difference", "max"), outside_band=("outside", "any"),
-    ).reset_index()
+    difference = curves["difference"]
+    return curves.assign(abs_difference=difference.abs(), outside=(difference < curves["low"]) | (difference > curves["high"]),
+                         model_outside=(difference < curves["model_low"]) | (difference > curves["model_high"])).groupby(
+        "parameter", sort=False).agg(replicates=("replicates", "first"), max_abs_difference=("abs_difference", "max"),
+                                     outside_band=("outside", "any"), outside_model_band=("model_outside", "any")).reset_index()
 
 
 class _FixedCentre(ModelData):

@@ -102,7 +102,8 @@ SHORT_TITLE = 24  # characters of a panel title that fit a quarter of the figure
 def sbc(curves: pd.DataFrame | None, columns: int = 4) -> plt.Figure:
     """Simulation-based calibration (``criticism.sbc_ecdf``): per parameter,
     the ECDF of the PIT values minus the uniform CDF, with its simultaneous
-    band (grey); a placeholder when the results are missing (None)."""
+    band (grey) and the model's band, which holds for all parameters together
+    (dashed); a placeholder when the results are missing (None)."""
     if curves is None:
         return placeholder("SBC results missing")
     names = list(dict.fromkeys(curves["parameter"]))
@@ -111,6 +112,8 @@ def sbc(curves: pd.DataFrame | None, columns: int = 4) -> plt.Figure:
     for ax, name in zip(axes.flat, names, strict=False):
         part = curves[curves["parameter"] == name]
         ax.fill_between(part["z"], part["low"], part["high"], color=LIGHT_GREY, step="post")
+        for edge in ("model_low", "model_high"):
+            ax.step(part["z"], part[edge], where="post", color=GREY, lw=0.6, ls="--")
         ax.axhline(0, color=GREY, lw=0.6)
         ax.step(part["z"], part["difference"], where="post", color=BLUE, lw=1.2)
         # a long name (the subgroup model's deviations) on two lines: the parameter, then its indices
