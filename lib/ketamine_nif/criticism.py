@@ -605,11 +605,11 @@ def subgroup_sbc_data(seed: int, template, design):
 def simulate_subgroup_data(template, design, p: dict[str, np.ndarray], rng: np.random.Generator):
     """``template`` with ratings and NIF changes drawn as the subgroup model's
     likelihood says, given the parameter values ``p`` (by name): each
-    marker's part on its own (the model is a composite likelihood: every
-    marker's part has its own copy of the ratings, so here each copy is
-    drawn afresh), with a normal person effect per marker and participant and
-    normal residuals, the NIF covariates (within- and between-person) held
-    at the template's."""
+    marker's part on its own (each part has its own copy of the ratings and
+    no parameter of another marker's, so the model is one model per marker
+    side by side, and each copy is drawn afresh), with a normal person
+    effect per marker and participant and normal residuals, the NIF
+    covariates (within- and between-person) held at the template's."""
     codes, shape = design.codes, (len(template.markers), template.n_participants)
     m, i, t = template.y_marker, template.y_person, template.y_visit
     arm = np.where(template.treated[i] == 1.0, 0, 1)
