@@ -384,8 +384,12 @@ if mnar_study is not None:
 # theirs by chance even when the posterior is exact. The dashed lines are
 # the model's band, at level $1 - 0.05/n$ for each parameter (Bonferroni):
 # all $n$ curves of a calibrated model stay inside them together with
-# probability at least 95%, so a curve that leaves the model's band is
-# evidence against the model rather than chance. The tables give both.
+# probability about 95% or more, whatever the dependence between the
+# parameters, so a curve that leaves the model's band is hard to put down to
+# chance. The model's band is wider, so it catches only larger
+# miscalibration; the tables give both. SBC checks the computation (that
+# the posterior is the one the model implies), not whether the model
+# describes the world.
 
 # %%
 sbc_study = sweep.read_saved(sbc_dir)

@@ -336,15 +336,20 @@ def ecdf_difference(pit: np.ndarray, eval_points: np.ndarray) -> np.ndarray:
     return np.searchsorted(pit, eval_points, side="right") / len(pit) - eval_points
 
 
+MODEL_BAND_TAIL = 100  # simulated ECDFs expected outside the model's band: its level is then good to about 10%
+
+
 def sbc_ecdf(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:
     """Per parameter (in order of appearance) and evaluation point ``z``: the
     ECDF of the PIT values minus the uniform CDF (``difference``), the
     ``prob`` simultaneous band around 0 (``low``, ``high``), and the model's
     band (``model_low``, ``model_high``): the band at level
     ``1 - (1 - prob) / n`` for the ``n`` parameters of ``results``, inside
-    which every parameter of a calibrated model stays with probability at
-    least ``prob`` (Bonferroni; one band per parameter lets about
-    ``(1 - prob) * n`` of them out by chance); with the number of replicates."""
+    which every parameter of a calibrated model stays with probability
+    about ``prob`` or more (Bonferroni, valid whatever the dependence between
+    parameters, up to the simulation noise of the band's level; one band per
+    parameter lets about ``(1 - prob) * n`` of them out by chance); with the
+    number of replicates."""
     rng = np.random.default_rng(seed)
     z = np.linspace(0, 1, points + 2)[1:-1]
     model_prob = 1 - (1 - prob) / results["parameter"].nunique()
@@ -352,9 +357,9 @@ def sbc_ecdf(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: 
     frames, bands = [], {}
     for name, part in results.groupby("parameter", sort=False):
         pit = pit_from_ranks(part["rank"].to_numpy(), part["draws"].to_numpy(), rng)
-        if len(pit) not in bands:  # one pair of bands per number of replicates; about 50 simulations in the model band's tail
+        if len(pit) not in bands:  # one pair of bands per number of replicates; about 100 simulations in the model band's tail
             bands[len(pit)] = (simultaneous_band(len(pit), z, prob, rng=rng), simultaneous_band(
-                len(pit), z, model_prob, n_simulations=max(2000, int(50 / (1 - model_prob))), rng=model_rng))
+                len(pit), z, model_prob, n_simulations=max(2000, int(MODEL_BAND_TAIL / (1 - model_prob))), rng=model_rng))
         (low, high), (model_low, model_high) = bands[len(pit)]
         frames.append(pd.DataFrame({"parameter": name, "replicates": len(pit), "z": z, "difference": ecdf_difference(pit, z),
                                     "low": low - z, "high": high - z, "model_low": model_low - z, "model_high": model_high - z}))
