@@ -241,6 +241,24 @@ def test_simultaneous_band_has_its_coverage():
     assert 0.0005 <= left <= 0.002  # nominal 0.00125; 0.05 / 40**2 or no correction would fail
 
 
+def test_simultaneous_band_refuses_points_it_cannot_use():
+    # the counts under each point come from the gaps between sorted points inside (0, 1)
+    for points in ([0.5, 0.2], [0.0, 0.5], [0.5, 1.0], [0.2, 0.2], []):
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            criticism.simultaneous_band(50, np.array(points), 0.95)
+
+
+def test_long_parameter_names_wrap_to_fit_their_panel():
+    from ketamine_nif.plotting.criticism import SHORT_TITLE, panel_title
+
+    assert panel_title("alpha") == "alpha"
+    assert panel_title("madrs_change_difference[24h]") == "madrs_change_difference\n[24h]"
+    title = panel_title("baseline_moderation_difference[marker1,24h]")
+    assert title == "baseline_moderation_\ndifference\n[marker1,24h]"
+    assert all(len(line) <= SHORT_TITLE for line in title.split("\n"))
+    assert title.replace("\n", "") == "baseline_moderation_difference[marker1,24h]"
+
+
 def test_the_model_band_lets_chance_pass_and_catches_a_miscalibrated_parameter():
     """Forty calibrated parameters: with one 95% band each, some leave by
     chance; the model's band keeps them all. An overconfident one leaves both."""

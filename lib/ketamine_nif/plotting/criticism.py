@@ -5,6 +5,8 @@ come from :mod:`ketamine_nif.criticism`."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -99,6 +101,22 @@ def lod_errors(errors: pd.DataFrame | None) -> plt.Figure:
 SHORT_TITLE = 24  # characters of a panel title that fit a quarter of the figure's width
 
 
+def panel_title(name: str, width: int = SHORT_TITLE) -> str:
+    """A parameter's name as a panel title no line of which is longer than
+    ``width`` where it can be helped: a long name goes on lines of its own
+    before its indices, and a name longer than ``width`` is broken after an
+    underscore (``baseline_moderation_`` / ``difference`` / ``[marker1,24h]``)."""
+    if len(name) <= width:
+        return name
+    base, bracket, indices = name.partition("[")
+    lines = [""]
+    for word in re.findall(r"[^_]+_?|_", base):
+        if lines[-1] and len(lines[-1]) + len(word) > width:
+            lines.append("")
+        lines[-1] += word
+    return "\n".join(lines + ([bracket + indices] if bracket else []))
+
+
 def sbc(curves: pd.DataFrame | None, columns: int = 4) -> plt.Figure:
     """Simulation-based calibration (``criticism.sbc_ecdf``): per parameter,
     the ECDF of the PIT values minus the uniform CDF, with its simultaneous
@@ -116,8 +134,7 @@ def sbc(curves: pd.DataFrame | None, columns: int = 4) -> plt.Figure:
             ax.step(part["z"], part[edge], where="post", color=GREY, lw=0.6, ls="--")
         ax.axhline(0, color=GREY, lw=0.6)
         ax.step(part["z"], part["difference"], where="post", color=BLUE, lw=1.2)
-        # a long name (the subgroup model's deviations) on two lines: the parameter, then its indices
-        ax.set_title(name.replace("[", "\n[", 1) if len(name) > SHORT_TITLE else name, fontsize=8)
+        ax.set_title(panel_title(name), fontsize=8)
         ax.tick_params(labelsize=7)
     _hide_unused(axes, len(names))
     axes.flat[0].set_ylabel("ECDF − uniform", fontsize=8)
