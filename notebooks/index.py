@@ -47,7 +47,8 @@ out.mkdir(parents=True, exist_ok=True)
 jobs = book_jobs()
 chapters = summary.collect(jobs, outputs_dir)
 questions = summary.questions(chapters)
-summary.summary_frame(questions).to_csv(out / "summary.csv", index=False)
+rates, rates_source = recovery.verdict_error_rates()  # measured on simulated trials (chapter 08)
+summary.summary_frame(questions, rates).to_csv(out / "summary.csv", index=False)
 
 # %% [markdown]
 # ## Summary of findings
@@ -58,16 +59,15 @@ summary.summary_frame(questions).to_csv(out / "summary.csv", index=False)
 
 # %%
 say(summary.thresholds_text())
-rates, rates_source = recovery.verdict_error_rates()  # measured on simulated trials (chapter 08)
 say(summary.findings_text(questions, rates, rates_source))
 say(summary.missing_text(chapters, summary.missing_planned(jobs)))
 say(summary.uninformed_text(identifiability.assess(dataset)))
 
 # %%
 #| label: fig-summary
-#| fig-cap: "Evidence across markers: for each question (row) and marker (column), the estimate with the strongest evidence of an effect, coloured and shaped by its evidence category."
+#| fig-cap: "Evidence across markers: for each question (row) and marker (column), the estimate with the strongest evidence of an effect, coloured and shaped by its evidence category (a verdict that the table withholds, as wrong too often on simulated trials, is drawn as withheld)."
 #| fig-alt: "Dot chart with one row per question of the report and one column per blood marker or {{outcome}}; each dot's colour and shape give the evidence category: supported, ruled out, inconclusive or unreliable."
-fig = evidence_by_marker(questions)
+fig = evidence_by_marker(questions, rates)
 plotting.save(fig, out / "summary.png")
 plotting.show()
 

@@ -115,7 +115,7 @@ def test_figure_has_one_row_per_question():
     assert len(fig.axes[0].get_yticklabels()) == 2 and [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["A", "MADRS"]
     assert len(fig.axes[0].collections) == 2
     assert [h.get_label() for h in fig.axes[0].get_legend().legend_handles] == ["supported", "ruled out"]
-    assert set(CATEGORY_STYLE) == set(summary.CATEGORIES)
+    assert set(CATEGORY_STYLE) == {*summary.CATEGORIES, summary.WITHHELD}
     assert {style["color"] for style in CATEGORY_STYLE.values()} <= {*OKABE_ITO, GREY}  # the one palette
     assert evidence_by_marker([]).axes[0].texts[0].get_text() == "no estimates yet: run the analysis chapters"
 
@@ -260,3 +260,34 @@ def test_verdicts_carry_their_measured_error_rates():
     assert table == summary.summary_markdown([supported], rates) and multiplicity == summary.multiplicity_text([supported])
     assert meaning.startswith("**Measured error rates.**") and "from the recovery study (50 twins)" in meaning
     assert summary.findings_text([supported]) == summary.summary_markdown([supported]) + "\n\n" + summary.multiplicity_text([supported])
+    assert "A verdict wrong more often than 5% of the time is withheld." in meaning
+
+
+def test_a_verdict_measured_to_be_wrong_too_often_is_withheld():
+    """Over the limit of params/analysis.yaml (5%), the summary withholds the
+    verdict (table, summary.csv, figure) and says why; at the limit it stands."""
+    from ketamine_nif.plotting.summary import evidence_by_marker
+
+    assert summary.MAX_ERROR_RATE == 0.05
+    rates = pd.DataFrame({"false supported": [0.08, 0.05], "false supported MCSE": [0.02, 0.01],
+                          "false ruled out": [0.0, 0.12], "false ruled out MCSE": [0.0, 0.03]},
+                         index=pd.Index(["nif_ratio", "coupling"], name="family"))
+    supported = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)))
+    ruled = question(rows(("IL-6", "24h", 1.0, 0.6, 0.99, True)))
+    at_limit = question(rows(("IL-6", "24h", 2.0, 0.99, 0.0, True), estimand="coupling_within_ketamine"))
+    reason = summary.withheld_reason(summary.SUPPORT, supported, rates)
+    assert reason == ("Withheld: the rule says supported, but on simulated trials like this one it called null effects "
+                      "supported 8.0% ± 2.0 of the time, more often than the 5% the report accepts; read this question "
+                      "as unanswered.")
+    line = summary.summary_markdown([supported], rates).splitlines()[2]
+    assert f"| {reason} |" in line and "| *withheld* (wrong for 8.0% ± 2.0 of null estimates) |" in line
+    assert "**supported**" not in line and "An effect is supported" not in line
+    assert summary.withheld_reason(summary.RULED, ruled, rates) == ""  # 0% false ruled out: it stands
+    assert "**ruled out**" in summary.summary_markdown([ruled], rates)
+    assert summary.withheld_reason(summary.SUPPORT, at_limit, rates) == ""  # 5% is within the limit
+    assert summary.withheld_reason(summary.SUPPORT, supported, None) == ""  # nothing measured: nothing withheld
+    frame = summary.summary_frame([supported, ruled], rates)
+    assert frame["withheld"].tolist() == [True, False] and frame["category"].tolist() == ["supported", "ruled out"]
+    assert frame["answer"].iloc[0] == reason and not summary.summary_frame([supported])["withheld"].any()
+    fig = evidence_by_marker([supported, ruled], rates)
+    assert [h.get_label() for h in fig.axes[0].get_legend().legend_handles] == ["ruled out", "withheld"]

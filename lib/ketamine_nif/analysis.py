@@ -2,7 +2,7 @@
 
 It holds the priors of every model family, the regions of practical
 equivalence (ROPEs) of every estimand family, the levels of the decision rule,
-the "important" effects of the evidence chapter's alternative priors and the
+the most often a verdict may be wrong on simulated trials, the "important" effects of the evidence chapter's alternative priors and the
 published trial's finding. Nothing else types these numbers:
 
 - the priors classes (``TrajectoryPriors``, ``OutcomePriors``, ...) take their
@@ -49,6 +49,7 @@ class Analysis:
     prior_blocks: dict[str, dict[str, float]]  # model family -> prior name -> value
     paper_finding: dict[str, str]  # marker, subgroup, visit
     min_per_arm: int  # participants with the data an estimand uses, in each arm it involves (identifiability)
+    max_error_rate: float  # the most often a verdict may be wrong on simulated trials before the summary withholds it
 
     def priors(self, cls, **overrides):
         """An instance of the priors class ``cls`` with this file's values (``overrides`` win)."""
@@ -118,16 +119,20 @@ def _load(path: Path, _mtime: int) -> Analysis:
             raise AnalysisConfigError(f"{path}: decision: {name} must lie between 0.5 and 1")
     if not (isinstance(decision.get("min_per_arm"), int) and decision["min_per_arm"] >= 1):
         raise AnalysisConfigError(f"{path}: decision: min_per_arm must be a whole number of at least 1")
+    if not 0 < float(decision.get("max_error_rate", 0)) < 0.5:
+        raise AnalysisConfigError(f"{path}: decision: max_error_rate must lie between 0 and 0.5")
     config = Analysis(path, float(decision["detection_level"]), float(decision["equivalence_level"]), ropes,
                       {k: float(v) for k, v in raw["important"].items()},
-                      {k: dict(v) for k, v in raw["priors"].items()}, dict(raw["paper_finding"]), decision["min_per_arm"])
+                      {k: dict(v) for k, v in raw["priors"].items()}, dict(raw["paper_finding"]), decision["min_per_arm"],
+                      float(decision["max_error_rate"]))
     if path != CONFIG.resolve() and CONFIG.is_file():
         book = load()
-        if (config.detection_level, config.equivalence_level) != (book.detection_level, book.equivalence_level):
+        levels = ("detection_level", "equivalence_level", "max_error_rate")
+        if any(getattr(config, name) != getattr(book, name) for name in levels):
             raise AnalysisConfigError(
-                f"{path}: the decision levels are the book's ({CONFIG}: detection_level {book.detection_level:g}, "
-                f"equivalence_level {book.equivalence_level:g}), applied by the summary page to every chapter; change "
-                "them there, not in a chapter's own configuration")
+                f"{path}: the decision levels are the book's ({CONFIG}: "
+                + ", ".join(f"{name} {getattr(book, name):g}" for name in levels)
+                + "), applied by the summary page to every chapter; change them there, not in a chapter's own configuration")
     return config
 
 

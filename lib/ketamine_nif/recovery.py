@@ -182,7 +182,7 @@ def calibration_table(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-VERDICT_ERROR_LIMIT = 0.05  # false "supported" and false "ruled out" should each happen at most this often
+VERDICT_ERROR_LIMIT = load_analysis().max_error_rate  # false "supported" and false "ruled out" should each happen at most this often
 RATES = ("coverage", "false supported", "false ruled out", "power")
 
 
@@ -230,8 +230,11 @@ def calibration_sentence(table: pd.DataFrame, scenario: str) -> str:
         if len(untested):
             text += f" (not tested for {join_words(untested)}: these twins have no such effect)"
         parts.append(text)
+    over_limit = any((table[column] > VERDICT_ERROR_LIMIT).any() for column in ("false supported", "false ruled out"))
     return (f"On {table['twins'].max()} twins of `{scenario}`, the report's decision rule called " + "; and ".join(parts)
-            + f". The limit for each is {limit:.0f}%; the Monte Carlo errors (±) treat each twin's estimates as one cluster.")
+            + f". The limit for each is {limit:.0f}%"
+            + (" (the summary page withholds a verdict in a family over it)" if over_limit else "")
+            + "; the Monte Carlo errors (±) treat each twin's estimates as one cluster.")
 
 
 CALIBRATION_DIR, RECOVERY_DIR = "studies/calibration", "studies/recovery"  # where the sweeps keep them (sweeps/*.yaml)

@@ -319,48 +319,81 @@ def _cell(text: str) -> str:
 
 
 MEASURED = {SUPPORT: ("false supported", "of null estimates"), RULED: ("false ruled out", "of effects outside the ROPE")}
+MAX_ERROR_RATE = load_analysis().max_error_rate  # a verdict measured to be wrong more often than this is withheld
+WITHHELD = "withheld"
 
 
-def measured_error(category: str, question: Question, rates: pd.DataFrame | None) -> str:
-    """The measured error rate of a question's verdict in its estimand's
-    family (``rates``: :func:`ketamine_nif.recovery.verdict_error_rates`), as
-    a parenthesis for the summary's evidence column; '' where none was
+def _measured(category: str, question: Question, rates: pd.DataFrame | None) -> tuple[float, float] | None:
+    """The rate at which the rule gave ``category`` wrongly in the question's
+    estimand family, and its Monte Carlo error (``rates``:
+    :func:`ketamine_nif.recovery.verdict_error_rates`); None where none was
     measured: the studies fit the book's main models to the whole sample, so
     subgroup estimates and a chapter's variants (another model) get none."""
     whole = (question.rows["subgroup"].astype(str) == ALL_PARTICIPANTS).all() if "subgroup" in question.rows else True
     if rates is None or category not in MEASURED or question.estimand not in REGISTRY or not whole:
-        return ""
-    column, among = MEASURED[category]
+        return None
+    column = MEASURED[category][0]
     family = REGISTRY[question.estimand].family
     if family not in rates.index or pd.isna(rates.loc[family, column]):
+        return None
+    return float(rates.loc[family, column]), float(rates.loc[family, f"{column} MCSE"])
+
+
+def measured_error(category: str, question: Question, rates: pd.DataFrame | None) -> str:
+    """The measured error rate of a question's verdict (:func:`_measured`),
+    as a parenthesis for the summary's evidence column; '' where none was measured."""
+    measured = _measured(category, question, rates)
+    if measured is None:
         return ""
-    return f" (wrong for {100 * rates.loc[family, column]:.1f}% ± {100 * rates.loc[family, f'{column} MCSE']:.1f} {among})"
+    return f" (wrong for {100 * measured[0]:.1f}% ± {100 * measured[1]:.1f} {MEASURED[category][1]})"
+
+
+def withheld_reason(category: str, question: Question, rates: pd.DataFrame | None) -> str:
+    """Why the summary withholds a question's verdict, in one sentence for its
+    answer column: the rule gave that verdict wrongly more often than
+    ``max_error_rate`` (``params/analysis.yaml``) in the question's family on
+    simulated trials like this one; '' when the verdict stands (or no rate
+    was measured for it)."""
+    measured = _measured(category, question, rates)
+    if measured is None or measured[0] <= MAX_ERROR_RATE:
+        return ""
+    wrong = "null effects supported" if category == SUPPORT else "effects too large to be negligible ruled out"
+    return (f"Withheld: the rule says {category}, but on simulated trials like this one it called {wrong} "
+            f"{100 * measured[0]:.1f}% ± {100 * measured[1]:.1f} of the time, more often than the "
+            f"{100 * MAX_ERROR_RATE:.0f}% the report accepts; read this question as unanswered.")
 
 
 def summary_markdown(qs: list[Question], rates: pd.DataFrame | None = None) -> str:
     """The summary table (a Markdown pipe table with links to the chapters);
     with ``rates``, each supported or ruled-out verdict carries its measured
-    error rate (:func:`measured_error`)."""
+    error rate (:func:`measured_error`), and one measured to be wrong too
+    often is withheld (:func:`withheld_reason`)."""
     lines = ["| question | answer | key estimate [95% interval] | evidence | rests on |", "|:------|:------------|:-------|:---|:---|"]
     for q in qs:
         key = q.key
         category = overall_category(q.rows)
-        shown = (f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*") + measured_error(category, q, rates)
+        withheld = withheld_reason(category, q, rates)
+        shown = (f"*{WITHHELD}*" if withheld else f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*"
+                 ) + measured_error(category, q, rates)
         estimate = f"{where(key)}: {interval_text(key)}"
         lines.append("| " + " | ".join(_cell(x) for x in (
-            f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", answer(q), estimate, shown, multiplicity(q))) + " |")
+            f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", withheld or answer(q), estimate, shown, multiplicity(q))) + " |")
     return "\n".join(lines)
 
 
-def summary_frame(qs: list[Question]) -> pd.DataFrame:
+def summary_frame(qs: list[Question], rates: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per question: the chapter, the key estimate's keys and values, its
-    category and the counts (saved as ``summary.csv`` next to the page)."""
+    category, whether the summary withholds it (``rates`` as in
+    :func:`summary_markdown`) and the counts (saved as ``summary.csv`` next to the page)."""
     rows = []
     for q in qs:
         key = q.key
+        category = overall_category(q.rows)
+        withheld = withheld_reason(category, q, rates)
         rows.append({
-            "chapter": q.chapter.stem, "question": q.text, **{k: key[k] for k in COLUMNS}, "category": overall_category(q.rows),
-            "answer": answer(q), **{f"n_{c.replace(' ', '_')}": n for c, n in q.counts.items()},
+            "chapter": q.chapter.stem, "question": q.text, **{k: key[k] for k in COLUMNS}, "category": category,
+            "withheld": bool(withheld), "answer": withheld or answer(q),
+            **{f"n_{c.replace(' ', '_')}": n for c, n in q.counts.items()},
         })
     return pd.DataFrame(rows)
 
@@ -382,7 +415,8 @@ def error_rates_text(source: str) -> str:
     return (f"**Measured error rates.** Beside each supported or ruled-out verdict is how often the rule gave that verdict "
             f"wrongly, per estimate of that kind, on simulated trials like this one, from {source}: a null effect called "
             "supported, or an effect too large to be negligible called ruled out ([model criticism]"
-            "(08-model-criticism.ipynb#sec-criticism-calibration)).\n\n")
+            f"(08-model-criticism.ipynb#sec-criticism-calibration)). A verdict wrong more often than {100 * MAX_ERROR_RATE:.0f}% "
+            "of the time is withheld.\n\n")
 
 
 def missing_text(chapters: list[ChapterResults], planned: dict[str, str]) -> str:

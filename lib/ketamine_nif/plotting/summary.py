@@ -13,9 +13,11 @@ from ..summary import (
     SUPPORT,
     UNCLASSIFIED,
     UNRELIABLE,
+    WITHHELD,
     Question,
     overall_category,
     short_name,
+    withheld_reason,
 )
 from . import BLACK, FIGURE_WIDTH, GREEN, GREY, LIGHT_GREY, SKY_BLUE, VERMILLION
 
@@ -26,6 +28,7 @@ CATEGORY_STYLE = {
     INCONCLUSIVE: {"color": SKY_BLUE, "marker": "s"},
     UNRELIABLE: {"color": BLACK, "marker": "x"},
     UNCLASSIFIED: {"color": GREY, "marker": "_"},
+    WITHHELD: {"color": GREY, "marker": "v"},  # a verdict measured to be wrong too often (summary.withheld_reason)
 }
 
 
@@ -36,10 +39,11 @@ def _markers(qs: list[Question]) -> list[str]:
     return markers
 
 
-def evidence_by_marker(qs: list[Question]) -> plt.Figure:
+def evidence_by_marker(qs: list[Question], rates=None) -> plt.Figure:
     """Key estimands across markers: one row per question, one column per marker;
     each point is the strongest estimate for that marker, coloured and shaped by
-    its evidence category."""
+    its evidence category, or as withheld where ``rates`` (as in
+    ``summary.summary_markdown``) say that verdict is wrong too often."""
     markers = _markers(qs)
     labels = [f"{q.chapter.stem.split('-')[0]}: {short_name(q.estimand)}" for q in qs]
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 0.38 * max(len(qs), 1) + 1.4))
@@ -47,9 +51,13 @@ def evidence_by_marker(qs: list[Question]) -> plt.Figure:
         ax.text(0.5, 0.5, "no estimates yet: run the analysis chapters", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
+    drawn = set()
     for y, q in enumerate(qs):
         for marker, rows in q.rows.groupby(q.rows["marker"].astype(str), sort=False):
-            style = CATEGORY_STYLE[overall_category(rows)]
+            category = overall_category(rows)
+            category = WITHHELD if withheld_reason(category, q, rates) else category
+            drawn.add(category)
+            style = CATEGORY_STYLE[category]
             line = style["marker"] in "x_"
             ax.scatter(markers.index(marker), y, s=70, color=style["color"], marker=style["marker"], zorder=3,
                        linewidths=1.8 if line else 0.6, edgecolors=style["color"] if line else "white")
@@ -58,7 +66,7 @@ def evidence_by_marker(qs: list[Question]) -> plt.Figure:
     ax.set_xlim(-0.6, len(markers) - 0.4)
     ax.set_ylim(len(qs) - 0.5, -0.5)
     ax.grid(True, color=LIGHT_GREY, zorder=0)
-    used = [c for c in CATEGORIES if any((q.rows["category"] == c).any() for q in qs)] or list(CATEGORIES[:3])
+    used = [c for c in (*CATEGORIES, WITHHELD) if c in drawn]
     handles = [Line2D([], [], ls="", color=CATEGORY_STYLE[c]["color"], marker=CATEGORY_STYLE[c]["marker"], ms=7, label=c) for c in used]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28 if len(markers) else -0.1), ncol=len(handles), fontsize=8)
     fig.tight_layout()
