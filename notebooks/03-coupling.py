@@ -175,7 +175,9 @@ plotting.show()
 # @tbl-coupling-madrs gives the arm difference beside the same quantity from
 # an independent method, a frequentist mixed model with a random intercept per
 # participant fitted to the same ratings (statsmodels, REML): the two should
-# agree in estimate and in uncertainty.
+# agree in uncertainty, and in estimate up to the prior's pull toward no
+# difference, which the mixed model's estimates shrunk by the same prior in
+# closed form show.
 
 # %%
 say(reporting.uninformed_callout(informed.gaps_for([MADRS_CHANGE_DIFFERENCE, *COUPLING_WITHIN.values()])))
@@ -185,13 +187,14 @@ say(reporting.uninformed_callout(informed.gaps_for([MADRS_CHANGE_DIFFERENCE, *CO
 #| tbl-cap: "{{Treatment}} minus {{reference}} difference in mean {{outcome}} change from baseline (points), with P(difference > 0) and P(inside the region of practical equivalence), beside the mixed model's estimate and standard error."
 madrs = informed.keep(estimates.summarise(outcome_fit.idata, MADRS_CHANGE_DIFFERENCE, rope_madrs, outcome_fit.diagnostics.converged,
                                            marker=data.outcome))
-mixed = frequentist.arm_difference_mixed_model(data, madrs["visit"])
+pull_prior = priors.arm_sd if likelihood == "normal" else None  # the closed form needs the mixed model's normal noise
+mixed = frequentist.arm_difference_mixed_model(data, madrs["visit"], pull_prior)
 show_table(reporting.estimates_table(madrs, digits=1).assign(
     **{"posterior SD": madrs["sd"].map(lambda v: f"{v:.2f}").to_numpy(),
        "mixed model [SE]": [f"{e:.1f} [{s:.2f}]" for e, s in zip(mixed["estimate"], mixed["se"], strict=True)]}))
 
 # %%
-say(answers.madrs(madrs, mixed))
+say(answers.madrs(madrs, mixed, pull_prior))
 
 # %% [markdown]
 # ### If those who left had done worse {#sec-coupling-madrs-delta}

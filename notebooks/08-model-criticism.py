@@ -327,7 +327,15 @@ else:
 # sweeps/recovery-madrs.yaml`). An earlier version of the model made its
 # intervals 1.6 times too narrow (the person effects summed to zero within each
 # arm, so the arm means carried no between-person variance), which only a study
-# of this size measures to within a few percentage points.
+# of this size measures to within a few percentage points. Its estimates sit
+# a little on the side of no difference (a positive bias of a few tenths of
+# a point, in this study and in the tables above): that is the prior on each
+# visit's difference (normal, centred on no difference, `params/analysis.yaml`)
+# at work. Acting through the visits' correlated
+# estimates it moves each twin's estimate about 0.2 points toward zero at
+# every visit, which the mixed model's estimates shrunk by the same prior in
+# closed form reproduce twin by twin (@sec-coupling-madrs shows it for this
+# edition's data, and a test checks it); what is left of the bias is chance.
 
 # %%
 recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)

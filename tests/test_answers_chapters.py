@@ -126,6 +126,19 @@ def test_coupling_madrs_beside_the_mixed_model():
     assert coupling.madrs(worse, mixed).startswith(
         "At 24h, ketamine participants improved by 3.0 MADRS points less than saline participants (95% interval 0.0 "
         "to 6.0); by 7d they improved by 1.0 MADRS points less (95% interval -3.0 to 5.0).")
+    shrunk = mixed.assign(shrunk=[-7.93, -1.96])  # the mixed model's estimates pulled toward 0 by the prior
+    assert coupling.madrs(madrs, shrunk, 10.0).endswith(
+        "The posterior SDs are 1.00 to 1.25 times the mixed model's standard errors. The posterior means sit 0.10 points "
+        "from the mixed model's estimates, toward no difference, as the prior N(0, 10) on each visit's difference says they "
+        "should: the mixed model's estimates shrunk by that prior in closed form lie within 0.07 points of them. The pull "
+        "acts along the visits' common direction (one person's visits share their intercept), so it is about as large at "
+        "a visit with a small difference as at one with a large difference.")
+    assert coupling.madrs(madrs, shrunk) == coupling.madrs(madrs, mixed)  # no prior given: no comparison
+    off = mixed.assign(shrunk=[-8.5, -2.0])
+    assert coupling.madrs(madrs, off, 10.0).endswith(
+        "The posterior means sit 0.10 points from the mixed model's estimates; shrunk by the prior N(0, 10) in closed "
+        "form, the mixed model's estimates are still 0.50 points from them, more than Monte Carlo error and the prior "
+        "explain (0.1): the two models disagree about these data.")
     mixed_course = rows(MADRS_CHANGE_DIFFERENCE, [("MADRS", "24h", -8.0, 1.5, 0.0, 0.0), ("MADRS", "7d", 1.0, 2.0, 0.7, 0.5)])
     assert coupling.madrs(mixed_course, mixed).startswith(
         "At 24h, ketamine participants improved by 8.0 MADRS points more than saline participants (95% interval 5.0 "

@@ -125,3 +125,17 @@ def test_every_test_is_counted_and_in_the_contract(bmi_tests):
     assert counts.loc["all", "tests"] == len(tests)
     assert counts.loc["all", "p < 0.05"] == int((tests["p_value"] < 0.05).sum())
     assert counts.loc["all", "expected under the global null"] == pytest.approx(0.05 * len(tests))
+
+
+def test_the_prior_shrinks_estimates_in_closed_form():
+    # one estimate: the classic precision-weighted mean of the estimate and the prior's 0
+    assert np.allclose(frequentist.shrunk_by_prior(np.array([4.0]), np.array([[1.0]]), 2.0), 4.0 * 4 / 5)
+    # a vague prior leaves the estimates as they are
+    cov = np.array([[2.0, 1.3], [1.3, 2.0]])
+    assert np.allclose(frequentist.shrunk_by_prior(np.array([-7.0, -2.5]), cov, 1e4), [-7.0, -2.5], atol=1e-6)
+    # correlated estimates move along their common direction: the small one nearly as much as the large one
+    shrunk = frequentist.shrunk_by_prior(np.array([-7.0, -2.5]), cov, 10.0)
+    pull = shrunk - np.array([-7.0, -2.5])
+    assert (pull > 0).all() and pull[1] > 0.5 * pull[0]
+    independent = frequentist.shrunk_by_prior(np.array([-7.0, -2.5]), np.diag([2.0, 2.0]), 10.0) - np.array([-7.0, -2.5])
+    assert independent[1] < 0.4 * independent[0]  # without the correlation the pull is proportional to the estimate

@@ -134,6 +134,7 @@ class MixedFit:
     converged: bool
     participants: int
     observations: int
+    cov: pd.DataFrame  # covariance of the fixed effects' estimates
 
 
 def fit_mixed(formula: str, data: pd.DataFrame) -> MixedFit:
@@ -145,7 +146,8 @@ def fit_mixed(formula: str, data: pd.DataFrame) -> MixedFit:
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
     fe = result.fe_params.index
     return MixedFit(result.fe_params, result.bse[fe], result.conf_int().loc[fe], result.pvalues[fe],
-                    bool(result.converged) and not warned, data["participant_id"].nunique(), len(data))
+                    bool(result.converged) and not warned, data["participant_id"].nunique(), len(data),
+                    result.cov_params().loc[fe, fe])
 
 
 def _both_arms(data: pd.DataFrame) -> bool:
@@ -237,23 +239,42 @@ def multiplicity(tests: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def arm_difference_mixed_model(data, visits) -> pd.DataFrame:
+def arm_difference_mixed_model(data, visits, prior_sd: float | None = None) -> pd.DataFrame:
     """The independent check of the outcome model (chapter 03): the ketamine
     minus saline MADRS change at each of ``visits`` (post-infusion) from a
     statsmodels mixed model with a random intercept per participant (REML) on
     the same rows, ``y ~ visit + baseline + visit:arm``; estimate and standard
     error, indexed by visit in the order of ``visits`` (nothing is fitted
     without visits: an arm difference the data cannot inform). ``data`` is the
-    models' ``ModelData``."""
+    models' ``ModelData``. With ``prior_sd``, also ``shrunk``: the estimates
+    shrunk by the outcome model's prior, an independent N(0, prior_sd) per
+    visit, in closed form (:func:`shrunk_by_prior`), which is where the
+    Bayesian posterior means should sit."""
     visits = list(visits)
     if not visits:
-        return pd.DataFrame({"estimate": [], "se": []}, index=pd.Index([], name="visit"))
+        return pd.DataFrame({"estimate": [], "se": [], **({"shrunk": []} if prior_sd else {})}, index=pd.Index([], name="visit"))
     frame = pd.DataFrame({"y": data.y, "participant_id": data.y_person, "visit": np.asarray(data.visits)[data.y_visit],
                           "y0c": (data.y0 - np.nanmean(data.y0))[data.y_person], "k": data.arm_contrast[data.y_person]})
     result = fit_mixed("y ~ 0 + C(visit) + y0c + C(visit):k", frame)
     terms = [f"C(visit)[{visit}]:k" for visit in visits]
-    return pd.DataFrame({"estimate": [result.params[t] for t in terms], "se": [result.bse[t] for t in terms]},
-                        index=pd.Index(visits, name="visit"))
+    table = pd.DataFrame({"estimate": [result.params[t] for t in terms], "se": [result.bse[t] for t in terms]},
+                         index=pd.Index(visits, name="visit"))
+    if prior_sd:
+        every = [t for t in result.params.index if t.endswith("]:k")]  # the prior is on every visit's difference at once
+        shrunk = shrunk_by_prior(result.params[every].to_numpy(), result.cov.loc[every, every].to_numpy(), prior_sd)
+        table["shrunk"] = pd.Series(shrunk, index=every)[terms].to_numpy()
+    return table
+
+
+def shrunk_by_prior(estimate: np.ndarray, cov: np.ndarray, prior_sd: float) -> np.ndarray:
+    """The posterior mean of effects with independent N(0, ``prior_sd``)
+    priors, given estimates with covariance ``cov`` taken as their
+    likelihood (normal): (C^-1 + I/s^2)^-1 C^-1 estimate. Correlated
+    estimates (one person's visits share their intercept) are pulled toward
+    zero along their common direction, so the pull on a small effect can be
+    as large as on a large one."""
+    precision = np.linalg.inv(cov)
+    return np.linalg.solve(precision + np.eye(len(estimate)) / prior_sd**2, precision @ np.asarray(estimate, float))
 
 
 def chance_hits(tests: int, alpha: float = 0.05) -> tuple[float, float]:
