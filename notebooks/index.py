@@ -66,7 +66,7 @@ say(summary.uninformed_text(identifiability.assess(dataset)))
 # %%
 #| label: fig-summary
 #| fig-cap: "Evidence across markers: for each question (row) and marker (column), the estimate with the strongest evidence of an effect, coloured and shaped by its evidence category (a verdict that the table withholds, as wrong too often on simulated trials, is drawn as withheld)."
-#| fig-alt: "Dot chart with one row per question of the report and one column per blood marker or {{outcome}}; each dot's colour and shape give the evidence category: supported, ruled out, inconclusive or unreliable."
+#| fig-alt: "Dot chart with one row per question of the report and one column per blood marker or {{outcome}}; each dot's colour and shape give the evidence category: supported, ruled out, inconclusive, unreliable, or withheld where the rule gives that verdict wrongly too often."
 fig = evidence_by_marker(questions, rates)
 plotting.save(fig, out / "summary.png")
 plotting.show()

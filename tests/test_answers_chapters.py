@@ -137,8 +137,12 @@ def test_coupling_madrs_beside_the_mixed_model():
     off = mixed.assign(shrunk=[-8.5, -2.0])
     assert coupling.madrs(madrs, off, 10.0).endswith(
         "The posterior means sit 0.10 points from the mixed model's estimates; shrunk by the prior N(0, 10) in closed "
-        "form, the mixed model's estimates are still 0.50 points from them, more than Monte Carlo error and the prior "
-        "explain (0.1): the two models disagree about these data.")
+        "form, the mixed model's estimates are still 0.50 points from them, more than Monte Carlo error and the closed "
+        "form's approximation allow (0.24): the two models disagree about these data.")  # 0.05 + 3 x 2.0 / sqrt(1000)
+    unconverged = mixed.assign(shrunk=np.nan)  # no closed form: no sentence
+    assert coupling.madrs(madrs, unconverged, 10.0) == coupling.madrs(madrs, mixed)
+    one_visit = coupling.madrs(madrs.iloc[:1], shrunk.iloc[:1], 10.0)
+    assert one_visit.endswith("lie within 0.07 points of them.")  # no common direction with one visit
     mixed_course = rows(MADRS_CHANGE_DIFFERENCE, [("MADRS", "24h", -8.0, 1.5, 0.0, 0.0), ("MADRS", "7d", 1.0, 2.0, 0.7, 0.5)])
     assert coupling.madrs(mixed_course, mixed).startswith(
         "At 24h, ketamine participants improved by 8.0 MADRS points more than saline participants (95% interval 5.0 "

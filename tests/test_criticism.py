@@ -243,7 +243,7 @@ def test_simultaneous_band_has_its_coverage():
 
 def test_simultaneous_band_refuses_points_it_cannot_use():
     # the counts under each point come from the gaps between sorted points inside (0, 1)
-    for points in ([0.5, 0.2], [0.0, 0.5], [0.5, 1.0], [0.2, 0.2], []):
+    for points in ([0.5, 0.2], [0.0, 0.5], [0.5, 1.0], [0.2, 0.2], [], [0.2, np.nan]):
         with pytest.raises(ValueError, match="strictly between 0 and 1"):
             criticism.simultaneous_band(50, np.array(points), 0.95)
 

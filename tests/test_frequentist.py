@@ -139,3 +139,16 @@ def test_the_prior_shrinks_estimates_in_closed_form():
     assert (pull > 0).all() and pull[1] > 0.5 * pull[0]
     independent = frequentist.shrunk_by_prior(np.array([-7.0, -2.5]), np.diag([2.0, 2.0]), 10.0) - np.array([-7.0, -2.5])
     assert independent[1] < 0.4 * independent[0]  # without the correlation the pull is proportional to the estimate
+
+
+def test_the_shrunk_arm_difference_holds_every_visit_at_once(dataset):
+    """The prior is on every visit's difference together: the shrunk value of
+    a visit does not depend on which visits are asked for."""
+    from ketamine_nif.models import prepare
+
+    data = prepare(dataset)
+    every = frequentist.arm_difference_mixed_model(data, data.post_visits, 10.0)
+    some = frequentist.arm_difference_mixed_model(data, data.post_visits[-1:], 10.0)
+    assert some["shrunk"].to_numpy() == pytest.approx(every["shrunk"].to_numpy()[-1:], abs=1e-6)
+    assert (every["shrunk"].abs() < every["estimate"].abs()).all()
+    assert "shrunk" not in frequentist.arm_difference_mixed_model(data, data.post_visits)

@@ -260,34 +260,47 @@ def test_verdicts_carry_their_measured_error_rates():
     assert table == summary.summary_markdown([supported], rates) and multiplicity == summary.multiplicity_text([supported])
     assert meaning.startswith("**Measured error rates.**") and "from the recovery study (50 twins)" in meaning
     assert summary.findings_text([supported]) == summary.summary_markdown([supported]) + "\n\n" + summary.multiplicity_text([supported])
-    assert "A verdict wrong more often than 5% of the time is withheld." in meaning
+    assert "is withheld: those estimates count as inconclusive." in meaning
 
 
 def test_a_verdict_measured_to_be_wrong_too_often_is_withheld():
-    """Over the limit of params/analysis.yaml (5%), the summary withholds the
-    verdict (table, summary.csv, figure) and says why; at the limit it stands."""
+    """Over the limit of params/analysis.yaml (5%, the measured share), the
+    summary withholds that verdict, estimate by estimate: those estimates
+    count as inconclusive in the table, summary.csv and the figure, the
+    answer says why, and the question's other verdicts stand; at the limit it stands."""
     from ketamine_nif.plotting.summary import evidence_by_marker
 
     assert summary.MAX_ERROR_RATE == 0.05
     rates = pd.DataFrame({"false supported": [0.08, 0.05], "false supported MCSE": [0.02, 0.01],
-                          "false ruled out": [0.0, 0.12], "false ruled out MCSE": [0.0, 0.03]},
+                          "false ruled out": [0.12, 0.0], "false ruled out MCSE": [np.nan, 0.0]},
                          index=pd.Index(["nif_ratio", "coupling"], name="family"))
     supported = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)))
-    ruled = question(rows(("IL-6", "24h", 1.0, 0.6, 0.99, True)))
+    mixed = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True), ("CRP", "24h", 1.0, 0.6, 0.99, True),
+                          ("BDNF", "24h", 1.05, 0.7, 0.5, True)))
     at_limit = question(rows(("IL-6", "24h", 2.0, 0.99, 0.0, True), estimand="coupling_within_ketamine"))
-    reason = summary.withheld_reason(summary.SUPPORT, supported, rates)
-    assert reason == ("Withheld: the rule says supported, but on simulated trials like this one it called null effects "
-                      "supported 8.0% ± 2.0 of the time, more often than the 5% the report accepts; read this question "
-                      "as unanswered.")
+    support_reason = summary.withheld_reason(summary.SUPPORT, supported, rates)
+    assert support_reason == ('The rule\'s "supported" is withheld here: on simulated trials it called 8.0% ± 2.0 of null '
+                              "effects supported, more than the 5% the report accepts, so those estimates count as inconclusive.")
     line = summary.summary_markdown([supported], rates).splitlines()[2]
-    assert f"| {reason} |" in line and "| *withheld* (wrong for 8.0% ± 2.0 of null estimates) |" in line
+    assert "| *inconclusive* (withheld: supported, wrong for 8.0% ± 2.0) |" in line
+    assert f"Inconclusive: no effect is supported, but one of practical size cannot be ruled out. {support_reason} |" in line
     assert "**supported**" not in line and "An effect is supported" not in line
-    assert summary.withheld_reason(summary.RULED, ruled, rates) == ""  # 0% false ruled out: it stands
-    assert "**ruled out**" in summary.summary_markdown([ruled], rates)
-    assert summary.withheld_reason(summary.SUPPORT, at_limit, rates) == ""  # 5% is within the limit
-    assert summary.withheld_reason(summary.SUPPORT, supported, None) == ""  # nothing measured: nothing withheld
-    frame = summary.summary_frame([supported, ruled], rates)
-    assert frame["withheld"].tolist() == [True, False] and frame["category"].tolist() == ["supported", "ruled out"]
-    assert frame["answer"].iloc[0] == reason and not summary.summary_frame([supported])["withheld"].any()
-    fig = evidence_by_marker([supported, ruled], rates)
-    assert [h.get_label() for h in fig.axes[0].get_legend().legend_handles] == ["ruled out", "withheld"]
+    # a question with both verdicts: each is withheld on its own (no Monte Carlo error: none shown)
+    shown, reasons = summary.withhold(mixed, rates)
+    assert list(reasons) == ["supported", "ruled out"] and shown.counts["inconclusive"] == 3
+    assert "called 12.0% of effects outside the ROPE ruled out" in reasons["ruled out"]
+    assert mixed.counts["supported"] == 1  # the question itself is untouched
+    frame = summary.summary_frame([supported, mixed, at_limit], rates)
+    assert frame["withheld"].tolist() == ["supported", "supported, ruled out", ""]
+    assert frame["category"].tolist() == ["supported", "supported", "supported"]
+    assert frame["shown_category"].tolist() == ["inconclusive", "inconclusive", "supported"]
+    assert frame["answer"].iloc[0].endswith(support_reason)
+    # at the limit the verdict stands; with nothing measured nothing is withheld
+    assert summary.withheld_reason(summary.SUPPORT, at_limit, rates) == ""
+    assert "**supported** (wrong for 5.0% ± 1.0 of null estimates)" in summary.summary_markdown([at_limit], rates)
+    assert summary.withhold(supported, None) == (supported, {})
+    assert summary.summary_frame([supported])["withheld"].tolist() == [""]
+    only_ruled = question(rows(("CRP", "24h", 1.0, 0.6, 0.99, True)))
+    assert summary.withhold(only_ruled, rates.assign(**{"false ruled out": [0.0, 0.0]}))[1] == {}
+    fig = evidence_by_marker([supported, mixed, at_limit], rates)
+    assert [h.get_label() for h in fig.axes[0].get_legend().legend_handles] == ["supported", "inconclusive", "withheld"]

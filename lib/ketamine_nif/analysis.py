@@ -2,7 +2,7 @@
 
 It holds the priors of every model family, the regions of practical
 equivalence (ROPEs) of every estimand family, the levels of the decision rule,
-the most often a verdict may be wrong on simulated trials, the "important" effects of the evidence chapter's alternative priors and the
+the largest share of null effects (or of large ones) that a verdict may wrongly be given to on simulated trials, the "important" effects of the evidence chapter's alternative priors and the
 published trial's finding. Nothing else types these numbers:
 
 - the priors classes (``TrajectoryPriors``, ``OutcomePriors``, ...) take their
@@ -49,7 +49,7 @@ class Analysis:
     prior_blocks: dict[str, dict[str, float]]  # model family -> prior name -> value
     paper_finding: dict[str, str]  # marker, subgroup, visit
     min_per_arm: int  # participants with the data an estimand uses, in each arm it involves (identifiability)
-    max_error_rate: float  # the most often a verdict may be wrong on simulated trials before the summary withholds it
+    max_error_rate: float  # the largest share of null effects called supported (of large ones ruled out) before the summary withholds the verdict
 
     def priors(self, cls, **overrides):
         """An instance of the priors class ``cls`` with this file's values (``overrides`` win)."""

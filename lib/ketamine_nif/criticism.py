@@ -319,7 +319,7 @@ def simultaneous_band(n: int, eval_points: np.ndarray, prob: float = 0.95, n_sim
     binomial intervals at every evaluation point."""
     rng = rng or np.random.default_rng(0)
     z = np.asarray(eval_points, float)
-    if z.ndim != 1 or not z.size or (np.diff(z) <= 0).any() or z[0] <= 0 or z[-1] >= 1:
+    if z.ndim != 1 or not z.size or not np.isfinite(z).all() or (np.diff(z) <= 0).any() or z[0] <= 0 or z[-1] >= 1:
         raise ValueError("eval_points must be increasing points strictly between 0 and 1")
     # the counts of n uniform values at or under each point: multinomial over the gaps between the points
     counts = rng.multinomial(n, np.diff(np.concatenate([[0.0], z, [1.0]])), size=n_simulations).cumsum(axis=1)[:, :len(z)]

@@ -249,7 +249,9 @@ def arm_difference_mixed_model(data, visits, prior_sd: float | None = None) -> p
     models' ``ModelData``. With ``prior_sd``, also ``shrunk``: the estimates
     shrunk by the outcome model's prior, an independent N(0, prior_sd) per
     visit, in closed form (:func:`shrunk_by_prior`), which is where the
-    Bayesian posterior means should sit."""
+    Bayesian posterior means should sit, up to the plug-in of the variance
+    components and the outcome model's weak priors on its other terms; NaN
+    when the mixed model did not converge."""
     visits = list(visits)
     if not visits:
         return pd.DataFrame({"estimate": [], "se": [], **({"shrunk": []} if prior_sd else {})}, index=pd.Index([], name="visit"))
@@ -262,7 +264,7 @@ def arm_difference_mixed_model(data, visits, prior_sd: float | None = None) -> p
     if prior_sd:
         every = [t for t in result.params.index if t.endswith("]:k")]  # the prior is on every visit's difference at once
         shrunk = shrunk_by_prior(result.params[every].to_numpy(), result.cov.loc[every, every].to_numpy(), prior_sd)
-        table["shrunk"] = pd.Series(shrunk, index=every)[terms].to_numpy()
+        table["shrunk"] = pd.Series(shrunk, index=every)[terms].to_numpy() if result.converged else np.nan
     return table
 
 
@@ -273,8 +275,8 @@ def shrunk_by_prior(estimate: np.ndarray, cov: np.ndarray, prior_sd: float) -> n
     estimates (one person's visits share their intercept) are pulled toward
     zero along their common direction, so the pull on a small effect can be
     as large as on a large one."""
-    precision = np.linalg.inv(cov)
-    return np.linalg.solve(precision + np.eye(len(estimate)) / prior_sd**2, precision @ np.asarray(estimate, float))
+    cov = np.asarray(cov, float)  # (C^-1 + I/s^2)^-1 C^-1 = (I + C/s^2)^-1, without inverting C
+    return np.linalg.solve(np.eye(len(cov)) + cov / prior_sd**2, np.asarray(estimate, float))
 
 
 def chance_hits(tests: int, alpha: float = 0.05) -> tuple[float, float]:

@@ -37,9 +37,9 @@ from .inference import SamplerSettings, fit
 from .models import build_nif_trajectory_model, prepare
 from .models.trajectory import BELOW_LOD
 from .sensitivity import missing_shares
+from .summary import MAX_ERROR_RATE, UNRELIABLE, classify
 from .summary import RULED as RULED_OUT
 from .summary import SUPPORT as SUPPORTED
-from .summary import UNRELIABLE, classify
 from .twin import load_scenario, simulate
 
 FITS = (  # name, the fit engine's form (ketamine_nif.engine.FORMS: its builder), estimands
@@ -182,7 +182,6 @@ def calibration_table(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-VERDICT_ERROR_LIMIT = load_analysis().max_error_rate  # false "supported" and false "ruled out" should each happen at most this often
 RATES = ("coverage", "false supported", "false ruled out", "power")
 
 
@@ -206,17 +205,17 @@ def calibration_display(table: pd.DataFrame) -> pd.DataFrame:
 
 def calibration_sentence(table: pd.DataFrame, scenario: str) -> str:
     """What :func:`calibration_table` says about the verdicts: whether false
-    "supported" and false "ruled out" stay within :data:`VERDICT_ERROR_LIMIT`
+    "supported" and false "ruled out" stay within :data:`MAX_ERROR_RATE`
     in every family (naming those that do not, and those that these twins
     could not test), on twins of ``scenario``."""
     from .reporting import join_words
 
-    limit = 100 * VERDICT_ERROR_LIMIT
+    limit = 100 * MAX_ERROR_RATE
     parts = []
     for column, effects in (("false supported", 'null effects "supported"'),
                             ("false ruled out", 'effects too large to be negligible "ruled out"')):
         tested, untested = table[table[column].notna()], table.loc[table[column].isna(), "family"]
-        over = tested[tested[column] > VERDICT_ERROR_LIMIT]
+        over = tested[tested[column] > MAX_ERROR_RATE]
         if tested.empty:
             parts.append(f"{effects}: not tested (these twins have no such effect)")
             continue
@@ -230,11 +229,8 @@ def calibration_sentence(table: pd.DataFrame, scenario: str) -> str:
         if len(untested):
             text += f" (not tested for {join_words(untested)}: these twins have no such effect)"
         parts.append(text)
-    over_limit = any((table[column] > VERDICT_ERROR_LIMIT).any() for column in ("false supported", "false ruled out"))
     return (f"On {table['twins'].max()} twins of `{scenario}`, the report's decision rule called " + "; and ".join(parts)
-            + f". The limit for each is {limit:.0f}%"
-            + (" (the summary page withholds a verdict in a family over it)" if over_limit else "")
-            + "; the Monte Carlo errors (±) treat each twin's estimates as one cluster.")
+            + f". The limit for each is {limit:.0f}%; the Monte Carlo errors (±) treat each twin's estimates as one cluster.")
 
 
 CALIBRATION_DIR, RECOVERY_DIR = "studies/calibration", "studies/recovery"  # where the sweeps keep them (sweeps/*.yaml)

@@ -27,7 +27,7 @@ farthest from the null).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -318,17 +318,20 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-MEASURED = {SUPPORT: ("false supported", "of null estimates"), RULED: ("false ruled out", "of effects outside the ROPE")}
-MAX_ERROR_RATE = load_analysis().max_error_rate  # a verdict measured to be wrong more often than this is withheld
+# per verdict: its column of the rates, and the estimates and the effects among which it can be wrong
+MEASURED = {SUPPORT: ("false supported", "null estimates", "null effects"),
+            RULED: ("false ruled out", "effects outside the ROPE", "effects outside the ROPE")}
+MAX_ERROR_RATE = load_analysis().max_error_rate  # the most often the rule may give a verdict wrongly before it is withheld
 WITHHELD = "withheld"
 
 
 def _measured(category: str, question: Question, rates: pd.DataFrame | None) -> tuple[float, float] | None:
-    """The rate at which the rule gave ``category`` wrongly in the question's
-    estimand family, and its Monte Carlo error (``rates``:
-    :func:`ketamine_nif.recovery.verdict_error_rates`); None where none was
-    measured: the studies fit the book's main models to the whole sample, so
-    subgroup estimates and a chapter's variants (another model) get none."""
+    """The share of its cases in which the rule gave ``category`` wrongly in
+    the question's estimand family (of null effects called supported, of
+    effects outside the ROPE called ruled out) and its Monte Carlo error
+    (``rates``: :func:`ketamine_nif.recovery.verdict_error_rates`); None where
+    none was measured: the studies fit the book's main models to the whole
+    sample, so subgroup estimates and a chapter's variants (another model) get none."""
     whole = (question.rows["subgroup"].astype(str) == ALL_PARTICIPANTS).all() if "subgroup" in question.rows else True
     if rates is None or category not in MEASURED or question.estimand not in REGISTRY or not whole:
         return None
@@ -339,60 +342,78 @@ def _measured(category: str, question: Question, rates: pd.DataFrame | None) -> 
     return float(rates.loc[family, column]), float(rates.loc[family, f"{column} MCSE"])
 
 
+def _rate(measured: tuple[float, float]) -> str:
+    rate, error = measured
+    return f"{100 * rate:.1f}%" + ("" if np.isnan(error) else f" ± {100 * error:.1f}")
+
+
 def measured_error(category: str, question: Question, rates: pd.DataFrame | None) -> str:
     """The measured error rate of a question's verdict (:func:`_measured`),
     as a parenthesis for the summary's evidence column; '' where none was measured."""
     measured = _measured(category, question, rates)
     if measured is None:
         return ""
-    return f" (wrong for {100 * measured[0]:.1f}% ± {100 * measured[1]:.1f} {MEASURED[category][1]})"
+    return f" (wrong for {_rate(measured)} of {MEASURED[category][1]})"
 
 
 def withheld_reason(category: str, question: Question, rates: pd.DataFrame | None) -> str:
-    """Why the summary withholds a question's verdict, in one sentence for its
-    answer column: the rule gave that verdict wrongly more often than
-    ``max_error_rate`` (``params/analysis.yaml``) in the question's family on
-    simulated trials like this one; '' when the verdict stands (or no rate
-    was measured for it)."""
+    """Why the summary withholds the verdict ``category`` of a question, in
+    one sentence: on simulated trials the rule gave it to more than
+    ``max_error_rate`` (``params/analysis.yaml``; the measured share itself,
+    not a bound on it) of the effects of the question's family for which it
+    is wrong; '' when the verdict stands or no rate was measured for it."""
     measured = _measured(category, question, rates)
     if measured is None or measured[0] <= MAX_ERROR_RATE:
         return ""
-    wrong = "null effects supported" if category == SUPPORT else "effects too large to be negligible ruled out"
-    return (f"Withheld: the rule says {category}, but on simulated trials like this one it called {wrong} "
-            f"{100 * measured[0]:.1f}% ± {100 * measured[1]:.1f} of the time, more often than the "
-            f"{100 * MAX_ERROR_RATE:.0f}% the report accepts; read this question as unanswered.")
+    return (f"The rule's \"{category}\" is withheld here: on simulated trials it called {_rate(measured)} of "
+            f"{MEASURED[category][2]} {category}, more than the {100 * MAX_ERROR_RATE:.0f}% the report accepts, so those estimates count as {INCONCLUSIVE}.")
+
+
+def withhold(question: Question, rates: pd.DataFrame | None) -> tuple[Question, dict[str, str]]:
+    """The question as the summary shows it: each of its verdicts that the
+    rule gives wrongly too often (:func:`withheld_reason`) counted as
+    inconclusive, estimate by estimate, and the reasons by verdict ({} when
+    nothing is withheld; the question itself is left as it was)."""
+    reasons = {c: reason for c in MEASURED if question.counts[c] and (reason := withheld_reason(c, question, rates))}
+    if not reasons:
+        return question, {}
+    rows = question.rows.assign(category=question.rows["category"].replace({c: INCONCLUSIVE for c in reasons}))
+    return replace(question, rows=rows), reasons
 
 
 def summary_markdown(qs: list[Question], rates: pd.DataFrame | None = None) -> str:
     """The summary table (a Markdown pipe table with links to the chapters);
     with ``rates``, each supported or ruled-out verdict carries its measured
-    error rate (:func:`measured_error`), and one measured to be wrong too
-    often is withheld (:func:`withheld_reason`)."""
+    error rate (:func:`measured_error`), and one given wrongly too often is
+    withheld (:func:`withhold`), with the reason in the answer."""
     lines = ["| question | answer | key estimate [95% interval] | evidence | rests on |", "|:------|:------------|:-------|:---|:---|"]
     for q in qs:
         key = q.key
-        category = overall_category(q.rows)
-        withheld = withheld_reason(category, q, rates)
-        shown = (f"*{WITHHELD}*" if withheld else f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*"
-                 ) + measured_error(category, q, rates)
+        shown_q, reasons = withhold(q, rates)
+        category = overall_category(shown_q.rows)
+        shown = ((f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*") + measured_error(category, q, rates)
+                 + "".join(f" ({WITHHELD}: {c}, wrong for {_rate(_measured(c, q, rates))})" for c in reasons))
         estimate = f"{where(key)}: {interval_text(key)}"
         lines.append("| " + " | ".join(_cell(x) for x in (
-            f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", withheld or answer(q), estimate, shown, multiplicity(q))) + " |")
+            f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", " ".join([answer(shown_q), *reasons.values()]), estimate,
+            shown, multiplicity(q))) + " |")
     return "\n".join(lines)
 
 
 def summary_frame(qs: list[Question], rates: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per question: the chapter, the key estimate's keys and values, its
-    category, whether the summary withholds it (``rates`` as in
-    :func:`summary_markdown`) and the counts (saved as ``summary.csv`` next to the page)."""
+    """One row per question: the chapter, the key estimate's keys and values,
+    the rule's category, the verdicts the summary withholds (``rates`` as in
+    :func:`summary_markdown`; comma-separated) and the category it shows
+    then, the answer as shown and the rule's counts (saved as ``summary.csv``
+    next to the page)."""
     rows = []
     for q in qs:
         key = q.key
-        category = overall_category(q.rows)
-        withheld = withheld_reason(category, q, rates)
+        shown_q, reasons = withhold(q, rates)
         rows.append({
-            "chapter": q.chapter.stem, "question": q.text, **{k: key[k] for k in COLUMNS}, "category": category,
-            "withheld": bool(withheld), "answer": withheld or answer(q),
+            "chapter": q.chapter.stem, "question": q.text, **{k: key[k] for k in COLUMNS}, "category": overall_category(q.rows),
+            "withheld": ", ".join(reasons), "shown_category": overall_category(shown_q.rows),
+            "answer": " ".join([answer(shown_q), *reasons.values()]),
             **{f"n_{c.replace(' ', '_')}": n for c, n in q.counts.items()},
         })
     return pd.DataFrame(rows)
@@ -415,8 +436,8 @@ def error_rates_text(source: str) -> str:
     return (f"**Measured error rates.** Beside each supported or ruled-out verdict is how often the rule gave that verdict "
             f"wrongly, per estimate of that kind, on simulated trials like this one, from {source}: a null effect called "
             "supported, or an effect too large to be negligible called ruled out ([model criticism]"
-            f"(08-model-criticism.ipynb#sec-criticism-calibration)). A verdict wrong more often than {100 * MAX_ERROR_RATE:.0f}% "
-            "of the time is withheld.\n\n")
+            f"(08-model-criticism.ipynb#sec-criticism-calibration)). A verdict that the rule gave to more than "
+            f"{100 * MAX_ERROR_RATE:.0f}% of the effects for which it is wrong is withheld: those estimates count as inconclusive.\n\n")
 
 
 def missing_text(chapters: list[ChapterResults], planned: dict[str, str]) -> str:

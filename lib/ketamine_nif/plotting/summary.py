@@ -17,7 +17,7 @@ from ..summary import (
     Question,
     overall_category,
     short_name,
-    withheld_reason,
+    withhold,
 )
 from . import BLACK, FIGURE_WIDTH, GREEN, GREY, LIGHT_GREY, SKY_BLUE, VERMILLION
 
@@ -42,8 +42,8 @@ def _markers(qs: list[Question]) -> list[str]:
 def evidence_by_marker(qs: list[Question], rates=None) -> plt.Figure:
     """Key estimands across markers: one row per question, one column per marker;
     each point is the strongest estimate for that marker, coloured and shaped by
-    its evidence category, or as withheld where ``rates`` (as in
-    ``summary.summary_markdown``) say that verdict is wrong too often."""
+    its evidence category, or as withheld where the summary table withholds
+    that verdict of the question (``rates`` as in ``summary.summary_markdown``)."""
     markers = _markers(qs)
     labels = [f"{q.chapter.stem.split('-')[0]}: {short_name(q.estimand)}" for q in qs]
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 0.38 * max(len(qs), 1) + 1.4))
@@ -53,9 +53,10 @@ def evidence_by_marker(qs: list[Question], rates=None) -> plt.Figure:
         return fig
     drawn = set()
     for y, q in enumerate(qs):
+        reasons = withhold(q, rates)[1]
         for marker, rows in q.rows.groupby(q.rows["marker"].astype(str), sort=False):
             category = overall_category(rows)
-            category = WITHHELD if withheld_reason(category, q, rates) else category
+            category = WITHHELD if category in reasons else category
             drawn.add(category)
             style = CATEGORY_STYLE[category]
             line = style["marker"] in "x_"
@@ -66,7 +67,7 @@ def evidence_by_marker(qs: list[Question], rates=None) -> plt.Figure:
     ax.set_xlim(-0.6, len(markers) - 0.4)
     ax.set_ylim(len(qs) - 0.5, -0.5)
     ax.grid(True, color=LIGHT_GREY, zorder=0)
-    used = [c for c in (*CATEGORIES, WITHHELD) if c in drawn]
+    used = [c for c in (*CATEGORIES, WITHHELD) if c in drawn] or list(CATEGORIES[:3])
     handles = [Line2D([], [], ls="", color=CATEGORY_STYLE[c]["color"], marker=CATEGORY_STYLE[c]["marker"], ms=7, label=c) for c in used]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28 if len(markers) else -0.1), ncol=len(handles), fontsize=8)
     fig.tight_layout()
