@@ -314,7 +314,7 @@ if recovery_study is not None:
 # %%
 calibration_study = sweep.read_saved(calibration_dir)
 say(recovery.study_source(calibration_study, calibration_dir, "sweeps/calibration.yaml",
-                          "about 6-7 hours with 2 workers; it resumes from its records"))
+                          "about 3.6 hours with 2 workers; it resumes from its records"))
 
 # %%
 #| label: tbl-criticism-calibration-suite
