@@ -321,7 +321,7 @@ def _cell(text: str) -> str:
 # per verdict: its column of the rates, and the estimates and the effects among which it can be wrong
 MEASURED = {SUPPORT: ("false supported", "null estimates", "null effects"),
             RULED: ("false ruled out", "effects outside the ROPE", "effects outside the ROPE")}
-MAX_ERROR_RATE = load_analysis().max_error_rate  # the most often the rule may give a verdict wrongly before it is withheld
+MAX_ERROR_RATE = load_analysis().max_error_rate  # the largest share of null effects called supported (of large ones ruled out) before that verdict is withheld
 WITHHELD = "withheld"
 
 
