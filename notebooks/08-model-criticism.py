@@ -308,8 +308,8 @@ if recovery_study is not None:
 # twins per scenario as the recovery study, the summary page reads its false
 # "supported" on `paper-null` and its false "ruled out" on `realistic-effects`
 # beside the verdicts, and withholds a verdict (counts its estimates as
-# inconclusive) in a family where the rule gave it wrongly more often than 5%
-# (`max_error_rate`, `params/analysis.yaml`).
+# inconclusive) in a family where the rule gave it wrongly more often than
+# `max_error_rate` of `params/analysis.yaml` allows.
 
 # %%
 calibration_study = sweep.read_saved(calibration_dir)
@@ -339,13 +339,11 @@ else:
 # `params/analysis.yaml`). A normal prior with SD $s$ moves estimates with
 # covariance $C$ toward zero by about $C b / s^2$ for true differences $b$;
 # the visits' estimates are strongly correlated (one person's visits share
-# their intercept), so with this trial's differences the pull is about 0.2
-# points at every visit, the small day 5 difference included. On 30 twins of
-# `paper-null` the posterior means matched the mixed model's estimates shrunk
-# by the prior in closed form to within a few hundredths of a point, while the
-# mixed model itself was unbiased on 200 such twins (measured at stop 32;
-# @sec-coupling-madrs shows the pull on this edition's data, and a test
-# checks the match on one twin).
+# their intercept), so the pull is about as large at the small day 5
+# difference as at the large 24-hour one. @sec-coupling-madrs computes the
+# pull on this edition's data from the mixed model (whose own estimates carry
+# no prior), and a test checks that the model's posterior means are the mixed
+# model's estimates shrunk by the prior in closed form.
 
 # %%
 recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)
