@@ -340,6 +340,25 @@ def test_realistic_effects_has_the_planted_effects_and_the_difficulties_of_real_
         assert truth[key] == pytest.approx(planted_truth[key] + value)
 
 
+def test_madrs_null_has_no_arm_difference_and_dropout_on_depression():
+    """``madrs-null`` (the MADRS companion of the calibration suite): no arm
+    difference in the truth at any visit, and none in a large twin's
+    ratings; its dropout follows the observed MADRS course as in
+    realistic-effects; no training and no NIF effect, so nothing else can
+    make an arm difference."""
+    scenario, null = load_scenario("madrs-null"), load_scenario("paper-null")
+    assert scenario["effects"] == null["effects"] and not scenario["madrs"].get("training_change")
+    assert scenario["missingness"]["dropout_madrs"] == load_scenario("realistic-effects")["missingness"]["dropout_madrs"]
+    big = simulate(load_scenario("madrs-null", overrides={"design": {"n_ketamine": 6000, "n_saline": 6000}}), seed=5)
+    truth = big.truth.set_index(["estimand", "visit"])["value"]
+    ratings = wide(big, "MADRS")
+    change = ratings.drop(columns="baseline").sub(ratings["baseline"], axis=0)
+    ketamine = big.participants.set_index("participant_id").loc[change.index, "arm"].eq("ketamine").to_numpy()
+    for visit in scenario["madrs"]["ketamine_minus_saline"]:
+        assert truth[(estimands.MADRS_CHANGE_DIFFERENCE, visit)] == 0.0
+        assert change.loc[ketamine, visit].mean() - change.loc[~ketamine, visit].mean() == pytest.approx(0.0, abs=0.6)
+
+
 def test_mnar_dropout_changes_only_what_decides_dropout(tmp_path):
     """``mnar-dropout``: realistic-effects with dropout on the rating the
     participant would have had instead of the last observed one; the
