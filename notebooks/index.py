@@ -11,7 +11,7 @@
 #   ketamine-nif:
 #     run: last
 #     reads: [estimates.csv]
-#     inputs: [studies/calibration/results.csv, studies/recovery/results.csv]
+#     inputs: [studies/calibration/results.csv, studies/calibration-madrs/results.csv, studies/recovery/results.csv]
 # ---
 
 # %% [markdown]

@@ -196,3 +196,18 @@ def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recover
     rates, source = verdict_error_rates(str(suite), str(recovery_dir))
     assert rates.loc["coupling", "false supported"] == 0.0 and rates.loc["coupling", "false ruled out"] == 0.75
     assert source.startswith("the calibration suite (4 twins of `paper-null` and 4 of `realistic-effects`")
+
+    # the MADRS companion (madrs-null) fills false "supported" where the suite's twins have no null effect, and only there
+    from ketamine_nif.estimands import MADRS_CHANGE_DIFFERENCE
+
+    madrs_dir = tmp_path / "calibration-madrs"
+    madrs_dir.mkdir()
+    companion = pd.concat([coupling_results().assign(estimand=MADRS_CHANGE_DIFFERENCE),
+                           coupling_results().assign(p_positive=0.99, p_rope=0.0)]).assign(scenario="madrs-null")
+    companion[companion["seed"] < 4].to_csv(madrs_dir / "results.csv", index=False)
+    assert "madrs_difference" not in verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))[0].index  # too few twins
+    companion.to_csv(madrs_dir / "results.csv", index=False)
+    rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
+    assert rates.loc["madrs_difference", "false supported"] == 0.25 and pd.isna(rates.loc["madrs_difference", "false ruled out"])
+    assert rates.loc["coupling", "false supported"] == 0.0  # measured by the suite, not replaced
+    assert source.endswith('; false "supported" of `madrs_difference` from 4 twins of `madrs-null`, where it is null (? runs)')

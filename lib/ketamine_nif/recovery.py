@@ -234,17 +234,22 @@ def calibration_sentence(table: pd.DataFrame, scenario: str) -> str:
 
 
 CALIBRATION_DIR, RECOVERY_DIR = "studies/calibration", "studies/recovery"  # where the sweeps keep them (sweeps/*.yaml)
+CALIBRATION_MADRS_DIR = "studies/calibration-madrs"  # the suite's MADRS companion (sweeps/calibration-madrs.yaml)
 NULL_SCENARIO, REALISTIC_SCENARIO = "paper-null", "realistic-effects"  # the calibration suite's scenarios
 
 
-def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: str = RECOVERY_DIR) -> tuple[pd.DataFrame | None, str]:
+def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: str = RECOVERY_DIR,
+                        madrs_dir: str = CALIBRATION_MADRS_DIR) -> tuple[pd.DataFrame | None, str]:
     """The measured error rate of each verdict per estimand family (index),
     with Monte Carlo errors, and where it comes from, in words: from the
     calibration suite (false "supported" on ``paper-null`` twins, false
     "ruled out" on ``realistic-effects`` twins) once it has as many twins
     per scenario as the recovery study, until then from the recovery study
-    (twins of ``planted-effects``, kinder than real data). None and '' when
-    neither study is saved."""
+    (twins of ``planted-effects``, kinder than real data). A family with no
+    null effect in those twins (the MADRS arm difference: every scenario
+    but ``madrs-null`` plants the paper's) takes its false "supported" from
+    the study in ``madrs_dir``, once that study is as large. None and ''
+    when neither the suite nor the recovery study is saved."""
     from .sweep import read_saved
 
     columns = [f"{rate}{suffix}" for rate in ("false supported", "false ruled out") for suffix in ("", " MCSE")]
@@ -255,14 +260,34 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
         by = {scenario: calibration_table(g).set_index("family") for scenario, g in suite.results.groupby("scenario")}
         null, realistic = by[NULL_SCENARIO], by[REALISTIC_SCENARIO]
         rates = null[columns[:2]].join(realistic[columns[2:]], how="outer")
-        return rates, (f"the calibration suite ({int(null['twins'].max())} twins of `{NULL_SCENARIO}` and "
-                       f"{int(realistic['twins'].max())} of `{REALISTIC_SCENARIO}`, {suite.progress})")
-    if recovery_study is None:
+        source = (f"the calibration suite ({int(null['twins'].max())} twins of `{NULL_SCENARIO}` and "
+                  f"{int(realistic['twins'].max())} of `{REALISTIC_SCENARIO}`, {suite.progress})")
+    elif recovery_study is None:
         return None, ""
-    table = calibration_table(recovery_study.results).set_index("family")
-    scenarios = ", ".join(f"`{s}`" for s in recovery_study.results["scenario"].unique())
-    return table[columns], (f"the recovery study ({int(table['twins'].max())} twins of {scenarios}, kinder than real blood "
-                            "data; the calibration suite has not been run that far)")
+    else:
+        table = calibration_table(recovery_study.results).set_index("family")
+        scenarios = ", ".join(f"`{s}`" for s in recovery_study.results["scenario"].unique())
+        rates, source = table[columns], (f"the recovery study ({int(table['twins'].max())} twins of {scenarios}, kinder than "
+                                         "real blood data; the calibration suite has not been run that far)")
+    return _fill_false_supported(rates, source, read_saved(madrs_dir), enough, columns[:2])
+
+
+def _fill_false_supported(rates, source, study, enough, columns):
+    """``rates`` with false "supported" filled, for the families whose
+    twins had no null effect, from a study of null twins (``study``, as
+    :func:`ketamine_nif.sweep.read_saved` gives it) with at least ``enough``
+    twins; ``source`` says so."""
+    if study is None or study.results["seed"].nunique() < enough:
+        return rates, source
+    table = calibration_table(study.results).set_index("family")
+    filled = [f for f in table.index if pd.notna(table.loc[f, columns[0]]) and pd.isna(rates[columns[0]].get(f, np.nan))]
+    if not filled:
+        return rates, source
+    rates = rates.reindex(rates.index.union(filled, sort=False))
+    rates.loc[filled, columns] = table.loc[filled, columns].to_numpy()
+    families, scenarios = (", ".join(f"`{v}`" for v in values) for values in (filled, study.results["scenario"].unique()))
+    return rates, (f"{source}; false \"supported\" of {families} from {int(table['twins'].max())} twins of "
+                   f"{scenarios}, where it is null ({study.progress})")
 
 
 # ---------------------------------------------------------------- values under the detection limit
