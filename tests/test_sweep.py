@@ -5,6 +5,7 @@ and the design-sensitivity arithmetic it feeds."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,13 @@ def test_sweep_runs_in_parallel_resumes_and_collects_failures(tmp_path):
     again = run_sweep(load_sweep(path), out=out, workers=2, log=lambda _: None)
     assert (again.skipped, again.executed, len(again.failures)) == (1, 1, 1)
     assert again.results.equals(results) or np.allclose(again.results["mean"], results["mean"])
+    # the gathered tables alone resume it (the studies keep no records): the finished run is skipped, its rows kept
+    gathered = pd.read_csv(out / "results.csv")
+    shutil.rmtree(out / "runs")
+    tables = run_sweep(load_sweep(path), out=out, workers=1, log=lambda _: None)
+    assert (tables.skipped, tables.executed, len(tables.failures)) == (1, 1, 1)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), gathered)
+    assert read_saved(out).summary["finished_runs"] == 1 and read_saved(out).summary["mean_seconds_per_run"] > 0
     # a changed setting makes the old records stale: everything runs again
     changed = sweep_file(tmp_path, grid={"effect": [1.6]}, replicates=1, seed=3,
                          fixed={**TINY_REPLICATE, "sampling": {**TINY_REPLICATE["sampling"], "draws": 41}})

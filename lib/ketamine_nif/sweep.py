@@ -19,16 +19,19 @@ with those parameters (``seed`` only if it defines one) and a private
 
 Each run is recorded in ``runs/<run>.json`` as soon as it finishes (runs go
 replicate by replicate over the whole grid, so an early stop leaves results at
-every grid point); a run whose
-record shows success with the same inputs is skipped next time, so an
-interrupted sweep resumes where it stopped. A failing run is recorded with its
-error and traceback (and, for a notebook, the partial executed notebook) while
-the others go on. ``results.csv`` gathers the rows of every successful run with
-the run, its seed and grid values; ``failures.csv`` lists the failed runs;
+every grid point). A failing run is recorded with its error and traceback
+(and, for a notebook, the partial executed notebook) while the others go on.
+``results.csv`` gathers the rows of every successful run with the run, its
+seed and grid values, and ``finished.csv`` lists those runs with the key of
+their inputs and their seconds; ``failures.csv`` lists the failed runs;
 ``sweep.json`` holds timings and settings, and ``command.txt`` the command.
-The table is written also when a sweep is interrupted. The report's studies
-keep their results in ``studies/<name>/`` (records included), so that the book
-shows them on a fresh clone and a sweep can be resumed on another machine.
+The tables are written also when a sweep is interrupted. A run that either
+its record or ``finished.csv`` shows finished with the same inputs is skipped
+next time, so an interrupted sweep resumes where it stopped, and a sweep
+resumes from its tables alone: the report's studies keep ``studies/<name>/``
+in the repository without the records (``runs/`` is not kept), so that the
+book shows them on a fresh clone and a sweep can be resumed or extended on
+another machine.
 
 Runs go to a local process pool (one process per core by default, each with
 one BLAS thread and one sampling process) or, with ``scheduler``, to a Dask
@@ -252,8 +255,9 @@ def run_sweep(sweep: Sweep, out: str | Path | None = None, workers: int | None =
     runs = sweep.runs()
     tasks, skipped = [], 0
     has_seed = sweep.kind == "notebook" and _notebook_has_seed(sweep)
+    ledger = _ledger(out)
     for run in runs:
-        if _finished(sweep, run, records):
+        if _finished(sweep, run, records, ledger):
             skipped += 1
             continue
         tasks.append({
@@ -281,10 +285,25 @@ def run_sweep(sweep: Sweep, out: str | Path | None = None, workers: int | None =
     return SweepResult(out, result.results, result.failures, len(tasks), skipped, seconds)
 
 
-def _finished(sweep: Sweep, run: Run, records: Path) -> bool:
-    """Whether ``run`` has a successful record made with the sweep's current settings."""
+def _finished(sweep: Sweep, run: Run, records: Path, ledger: dict[str, tuple[str, float]]) -> bool:
+    """Whether ``run`` finished with the sweep's current settings: a
+    successful record, or a line of the gathered tables (``ledger``: :func:`_ledger`)."""
     record = _read(records / f"{run.id}.json")
-    return bool(record) and record.get("status") == "ok" and record.get("key") == sweep.key(run)
+    if record:
+        return record.get("status") == "ok" and record.get("key") == sweep.key(run)
+    return ledger.get(run.id, ("", 0.0))[0] == sweep.key(run)
+
+
+FINISHED = "finished.csv"  # the gathered runs: run, key, seconds
+
+
+def _ledger(out: Path) -> dict[str, tuple[str, float]]:
+    """The runs that ``results.csv`` holds, by run: (key of their inputs, seconds)."""
+    path = out / FINISHED
+    if not path.exists() or path.stat().st_size < 2:
+        return {}
+    table = pd.read_csv(path, dtype={"run": str, "key": str})
+    return {run: (key, float(seconds)) for run, key, seconds in zip(table["run"], table["key"], table["seconds"], strict=True)}
 
 
 def plan_sweep(sweep: Sweep, out: str | Path | None = None) -> list[str]:
@@ -304,7 +323,8 @@ def plan_sweep(sweep: Sweep, out: str | Path | None = None) -> list[str]:
                 raise SweepError(f"{sweep.target} cannot take this sweep's parameters ({exc})") from None
     else:
         _notebook_has_seed(sweep)
-    done = sum(_finished(sweep, run, out / "runs") for run in runs)
+    ledger = _ledger(out)
+    done = sum(_finished(sweep, run, out / "runs", ledger) for run in runs)
     points = len(runs) // sweep.replicates
     return [f"sweep {sweep.name}: {sweep.kind} {sweep.target}, {len(runs)} runs ({points} grid point"
             f"{'s' if points != 1 else ''} x {sweep.replicates} replicates), {done} already done, "
@@ -375,36 +395,46 @@ def _read(path: Path) -> dict | None:
 class Gathered:
     results: pd.DataFrame
     failures: pd.DataFrame
+    seconds: dict[str, float]  # per finished run
 
 
 def gather(sweep: Sweep, out: str | Path) -> Gathered:
-    """One tidy table from the records of the sweep's current runs (stale or
-    foreign records in the folder are ignored)."""
+    """One tidy table of the sweep's current runs, from their records or,
+    for a run without one, from the table gathered before (``finished.csv``
+    says which runs it holds and with which inputs); stale or foreign
+    records and rows are left out."""
     out = Path(out)
-    rows, failures = [], []
+    ledger, table = _ledger(out), out / "results.csv"
+    before = dict(tuple(pd.read_csv(table, dtype={"run": str}).groupby("run"))) if ledger and table.exists() else {}
+    rows, failures, finished = [], [], []
     for run in sweep.runs():
-        record = _read(out / "runs" / f"{run.id}.json")
-        if not record or record.get("key") != sweep.key(run):
+        record, key = _read(out / "runs" / f"{run.id}.json"), sweep.key(run)
+        if not record:
+            if ledger.get(run.id, ("", 0.0))[0] == key:
+                rows += before[run.id].to_dict("records") if run.id in before else []
+                finished.append((run.id, key, ledger[run.id][1]))
+            continue
+        if record.get("key") != key:
             continue
         base = {"run": run.id, "seed": run.seed, "replicate": run.replicate, **run.point}
         if record["status"] == "ok":
             rows += [{**base, **row} for row in record["rows"]]
+            finished.append((run.id, key, record["seconds"]))
         else:
             failures.append({**base, "error": record.get("error", ""), "partial_output": record.get("partial_output", ""),
                              "traceback": record.get("traceback", "")})
     results = pd.DataFrame(rows)
     failed = pd.DataFrame(failures, columns=["run", "seed", "replicate", *sweep.grid, "error", "partial_output", "traceback"])
-    for frame, name in ((results, "results.csv"), (failed, "failures.csv")):
+    finished = pd.DataFrame(finished, columns=["run", "key", "seconds"])
+    for frame, name in ((results, "results.csv"), (failed, "failures.csv"), (finished, FINISHED)):
         with atomic_path(out / name) as temporary:
             frame.to_csv(temporary, index=False)
-    return Gathered(results, failed)
+    return Gathered(results, failed, dict(zip(finished["run"], finished["seconds"], strict=True)))
 
 
 def _write_summary(sweep: Sweep, out: Path, result: Gathered, executed: int, skipped: int, seconds: float,
                    workers: int, scheduler: str | None) -> None:
-    current = {sweep.key(run) for run in sweep.runs()}
-    seconds_per_run = [r["seconds"] for r in (_read(p) for p in (out / "runs").glob("*.json"))
-                       if r and r.get("status") == "ok" and r.get("key") in current]
+    seconds_per_run = list(result.seconds.values())
     summary = {
         "name": sweep.name, "description": sweep.description, "runs": len(sweep.runs()),
         "finished_runs": len(seconds_per_run), "executed_now": executed,
