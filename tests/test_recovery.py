@@ -7,6 +7,7 @@ planted effect is detected is the recovery study's business
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -180,34 +181,39 @@ def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recover
 
     from ketamine_nif.recovery import verdict_error_rates
 
-    suite, recovery_dir = tmp_path / "calibration", tmp_path / "recovery"
-    assert verdict_error_rates(str(suite), str(recovery_dir)) == (None, "")
+    suite, recovery_dir, madrs_dir = tmp_path / "calibration", tmp_path / "recovery", tmp_path / "calibration-madrs"
+    assert verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir)) == (None, "")
     recovery_dir.mkdir()
     coupling_results().assign(scenario="planted-effects").to_csv(recovery_dir / "results.csv", index=False)
-    rates, source = verdict_error_rates(str(suite), str(recovery_dir))
+    rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
     assert rates.loc["coupling", "false supported"] == 0.25 and rates.loc["coupling", "false ruled out"] == 0.25
     assert source.startswith("the recovery study (4 twins of `planted-effects`")
     suite.mkdir()
     null = coupling_results().assign(scenario="paper-null", p_positive=0.6, p_rope=0.5)  # nothing supported
     realistic = coupling_results().assign(scenario="realistic-effects", p_rope=0.99)  # everything ruled out
     pd.concat([null, realistic[realistic["seed"] < 4]]).to_csv(suite / "results.csv", index=False)
-    assert verdict_error_rates(str(suite), str(recovery_dir))[1].startswith("the recovery study")  # the suite is behind it
-    pd.concat([null, realistic]).to_csv(suite / "results.csv", index=False)
-    rates, source = verdict_error_rates(str(suite), str(recovery_dir))
+    assert verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))[1].startswith("the recovery study")  # the suite is behind it
+    # the suite's realistic twins plant a MADRS difference outside the ROPE: its false "ruled out" is measured there
+    planted_madrs = realistic[realistic["truth"] == 3.0].assign(estimand=MADRS_CHANGE_DIFFERENCE, truth=6.0)
+    pd.concat([null, realistic, planted_madrs]).to_csv(suite / "results.csv", index=False)
+    rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
     assert rates.loc["coupling", "false supported"] == 0.0 and rates.loc["coupling", "false ruled out"] == 0.75
     assert source.startswith("the calibration suite (4 twins of `paper-null` and 4 of `realistic-effects`")
 
+    assert pd.isna(rates.loc["madrs_difference", "false supported"]) and rates.loc["madrs_difference", "false ruled out"] == 0.75
     # the MADRS companion (madrs-null) fills false "supported" where the suite's twins have no null effect, and only there
-    from ketamine_nif.estimands import MADRS_CHANGE_DIFFERENCE
-
-    madrs_dir = tmp_path / "calibration-madrs"
     madrs_dir.mkdir()
     companion = pd.concat([coupling_results().assign(estimand=MADRS_CHANGE_DIFFERENCE),
                            coupling_results().assign(p_positive=0.99, p_rope=0.0)]).assign(scenario="madrs-null")
     companion[companion["seed"] < 4].to_csv(madrs_dir / "results.csv", index=False)
-    assert "madrs_difference" not in verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))[0].index  # too few twins
+    too_few = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))[0]
+    assert pd.isna(too_few.loc["madrs_difference", "false supported"])  # fewer twins than the suite's
     companion.to_csv(madrs_dir / "results.csv", index=False)
     rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
-    assert rates.loc["madrs_difference", "false supported"] == 0.25 and pd.isna(rates.loc["madrs_difference", "false ruled out"])
+    assert rates.loc["madrs_difference", "false supported"] == 0.25 and rates.loc["madrs_difference", "false ruled out"] == 0.75
     assert rates.loc["coupling", "false supported"] == 0.0  # measured by the suite, not replaced
     assert source.endswith('; false "supported" of `madrs_difference` from 4 twins of `madrs-null`, where it is null (? runs)')
+    # before the suite has caught up, the recovery study's rates, with the companion's beside them
+    shutil.rmtree(suite)
+    rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
+    assert source.startswith("the recovery study") and rates.loc["madrs_difference", "false supported"] == 0.25

@@ -356,7 +356,8 @@ def test_madrs_null_has_no_arm_difference_and_dropout_on_depression():
     ketamine = big.participants.set_index("participant_id").loc[change.index, "arm"].eq("ketamine").to_numpy()
     for visit in scenario["madrs"]["ketamine_minus_saline"]:
         assert truth[(estimands.MADRS_CHANGE_DIFFERENCE, visit)] == 0.0
-        assert change.loc[ketamine, visit].mean() - change.loc[~ketamine, visit].mean() == pytest.approx(0.0, abs=0.6)
+        # SE about 0.14: the training imbalance of realistic-effects (0.49-0.73 points) would fail this
+        assert change.loc[ketamine, visit].mean() - change.loc[~ketamine, visit].mean() == pytest.approx(0.0, abs=0.4)
 
 
 def test_mnar_dropout_changes_only_what_decides_dropout(tmp_path):

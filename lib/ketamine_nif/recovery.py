@@ -248,8 +248,9 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
     (twins of ``planted-effects``, kinder than real data). A family with no
     null effect in those twins (the MADRS arm difference: every scenario
     but ``madrs-null`` plants the paper's) takes its false "supported" from
-    the study in ``madrs_dir``, once that study is as large. None and ''
-    when neither the suite nor the recovery study is saved."""
+    the study in ``madrs_dir``, once that study has as many twins as the
+    source of the other rates (per scenario). None and '' when neither the
+    suite nor the recovery study is saved."""
     from .sweep import read_saved
 
     columns = [f"{rate}{suffix}" for rate in ("false supported", "false ruled out") for suffix in ("", " MCSE")]
@@ -262,6 +263,7 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
         rates = null[columns[:2]].join(realistic[columns[2:]], how="outer")
         source = (f"the calibration suite ({int(null['twins'].max())} twins of `{NULL_SCENARIO}` and "
                   f"{int(realistic['twins'].max())} of `{REALISTIC_SCENARIO}`, {suite.progress})")
+        enough = int(twins[[NULL_SCENARIO, REALISTIC_SCENARIO]].min())  # a companion as large as the suite
     elif recovery_study is None:
         return None, ""
     else:
