@@ -352,6 +352,31 @@ if calibration_madrs is not None:
     say(madrs_text)
 
 # %% [markdown]
+# The tables above judge the rule estimate by estimate, as the chapters use
+# it. The summary page answers questions: a question is answered "supported"
+# when any of its estimates is (for a NIF ratio, one per marker and visit),
+# so a single null estimate that crosses the detection level $d$ by chance
+# would answer it wrongly. The page therefore holds each of a question's $n$
+# estimates to $P(\text{direction}) \ge 1 - (1 - d)/n$ (Bonferroni; $d$ and
+# `multiplicity` in `params/analysis.yaml`). @tbl-criticism-calibration-answers
+# judges the page's answers on the same twins, one answer per question and
+# twin: "supported" when no estimate of the question had an effect, "ruled
+# out" when one had an effect too large to be negligible, and the power to
+# answer "supported" through a planted effect; under the book's rule and, for
+# comparison, with each estimate judged alone. The summary page prints the
+# first beside its answers, and withholds an answer that is wrong more often
+# than `max_error_rate` allows.
+
+# %%
+#| label: tbl-criticism-calibration-answers
+#| tbl-cap: "Calibration of the summary page's answers, one per question and twin, in the calibration suite and its MADRS companion: false “supported” (among twins in which no estimate of the question has an effect), false “ruled out” (among twins in which one has an effect outside the region of practical equivalence) and power (supported through a planted effect, in its direction), each with its Monte Carlo error and the number of twins; under the book's rule and with each estimate judged alone at the detection level."
+answer_studies = [s.results for s in (calibration_study, calibration_madrs) if s is not None]
+if answer_studies:
+    answers_table, answers_text = recovery.answer_calibration(pd.concat(answer_studies, ignore_index=True))
+    show_table(answers_table)
+    say(answers_text)
+
+# %% [markdown]
 # The coverage of the MADRS arm difference has a recovery study of its own,
 # larger than the recovery study above: the depression model alone on twins
 # of `planted-effects` (`ketamine-nif sweep sweeps/recovery-madrs.yaml`). An earlier version of the model made its

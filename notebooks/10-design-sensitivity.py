@@ -36,11 +36,10 @@ target_power = 0.8  # probability of "supported" that defines the smallest detec
 # %%
 from pathlib import Path
 
-from ketamine_nif import design, plotting
+from ketamine_nif import design, plotting, summary
 from ketamine_nif.answers import design as answers
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.describe import arm_sizes
-from ketamine_nif.estimates import DETECTION
 from ketamine_nif.plotting.design import detection_curves
 from ketamine_nif.reporting import say, show_table
 from ketamine_nif.sweep import read_saved
@@ -60,9 +59,11 @@ sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coup
 # $\theta$ in one marker, fits the model this report uses for that question
 # to every marker of the twin, exactly as its chapter does, and applies the
 # summary page's decision rule to the planted marker's estimate. The effect is
-# *supported* when the posterior probability of its direction is at least
-# 0.975 (its 95% interval excludes no effect) and the fit passed the
-# convergence verdict; it is *ruled out* when the posterior probability that
+# *supported* when the posterior probability of its direction reaches the
+# level that the summary page asks of each estimate of its question (0.975,
+# the 95% interval excluding no effect, Bonferroni-adjusted over the
+# question's estimates: one per marker, and per visit for a NIF ratio;
+# @sec-criticism-calibration) and the fit passed the convergence verdict; it is *ruled out* when the posterior probability that
 # it lies inside the region of practical equivalence (ROPE: effects too small
 # to matter, @sec-evidence-rope) is at least 0.95. Over $R$ replicates at
 # each size, the probability of each verdict, for example
@@ -143,4 +144,4 @@ else:
 # ## Answer {#sec-design-answer}
 
 # %%
-say(answers.answer(curves, smallest, target_power, DETECTION))
+say(answers.answer(curves, smallest, target_power, summary.detection_rule()))

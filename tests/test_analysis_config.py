@@ -73,6 +73,7 @@ def test_another_file_overrides_priors_and_ropes(tmp_path):
     (lambda raw: raw["decision"].update(equivalence_level=95), "equivalence_level must lie between 0.5 and 1"),
     (lambda raw: raw["decision"].update(max_error_rate=5), "max_error_rate must lie between 0 and 0.5"),
     (lambda raw: raw["decision"].pop("max_error_rate"), "max_error_rate must lie between 0 and 0.5"),
+    (lambda raw: raw["decision"].update(multiplicity="holm"), "multiplicity must be one of bonferroni, none"),
 ])
 def test_a_broken_configuration_is_refused_with_a_message_naming_the_entry(tmp_path, change, message):
     path = write_config(tmp_path / "analysis.yaml", change)
@@ -123,7 +124,7 @@ def test_a_prior_changed_in_the_configuration_alone_reaches_the_fit_and_the_evid
     assert not np.allclose(ratio["prior_density"], EffectPrior(TrajectoryPriors().arm_scale).density(0.0), rtol=1e-2)
 
 
-@pytest.mark.parametrize("level, value", [("detection_level", 0.99), ("max_error_rate", 0.1)])
+@pytest.mark.parametrize("level, value", [("detection_level", 0.99), ("max_error_rate", 0.1), ("multiplicity", "none")])
 def test_a_chapters_own_configuration_keeps_the_books_decision_levels(tmp_path, level, value):
     path = write_config(tmp_path / "analysis.yaml", lambda raw: raw["decision"].update({level: value}))
     with pytest.raises(analysis.AnalysisConfigError, match="the decision levels are the book's"):

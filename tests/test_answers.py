@@ -62,15 +62,29 @@ def question(category_rows):
     return summary.questions([chapter])[0]
 
 
-def test_multiplicity_of_supported_and_ruled_out_answers():
-    supported = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.3, 0.1, 0.99 if m == "A" else 0.6, 0.2) for m in "ABCDEFGHIJ"]))
-    assert summary.multiplicity(supported) == "any of 10: with no effect anywhere, P(at least one supported) ≈ 40%"
+def test_multiplicity_of_supported_and_ruled_out_answers(monkeypatch):
+    """A question of n estimates holds each to P(direction) 1 - 0.025/n
+    (Bonferroni, the book's setting), so that with no effect anywhere it is
+    answered supported in about 5% of trials or less; with ``multiplicity:
+    none`` each estimate is judged at 0.975 and the page says how often
+    that errs."""
+    supported = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.3, 0.1, 0.999 if m == "A" else 0.6, 0.2) for m in "ABCDEFGHIJ"]))
+    assert summary.multiplicity(supported) == ("any of 10, each at P(direction) ≥ 0.9975: with no effect anywhere, "
+                                               "P(answered supported) ≈ 5% or less")
     ruled = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.0, 0.02, 0.5, 0.99) for m in "AB"]))
     assert summary.multiplicity(ruled) == "all 2: P(at least one wrong) up to about 10%"
     inconclusive = question(rows(NIF_CHANGE_RATIO, [("A", "24h", 1.0, 0.2, 0.5, 0.5)]))
     assert summary.multiplicity(inconclusive) == ""
     text = summary.multiplicity_text([supported, ruled])
-    assert "classifies 12 reliable estimates" in text and "about 1 of the 12 would be called supported by chance (here 1 is)" in text
+    assert "classifies 12 reliable estimates" in text and "must reach P(direction) 1 - 0.025/n instead of 0.975 (Bonferroni" in text
+    assert "a question of 21 independent null estimates would be answered supported in up to about 66% of trials" in text
+    assert "(here 1 estimate supports its question)" in text
+    monkeypatch.setattr(summary, "MULTIPLICITY", "none")
+    assert summary.question_level(10) == 0.975
+    alone = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.3, 0.1, 0.99 if m == "A" else 0.6, 0.2) for m in "ABCDEFGHIJ"]))
+    assert summary.overall_category(alone.rows) == "supported"
+    assert summary.multiplicity(alone) == "any of 10, each at P(direction) ≥ 0.9750: with no effect anywhere, P(answered supported) ≈ 40% or less"
+    assert "about 1 of the 12 would be called supported by chance (here 1 is)" in summary.multiplicity_text([alone, ruled])
 
 
 def test_recovery_sentence_flags_coverage_and_false_detections():

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from ketamine_nif import describe
+from ketamine_nif import describe, summary
 from ketamine_nif.answers import design as answers
 from ketamine_nif.contract import Study
 from ketamine_nif.estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
@@ -90,14 +90,15 @@ def test_how_often_the_analysis_rules_an_effect_out_in_words():
 
 
 def test_the_chapters_answer_with_and_without_simulations():
-    assert answers.answer({}, {}, 0.8, 0.975) == (
+    assert answers.answer({}, {}, 0.8, summary.detection_rule()) == (
         "**No answer yet**: the simulations behind this chapter have not been run (see above).")
     nif = curve(NIF_CHANGE_RATIO, "IL-6", "24h", {1.2: 0.3, 1.4: 0.5})
     none = {"effect": math.nan, "low": math.nan, "high": math.nan}
-    assert answers.answer({NIF_CHANGE_RATIO: nif}, {NIF_CHANGE_RATIO: none}, 0.8, 0.975) == (
+    assert answers.answer({NIF_CHANGE_RATIO: nif}, {NIF_CHANGE_RATIO: none}, 0.8, summary.detection_rule()) == (
         "For a ketamine effect on IL-6 at 24h, the simulations do not bracket the target detection probability (80%), "
         "so no smallest detectable effect is given. Smaller effects would usually go unnoticed: a null result for them "
-        "says the trial was too small, not that they are absent (the decision rule is P(direction) ≥ 0.975).")
+        "says the trial was too small, not that they are absent (the decision rule is P(direction) ≥ 1 - 0.025/n for a "
+        "question of n estimates, 0.975 for an estimate alone).")
 
 
 # --- the data chapter and the home page ---------------------------------------------

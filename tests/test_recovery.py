@@ -176,44 +176,98 @@ def test_calibration_by_scenario_and_the_source_of_a_study():
         "**The study's results are missing** (studies/x). Run `.venv/bin/ketamine-nif sweep sweeps/x.yaml` (an hour).")
 
 
-def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recovery_study(tmp_path):
+def question_twins(estimand, truth, calls, scenario):
+    """Twins of one question with two estimates each: per twin (seed from 1)
+    the two estimates' (p_positive, p_rope), every estimate at ``truth``."""
     import pandas as pd
 
-    from ketamine_nif.recovery import verdict_error_rates
+    return pd.DataFrame([{"estimand": estimand, "seed": seed, "truth": truth, "p_positive": pp, "p_rope": pr,
+                          "converged": True, "covered": True, "error": 0.0, "scenario": scenario}
+                         for seed, pair in enumerate(calls, start=1) for pp, pr in pair])
 
+
+def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recovery_study(tmp_path):
+    """Per question (estimand), how often the page's answer was wrong: its
+    estimates judged together at the question's level (two estimates:
+    P(direction) 1 - 0.025/2 = 0.9875, so 0.98 alone does not answer it)."""
+    import pandas as pd
+
+    from ketamine_nif.estimands import COUPLING_WITHIN
+    from ketamine_nif.recovery import (
+        calibration_by_scenario,
+        question_calibration,
+        verdict_error_rates,
+    )
+
+    ketamine, saline, madrs = COUPLING_WITHIN["ketamine"], COUPLING_WITHIN["saline"], MADRS_CHANGE_DIFFERENCE
+    quiet, found, small = (0.6, 0.5), (0.999, 0.1), (0.6, 0.99)
+    null = [(found, quiet), (quiet, quiet), (quiet, quiet), ((0.98, 0.1), quiet)]  # answered supported in twin 1 only
+    large = [(small, small), (found, quiet), (found, small), (quiet, quiet)]  # answered ruled out in twin 1 only
     suite, recovery_dir, madrs_dir = tmp_path / "calibration", tmp_path / "recovery", tmp_path / "calibration-madrs"
     assert verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir)) == (None, "")
     recovery_dir.mkdir()
-    coupling_results().assign(scenario="planted-effects").to_csv(recovery_dir / "results.csv", index=False)
+    planted = pd.concat([question_twins(ketamine, 0.0, null, "planted-effects"), question_twins(saline, 3.0, large, "planted-effects")])
+    planted.to_csv(recovery_dir / "results.csv", index=False)
+    table = question_calibration(planted).set_index("estimand")
+    assert table.loc[saline, "power"] == 0.5 and table.loc[saline, "power n"] == 4 and pd.isna(table.loc[saline, "false supported"])
+    shown, text = calibration_by_scenario(planted, per_question=True)
+    assert list(shown.columns[:4]) == ["scenario", "question (estimand)", "twins", "estimates per twin"]
+    assert shown.set_index("question (estimand)").loc[ketamine, "false supported"] == "25.0% ± 21.7 (of 4)"
+    assert text.startswith("On 4 twins of `planted-effects`, the page's decision rule answered **questions with no effect "
+                           f'"supported" more often than 5%** in {ketamine} (25.0%)')
     rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
-    assert rates.loc["coupling", "false supported"] == 0.25 and rates.loc["coupling", "false ruled out"] == 0.25
+    assert rates.loc[ketamine, "false supported"] == 0.25 and rates.loc[saline, "false ruled out"] == 0.25
+    assert rates.loc[ketamine, "false supported MCSE"] == pytest.approx((0.25 * 0.75 / 4) ** 0.5)
     assert source.startswith("the recovery study (4 twins of `planted-effects`")
     suite.mkdir()
-    null = coupling_results().assign(scenario="paper-null", p_positive=0.6, p_rope=0.5)  # nothing supported
-    realistic = coupling_results().assign(scenario="realistic-effects", p_rope=0.99)  # everything ruled out
-    pd.concat([null, realistic[realistic["seed"] < 4]]).to_csv(suite / "results.csv", index=False)
-    assert verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))[1].startswith("the recovery study")  # the suite is behind it
+    quiet_null = question_twins(ketamine, 0.0, [(quiet, quiet)] * 4, "paper-null")  # nothing supported
+    ruled = question_twins(saline, 3.0, [(small, small)] * 4, "realistic-effects")  # everything ruled out
+    pd.concat([quiet_null, ruled[ruled["seed"] < 4]]).to_csv(suite / "results.csv", index=False)
+    assert verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))[1].startswith("the recovery study")  # behind it
     # the suite's realistic twins plant a MADRS difference outside the ROPE: its false "ruled out" is measured there
-    planted_madrs = realistic[realistic["truth"] == 3.0].assign(estimand=MADRS_CHANGE_DIFFERENCE, truth=6.0)
-    pd.concat([null, realistic, planted_madrs]).to_csv(suite / "results.csv", index=False)
+    madrs_ruled = question_twins(madrs, 6.0, [(small, small)] * 4, "realistic-effects")
+    pd.concat([quiet_null, ruled, madrs_ruled]).to_csv(suite / "results.csv", index=False)
     rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
-    assert rates.loc["coupling", "false supported"] == 0.0 and rates.loc["coupling", "false ruled out"] == 0.75
+    assert rates.loc[ketamine, "false supported"] == 0.0 and rates.loc[saline, "false ruled out"] == 1.0
     assert source.startswith("the calibration suite (4 twins of `paper-null` and 4 of `realistic-effects`")
-
-    assert pd.isna(rates.loc["madrs_difference", "false supported"]) and rates.loc["madrs_difference", "false ruled out"] == 0.75
-    # the MADRS companion (madrs-null) fills false "supported" where the suite's twins have no null effect, and only there
+    assert pd.isna(rates.loc[madrs, "false supported"]) and rates.loc[madrs, "false ruled out"] == 1.0
+    # the MADRS companion (madrs-null) fills false "supported" where the suite's twins have no null question, and only there
     madrs_dir.mkdir()
-    companion = pd.concat([coupling_results().assign(estimand=MADRS_CHANGE_DIFFERENCE),
-                           coupling_results().assign(p_positive=0.99, p_rope=0.0)]).assign(scenario="madrs-null")
+    companion = pd.concat([question_twins(madrs, 0.0, null, "madrs-null"),
+                           question_twins(ketamine, 0.0, [(found, found)] * 4, "madrs-null")])
     companion[companion["seed"] < 4].to_csv(madrs_dir / "results.csv", index=False)
     too_few = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))[0]
-    assert pd.isna(too_few.loc["madrs_difference", "false supported"])  # fewer twins than the suite's
+    assert pd.isna(too_few.loc[madrs, "false supported"])  # fewer twins than the suite's
     companion.to_csv(madrs_dir / "results.csv", index=False)
     rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
-    assert rates.loc["madrs_difference", "false supported"] == 0.25 and rates.loc["madrs_difference", "false ruled out"] == 0.75
-    assert rates.loc["coupling", "false supported"] == 0.0  # measured by the suite, not replaced
-    assert source.endswith('; false "supported" of `madrs_difference` from 4 twins of `madrs-null`, where it is null (? runs)')
+    assert rates.loc[madrs, "false supported"] == 0.25 and rates.loc[madrs, "false ruled out"] == 1.0
+    assert rates.loc[ketamine, "false supported"] == 0.0  # measured by the suite, not replaced
+    assert source.endswith(f'; false "supported" of `{madrs}` from 4 twins of `madrs-null`, where it is null (? runs)')
     # before the suite has caught up, the recovery study's rates, with the companion's beside them
     shutil.rmtree(suite)
     rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
-    assert source.startswith("the recovery study") and rates.loc["madrs_difference", "false supported"] == 0.25
+    assert source.startswith("the recovery study") and rates.loc[madrs, "false supported"] == 0.25
+
+
+def test_answer_calibration_compares_the_books_rule_with_each_estimate_alone():
+    """The page's answers under the book's rule (Bonferroni over a
+    question's estimates) beside each estimate judged alone at 0.975: the
+    adjustment removes false "supported" answers and costs power."""
+    import pandas as pd
+
+    from ketamine_nif.estimands import COUPLING_WITHIN
+    from ketamine_nif.recovery import answer_calibration
+
+    ketamine = COUPLING_WITHIN["ketamine"]
+    alone_only = (0.98, 0.1)  # supported alone, short of 1 - 0.025/2
+    null = question_twins(ketamine, 0.0, [(alone_only, (0.6, 0.5))] * 2 + [((0.6, 0.5), (0.6, 0.5))] * 2, "paper-null")
+    planted = question_twins(ketamine, 3.0, [(alone_only, (0.6, 0.5))] * 2 + [((0.999, 0.1), (0.6, 0.5))] * 2,
+                             "realistic-effects")
+    shown, text = answer_calibration(pd.concat([null, planted]))
+    assert shown["rule"].unique().tolist() == ["the book's (bonferroni)", "each estimate alone"]
+    rows = shown.set_index(["scenario", "rule"])
+    assert rows.loc[("paper-null", "the book's (bonferroni)"), "false supported"] == "0.0% ± 0.0 (of 4)"
+    assert rows.loc[("paper-null", "each estimate alone"), "false supported"] == "50.0% ± 25.0 (of 4)"
+    assert rows.loc[("realistic-effects", "each estimate alone"), "power"] == "100.0% ± 0.0 (of 4)"
+    assert text.endswith('answered a question with no effect "supported" in up to 50% of trials (under the book\'s rule at '
+                         "most 0%); the adjustment costs up to 50 percentage points of the power to find a planted effect.")

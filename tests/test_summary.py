@@ -53,9 +53,17 @@ def test_an_unconverged_fit_is_never_a_finding():
 
 
 def test_answers_and_key_estimates():
-    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "day3", 1.4, 0.99, 0.02, True), ("C", "24h", 0.8, 0.1, 0.5, True)))
+    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "day3", 1.4, 0.999, 0.02, True), ("C", "24h", 0.8, 0.1, 0.5, True)))
     assert summary.overall_category(q.rows) == "supported" and q.key["marker"] == "B"
     assert summary.answer(q) == "An effect is supported for 1 of 3 (B at day3); ruled out for 1 and inconclusive for 1."
+    # a question of 3 asks each estimate for P(direction) 1 - 0.025 / 3 (Bonferroni): 0.99 alone is short of it
+    assert summary.question_level(3) == pytest.approx(1 - 0.025 / 3) and summary.question_level(1) == 0.975
+    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "day3", 1.4, 0.99, 0.02, True), ("C", "24h", 0.8, 0.1, 0.5, True)))
+    assert summary.overall_category(q.rows) == "inconclusive" and q.counts["supported"] == 0
+    assert summary.answer(q) == ("No effect is supported; one of practical size is ruled out for 1 of 3, the rest are inconclusive. "
+                                 "B at day3 reaches the level of a single estimate (P(direction) 0.975) but not the 0.9917 that "
+                                 "a question of 3 asks.")
+    assert summary.overall_category(question(rows(("B", "day3", 1.4, 0.99, 0.02, True))).rows) == "supported"  # alone: 0.975
     q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "24h", 1.1, 0.8, 0.6, True), ("C", "24h", 0.8, 0.05, 0.5, True)))
     assert summary.overall_category(q.rows) == "inconclusive" and q.key["marker"] == "C"  # P(direction) 0.95 beats 0.8
     assert summary.answer(q) == "No effect is supported; one of practical size is ruled out for 1 of 3, the rest are inconclusive."
@@ -137,7 +145,8 @@ def test_findings_and_what_is_missing_from_the_page():
 
 def test_summary_and_appendix_run_last_but_keep_their_place():
     assert runner.run_settings(NOTEBOOKS / "index.py") == {"run": "last", "reads": ["estimates.csv"],
-                                                           "inputs": ["studies/calibration/results.csv", "studies/recovery/results.csv"]}
+                                                           "inputs": ["studies/calibration/results.csv", "studies/calibration-madrs/results.csv",
+                                                                      "studies/recovery/results.csv"]}
     assert runner.run_settings(NOTEBOOKS / "appendix.py")["reads"] == ["run-log", "diagnostics.json"]
     assert runner.run_settings(NOTEBOOKS / "01-data.py") == {}
     jobs = runner.book_jobs()
@@ -236,31 +245,33 @@ def test_the_summary_names_the_estimates_the_data_cannot_inform():
 
 
 def test_verdicts_carry_their_measured_error_rates():
-    """Beside a supported or ruled-out verdict, the rate at which the rule
-    gave it wrongly in its family (from the calibration suite or the recovery
-    study); nothing beside the others, or where a family was not measured."""
+    """Beside a supported or ruled-out answer, the rate at which the page
+    gave it wrongly to the same question on simulated trials (from the
+    calibration suite or the recovery study); nothing beside the others, or
+    where a question was not measured."""
     rates = pd.DataFrame({"false supported": [0.021, np.nan], "false supported MCSE": [0.005, np.nan],
                           "false ruled out": [0.0, 0.03], "false ruled out MCSE": [0.0, 0.01]},
-                         index=pd.Index(["nif_ratio", "madrs_difference"], name="family"))
+                         index=pd.Index(["nif_change_ratio", "madrs_change_difference"], name="estimand"))
     supported = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)))
     ruled = question(rows(("IL-6", "24h", 1.0, 0.6, 0.99, True)))
     inconclusive = question(rows(("IL-6", "24h", 1.1, 0.8, 0.5, True)))
     madrs = question(rows(("MADRS", "24h", -7, 0.0, 0.0, True), estimand="madrs_change_difference"))
     line = summary.summary_markdown([supported], rates).splitlines()[2]
-    assert "**supported** (wrong for 2.1% ± 0.5 of null estimates)" in line
-    assert "**ruled out** (wrong for 0.0% ± 0.0 of effects outside the ROPE)" in summary.summary_markdown([ruled], rates)
+    assert "**supported** (given wrongly in 2.1% ± 0.5 of simulated trials with no effect)" in line
+    assert ("**ruled out** (given wrongly in 0.0% ± 0.0 of simulated trials with an effect too large to be negligible)"
+            in summary.summary_markdown([ruled], rates))
     assert summary.summary_markdown([inconclusive], rates) == summary.summary_markdown([inconclusive])
     assert summary.summary_markdown([madrs], rates) == summary.summary_markdown([madrs])  # no null MADRS effect was measured
     by_subgroup = rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)).assign(subgroup="BMI < 25")
     variant = rows(("IL-6", "24h", 1.234, 0.99, 0.0, True), estimand="nif_change_ratio_student")
     for other in (question(by_subgroup), question(variant)):  # other models than the studies fitted: no rate
-        assert "wrong for" not in summary.summary_markdown([other], rates)
+        assert "given wrongly" not in summary.summary_markdown([other], rates)
     text = summary.findings_text([supported], rates, "the recovery study (50 twins)")
     table, meaning, multiplicity = text.split("\n\n")
     assert table == summary.summary_markdown([supported], rates) and multiplicity == summary.multiplicity_text([supported])
     assert meaning.startswith("**Measured error rates.**") and "from the recovery study (50 twins)" in meaning
     assert summary.findings_text([supported]) == summary.summary_markdown([supported]) + "\n\n" + summary.multiplicity_text([supported])
-    assert "is withheld: those estimates count as inconclusive." in meaning
+    assert "is withheld: its estimates count as inconclusive." in meaning
 
 
 def test_a_verdict_measured_to_be_wrong_too_often_is_withheld():
@@ -273,22 +284,23 @@ def test_a_verdict_measured_to_be_wrong_too_often_is_withheld():
     assert summary.MAX_ERROR_RATE == 0.05
     rates = pd.DataFrame({"false supported": [0.08, 0.05], "false supported MCSE": [0.02, 0.01],
                           "false ruled out": [0.12, 0.0], "false ruled out MCSE": [np.nan, 0.0]},
-                         index=pd.Index(["nif_ratio", "coupling"], name="family"))
+                         index=pd.Index(["nif_change_ratio", "coupling_within_ketamine"], name="estimand"))
     supported = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)))
-    mixed = question(rows(("IL-6", "24h", 1.234, 0.99, 0.0, True), ("CRP", "24h", 1.0, 0.6, 0.99, True),
+    mixed = question(rows(("IL-6", "24h", 1.234, 0.999, 0.0, True), ("CRP", "24h", 1.0, 0.6, 0.99, True),
                           ("BDNF", "24h", 1.05, 0.7, 0.5, True)))
     at_limit = question(rows(("IL-6", "24h", 2.0, 0.99, 0.0, True), estimand="coupling_within_ketamine"))
     support_reason = summary.withheld_reason(summary.SUPPORT, supported, rates)
-    assert support_reason == ('The rule\'s "supported" is withheld here: on simulated trials it called 8.0% ± 2.0 of null '
-                              "effects supported, more than the 5% the report accepts, so those estimates count as inconclusive.")
+    assert support_reason == ('The answer "supported" is withheld here: on simulated trials it was given in 8.0% ± 2.0 of '
+                              "simulated trials with no effect, more than the 5% the report accepts, so those estimates count "
+                              "as inconclusive.")
     line = summary.summary_markdown([supported], rates).splitlines()[2]
-    assert "| *inconclusive* (withheld: supported, wrong for 8.0% ± 2.0) |" in line
+    assert "| *inconclusive* (withheld: supported, given wrongly in 8.0% ± 2.0) |" in line
     assert f"Inconclusive: no effect is supported, but one of practical size cannot be ruled out. {support_reason} |" in line
     assert "**supported**" not in line and "An effect is supported" not in line
     # a question with both verdicts: each is withheld on its own (no Monte Carlo error: none shown)
     shown, reasons = summary.withhold(mixed, rates)
     assert list(reasons) == ["supported", "ruled out"] and shown.counts["inconclusive"] == 3
-    assert "called 12.0% of effects outside the ROPE ruled out" in reasons["ruled out"]
+    assert "it was given in 12.0% of simulated trials with an effect too large to be negligible" in reasons["ruled out"]
     assert mixed.counts["supported"] == 1  # the question itself is untouched
     frame = summary.summary_frame([supported, mixed, at_limit], rates)
     assert frame["withheld"].tolist() == ["supported", "supported, ruled out", ""]
@@ -297,7 +309,7 @@ def test_a_verdict_measured_to_be_wrong_too_often_is_withheld():
     assert frame["answer"].iloc[0].endswith(support_reason)
     # at the limit the verdict stands; with nothing measured nothing is withheld
     assert summary.withheld_reason(summary.SUPPORT, at_limit, rates) == ""
-    assert "**supported** (wrong for 5.0% ± 1.0 of null estimates)" in summary.summary_markdown([at_limit], rates)
+    assert "**supported** (given wrongly in 5.0% ± 1.0 of simulated trials with no effect)" in summary.summary_markdown([at_limit], rates)
     assert summary.withhold(supported, None) == (supported, {})
     assert summary.summary_frame([supported])["withheld"].tolist() == [""]
     only_ruled = question(rows(("CRP", "24h", 1.0, 0.6, 0.99, True)))

@@ -164,7 +164,7 @@ def synthetic_results(estimand: str, sizes, power, replicates: int, seed: int = 
     rows = []
     for size, p in zip(sizes, power, strict=True):
         hit = rng.random(replicates) < p
-        rows += [{"estimand": estimand, "marker": "X", "truth": size, "p_positive": 0.99 if h else 0.6,
+        rows += [{"estimand": estimand, "marker": "X", "truth": size, "p_positive": 0.999 if h else 0.6,
                   "mean": size, "ci_low": size - 1, "ci_high": size + 1, "converged": True, "seconds": 1.0,
                   "max_r_hat": 1.0, "divergences": 0} for h in hit]
     return pd.DataFrame(rows)
@@ -172,7 +172,7 @@ def synthetic_results(estimand: str, sizes, power, replicates: int, seed: int = 
 
 def test_detection_curve_counts_the_decision_rule_with_its_monte_carlo_error():
     results = synthetic_results(COUPLING_WITHIN["ketamine"], [0.0, 2.0, 4.0], [0.0, 0.5, 1.0], 200)
-    results.loc[0, "p_positive"] = 0.01  # at the null, either direction is a (false) detection
+    results.loc[0, "p_positive"] = 0.001  # at the null, either direction is a (false) detection
     curve = design.detection_curve(results).set_index("truth")
     assert curve.loc[0.0, "found"] == 1 and curve.loc[4.0, "power"] == 1.0
     p = curve.loc[2.0, "power"]
@@ -183,24 +183,28 @@ def test_detection_curve_counts_the_decision_rule_with_its_monte_carlo_error():
 
 def test_detection_curve_applies_the_summary_pages_verdicts():
     # the summary page's order: an unconverged fit is neither; "ruled out" comes before "supported";
-    # "supported" in the wrong direction is not power
+    # "supported" in the wrong direction is not power; the estimate is held to its question's level
+    # (the coupling question rests on 7 markers: 1 - 0.025 / 7 = 0.9964), so 0.99 alone is not enough
     results = pd.DataFrame([
-        {"p_positive": 0.99, "p_rope": 0.10, "converged": True},   # supported, upward: found
-        {"p_positive": 0.99, "p_rope": 0.10, "converged": False},  # unreliable: neither
-        {"p_positive": 0.99, "p_rope": 0.97, "converged": True},   # ruled out (precise and small), not supported
-        {"p_positive": 0.01, "p_rope": 0.10, "converged": True},   # supported downward: wrong direction, not found
-        {"p_positive": 0.60, "p_rope": 0.96, "converged": True},   # ruled out
+        {"p_positive": 0.999, "p_rope": 0.10, "converged": True},   # supported, upward: found
+        {"p_positive": 0.999, "p_rope": 0.10, "converged": False},  # unreliable: neither
+        {"p_positive": 0.999, "p_rope": 0.97, "converged": True},   # ruled out (precise and small), not supported
+        {"p_positive": 0.001, "p_rope": 0.10, "converged": True},   # supported downward: wrong direction, not found
+        {"p_positive": 0.60, "p_rope": 0.96, "converged": True},    # ruled out
+        {"p_positive": 0.99, "p_rope": 0.10, "converged": True},    # supported alone, short of the question's level
     ]).assign(estimand=COUPLING_WITHIN["ketamine"], marker="X", truth=1.5, mean=1.5, ci_low=0.5, ci_high=2.5,
               seconds=1.0, max_r_hat=1.0, divergences=0)
     judged = design.verdicts(results)
-    assert list(judged["found"]) == [True, False, False, False, False]
-    assert list(judged["ruled_out"]) == [False, False, True, False, True]
+    assert design.question_size(COUPLING_WITHIN["ketamine"]) == 7 and design.question_size(NIF_CHANGE_RATIO) == 21
+    assert list(judged["found"]) == [True, False, False, False, False, False]
+    assert list(judged["ruled_out"]) == [False, False, True, False, True, False]
+    assert judged["verdict"].iloc[-1] == "inconclusive"
     curve = design.detection_curve(results).iloc[0]
-    assert curve["power"] == pytest.approx(0.2) and curve["ruled_out"] == pytest.approx(0.4)
-    assert np.isclose(curve["ruled_out_se"], np.sqrt(0.4 * 0.6 / 5)) and curve["converged"] == pytest.approx(0.8)
-    assert curve["ruled_out_low"] < 0.4 < curve["ruled_out_high"]
+    assert curve["power"] == pytest.approx(1 / 6) and curve["ruled_out"] == pytest.approx(2 / 6)
+    assert np.isclose(curve["ruled_out_se"], np.sqrt(2 / 6 * 4 / 6 / 6)) and curve["converged"] == pytest.approx(5 / 6)
+    assert curve["ruled_out_low"] < 2 / 6 < curve["ruled_out_high"]
     table = design.detection_table(design.detection_curve(results), COUPLING_WITHIN["ketamine"])
-    assert table.loc[0, "supported"] == "0.20 ± 0.18" and table.loc[0, "ruled out"] == "0.40 ± 0.22"
+    assert table.loc[0, "supported"] == "0.17 ± 0.15" and table.loc[0, "ruled out"] == "0.33 ± 0.19"
 
 
 @pytest.mark.parametrize(("estimand", "to_scale"), [(COUPLING_WITHIN["ketamine"], lambda x: x), (NIF_CHANGE_RATIO, np.log)])

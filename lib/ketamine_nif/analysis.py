@@ -50,6 +50,7 @@ class Analysis:
     paper_finding: dict[str, str]  # marker, subgroup, visit
     min_per_arm: int  # participants with the data an estimand uses, in each arm it involves (identifiability)
     max_error_rate: float  # the largest share of null effects called supported (of large ones ruled out) before the summary withholds the verdict
+    multiplicity: str = "bonferroni"  # how a question's estimates share its detection level: bonferroni or none
 
     def priors(self, cls, **overrides):
         """An instance of the priors class ``cls`` with this file's values (``overrides`` win)."""
@@ -121,19 +122,24 @@ def _load(path: Path, _mtime: int) -> Analysis:
         raise AnalysisConfigError(f"{path}: decision: min_per_arm must be a whole number of at least 1")
     if not 0 < float(decision.get("max_error_rate", 0)) < 0.5:
         raise AnalysisConfigError(f"{path}: decision: max_error_rate must lie between 0 and 0.5")
+    if decision.get("multiplicity") not in MULTIPLICITY:
+        raise AnalysisConfigError(f"{path}: decision: multiplicity must be one of {', '.join(MULTIPLICITY)}")
     config = Analysis(path, float(decision["detection_level"]), float(decision["equivalence_level"]), ropes,
                       {k: float(v) for k, v in raw["important"].items()},
                       {k: dict(v) for k, v in raw["priors"].items()}, dict(raw["paper_finding"]), decision["min_per_arm"],
-                      float(decision["max_error_rate"]))
+                      float(decision["max_error_rate"]), decision["multiplicity"])
     if path != CONFIG.resolve() and CONFIG.is_file():
         book = load()
-        levels = ("detection_level", "equivalence_level", "max_error_rate")
+        levels = ("detection_level", "equivalence_level", "max_error_rate", "multiplicity")
         if any(getattr(config, name) != getattr(book, name) for name in levels):
             raise AnalysisConfigError(
                 f"{path}: the decision levels are the book's ({CONFIG}: "
-                + ", ".join(f"{name} {getattr(book, name):g}" for name in levels)
+                + ", ".join(f"{name} {getattr(book, name)}" for name in levels)
                 + "), applied by the summary page to every chapter; change them there, not in a chapter's own configuration")
     return config
+
+
+MULTIPLICITY = ("bonferroni", "none")  # decision: multiplicity (ketamine_nif.summary.question_level)
 
 
 def defaults(family: str):

@@ -4,10 +4,11 @@ One replicate (:func:`detection_replicate`) simulates a twin of the trial with
 one effect planted at a chosen size, fits the report's own model and applies
 the summary page's decision rule (:func:`ketamine_nif.summary.classify`) to
 the planted estimate: *supported* when the posterior probability of its
-direction is at least 0.975 (:data:`ketamine_nif.estimates.DETECTION`, i.e.
-its 95% interval excludes the null) and the fit passed the convergence
-verdict, *ruled out* when its posterior probability inside the region of
-practical equivalence is at least 0.95. With ``fit_markers="all"`` (the
+direction reaches the level of its question on the summary page (0.975
+Bonferroni-adjusted over the question's estimates,
+:func:`ketamine_nif.summary.question_level`) and the fit passed the
+convergence verdict, *ruled out* when its posterior probability inside the
+region of practical equivalence is at least 0.95. With ``fit_markers="all"`` (the
 book's fit) the model is fitted to every marker of the twin, the planted one
 among six without an effect, exactly as the chapters fit it; with
 ``"planted"``, to the planted marker alone (cheaper: the aim 1 model shares
@@ -138,16 +139,34 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
     }
 
 
+def question_size(estimand: str, scenario: str = "paper-null") -> int:
+    """How many estimates the summary page's question of ``estimand`` rests
+    on in the book fitted to a twin of ``scenario``: one per marker, and per
+    post-infusion visit for an estimand of one visit."""
+    from .estimands import lookup
+    from .twin import load_scenario
+
+    design = load_scenario(scenario)
+    return len(design["markers"]) * (len(design["schedule"]) - 1 if lookup(estimand).per_visit else 1)
+
+
 def verdicts(results: pd.DataFrame) -> pd.DataFrame:
     """Each replicate's verdict by the summary page's rule
     (:func:`ketamine_nif.recovery.verdicts_against_truth`: convergence, then
-    ruled out, then supported), with ``found``: supported in the direction of
-    the true effect (for a null truth, either direction: a false alarm) and
-    ``ruled_out``. Results saved before the ROPE probability was kept count
-    as never ruled out."""
+    ruled out, then supported), with the planted estimate held to the level
+    of its question in the book (:func:`question_size`,
+    :func:`ketamine_nif.summary.question_level`: supported alone but short
+    of it counts as inconclusive); with ``found``: supported in the
+    direction of the true effect (for a null truth, either direction: a
+    false alarm) and ``ruled_out``. Results saved before the ROPE
+    probability was kept count as never ruled out."""
     from .recovery import RULED_OUT, SUPPORTED, verdicts_against_truth
+    from .summary import INCONCLUSIVE, p_direction, question_level
 
     judged = verdicts_against_truth(results if "p_rope" in results else results.assign(p_rope=np.nan))
+    level = judged["estimand"].map(lambda e: question_level(question_size(e)))
+    judged["verdict"] = judged["verdict"].mask((judged["verdict"] == SUPPORTED) & (p_direction(judged) < level), INCONCLUSIVE)
+    judged["supported_in_direction"] &= judged["verdict"] == SUPPORTED
     judged["found"] = (judged["verdict"] == SUPPORTED) & (judged["supported_in_direction"] | judged["null"])
     judged["ruled_out"] = judged["verdict"] == RULED_OUT
     return judged

@@ -37,7 +37,7 @@ from .inference import SamplerSettings, fit
 from .models import build_nif_trajectory_model, prepare
 from .models.trajectory import BELOW_LOD
 from .sensitivity import missing_shares
-from .summary import MAX_ERROR_RATE, UNRELIABLE, classify
+from .summary import MAX_ERROR_RATE, UNRELIABLE, classify, overall_category, question_categories
 from .summary import RULED as RULED_OUT
 from .summary import SUPPORT as SUPPORTED
 from .twin import load_scenario, simulate
@@ -182,55 +182,101 @@ def calibration_table(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def question_calibration(results: pd.DataFrame, multiplicity: str | None = None) -> pd.DataFrame:
+    """How often the summary page's answer to each question (estimand: all
+    its estimates in one twin, judged at the question's level,
+    :func:`ketamine_nif.summary.question_categories`) is wrong on twins like
+    these: false "supported" among the twins in which none of its
+    estimates has an effect, false "ruled out" among those in which one has
+    an effect too large to be negligible, and power (supported through a
+    planted effect, in its direction) among those with a planted effect;
+    each with its Monte Carlo error (twins are independent) and the number
+    of twins it rests on. NaN where no twin had such a question.
+    ``multiplicity``: the question's level (the book's setting unless given)."""
+    judged = verdicts_against_truth(results)
+    rows = []
+    for estimand, g in judged.groupby("estimand", sort=False):
+        twins = []
+        for _, twin in g.groupby("seed"):
+            judged_twin = question_categories(twin.assign(category=twin["verdict"]), multiplicity)
+            supported = judged_twin["category"] == SUPPORTED
+            twins.append({"answer": overall_category(judged_twin), "null": twin["null"].all(),
+                          "outside": twin["outside_rope"].any(), "estimates": len(twin),
+                          "found": (supported & twin["supported_in_direction"] & ~twin["null"]).any()})
+        twins = pd.DataFrame(twins)
+        row = {"estimand": estimand, "twins": len(twins), "estimates per twin": int(twins["estimates"].median())}
+        for column, values, among in (("false supported", twins["answer"] == SUPPORTED, twins["null"]),
+                                      ("false ruled out", twins["answer"] == RULED_OUT, twins["outside"]),
+                                      ("power", twins["found"], ~twins["null"])):
+            chosen = values[among].astype(float)
+            n = len(chosen)
+            row[column] = float(chosen.mean()) if n else float("nan")
+            row[f"{column} MCSE"] = float(np.sqrt(row[column] * (1 - row[column]) / n)) if n else float("nan")
+            row[f"{column} n"] = n
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 RATES = ("coverage", "false supported", "false ruled out", "power")
+
+
+def _rate_cell(row: pd.Series, column: str) -> str:
+    """A rate as a percentage with its Monte Carlo error and the number it rests on ("-" where none)."""
+    if pd.isna(row[column]):
+        return "-"
+    count = f" (of {int(row[f'{column} n'])})" if f"{column} n" in row else ""
+    return f"{100 * row[column]:.1f}% ± {100 * row[f'{column} MCSE']:.1f}{count}"
 
 
 def calibration_display(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`calibration_table` for a reader: each rate as a percentage with
     its Monte Carlo error and, for the verdict rates, the number of
     estimates it rests on ("-" where a family has none)."""
-    def rate(row, column):
-        if pd.isna(row[column]):
-            return "-"
-        count = f" (of {int(row[f'{column} n'])})" if f"{column} n" in row else ""
-        return f"{100 * row[column]:.1f}% ± {100 * row[f'{column} MCSE']:.1f}{count}"
-
     shown = pd.DataFrame({"family": table["family"], "twins": table["twins"], "estimates": table["estimates"]})
     for column in RATES:
-        shown[column] = [rate(row, column) for _, row in table.iterrows()]
+        shown[column] = [_rate_cell(row, column) for _, row in table.iterrows()]
     shown["bias"] = [f"{b:.3g} ± {e:.2g}" for b, e in zip(table["bias"], table["bias MCSE"], strict=True)]
     shown["RMSE"] = table["rmse"].map(lambda v: f"{v:.3g}")
     return shown
 
 
-def calibration_sentence(table: pd.DataFrame, scenario: str) -> str:
-    """What :func:`calibration_table` says about the verdicts: whether false
-    "supported" and false "ruled out" stay within :data:`MAX_ERROR_RATE`
-    in every family (naming those that do not, and those that these twins
-    could not test), on twins of ``scenario``."""
+def calibration_sentence(table: pd.DataFrame, scenario: str, by: str = "family") -> str:
+    """What :func:`calibration_table` (``by`` family: the rule per estimate)
+    or :func:`question_calibration` (``by`` estimand: the page's answer per
+    question) says about the verdicts: whether false "supported" and false
+    "ruled out" stay within :data:`MAX_ERROR_RATE` everywhere (naming those
+    that do not, and those that these twins could not test), on twins of
+    ``scenario``."""
     from .reporting import join_words
 
     limit = 100 * MAX_ERROR_RATE
+    per_question = by == "estimand"
+    cases = "of the trials for any question" if per_question else "of their estimates in any family"
     parts = []
     for column, effects in (("false supported", 'null effects "supported"'),
                             ("false ruled out", 'effects too large to be negligible "ruled out"')):
-        tested, untested = table[table[column].notna()], table.loc[table[column].isna(), "family"]
+        if per_question:
+            effects = effects.replace("null effects", "questions with no effect").replace(
+                "effects too large to be negligible", "questions with an effect too large to be negligible")
+        tested, untested = table[table[column].notna()], table.loc[table[column].isna(), by]
         over = tested[tested[column] > MAX_ERROR_RATE]
         if tested.empty:
             parts.append(f"{effects}: not tested (these twins have no such effect)")
             continue
         if len(over):
             text = f"**{effects} more often than {limit:.0f}%** in " + join_words(
-                f"{family} ({100 * rate:.1f}%)" for family, rate in zip(over["family"], over[column], strict=True))
+                f"{name} ({100 * rate:.1f}%)" for name, rate in zip(over[by], over[column], strict=True))
         elif tested[column].max() == 0:
-            text = f"{effects} in none of their {int(tested[f'{column} n'].sum())} estimates"
+            text = f"{effects} in none of their {int(tested[f'{column} n'].sum())} {'answers' if per_question else 'estimates'}"
         else:
-            text = f"{effects} in at most {100 * tested[column].max():.1f}% of their estimates in any family"
+            text = f"{effects} in at most {100 * tested[column].max():.1f}% {cases}"
         if len(untested):
             text += f" (not tested for {join_words(untested)}: these twins have no such effect)"
         parts.append(text)
-    return (f"On {table['twins'].max()} twins of `{scenario}`, the report's decision rule called " + "; and ".join(parts)
-            + f". The limit for each is {limit:.0f}%; the Monte Carlo errors (±) treat each twin's estimates as one cluster.")
+    clusters = "each twin is one trial" if per_question else "the Monte Carlo errors (±) treat each twin's estimates as one cluster"
+    return (f"On {table['twins'].max()} twins of `{scenario}`, the {'page' if per_question else 'report'}'s decision rule "
+            + ("answered " if per_question else "called ") + "; and ".join(parts)
+            + f". The limit for each is {limit:.0f}%; {clusters}.")
 
 
 CALIBRATION_DIR, RECOVERY_DIR = "studies/calibration", "studies/recovery"  # where the sweeps keep them (sweeps/*.yaml)
@@ -240,17 +286,18 @@ NULL_SCENARIO, REALISTIC_SCENARIO = "paper-null", "realistic-effects"  # the cal
 
 def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: str = RECOVERY_DIR,
                         madrs_dir: str = CALIBRATION_MADRS_DIR) -> tuple[pd.DataFrame | None, str]:
-    """The measured error rate of each verdict per estimand family (index),
-    with Monte Carlo errors, and where it comes from, in words: from the
-    calibration suite (false "supported" on ``paper-null`` twins, false
-    "ruled out" on ``realistic-effects`` twins) once it has as many twins
-    per scenario as the recovery study, until then from the recovery study
-    (twins of ``planted-effects``, kinder than real data). A family with no
-    null effect in those twins (the MADRS arm difference: every scenario
-    but ``madrs-null`` plants the paper's) takes its false "supported" from
-    the study in ``madrs_dir``, once that study has as many twins as the
-    source of the other rates (per scenario). None and '' when neither the
-    suite nor the recovery study is saved."""
+    """How often the summary page's answer to each question (index:
+    estimand) is wrong (:func:`question_calibration`), with Monte Carlo
+    errors, and where it comes from, in words: from the calibration suite
+    (false "supported" on ``paper-null`` twins, false "ruled out" on
+    ``realistic-effects`` twins) once it has as many twins per scenario as
+    the recovery study, until then from the recovery study (twins of
+    ``planted-effects``, kinder than real data). A question with no null
+    twin there (the MADRS arm difference: every scenario but ``madrs-null``
+    plants the paper's) takes its false "supported" from the study in
+    ``madrs_dir``, once that study has as many twins as the source of the
+    other rates (per scenario). None and '' when neither the suite nor the
+    recovery study is saved."""
     from .sweep import read_saved
 
     columns = [f"{rate}{suffix}" for rate in ("false supported", "false ruled out") for suffix in ("", " MCSE")]
@@ -258,7 +305,7 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
     twins = (suite.results.groupby("scenario")["seed"].nunique() if suite is not None else pd.Series(dtype=int))
     enough = recovery_study.results["seed"].nunique() if recovery_study is not None else 1  # a suite under way must catch up
     if all(twins.get(s, 0) >= enough for s in (NULL_SCENARIO, REALISTIC_SCENARIO)):
-        by = {scenario: calibration_table(g).set_index("family") for scenario, g in suite.results.groupby("scenario")}
+        by = {scenario: question_calibration(g).set_index("estimand") for scenario, g in suite.results.groupby("scenario")}
         null, realistic = by[NULL_SCENARIO], by[REALISTIC_SCENARIO]
         rates = null[columns[:2]].join(realistic[columns[2:]], how="outer")
         source = (f"the calibration suite ({int(null['twins'].max())} twins of `{NULL_SCENARIO}` and "
@@ -267,7 +314,7 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
     elif recovery_study is None:
         return None, ""
     else:
-        table = calibration_table(recovery_study.results).set_index("family")
+        table = question_calibration(recovery_study.results).set_index("estimand")
         scenarios = ", ".join(f"`{s}`" for s in recovery_study.results["scenario"].unique())
         rates, source = table[columns], (f"the recovery study ({int(table['twins'].max())} twins of {scenarios}, kinder than "
                                          "real blood data; the calibration suite has not been run that far)")
@@ -275,20 +322,20 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
 
 
 def _fill_false_supported(rates, source, study, enough, columns):
-    """``rates`` with false "supported" filled, for the families whose
-    twins had no null effect, from a study of null twins (``study``, as
+    """``rates`` with false "supported" filled, for the questions that had
+    no null twin, from a study of null twins (``study``, as
     :func:`ketamine_nif.sweep.read_saved` gives it) with at least ``enough``
     twins; ``source`` says so."""
     if study is None or study.results["seed"].nunique() < enough:
         return rates, source
-    table = calibration_table(study.results).set_index("family")
-    filled = [f for f in table.index if pd.notna(table.loc[f, columns[0]]) and pd.isna(rates[columns[0]].get(f, np.nan))]
+    table = question_calibration(study.results).set_index("estimand")
+    filled = [e for e in table.index if pd.notna(table.loc[e, columns[0]]) and pd.isna(rates[columns[0]].get(e, np.nan))]
     if not filled:
         return rates, source
     rates = rates.reindex(rates.index.union(filled, sort=False))
     rates.loc[filled, columns] = table.loc[filled, columns].to_numpy()
-    families, scenarios = (", ".join(f"`{v}`" for v in values) for values in (filled, study.results["scenario"].unique()))
-    return rates, (f"{source}; false \"supported\" of {families} from {int(table['twins'].max())} twins of "
+    questions, scenarios = (", ".join(f"`{v}`" for v in values) for values in (filled, study.results["scenario"].unique()))
+    return rates, (f"{source}; false \"supported\" of {questions} from {int(table['twins'].max())} twins of "
                    f"{scenarios}, where it is null ({study.progress})")
 
 
@@ -452,14 +499,54 @@ def study_source(study, folder: str, sweep_file: str, cost: str) -> str:
             f"{fixed.get('draws', '?')} draws).")
 
 
-def calibration_by_scenario(results: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The calibration of the verdicts in each scenario of a study's results
-    (:func:`calibration_table` per scenario, in :func:`calibration_display`'s
-    form, one under the other) and what each says (:func:`calibration_sentence`)."""
-    tables = {scenario: calibration_table(g) for scenario, g in results.groupby("scenario", sort=False)}
-    shown = pd.concat([calibration_display(t).assign(scenario=scenario) for scenario, t in tables.items()], ignore_index=True)
-    text = " ".join(calibration_sentence(t, scenario) for scenario, t in tables.items())
+def calibration_by_scenario(results: pd.DataFrame, per_question: bool = False) -> tuple[pd.DataFrame, str]:
+    """The calibration of the verdicts in each scenario of a study's results,
+    one table under the other, and what each says (:func:`calibration_sentence`):
+    of the rule per estimate (:func:`calibration_table` in
+    :func:`calibration_display`'s form), or with ``per_question`` of the
+    summary page's answer per question (:func:`question_calibration`)."""
+    make, by = (question_calibration, "estimand") if per_question else (calibration_table, "family")
+    tables = {scenario: make(g) for scenario, g in results.groupby("scenario", sort=False)}
+    display = question_display if per_question else calibration_display
+    shown = pd.concat([display(t).assign(scenario=scenario) for scenario, t in tables.items()], ignore_index=True)
+    text = " ".join(calibration_sentence(t, scenario, by) for scenario, t in tables.items())
     return shown[["scenario", *shown.columns.drop("scenario")]], text
+
+
+def answer_calibration(results: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The summary page's answers judged on simulated trials
+    (:func:`question_calibration`, per scenario), under the book's rule and,
+    for comparison, with each estimate judged alone (``multiplicity: none``):
+    the table (a ``rule`` column), what the book's rule gives
+    (:func:`calibration_sentence`) and what the adjustment buys and costs."""
+    from .summary import MULTIPLICITY
+
+    rules = {MULTIPLICITY: "the book's" if MULTIPLICITY == "none" else f"the book's ({MULTIPLICITY})"}
+    if MULTIPLICITY != "none":
+        rules["none"] = "each estimate alone"
+    tables = {(scenario, rule): question_calibration(g, rule)
+              for rule in rules for scenario, g in results.groupby("scenario", sort=False)}
+    shown = pd.concat([question_display(t).assign(scenario=scenario, rule=rules[rule]) for (scenario, rule), t in tables.items()],
+                      ignore_index=True)
+    shown = shown[["scenario", "rule", *shown.columns.drop(["scenario", "rule"])]]
+    text = " ".join(calibration_sentence(t, scenario, "estimand") for (scenario, rule), t in tables.items() if rule == MULTIPLICITY)
+    if len(rules) > 1:
+        book = pd.concat([t for (_, rule), t in tables.items() if rule == MULTIPLICITY], ignore_index=True)
+        alone = pd.concat([t for (_, rule), t in tables.items() if rule == "none"], ignore_index=True)
+        text += (f" Judged estimate by estimate instead, the page would have answered a question with no effect "
+                 f"\"supported\" in up to {100 * alone['false supported'].max():.0f}% of trials (under the book's rule "
+                 f"at most {100 * book['false supported'].max():.0f}%); the adjustment costs up to "
+                 f"{100 * (alone['power'] - book['power']).max():.0f} percentage points of the power to find a planted effect.")
+    return shown, text
+
+
+def question_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`question_calibration` for a reader: each rate as a percentage
+    with its Monte Carlo error and the number of twins it rests on."""
+    shown = table[["estimand", "twins", "estimates per twin"]].rename(columns={"estimand": "question (estimand)"})
+    for column in RATES[1:]:
+        shown[column] = [_rate_cell(row, column) for _, row in table.iterrows()]
+    return shown
 
 
 def show_study(folder: str, sweep_file: str, cost: str, by: tuple[str, ...] = ("estimand",), error: str = "error",

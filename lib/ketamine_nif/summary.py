@@ -17,7 +17,12 @@ Each estimate gets an evidence category:
 
 A question is one estimand of one chapter, and gets a category from its
 estimates: supported when any reliable estimate is, ruled out when all reliable
-estimates are, unreliable when none is reliable, inconclusive otherwise. Its key
+estimates are, unreliable when none is reliable, inconclusive otherwise. Since
+one supported estimate among many answers the question, a question's estimates
+are held to a stricter detection level (``decision: multiplicity``,
+:func:`question_level`: Bonferroni over its estimates); an estimate supported
+alone but not at its question's level counts as inconclusive there, and the
+answer names it. Its key
 estimate is the estimate of that category with the strongest evidence of an
 effect (the highest probability of direction; ties, and estimates without
 probabilities, go to one whose 95% interval excludes the null, then to the one
@@ -40,6 +45,7 @@ from .estimates import COLUMNS
 
 RULED_OUT = load_analysis().equivalence_level  # P(inside ROPE) at or above which an effect of practical size is ruled out
 SUPPORTED = load_analysis().detection_level  # P(direction) at or above which an effect is supported
+MULTIPLICITY = load_analysis().multiplicity  # how a question's estimates share its detection level (question_level)
 UNRELIABLE, RULED, SUPPORT, INCONCLUSIVE, UNCLASSIFIED = "unreliable", "ruled out", "supported", "inconclusive", "not classified"
 CATEGORIES = (SUPPORT, RULED, INCONCLUSIVE, UNRELIABLE, UNCLASSIFIED)
 DIGITS = 2  # estimates are shown with two decimals
@@ -149,6 +155,38 @@ def classify(table: pd.DataFrame) -> pd.Series:
     return pd.Series(category, index=table.index, name="category")
 
 
+def question_level(n: int, multiplicity: str | None = None) -> float:
+    """The P(direction) at which one of a question's ``n`` reliable,
+    classified estimates supports it: the detection level, Bonferroni-adjusted
+    over the ``n`` (``decision: multiplicity: bonferroni``), so that with no
+    effect anywhere the question is answered supported about as rarely as one
+    estimate alone would be; the detection level itself with ``none``
+    (``multiplicity``: the book's setting unless given)."""
+    return SUPPORTED if (multiplicity or MULTIPLICITY) == "none" or n <= 1 else 1.0 - (1.0 - SUPPORTED) / n
+
+
+def detection_rule() -> str:
+    """The level at which an estimate supports its question, in words."""
+    if MULTIPLICITY == "none":
+        return f"P(direction) ≥ {SUPPORTED:g}"
+    return f"P(direction) ≥ 1 - {1 - SUPPORTED:.3g}/n for a question of n estimates, {SUPPORTED:g} for an estimate alone"
+
+
+def classified_count(rows: pd.DataFrame) -> int:
+    """Reliable estimates with posterior probabilities (supported, ruled out or inconclusive)."""
+    return int(rows["category"].isin([SUPPORT, RULED, INCONCLUSIVE]).sum())
+
+
+def question_categories(rows: pd.DataFrame, multiplicity: str | None = None) -> pd.DataFrame:
+    """One question's estimates (with ``category`` from :func:`classify`)
+    judged at the question's level (:func:`question_level`): an estimate
+    supported alone but short of that level becomes inconclusive and is
+    flagged in ``short_of_question``."""
+    direction = p_direction(rows.assign(p_positive=pd.to_numeric(rows["p_positive"], errors="coerce")))
+    short = (rows["category"] == SUPPORT) & (direction < question_level(classified_count(rows), multiplicity))
+    return rows.assign(category=rows["category"].mask(short, INCONCLUSIVE), short_of_question=short)
+
+
 def overall_category(rows: pd.DataFrame) -> str:
     """The category of a set of estimates (one question, or one marker of it)."""
     categories = set(rows["category"])
@@ -206,6 +244,7 @@ def questions(chapters: list[ChapterResults]) -> list[Question]:
         for estimand, rows in table.groupby("estimand", sort=False):
             if estimand in NOT_QUESTIONS:
                 continue
+            rows = question_categories(rows)
             text = describe(estimand)
             if (rows["subgroup"].astype(str) != estimands.ALL_PARTICIPANTS).any():
                 text += " (by subgroup)"
@@ -262,6 +301,11 @@ def answer(question: Question) -> str:
     else:
         text = (f"Inconclusive: no effect is supported, but one of practical size cannot be ruled out for any of the {reliable}."
                 if reliable > 1 else "Inconclusive: no effect is supported, but one of practical size cannot be ruled out.")
+    short = rows[rows["short_of_question"].astype(bool)] if "short_of_question" in rows else rows.iloc[:0]
+    if len(short):
+        level = question_level(classified_count(rows))
+        text += (f" {_some(short)} {'reaches' if len(short) == 1 else 'reach'} the level of a single estimate "
+                 f"(P(direction) {SUPPORTED:g}) but not the {level:.4f} that a question of {classified_count(rows)} asks.")
     if c[UNRELIABLE]:
         text += f" {c[UNRELIABLE]} more from fits that failed the convergence checks are left out."
     return text
@@ -277,37 +321,48 @@ def at_least_one(n: int, rate: float) -> float:
 
 
 def multiplicity(question: Question) -> str:
-    """How many estimates a supported or ruled-out answer rests on, and the
-    chance of at least one false call among them under the rule (treating the
-    estimates as independent, which overstates it when they are correlated)."""
+    """How many estimates a supported or ruled-out answer rests on, the
+    level each had to reach, and the chance of a false call under the rule
+    if the posteriors are calibrated (treating the estimates as independent,
+    which overstates it when they are correlated)."""
     category = overall_category(question.rows)
-    n = _classified(question)
+    n = classified_count(question.rows)
     if category == SUPPORT:
-        return (f"any of {n}: with no effect anywhere, P(at least one supported) ≈ {100 * at_least_one(n, FALSE_SUPPORT):.0f}%"
-                if n > 1 else f"1 estimate: P(supported with no effect) ≈ {100 * FALSE_SUPPORT:.0f}%")
+        level = question_level(n)
+        if n == 1:
+            return f"1 estimate: P(supported with no effect) ≈ {100 * FALSE_SUPPORT:.0f}%"
+        return (f"any of {n}, each at P(direction) ≥ {level:.4f}: with no effect anywhere, P(answered supported) "
+                f"≈ {100 * at_least_one(n, 2 * (1 - level)):.0f}% or less")
     if category == RULED:
         return (f"all {n}: P(at least one wrong) up to about {100 * at_least_one(n, FALSE_RULED_OUT):.0f}%" if n > 1 else
                 f"1 estimate: P(wrong) up to about {100 * FALSE_RULED_OUT:.0f}%")
     return ""
 
 
-def _classified(question: Question) -> int:
-    """Reliable estimates with posterior probabilities (supported, ruled out or inconclusive)."""
-    return sum(question.counts[c] for c in (SUPPORT, RULED, INCONCLUSIVE))
-
-
 def multiplicity_text(qs: list[Question]) -> str:
     """The page's multiplicity in one paragraph."""
-    reliable = sum(_classified(q) for q in qs)
+    reliable = sum(classified_count(q.rows) for q in qs)
     supported = sum(q.counts[SUPPORT] for q in qs)
+    if MULTIPLICITY == "none":
+        support = (f"Under the rule, a null estimate from a calibrated posterior is called supported with probability "
+                   f"about {100 * FALSE_SUPPORT:.0f}%; if nothing had an effect, about {FALSE_SUPPORT * reliable:.0f} of the "
+                   f"{reliable} would be called supported by chance (here {supported} {'is' if supported == 1 else 'are'}).")
+    else:
+        support = (f"So each of a question's n estimates must reach P(direction) 1 - {1 - SUPPORTED:.3g}/n instead of "
+                   f"{SUPPORTED:g} (Bonferroni, `multiplicity` in `params/analysis.yaml`): with no effect anywhere, a "
+                   f"question is then answered supported about as rarely as a single estimate would be, at most about "
+                   f"{100 * FALSE_SUPPORT:.0f}% if the posteriors are calibrated; without it, a question of 21 independent "
+                   f"null estimates would be answered supported in up to about {100 * at_least_one(21, FALSE_SUPPORT):.0f}% "
+                   "of trials ([model criticism](08-model-criticism.ipynb#sec-criticism-calibration) measures both). "
+                   f"The chapters judge each estimate alone, at {SUPPORTED:g}; the answers here name the estimates that "
+                   f"reach that level but not their question's (here {supported} estimate{'' if supported == 1 else 's'} "
+                   f"{'supports its question' if supported == 1 else 'support their questions'}).")
     return (
         f"**Multiplicity.** This page classifies {reliable} reliable estimates. A question counts as supported when any "
-        f"of its estimates is, so its answer rests on all of them (the column *rests on*). Under the rule, a null "
-        f"estimate from a calibrated posterior is called supported with probability about {100 * FALSE_SUPPORT:.0f}%; "
-        f"if nothing had an effect, about {FALSE_SUPPORT * reliable:.0f} of the {reliable} would be called supported "
-        f"by chance (here {supported} {'is' if supported == 1 else 'are'}). A ruled-out answer is wrong for an estimate "
-        f"with probability about {100 * FALSE_RULED_OUT:.0f}% when the true effect lies just outside its region of "
-        "practical equivalence (less for larger effects); the book's sceptical priors raise that a little, which "
+        f"of its estimates is, so its answer rests on all of them (the column *rests on*). {support} A ruled-out answer "
+        f"is wrong for an estimate with probability about {100 * FALSE_RULED_OUT:.0f}% when the true effect lies just "
+        "outside its region of practical equivalence (less for larger effects), and needs every estimate of its question "
+        "ruled out; the book's sceptical priors raise that a little, which "
         "[the NIF chapter measures for this trial](02-nif-trajectories.ipynb#sec-nif-sharing). The chances given per "
         "question treat its estimates as independent; estimates of one marker at several visits are correlated, so "
         "the true chance of at least one false call is lower."
@@ -318,28 +373,28 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-# per verdict: its column of the rates, and the estimates and the effects among which it can be wrong
-MEASURED = {SUPPORT: ("false supported", "null estimates", "null effects"),
-            RULED: ("false ruled out", "effects outside the ROPE", "effects outside the ROPE")}
-MAX_ERROR_RATE = load_analysis().max_error_rate  # the largest share of null effects called supported (of large ones ruled out) before that verdict is withheld
+# per verdict: its column of the rates, and the simulated trials in which it is wrong
+MEASURED = {SUPPORT: ("false supported", "simulated trials with no effect"),
+            RULED: ("false ruled out", "simulated trials with an effect too large to be negligible")}
+MAX_ERROR_RATE = load_analysis().max_error_rate  # the largest share of trials in which a question may be answered wrongly before that answer is withheld
 WITHHELD = "withheld"
 
 
 def _measured(category: str, question: Question, rates: pd.DataFrame | None) -> tuple[float, float] | None:
-    """The share of its cases in which the rule gave ``category`` wrongly in
-    the question's estimand family (of null effects called supported, of
-    effects outside the ROPE called ruled out) and its Monte Carlo error
-    (``rates``: :func:`ketamine_nif.recovery.verdict_error_rates`); None where
-    none was measured: the studies fit the book's main models to the whole
-    sample, so subgroup estimates and a chapter's variants (another model) get none."""
+    """The share of simulated trials in which the page answered the
+    question ``category`` wrongly (supported with no effect, ruled out with
+    an effect too large to be negligible) and its Monte Carlo error
+    (``rates``: :func:`ketamine_nif.recovery.verdict_error_rates`, by
+    estimand); None where none was measured: the studies fit the book's main
+    models to the whole sample, so subgroup questions and a chapter's
+    variants (another model) get none."""
     whole = (question.rows["subgroup"].astype(str) == ALL_PARTICIPANTS).all() if "subgroup" in question.rows else True
-    if rates is None or category not in MEASURED or question.estimand not in REGISTRY or not whole:
+    if rates is None or category not in MEASURED or not whole:
         return None
     column = MEASURED[category][0]
-    family = REGISTRY[question.estimand].family
-    if family not in rates.index or pd.isna(rates.loc[family, column]):
+    if question.estimand not in rates.index or pd.isna(rates.loc[question.estimand, column]):
         return None
-    return float(rates.loc[family, column]), float(rates.loc[family, f"{column} MCSE"])
+    return float(rates.loc[question.estimand, column]), float(rates.loc[question.estimand, f"{column} MCSE"])
 
 
 def _rate(measured: tuple[float, float]) -> str:
@@ -348,25 +403,25 @@ def _rate(measured: tuple[float, float]) -> str:
 
 
 def measured_error(category: str, question: Question, rates: pd.DataFrame | None) -> str:
-    """The measured error rate of a question's verdict (:func:`_measured`),
+    """The measured error rate of a question's answer (:func:`_measured`),
     as a parenthesis for the summary's evidence column; '' where none was measured."""
     measured = _measured(category, question, rates)
     if measured is None:
         return ""
-    return f" (wrong for {_rate(measured)} of {MEASURED[category][1]})"
+    return f" (given wrongly in {_rate(measured)} of {MEASURED[category][1]})"
 
 
 def withheld_reason(category: str, question: Question, rates: pd.DataFrame | None) -> str:
-    """Why the summary withholds the verdict ``category`` of a question, in
-    one sentence: on simulated trials the rule gave it to more than
+    """Why the summary withholds the answer ``category`` of a question, in
+    one sentence: on simulated trials the page gave it wrongly in more than
     ``max_error_rate`` (``params/analysis.yaml``; the measured share itself,
-    not a bound on it) of the effects of the question's family for which it
-    is wrong; '' when the verdict stands or no rate was measured for it."""
+    not a bound on it) of the trials in which it is wrong; '' when the
+    answer stands or no rate was measured for it."""
     measured = _measured(category, question, rates)
     if measured is None or measured[0] <= MAX_ERROR_RATE:
         return ""
-    return (f"The rule's \"{category}\" is withheld here: on simulated trials it called {_rate(measured)} of "
-            f"{MEASURED[category][2]} {category}, more than the {100 * MAX_ERROR_RATE:.0f}% the report accepts, so those estimates count as {INCONCLUSIVE}.")
+    return (f"The answer \"{category}\" is withheld here: on simulated trials it was given in {_rate(measured)} of "
+            f"{MEASURED[category][1]}, more than the {100 * MAX_ERROR_RATE:.0f}% the report accepts, so those estimates count as {INCONCLUSIVE}.")
 
 
 def withhold(question: Question, rates: pd.DataFrame | None) -> tuple[Question, dict[str, str]]:
@@ -392,7 +447,7 @@ def summary_markdown(qs: list[Question], rates: pd.DataFrame | None = None) -> s
         shown_q, reasons = withhold(q, rates)
         category = overall_category(shown_q.rows)
         shown = ((f"**{category}**" if category in (SUPPORT, RULED) else f"*{category}*") + measured_error(category, q, rates)
-                 + "".join(f" ({WITHHELD}: {c}, wrong for {_rate(_measured(c, q, rates))})" for c in reasons))
+                 + "".join(f" ({WITHHELD}: {c}, given wrongly in {_rate(_measured(c, q, rates))})" for c in reasons))
         estimate = f"{where(key)}: {interval_text(key)}"
         lines.append("| " + " | ".join(_cell(x) for x in (
             f"{q.text} ([{q.chapter.title}]({q.chapter.link}))", " ".join([answer(shown_q), *reasons.values()]), estimate,
@@ -433,11 +488,11 @@ def error_rates_text(source: str) -> str:
     mean (''  without them)."""
     if not source:
         return ""
-    return (f"**Measured error rates.** Beside each supported or ruled-out verdict is how often the rule gave that verdict "
-            f"wrongly, per estimate of that kind, on simulated trials like this one, from {source}: a null effect called "
-            "supported, or an effect too large to be negligible called ruled out ([model criticism]"
-            f"(08-model-criticism.ipynb#sec-criticism-calibration)). A verdict that the rule gave to more than "
-            f"{100 * MAX_ERROR_RATE:.0f}% of the effects for which it is wrong is withheld: those estimates count as inconclusive.\n\n")
+    return (f"**Measured error rates.** Beside each supported or ruled-out answer is how often this page gave that "
+            f"answer to the same question wrongly on simulated trials like this one, from {source}: supported when no "
+            "estimate of the question had an effect, or ruled out when one of them had an effect too large to be "
+            "negligible ([model criticism](08-model-criticism.ipynb#sec-criticism-calibration)). An answer given wrongly "
+            f"in more than {100 * MAX_ERROR_RATE:.0f}% of those trials is withheld: its estimates count as inconclusive.\n\n")
 
 
 def missing_text(chapters: list[ChapterResults], planned: dict[str, str]) -> str:
@@ -471,10 +526,14 @@ def thresholds_text() -> str:
         f"Each estimate is placed in one evidence category: **ruled out** when the probability that it lies inside "
         f"its region of practical equivalence (ROPE, one per kind of estimand, in the analysis configuration) is at least {RULED_OUT:g}, so an effect of "
         f"practical size is ruled out; **supported** when the probability of its direction is at least {SUPPORTED:g} "
-        f"(its 95% interval excludes no effect); *inconclusive* otherwise. Estimates from fits that failed the "
-        f"convergence checks are *unreliable* and are never counted as findings. A question is supported when any of "
-        f"its reliable estimates is, ruled out when all of them are, inconclusive otherwise; its key estimate is the "
-        f"estimate of that category with the strongest evidence of an effect (the highest probability of direction)."
+        f"(its 95% interval excludes no effect)"
+        + ("" if MULTIPLICITY == "none" else
+           f", and, since one supported estimate answers a question, at least 1 - {1 - SUPPORTED:.3g}/n for one of a "
+           "question's n estimates (see *Multiplicity* below)")
+        + "; *inconclusive* otherwise. Estimates from fits that failed the "
+        "convergence checks are *unreliable* and are never counted as findings. A question is supported when any of "
+        "its reliable estimates is, ruled out when all of them are, inconclusive otherwise; its key estimate is the "
+        "estimate of that category with the strongest evidence of an effect (the highest probability of direction)."
     )
 
 

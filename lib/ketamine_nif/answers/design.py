@@ -106,13 +106,14 @@ def ruled_out_sentence(estimand: str, curve: pd.DataFrame) -> str:
     return " ".join(sentences)
 
 
-def answer(curves: Mapping[str, pd.DataFrame], smallest: Mapping[str, Mapping], target: float, level: float) -> str:
+def answer(curves: Mapping[str, pd.DataFrame], smallest: Mapping[str, Mapping], target: float, level: str) -> str:
     """The chapter's answer: one sentence per study and what a null result means
-    below the smallest detectable effect (``level``: the decision rule's P(direction))."""
+    below the smallest detectable effect (``level``: the decision rule's
+    P(direction), in words: :func:`ketamine_nif.summary.detection_rule`)."""
     sentences = [sentence for estimand, best in smallest.items()
                  for sentence in (smallest_sentence(estimand, curves[estimand], best, target),
                                   ruled_out_sentence(estimand, curves[estimand])) if sentence]
     if not sentences:
         return "**No answer yet**: the simulations behind this chapter have not been run (see above)."
     return (" ".join(sentences) + " Smaller effects would usually go unnoticed: a null result for them says the trial "
-            f"was too small, not that they are absent (the decision rule is P(direction) ≥ {level}).")
+            f"was too small, not that they are absent (the decision rule is {level}).")
