@@ -313,19 +313,10 @@ if recovery_study is not None:
 # `max_error_rate` of `params/analysis.yaml` allows.
 
 # %%
-calibration_study = sweep.read_saved(calibration_dir)
-say(recovery.study_source(calibration_study, calibration_dir, "sweeps/calibration.yaml",
-                          "about 3.6 hours with 2 workers; it resumes from its records"))
-
-# %%
 #| label: tbl-criticism-calibration-suite
 #| tbl-cap: "Calibration of the verdicts in the calibration suite, per scenario and estimand family (columns as in the table above)."
-if calibration_study is not None:
-    suite, suite_text = recovery.calibration_by_scenario(calibration_study.results)
-    show_table(suite)
-    say(suite_text)
-else:
-    say("No calibration suite has been run yet (see above).")
+calibration_study = recovery.show_calibration(calibration_dir, "sweeps/calibration.yaml",
+                                              "about 3.6 hours with 2 workers; it resumes from its tables")
 
 # %% [markdown]
 # Both of the suite's scenarios plant the paper's MADRS arm difference, so
@@ -343,13 +334,8 @@ else:
 # %%
 #| label: tbl-criticism-calibration-madrs
 #| tbl-cap: "Calibration of the MADRS verdicts on twins with no arm difference (columns as in the tables above)."
-calibration_madrs = sweep.read_saved(calibration_madrs_dir)
-say(recovery.study_source(calibration_madrs, calibration_madrs_dir, "sweeps/calibration-madrs.yaml",
-                          "137 s with 2 workers beside another sweep"))
-if calibration_madrs is not None:
-    madrs_table, madrs_text = recovery.calibration_by_scenario(calibration_madrs.results)
-    show_table(madrs_table)
-    say(madrs_text)
+calibration_madrs = recovery.show_calibration(calibration_madrs_dir, "sweeps/calibration-madrs.yaml",
+                                              "137 s with 2 workers beside another sweep")
 
 # %% [markdown]
 # The tables above judge the rule estimate by estimate, as the chapters use

@@ -161,10 +161,14 @@ def test_calibration_is_shown_with_monte_carlo_errors_and_judged_against_the_lim
     assert '**effects too large to be negligible "ruled out" more often than 5%** in coupling (10.0%)' in calibration_sentence(table, "x")
 
 
-def test_calibration_by_scenario_and_the_source_of_a_study():
+def test_calibration_by_scenario_and_the_source_of_a_study(tmp_path, monkeypatch):
+    import IPython.display
     import pandas as pd
 
-    from ketamine_nif.recovery import calibration_by_scenario, study_source
+    from ketamine_nif.recovery import calibration_by_scenario, show_calibration, study_source
+
+    shown_markdown = []
+    monkeypatch.setattr(IPython.display, "display", lambda markdown: shown_markdown.append(markdown.data))
 
     one = coupling_results()
     results = pd.concat([one.assign(scenario="paper-null"), one.assign(scenario="realistic-effects", p_rope=0.99)])
@@ -174,6 +178,14 @@ def test_calibration_by_scenario_and_the_source_of_a_study():
     assert text.startswith("On 4 twins of `paper-null`") and "On 4 twins of `realistic-effects`" in text
     assert study_source(None, "studies/x", "sweeps/x.yaml", "an hour") == (
         "**The study's results are missing** (studies/x). Run `.venv/bin/ketamine-nif sweep sweeps/x.yaml` (an hour).")
+    # a chapter's view: how to make it while missing; then how it was made, the table and its sentence
+    assert show_calibration(str(tmp_path / "x"), "sweeps/x.yaml", "an hour") is None
+    assert len(shown_markdown) == 1 and shown_markdown[0].startswith("**The study's results are missing**")
+    (tmp_path / "x").mkdir()
+    results.to_csv(tmp_path / "x" / "results.csv", index=False)
+    assert show_calibration(str(tmp_path / "x"), "sweeps/x.yaml", "an hour").results.shape == results.shape
+    made, table, sentence = shown_markdown[1:]
+    assert made.startswith("Made by `(not recorded)`") and "realistic-effects" in table and sentence.startswith("On 4 twins")
 
 
 def question_twins(estimand, truth, calls, scenario):

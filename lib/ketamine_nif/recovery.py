@@ -549,6 +549,26 @@ def question_display(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def show_calibration(folder: str, sweep_file: str, cost: str):
+    """A chapter's view of a saved calibration study: how it was made, the
+    calibration of the verdicts per scenario and family
+    (:func:`calibration_by_scenario`) and what it says; or, when it has not
+    been run, how to run it (``cost``: its time, in words). Returns the
+    study (None when missing)."""
+    from .contract import Study
+    from .reporting import say, show_table, speaking_for
+    from .sweep import read_saved
+
+    study = read_saved(folder)
+    with speaking_for(Study()):
+        say(study_source(study, folder, sweep_file, cost))
+        if study is not None:
+            table, text = calibration_by_scenario(study.results)
+            show_table(table)
+            say(text)
+    return study
+
+
 def show_study(folder: str, sweep_file: str, cost: str, by: tuple[str, ...] = ("estimand",), error: str = "error",
                explain: bool = True):
     """A chapter's view of a saved study against the truth: how it was made,
