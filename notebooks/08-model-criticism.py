@@ -282,7 +282,9 @@ recovery_study = recovery.show_study(recovery_dir, "sweeps/recovery.yaml", "abou
 # The report calls an effect "supported" when its posterior is nearly sure of
 # the effect's direction, and "ruled out" when it is nearly sure that the
 # effect lies inside the region of practical equivalence (the levels are the
-# decision rule's, `params/analysis.yaml`, as on the summary page). Each
+# decision rule's, `params/analysis.yaml`; the tables of this section judge
+# each estimate alone, as the chapters do, and @tbl-criticism-calibration-answers
+# below judges the summary page's answers to whole questions). Each
 # verdict can be wrong: a null effect called supported, or an effect too large
 # to be negligible called ruled out. @tbl-criticism-calibration counts both
 # in the recovery study, per estimand family, with the power to find the
@@ -307,10 +309,11 @@ if recovery_study is not None:
 # effects on data with assay error, correlated inflammatory markers, dropout
 # that follows depression and the training imbalance. Once it has as many
 # twins per scenario as the recovery study, the summary page reads its false
-# "supported" on `paper-null` and its false "ruled out" on `realistic-effects`
-# beside the verdicts, and withholds a verdict (counts its estimates as
-# inconclusive) in a family where the rule gave it wrongly more often than
-# `max_error_rate` of `params/analysis.yaml` allows.
+# "ruled out" per estimate on `realistic-effects`, and its false "supported"
+# per question on `paper-null` (@tbl-criticism-calibration-answers), beside
+# its answers, and withholds an answer (counts its estimates as
+# inconclusive) that the rule gave wrongly more often than `max_error_rate`
+# of `params/analysis.yaml` allows.
 
 # %%
 #| label: tbl-criticism-calibration-suite

@@ -75,7 +75,8 @@ sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coup
 # is estimated by the share $\hat\pi$ of replicates that gave it, with Monte
 # Carlo standard error $\sqrt{\hat\pi(1-\hat\pi)/R}$ (the bars show 95%
 # Wilson intervals). At $\theta$ = no effect, "supported" is a false alarm,
-# which the rule keeps near 5% (2.5% in each direction), and "ruled out" is
+# which the question's level keeps at or below about 5% over all of its
+# estimates, far less for the one estimate drawn here, and "ruled out" is
 # the right answer; for $\theta$ outside the ROPE, "ruled out" is wrong. The
 # smallest detectable effect is where a logistic regression of "supported" on
 # $\theta$ (on the log scale for ratios) crosses the target probability; its
@@ -132,7 +133,7 @@ else:
 
 # %%
 #| label: fig-design-curves
-#| fig-cap: "Probability that the report's analysis supports an effect (blue) and that it rules the effect out (grey, dashed), against its true size, with 95% Monte Carlo intervals. Dashed line: the target probability; dotted: the 2.5% false-alarm rate in one direction; orange line and band: the smallest detectable effect and its 95% interval."
+#| fig-cap: "Probability that the report's analysis supports an effect (blue) and that it rules the effect out (grey, dashed), against its true size, with 95% Monte Carlo intervals. Dashed line: the target probability; dotted: the false-alarm rate of the planted estimate in one direction at its question's level; orange line and band: the smallest detectable effect and its 95% interval."
 #| fig-alt: "For the ketamine effect on IL-6 and the within-person coupling of IL-1RA with depression: a curve of support rising from near zero at no effect toward one at large effects, and a curve of ruling out that falls as the effect grows."
 if curves:
     detection_curves(curves, smallest, target_power)

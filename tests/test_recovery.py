@@ -224,11 +224,13 @@ def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recover
     assert table.loc[saline, "power"] == 0.5 and table.loc[saline, "power n"] == 4 and pd.isna(table.loc[saline, "false supported"])
     shown, text = calibration_by_scenario(planted, per_question=True)
     assert list(shown.columns[:4]) == ["scenario", "question (estimand)", "twins", "estimates per twin"]
-    assert shown.set_index("question (estimand)").loc[ketamine, "false supported"] == "25.0% ± 21.7 (of 4)"
+    assert shown.set_index("question (estimand)").loc[ketamine, "false supported"] == "25.0% ± 21.7 (of 4), at most 75.1%"
     assert text.startswith("On 4 twins of `planted-effects`, the page's decision rule answered **questions with no effect "
                            f'"supported" more often than 5%** in {ketamine} (25.0%)')
     rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
-    assert rates.loc[ketamine, "false supported"] == 0.25 and rates.loc[saline, "false ruled out"] == 0.25
+    # "supported" per question; "ruled out" per estimate of the family (3 of the 8 estimates outside the ROPE)
+    assert rates.loc[ketamine, "false supported"] == 0.25 and rates.loc[saline, "false ruled out"] == 0.375
+    assert rates.loc[ketamine, "false ruled out"] == 0.375 and pd.isna(rates.loc[saline, "false supported"])
     assert rates.loc[ketamine, "false supported MCSE"] == pytest.approx((0.25 * 0.75 / 4) ** 0.5)
     assert source.startswith("the recovery study (4 twins of `planted-effects`")
     suite.mkdir()
@@ -278,8 +280,31 @@ def test_answer_calibration_compares_the_books_rule_with_each_estimate_alone():
     shown, text = answer_calibration(pd.concat([null, planted]))
     assert shown["rule"].unique().tolist() == ["the book's (bonferroni)", "each estimate alone"]
     rows = shown.set_index(["scenario", "rule"])
-    assert rows.loc[("paper-null", "the book's (bonferroni)"), "false supported"] == "0.0% ± 0.0 (of 4)"
-    assert rows.loc[("paper-null", "each estimate alone"), "false supported"] == "50.0% ± 25.0 (of 4)"
+    assert rows.loc[("paper-null", "the book's (bonferroni)"), "false supported"] == "0.0% ± 0.0 (of 4), at most 52.7%"
+    assert rows.loc[("paper-null", "each estimate alone"), "false supported"] == "50.0% ± 25.0 (of 4), at most 90.2%"
     assert rows.loc[("realistic-effects", "each estimate alone"), "power"] == "100.0% ± 0.0 (of 4)"
     assert text.endswith('answered a question with no effect "supported" in up to 50% of trials (under the book\'s rule at '
                          "most 0%); the adjustment costs up to 50 percentage points of the power to find a planted effect.")
+
+
+def test_question_calibration_judges_each_twins_answer_at_its_questions_level():
+    """At the level's boundary (two estimates: 1 - 0.025/2 = 0.9875), with
+    a twin mixing a null and a planted estimate (false "supported" is
+    measured only where all are null; a supported null beside a planted
+    effect is counted as a null named), a twin whose fits failed (no
+    answer), and two scenarios sharing seeds (told apart)."""
+    import pandas as pd
+
+    from ketamine_nif.estimands import COUPLING_WITHIN
+    from ketamine_nif.recovery import question_calibration, upper_bound
+
+    ketamine, quiet = COUPLING_WITHIN["ketamine"], (0.6, 0.5)
+    null = question_twins(ketamine, 0.0, [((0.9876, 0.1), quiet), ((0.9874, 0.1), quiet), (quiet, quiet)], "a")
+    mixed = question_twins(ketamine, 0.0, [((0.999, 0.1), (0.999, 0.1)), (quiet, (0.999, 0.1))], "b")
+    mixed.loc[mixed.index[1::2], "truth"] = 3.0  # each twin: its first estimate null, its second planted
+    failed = question_twins(ketamine, 0.0, [(quiet, quiet)], "a").assign(seed=9, converged=False)
+    table = question_calibration(pd.concat([null, mixed, failed])).iloc[0]
+    assert (table["twins"], table["unanswered"], table["false supported n"]) == (6, 1, 3)
+    assert table["false supported"] == pytest.approx(1 / 3)  # 0.9876 answers it, 0.9874 does not
+    assert (table["power"], table["power n"], table["null named"]) == (1.0, 2, 0.5)  # twin 1 names its null estimate too
+    assert upper_bound(0, 100) == pytest.approx(1 - 0.05 ** (1 / 100)) and upper_bound(3, 3) == 1.0

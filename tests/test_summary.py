@@ -58,6 +58,15 @@ def test_answers_and_key_estimates():
     assert summary.answer(q) == "An effect is supported for 1 of 3 (B at day3); ruled out for 1 and inconclusive for 1."
     # a question of 3 asks each estimate for P(direction) 1 - 0.025 / 3 (Bonferroni): 0.99 alone is short of it
     assert summary.question_level(3) == pytest.approx(1 - 0.025 / 3) and summary.question_level(1) == 0.975
+    for n in (2, 7, 21):  # just above the level supports the question, just below does not
+        level = 1 - 0.025 / n
+        for shift, expected in ((1e-4, "supported"), (-1e-4, "inconclusive")):
+            table = rows(("A", "24h", 1.4, level + shift, 0.02, True), *[(m, "24h", 1.0, 0.6, 0.5, True) for m in "BCDEFGHIJKLMNOPQRSTUV"[:n - 1]])
+            assert summary.overall_category(question(table).rows) == expected, (n, shift)
+    # n counts the reliable estimates with probabilities: an unreliable one and one without probabilities do not count
+    table = rows(("A", "24h", 1.4, 0.988, 0.02, True), ("B", "24h", 1.0, 0.6, 0.5, True),
+                 ("C", "24h", 1.0, 0.6, 0.5, False), ("D", "24h", 1.0, np.nan, np.nan, True))
+    assert summary.overall_category(question(table).rows) == "supported"  # n = 2: 0.988 >= 0.9875
     q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "day3", 1.4, 0.99, 0.02, True), ("C", "24h", 0.8, 0.1, 0.5, True)))
     assert summary.overall_category(q.rows) == "inconclusive" and q.counts["supported"] == 0
     assert summary.answer(q) == ("No effect is supported; one of practical size is ruled out for 1 of 3, the rest are inconclusive. "
@@ -213,13 +222,16 @@ def test_every_number_on_the_summary_page_equals_its_estimate(built_book):
         converged = source["converged"].astype(str).str.lower() == "true"
         direction = np.maximum(source["p_positive"], 1 - source["p_positive"])
         ruled = converged & (source["p_rope"] >= 0.95)
-        supported = converged & ~ruled & (direction >= 0.975)
         unclassified = converged & source["p_rope"].isna() & source["p_positive"].isna()  # no posterior probabilities
         reliable = int(converged.sum())
+        # one of a question's n classified estimates supports it at 1 - 0.025/n (Bonferroni), 0.975 alone
+        classified = reliable - int(unclassified.sum())
+        level = 1 - 0.025 / classified if classified > 1 else 0.975
+        supported = converged & ~ruled & (direction >= level)
         expected = ("unreliable" if reliable == 0 else "supported" if supported.any() else
                     "ruled out" if ruled.sum() == reliable else "not classified" if unclassified.sum() == reliable else "inconclusive")
         assert _text(category_cell) == expected
-        counts = {len(source), reliable, int(ruled.sum()), int(supported.sum()), int(unclassified.sum()),
+        counts = {len(source), reliable, int(ruled.sum()), int(supported.sum()), int(unclassified.sum()), classified,
                   reliable - int(ruled.sum()) - int(supported.sum()) - int(unclassified.sum()), len(source) - reliable}
         numbers = {int(n) for n in re.findall(r"\b\d+\b", re.sub(r"\(.*?\)|\d+\.\d+", "", _text(answer_cell)))}
         assert numbers <= counts, (_text(answer_cell), counts)
@@ -258,8 +270,8 @@ def test_verdicts_carry_their_measured_error_rates():
     madrs = question(rows(("MADRS", "24h", -7, 0.0, 0.0, True), estimand="madrs_change_difference"))
     line = summary.summary_markdown([supported], rates).splitlines()[2]
     assert "**supported** (given wrongly in 2.1% ± 0.5 of simulated trials with no effect)" in line
-    assert ("**ruled out** (given wrongly in 0.0% ± 0.0 of simulated trials with an effect too large to be negligible)"
-            in summary.summary_markdown([ruled], rates))
+    assert ("**ruled out** (given wrongly to 0.0% ± 0.0 of the estimates with an effect too large to be negligible, on "
+            "simulated trials)" in summary.summary_markdown([ruled], rates))
     assert summary.summary_markdown([inconclusive], rates) == summary.summary_markdown([inconclusive])
     assert summary.summary_markdown([madrs], rates) == summary.summary_markdown([madrs])  # no null MADRS effect was measured
     by_subgroup = rows(("IL-6", "24h", 1.234, 0.99, 0.0, True)).assign(subgroup="BMI < 25")
@@ -290,9 +302,9 @@ def test_a_verdict_measured_to_be_wrong_too_often_is_withheld():
                           ("BDNF", "24h", 1.05, 0.7, 0.5, True)))
     at_limit = question(rows(("IL-6", "24h", 2.0, 0.99, 0.0, True), estimand="coupling_within_ketamine"))
     support_reason = summary.withheld_reason(summary.SUPPORT, supported, rates)
-    assert support_reason == ('The answer "supported" is withheld here: on simulated trials it was given in 8.0% ± 2.0 of '
-                              "simulated trials with no effect, more than the 5% the report accepts, so those estimates count "
-                              "as inconclusive.")
+    assert support_reason == ('The answer "supported" is withheld here: the rule gave it wrongly in 8.0% ± 2.0 of simulated '
+                              "trials with no effect, more than the 5% the report accepts, so those estimates count as "
+                              "inconclusive.")
     line = summary.summary_markdown([supported], rates).splitlines()[2]
     assert "| *inconclusive* (withheld: supported, given wrongly in 8.0% ± 2.0) |" in line
     assert f"Inconclusive: no effect is supported, but one of practical size cannot be ruled out. {support_reason} |" in line
@@ -300,7 +312,7 @@ def test_a_verdict_measured_to_be_wrong_too_often_is_withheld():
     # a question with both verdicts: each is withheld on its own (no Monte Carlo error: none shown)
     shown, reasons = summary.withhold(mixed, rates)
     assert list(reasons) == ["supported", "ruled out"] and shown.counts["inconclusive"] == 3
-    assert "it was given in 12.0% of simulated trials with an effect too large to be negligible" in reasons["ruled out"]
+    assert "gave it wrongly to 12.0% of the estimates with an effect too large to be negligible" in reasons["ruled out"]
     assert mixed.counts["supported"] == 1  # the question itself is untouched
     frame = summary.summary_frame([supported, mixed, at_limit], rates)
     assert frame["withheld"].tolist() == ["supported", "supported, ruled out", ""]

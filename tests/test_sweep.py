@@ -159,7 +159,7 @@ def test_planted_scenario_plants_exactly_the_requested_effect():
 
 
 def synthetic_results(estimand: str, sizes, power, replicates: int, seed: int = 1) -> pd.DataFrame:
-    """Replicates whose P(direction) crosses 0.975 with the given probability per size."""
+    """Replicates whose P(direction) crosses its question's level (0.999 against 0.6) with the given probability per size."""
     rng = np.random.default_rng(seed)
     rows = []
     for size, p in zip(sizes, power, strict=True):
@@ -196,6 +196,10 @@ def test_detection_curve_applies_the_summary_pages_verdicts():
               seconds=1.0, max_r_hat=1.0, divergences=0)
     judged = design.verdicts(results)
     assert design.question_size(COUPLING_WITHIN["ketamine"]) == 7 and design.question_size(NIF_CHANGE_RATIO) == 21
+    assert design.question_size("madrs_change_difference") == 3  # the outcome alone, at three visits
+    boundary = results.iloc[:1].assign(p_positive=0.998)  # above 1 - 0.025/7, below 1 - 0.025/21
+    assert design.verdicts(boundary)["found"].item()
+    assert not design.verdicts(boundary.assign(estimand=NIF_CHANGE_RATIO))["found"].item()
     assert list(judged["found"]) == [True, False, False, False, False, False]
     assert list(judged["ruled_out"]) == [False, False, True, False, True, False]
     assert judged["verdict"].iloc[-1] == "inconclusive"

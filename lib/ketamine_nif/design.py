@@ -2,8 +2,8 @@
 
 One replicate (:func:`detection_replicate`) simulates a twin of the trial with
 one effect planted at a chosen size, fits the report's own model and applies
-the summary page's decision rule (:func:`ketamine_nif.summary.classify`) to
-the planted estimate: *supported* when the posterior probability of its
+the summary page's decision rule (:func:`ketamine_nif.summary.classify` and
+:func:`ketamine_nif.summary.question_categories`) to the planted estimate: *supported* when the posterior probability of its
 direction reaches the level of its question on the summary page (0.975
 Bonferroni-adjusted over the question's estimates,
 :func:`ketamine_nif.summary.question_level`) and the fit passed the
@@ -141,13 +141,16 @@ def detection_replicate(*, seed: int, estimand: str, effect: float, marker: str,
 
 def question_size(estimand: str, scenario: str = "paper-null") -> int:
     """How many estimates the summary page's question of ``estimand`` rests
-    on in the book fitted to a twin of ``scenario``: one per marker, and per
-    post-infusion visit for an estimand of one visit."""
+    on in the book fitted to a twin of ``scenario``: one per marker (one in
+    all for an estimand of the outcome alone), and per post-infusion visit
+    for an estimand of one visit. For the design studies' estimands of the
+    whole sample, not subgroups."""
     from .estimands import lookup
     from .twin import load_scenario
 
-    design = load_scenario(scenario)
-    return len(design["markers"]) * (len(design["schedule"]) - 1 if lookup(estimand).per_visit else 1)
+    design, entry = load_scenario(scenario), lookup(estimand)
+    markers = 1 if entry.needs == "outcome change" else len(design["markers"])
+    return markers * (len(design["schedule"]) - 1 if entry.per_visit else 1)
 
 
 def verdicts(results: pd.DataFrame) -> pd.DataFrame:

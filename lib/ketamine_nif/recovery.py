@@ -138,8 +138,8 @@ def _clustered(values: pd.Series, seeds: pd.Series) -> tuple[float, float]:
 
 def verdicts_against_truth(results: pd.DataFrame) -> pd.DataFrame:
     """A study's results (estimates joined to the truth, with ``seed``) with
-    the report's verdict of each estimate (:func:`ketamine_nif.summary.classify`,
-    the summary page's decision rule), its family, and what the truth was:
+    the report's verdict of each estimate judged alone
+    (:func:`ketamine_nif.summary.classify`), its family, and what the truth was:
     ``null`` (no effect), ``outside_rope`` (an effect too large to call
     negligible) and ``upward`` (its direction)."""
     out = results.copy()
@@ -188,26 +188,37 @@ def question_calibration(results: pd.DataFrame, multiplicity: str | None = None)
     :func:`ketamine_nif.summary.question_categories`) is wrong on twins like
     these: false "supported" among the twins in which none of its
     estimates has an effect, false "ruled out" among those in which one has
-    an effect too large to be negligible, and power (supported through a
-    planted effect, in its direction) among those with a planted effect;
-    each with its Monte Carlo error (twins are independent) and the number
-    of twins it rests on. NaN where no twin had such a question.
+    an effect too large to be negligible, power (supported through a
+    planted effect, in its direction) among those with a planted effect,
+    and among those the share in which a null estimate was supported too
+    (``null named``: the answer is right, but the page names a wrong
+    estimate among its supported ones); each with its Monte Carlo error
+    (twins are independent) and the number of twins it rests on. Twins are
+    told apart by scenario and seed; those in which every fit failed get
+    no answer on the page and are left out (``unanswered``). NaN where no
+    twin had such a question.
     ``multiplicity``: the question's level (the book's setting unless given)."""
     judged = verdicts_against_truth(results)
+    twin_keys = [k for k in ("scenario", "seed") if k in judged]
     rows = []
     for estimand, g in judged.groupby("estimand", sort=False):
         twins = []
-        for _, twin in g.groupby("seed"):
+        for _, twin in g.groupby(twin_keys):
             judged_twin = question_categories(twin.assign(category=twin["verdict"]), multiplicity)
             supported = judged_twin["category"] == SUPPORTED
             twins.append({"answer": overall_category(judged_twin), "null": twin["null"].all(),
                           "outside": twin["outside_rope"].any(), "estimates": len(twin),
-                          "found": (supported & twin["supported_in_direction"] & ~twin["null"]).any()})
+                          "found": (supported & twin["supported_in_direction"] & ~twin["null"]).any(),
+                          "null supported": (supported & twin["null"]).any()})
         twins = pd.DataFrame(twins)
-        row = {"estimand": estimand, "twins": len(twins), "estimates per twin": int(twins["estimates"].median())}
+        answered = twins[twins["answer"] != UNRELIABLE]  # a twin whose fits all failed gets no answer on the page
+        row = {"estimand": estimand, "twins": len(twins), "unanswered": len(twins) - len(answered),
+               "estimates per twin": int(twins["estimates"].median())}
+        twins = answered
         for column, values, among in (("false supported", twins["answer"] == SUPPORTED, twins["null"]),
                                       ("false ruled out", twins["answer"] == RULED_OUT, twins["outside"]),
-                                      ("power", twins["found"], ~twins["null"])):
+                                      ("power", twins["found"], ~twins["null"]),
+                                      ("null named", twins["null supported"], ~twins["null"])):
             chosen = values[among].astype(float)
             n = len(chosen)
             row[column] = float(chosen.mean()) if n else float("nan")
@@ -286,9 +297,11 @@ NULL_SCENARIO, REALISTIC_SCENARIO = "paper-null", "realistic-effects"  # the cal
 
 def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: str = RECOVERY_DIR,
                         madrs_dir: str = CALIBRATION_MADRS_DIR) -> tuple[pd.DataFrame | None, str]:
-    """How often the summary page's answer to each question (index:
-    estimand) is wrong (:func:`question_calibration`), with Monte Carlo
-    errors, and where it comes from, in words: from the calibration suite
+    """How often the summary page's rule gives each question's (index:
+    estimand) answers wrongly, with Monte Carlo errors: the answer
+    "supported" per question (:func:`question_calibration`), "ruled out" per
+    estimate of its family (:func:`calibration_table`); and where they come
+    from, in words: from the calibration suite
     (false "supported" on ``paper-null`` twins, false "ruled out" on
     ``realistic-effects`` twins) once it has as many twins per scenario as
     the recovery study, until then from the recovery study (twins of
@@ -305,20 +318,32 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
     twins = (suite.results.groupby("scenario")["seed"].nunique() if suite is not None else pd.Series(dtype=int))
     enough = recovery_study.results["seed"].nunique() if recovery_study is not None else 1  # a suite under way must catch up
     if all(twins.get(s, 0) >= enough for s in (NULL_SCENARIO, REALISTIC_SCENARIO)):
-        by = {scenario: question_calibration(g).set_index("estimand") for scenario, g in suite.results.groupby("scenario")}
-        null, realistic = by[NULL_SCENARIO], by[REALISTIC_SCENARIO]
-        rates = null[columns[:2]].join(realistic[columns[2:]], how="outer")
+        by = dict(tuple(suite.results.groupby("scenario")))
+        null = question_calibration(by[NULL_SCENARIO]).set_index("estimand")
+        realistic = _ruled_out_per_estimate(by[REALISTIC_SCENARIO], columns[2:])
+        rates = null[columns[:2]].join(realistic, how="outer")
         source = (f"the calibration suite ({int(null['twins'].max())} twins of `{NULL_SCENARIO}` and "
-                  f"{int(realistic['twins'].max())} of `{REALISTIC_SCENARIO}`, {suite.progress})")
+                  f"{by[REALISTIC_SCENARIO]['seed'].nunique()} of `{REALISTIC_SCENARIO}`, {suite.progress})")
         enough = int(twins[[NULL_SCENARIO, REALISTIC_SCENARIO]].min())  # a companion as large as the suite
     elif recovery_study is None:
         return None, ""
     else:
         table = question_calibration(recovery_study.results).set_index("estimand")
+        table = table[columns[:2]].join(_ruled_out_per_estimate(recovery_study.results, columns[2:]), how="outer")
         scenarios = ", ".join(f"`{s}`" for s in recovery_study.results["scenario"].unique())
-        rates, source = table[columns], (f"the recovery study ({int(table['twins'].max())} twins of {scenarios}, kinder than "
+        rates, source = table[columns], (f"the recovery study ({recovery_study.results['seed'].nunique()} twins of {scenarios}, kinder than "
                                          "real blood data; the calibration suite has not been run that far)")
     return _fill_false_supported(rates, source, read_saved(madrs_dir), enough, columns[:2])
+
+
+def _ruled_out_per_estimate(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """False "ruled out" per estimate (:func:`calibration_table`, by family)
+    for each estimand of ``results``: the page counts ruled-out estimates,
+    and a question is answered ruled out only when all of them are."""
+    table = calibration_table(results).set_index("family")
+    estimands = list(results["estimand"].unique())
+    return pd.DataFrame([table.loc[lookup(e).family, columns].to_numpy() for e in estimands], columns=columns,
+                        index=pd.Index(estimands, name="estimand"))
 
 
 def _fill_false_supported(rates, source, study, enough, columns):
@@ -540,12 +565,26 @@ def answer_calibration(results: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return shown, text
 
 
+def upper_bound(errors: int, trials: int, level: float = 0.95) -> float:
+    """The exact (Clopper-Pearson) one-sided upper confidence bound of a
+    rate seen ``errors`` times in ``trials``: what 0 of 100 still allows."""
+    from scipy import stats
+
+    return 1.0 if errors >= trials else float(stats.beta.ppf(level, errors + 1, trials - errors))
+
+
 def question_display(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`question_calibration` for a reader: each rate as a percentage
-    with its Monte Carlo error and the number of twins it rests on."""
+    with its Monte Carlo error and the number of twins it rests on; the
+    error rates also with their 95% upper bound (0 of 100 is not 0%)."""
     shown = table[["estimand", "twins", "estimates per twin"]].rename(columns={"estimand": "question (estimand)"})
-    for column in RATES[1:]:
-        shown[column] = [_rate_cell(row, column) for _, row in table.iterrows()]
+    for column in (*RATES[1:], "null named"):
+        cells = [_rate_cell(row, column) for _, row in table.iterrows()]
+        if column.startswith("false"):
+            cells = [cell if cell == "-" else
+                     f"{cell}, at most {100 * upper_bound(round(row[column] * row[f'{column} n']), int(row[f'{column} n'])):.1f}%"
+                     for cell, (_, row) in zip(cells, table.iterrows(), strict=True)]
+        shown[column] = cells
     return shown
 
 

@@ -13,8 +13,10 @@ adjustment (Ratitch, O'Kelly and Tosiello 2013, *Pharmaceutical Statistics*
 ``d``, the adjusted difference is ``d + delta_t * m_t - delta_r * m_r`` draw by
 draw (``m``: the arms' missing shares at that visit, among participants with a
 baseline rating), exact for the expected completed-data mean of a linear
-model. The *tipping point* is the smallest ``delta`` at which the summary
-page's verdict on the difference changes.
+model. The *tipping point* is the smallest ``delta`` at which the verdict
+of the decision rule on that visit's difference, judged alone (P(direction)
+at the detection level), changes; the summary page, which answers for all
+visits at once, asks each for more (:func:`ketamine_nif.summary.question_level`).
 """
 
 from __future__ import annotations

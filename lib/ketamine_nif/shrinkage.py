@@ -6,7 +6,7 @@ Each effect's estimate is taken as normal around its true value with the
 standard error the data give it (``se``: one per effect; effects of one marker
 share a ``group``). For a prior structure, the exact posterior of every effect
 is computed on a grid (the shared scale, where there is one, integrated out on
-a grid too), and the verdicts of the book's decision rule are read off:
+a grid too), and the verdicts of the book's decision rule, each estimate judged alone, are read off:
 "supported" when P(direction) >= 0.975, "ruled out" when P(inside the ROPE)
 >= 0.95. Repeating this over simulated estimates gives, for each structure,
 how often a null effect is called supported, how often a real effect just

@@ -373,19 +373,20 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-# per verdict: its column of the rates, and the simulated trials in which it is wrong
-MEASURED = {SUPPORT: ("false supported", "simulated trials with no effect"),
-            RULED: ("false ruled out", "simulated trials with an effect too large to be negligible")}
+# per verdict: its column of the rates, and how often it was given wrongly: the answer "supported" per
+# question (in simulated trials with no effect), "ruled out" per estimate (the page counts ruled-out estimates)
+MEASURED = {SUPPORT: ("false supported", "in {rate} of simulated trials with no effect"),
+            RULED: ("false ruled out", "to {rate} of the estimates with an effect too large to be negligible, on simulated trials")}
 MAX_ERROR_RATE = load_analysis().max_error_rate  # the largest share of trials in which a question may be answered wrongly before that answer is withheld
 WITHHELD = "withheld"
 
 
 def _measured(category: str, question: Question, rates: pd.DataFrame | None) -> tuple[float, float] | None:
-    """The share of simulated trials in which the page answered the
-    question ``category`` wrongly (supported with no effect, ruled out with
-    an effect too large to be negligible) and its Monte Carlo error
-    (``rates``: :func:`ketamine_nif.recovery.verdict_error_rates`, by
-    estimand); None where none was measured: the studies fit the book's main
+    """How often the rule gave the question's ``category`` wrongly on
+    simulated trials (the answer "supported" in trials with no effect; "ruled
+    out" to estimates with an effect too large to be negligible) and its
+    Monte Carlo error (``rates``: :func:`ketamine_nif.recovery.verdict_error_rates`,
+    by estimand); None where none was measured: the studies fit the book's main
     models to the whole sample, so subgroup questions and a chapter's
     variants (another model) get none."""
     whole = (question.rows["subgroup"].astype(str) == ALL_PARTICIPANTS).all() if "subgroup" in question.rows else True
@@ -408,7 +409,7 @@ def measured_error(category: str, question: Question, rates: pd.DataFrame | None
     measured = _measured(category, question, rates)
     if measured is None:
         return ""
-    return f" (given wrongly in {_rate(measured)} of {MEASURED[category][1]})"
+    return f" (given wrongly {MEASURED[category][1].format(rate=_rate(measured))})"
 
 
 def withheld_reason(category: str, question: Question, rates: pd.DataFrame | None) -> str:
@@ -420,8 +421,8 @@ def withheld_reason(category: str, question: Question, rates: pd.DataFrame | Non
     measured = _measured(category, question, rates)
     if measured is None or measured[0] <= MAX_ERROR_RATE:
         return ""
-    return (f"The answer \"{category}\" is withheld here: on simulated trials it was given in {_rate(measured)} of "
-            f"{MEASURED[category][1]}, more than the {100 * MAX_ERROR_RATE:.0f}% the report accepts, so those estimates count as {INCONCLUSIVE}.")
+    return (f"The answer \"{category}\" is withheld here: the rule gave it wrongly {MEASURED[category][1].format(rate=_rate(measured))}, "
+            f"more than the {100 * MAX_ERROR_RATE:.0f}% the report accepts, so those estimates count as {INCONCLUSIVE}.")
 
 
 def withhold(question: Question, rates: pd.DataFrame | None) -> tuple[Question, dict[str, str]]:
@@ -488,11 +489,11 @@ def error_rates_text(source: str) -> str:
     mean (''  without them)."""
     if not source:
         return ""
-    return (f"**Measured error rates.** Beside each supported or ruled-out answer is how often this page gave that "
-            f"answer to the same question wrongly on simulated trials like this one, from {source}: supported when no "
-            "estimate of the question had an effect, or ruled out when one of them had an effect too large to be "
-            "negligible ([model criticism](08-model-criticism.ipynb#sec-criticism-calibration)). An answer given wrongly "
-            f"in more than {100 * MAX_ERROR_RATE:.0f}% of those trials is withheld: its estimates count as inconclusive.\n\n")
+    return (f"**Measured error rates.** Beside each supported or ruled-out answer is how often the rule gave it wrongly "
+            f"on simulated trials like this one, from {source}: the answer supported to the same question when none of "
+            "its estimates had an effect, and ruled out to an estimate with an effect too large to be negligible "
+            "([model criticism](08-model-criticism.ipynb#sec-criticism-calibration)). An answer given wrongly more "
+            f"often than {100 * MAX_ERROR_RATE:.0f}% is withheld: its estimates count as inconclusive.\n\n")
 
 
 def missing_text(chapters: list[ChapterResults], planned: dict[str, str]) -> str:
@@ -528,7 +529,7 @@ def thresholds_text() -> str:
         f"practical size is ruled out; **supported** when the probability of its direction is at least {SUPPORTED:g} "
         f"(its 95% interval excludes no effect)"
         + ("" if MULTIPLICITY == "none" else
-           f", and, since one supported estimate answers a question, at least 1 - {1 - SUPPORTED:.3g}/n for one of a "
+           f", and, since one supported estimate answers a question, at least 1 - {1 - SUPPORTED:.3g}/n for each of a "
            "question's n estimates (see *Multiplicity* below)")
         + "; *inconclusive* otherwise. Estimates from fits that failed the "
         "convergence checks are *unreliable* and are never counted as findings. A question is supported when any of "

@@ -7,9 +7,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..design import TARGET_POWER
+from ..design import TARGET_POWER, question_size
 from ..estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
-from ..estimates import DETECTION
+from ..summary import question_level
 from . import BLUE, FIGURE_WIDTH, GREY, ORANGE
 
 TITLES = {NIF_CHANGE_RATIO: "ketamine effect on the level", COUPLING_WITHIN["ketamine"]: "within-person coupling, ketamine arm"}
@@ -17,7 +17,6 @@ LABELS = {
     NIF_CHANGE_RATIO: "true ketamine/saline ratio of change",
     COUPLING_WITHIN["ketamine"]: "true coupling (MADRS points per doubling)",
 }
-FALSE_ALARM = 1 - DETECTION  # the decision rule's false-alarm rate in one direction, drawn for reference
 
 
 def _share(ax, x, curve: pd.DataFrame, column: str, **style) -> None:
@@ -39,7 +38,8 @@ def detection_curves(curves: dict[str, pd.DataFrame], smallest: dict[str, dict],
         if "ruled_out" in curve:
             _share(ax, x, curve, "ruled_out", color=GREY, ls="--", label="ruled out")
         ax.axhline(target, color=GREY, lw=0.8, ls="--")
-        ax.axhline(FALSE_ALARM, color=GREY, lw=0.6, ls=":")
+        # the planted estimate's false-alarm rate in one direction at its question's level, for reference
+        ax.axhline(1 - question_level(question_size(estimand)), color=GREY, lw=0.6, ls=":")
         best = smallest.get(estimand, {})
         if np.isfinite(best.get("effect", np.nan)):
             ax.axvspan(best["low"], best["high"], color=ORANGE, alpha=0.2, lw=0)
