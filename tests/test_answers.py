@@ -79,6 +79,7 @@ def test_multiplicity_of_supported_and_ruled_out_answers(monkeypatch):
     assert "classifies 12 reliable estimates" in text and "must reach P(direction) 1 - 0.025/n instead of 0.975 (Bonferroni" in text
     assert "a question of 21 independent null estimates would be answered supported in up to about 66% of trials" in text
     assert "(here 1 estimate supports its question)" in text
+    assert "with its 2 questions and no effect anywhere, some question could be answered supported in up to about 10%" in text
     monkeypatch.setattr(summary, "MULTIPLICITY", "none")
     assert summary.question_level(10) == 0.975
     alone = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.3, 0.1, 0.99 if m == "A" else 0.6, 0.2) for m in "ABCDEFGHIJ"]))

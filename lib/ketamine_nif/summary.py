@@ -356,7 +356,9 @@ def multiplicity_text(qs: list[Question]) -> str:
                    "of trials ([model criticism](08-model-criticism.ipynb#sec-criticism-calibration) measures both). "
                    f"The chapters judge each estimate alone, at {SUPPORTED:g}; the answers here name the estimates that "
                    f"reach that level but not their question's (here {supported} estimate{'' if supported == 1 else 's'} "
-                   f"{'supports its question' if supported == 1 else 'support their questions'}).")
+                   f"{'supports its question' if supported == 1 else 'support their questions'}). The level holds per "
+                   f"question, not for the page: with its {len(qs)} questions and no effect anywhere, some question "
+                   f"could be answered supported in up to about {100 * min(1.0, len(qs) * FALSE_SUPPORT):.0f}% of trials.")
     return (
         f"**Multiplicity.** This page classifies {reliable} reliable estimates. A question counts as supported when any "
         f"of its estimates is, so its answer rests on all of them (the column *rests on*). {support} A ruled-out answer "
