@@ -64,7 +64,26 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return self.returncode not in (0, None) or "Traceback (most recent call last)" in self.output
+        output = KERNEL_SHUTDOWN_NOISE.sub("", self.output)
+        return self.returncode not in (0, None) or "Traceback (most recent call last)" in output
+
+
+# ipykernel's shutdown race (ipython/ipykernel#1518, not in 7.4.0): after the last cell has run, the kernel may log
+# a traceback from publishing its idle status on a socket already closed; the notebook had finished, so that
+# traceback is not the command's failure (any other traceback still is)
+KERNEL_SHUTDOWN_NOISE = re.compile(
+    r"ERROR:tornado\.general:Uncaught exception in ZMQStream callback\n.*?zmq\.error\.ZMQError: Socket operation on non-socket",
+    re.S)
+
+
+def test_a_traceback_fails_a_command_but_the_kernels_shutdown_race_does_not():
+    shutdown = ("Executing: 100%\nERROR:tornado.general:Uncaught exception in ZMQStream callback\nTraceback (most recent "
+                "call last):\n  File \"ipykernel/kernelbase.py\", line 409, in process_control\n"
+                "zmq.error.ZMQError: Socket operation on non-socket\n")
+    assert not Outcome("x", "x", 0, shutdown).failed
+    assert Outcome("x", "x", 0, "Traceback (most recent call last):\nValueError: bad\n" + shutdown).failed
+    assert Outcome("x", "x", 0, shutdown + "Traceback (most recent call last):\nValueError: bad\n").failed
+    assert Outcome("x", "x", 1, "").failed and not Outcome("x", "x", None, "").failed
 
 
 def commands(markdown: str) -> list[str]:
