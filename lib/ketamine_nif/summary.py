@@ -379,7 +379,7 @@ def _cell(text: str) -> str:
 # question (in simulated trials with no effect), "ruled out" per estimate (the page counts ruled-out estimates)
 MEASURED = {SUPPORT: ("false supported", "in {rate} of simulated trials with no effect"),
             RULED: ("false ruled out", "to {rate} of the estimates with an effect too large to be negligible, on simulated trials")}
-MAX_ERROR_RATE = load_analysis().max_error_rate  # the largest share of trials in which a question may be answered wrongly before that answer is withheld
+MAX_ERROR_RATE = load_analysis().max_error_rate  # the largest measured error rate of an answer (as in MEASURED) before it is withheld
 WITHHELD = "withheld"
 
 
@@ -416,10 +416,11 @@ def measured_error(category: str, question: Question, rates: pd.DataFrame | None
 
 def withheld_reason(category: str, question: Question, rates: pd.DataFrame | None) -> str:
     """Why the summary withholds the answer ``category`` of a question, in
-    one sentence: on simulated trials the page gave it wrongly in more than
-    ``max_error_rate`` (``params/analysis.yaml``; the measured share itself,
-    not a bound on it) of the trials in which it is wrong; '' when the
-    answer stands or no rate was measured for it."""
+    one sentence: on simulated trials the rule gave it wrongly more often
+    than ``max_error_rate`` (``params/analysis.yaml``; the measured share
+    itself, not a bound on it), per question for "supported" and per
+    estimate for "ruled out" (:data:`MEASURED`); '' when the answer stands
+    or no rate was measured for it."""
     measured = _measured(category, question, rates)
     if measured is None or measured[0] <= MAX_ERROR_RATE:
         return ""
