@@ -42,6 +42,40 @@ def test_categories_follow_the_stated_thresholds():
     assert summary.RULED_OUT == 0.95 and summary.SUPPORTED == 0.975
 
 
+
+def test_verdicts_within_monte_carlo_error_of_their_level_are_named():
+    """A probability counted from draws has a Monte Carlo error: an estimate
+    within 2 SEs of its level (SE sqrt(level (1 - level) / ESS)) is named,
+    since more draws could flip its verdict; one clear of it is not."""
+    level = summary.question_level(21)  # 0.99881
+    se = np.sqrt(level * (1 - level) / 3000)  # 0.00063 at 3,000 effective draws
+    nulls = [(m, "24h", 1.0, 0.6, 0.5, True) for m in "CDEFGHIJKLMNOPQRST"]  # 21 with A, B and V
+    table = rows(("A", "24h", 1.4, level + 1.5 * se, 0.0, True), ("B", "24h", 1.3, level - 1.5 * se, 0.0, True),
+                 ("V", "24h", 1.0, 0.6, 0.95 + 1.5 * np.sqrt(0.95 * 0.05 / 3000), True), *nulls).assign(ess_bulk=3000.0)
+    near = summary.near_level(question(table).rows)
+    assert list(near["marker"]) == ["A", "B", "V"] and list(near["probability"]) == ["P(direction)"] * 2 + ["P(ROPE)"]
+    assert near["se"].iloc[0] == pytest.approx(se) and near["level"].iloc[2] == 0.95
+    q = question(table)
+    assert summary.overall_category(q.rows) == "supported"  # A is over the level, so the question is supported
+    assert summary.answer(q).endswith(
+        "Within Monte Carlo error of the level (2 SEs or fewer), so more draws could change their verdicts: "
+        f"A at 24h (P(direction) {level + 1.5 * se:.4f} against 0.9988, SE 0.0006); B at 24h (P(direction) "
+        f"{level - 1.5 * se:.4f} against 0.9988, SE 0.0006); V at 24h (P(ROPE) 0.9560 against 0.9500, SE 0.0040).")
+    # 2.5 SEs away, all draws on one side with enough of them, an unreliable fit, or no ESS (a frequentist row): not named
+    table = rows(("A", "24h", 1.4, level + 2.5 * se, 0.0, True), ("B", "24h", 1.3, 1.0, 0.0, True),
+                 ("V", "24h", 1.3, level, 0.0, False), ("W", "24h", 1.3, level, 0.95, True), *nulls).assign(ess_bulk=3000.0)
+    table.loc[table["marker"] == "W", "ess_bulk"] = np.nan
+    table.loc[table["marker"] == "B", "ess_bulk"] = 3400.0
+    assert summary.near_level(question(table).rows).empty
+    # all draws on one side clear a question of 21's level by 2 SEs only from 3,357 effective draws (4 L / (1 - L))
+    assert summary.draws_to_resolve(level) == 3357
+    table.loc[table["marker"] == "B", "ess_bulk"] = 3300.0
+    assert list(summary.near_level(question(table).rows)["marker"]) == ["B"]
+    table.loc[table["marker"] == "B", "ess_bulk"] = 3400.0
+    assert "Monte Carlo" not in summary.answer(question(table))
+    # fewer effective draws widen the window: A at 2.5 SEs of 3,000 is within 2 SEs of 1,000 (as are B and W then)
+    assert list(summary.near_level(question(table.assign(ess_bulk=1000.0)).rows)["marker"]) == ["A", "B", "W"]
+
 def test_an_unconverged_fit_is_never_a_finding():
     q = question(rows(("A", "24h", 1.5, 0.999, 0.0, False), ("B", "24h", 1.0, 0.5, 0.99, False)))
     assert summary.overall_category(q.rows) == "unreliable"
@@ -67,7 +101,7 @@ def test_answers_and_key_estimates():
     table = rows(("A", "24h", 1.4, 0.988, 0.02, True), ("B", "24h", 1.0, 0.6, 0.5, True),
                  ("C", "24h", 1.0, 0.6, 0.5, False), ("D", "24h", 1.0, np.nan, np.nan, True))
     assert summary.overall_category(question(table).rows) == "supported"  # n = 2: 0.988 >= 0.9875
-    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "day3", 1.4, 0.99, 0.02, True), ("C", "24h", 0.8, 0.1, 0.5, True)))
+    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "day3", 1.4, 0.985, 0.02, True), ("C", "24h", 0.8, 0.1, 0.5, True)))
     assert summary.overall_category(q.rows) == "inconclusive" and q.counts["supported"] == 0
     assert summary.answer(q) == ("No effect is supported; one of practical size is ruled out for 1 of 3, the rest are inconclusive. "
                                  "B at day3 reaches the level of a single estimate (P(direction) 0.975) but not the 0.9917 that "

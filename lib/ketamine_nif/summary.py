@@ -187,6 +187,46 @@ def question_categories(rows: pd.DataFrame, multiplicity: str | None = None) -> 
     return rows.assign(category=rows["category"].mask(short, INCONCLUSIVE), short_of_question=short)
 
 
+MONTE_CARLO_SES = 2  # an estimate this many Monte Carlo SEs or fewer from its level is named: more draws could flip it
+
+
+def monte_carlo_se(level: float, ess: pd.Series) -> pd.Series:
+    """The Monte Carlo SE of a posterior probability near ``level`` counted
+    from draws whose effective number is ``ess``: the binomial SE of a share
+    at the level, sqrt(level (1 - level) / ess). The estimates tables carry
+    the bulk ESS of each estimate, which stands in for the ESS of the
+    indicator that the probability counts (in the tails it is usually
+    smaller, so this SE errs on the small side)."""
+    return np.sqrt(level * (1 - level) / pd.to_numeric(ess, errors="coerce"))
+
+
+def draws_to_resolve(level: float) -> int:
+    """The effective draws from which a probability of 1 (every draw on one
+    side) lies more than :data:`MONTE_CARLO_SES` Monte Carlo SEs
+    (:func:`monte_carlo_se`) above ``level``: k² level / (1 - level)."""
+    return int(np.ceil(MONTE_CARLO_SES ** 2 * level / (1 - level)))
+
+
+def near_level(rows: pd.DataFrame, multiplicity: str | None = None) -> pd.DataFrame:
+    """One question's reliable estimates (categories from
+    :func:`question_categories`) whose P(direction) lies within
+    :data:`MONTE_CARLO_SES` Monte Carlo SEs (:func:`monte_carlo_se`) of the
+    question's detection level, or whose P(ROPE) lies that close to the
+    equivalence level: their verdict is decided partly by which draws the
+    sampler happened to make. Columns ``probability``, ``value``, ``level``
+    and ``se`` say which (the detection level first, when both apply)."""
+    level = question_level(classified_count(rows), multiplicity)
+    reliable = rows["category"].isin([SUPPORT, RULED, INCONCLUSIVE])
+    found = []
+    for name, values, at in (("P(direction)", p_direction(rows.assign(p_positive=pd.to_numeric(rows["p_positive"], errors="coerce"))), level),
+                             ("P(ROPE)", pd.to_numeric(rows["p_rope"], errors="coerce"), RULED_OUT)):
+        se = monte_carlo_se(at, rows["ess_bulk"])
+        near = reliable & ((values - at).abs() <= MONTE_CARLO_SES * se)
+        found.append(rows[near].assign(probability=name, value=values[near], level=at, se=se[near]))
+    out = pd.concat(found)
+    return out[~out.index.duplicated()]
+
+
 def overall_category(rows: pd.DataFrame) -> str:
     """The category of a set of estimates (one question, or one marker of it)."""
     categories = set(rows["category"])
@@ -306,6 +346,13 @@ def answer(question: Question) -> str:
         level = question_level(classified_count(rows))
         text += (f" {_some(short)} {'reaches' if len(short) == 1 else 'reach'} the level of a single estimate "
                  f"(P(direction) {SUPPORTED:g}) but not the {level:.4f} that a question of {classified_count(rows)} asks.")
+    near = near_level(rows)
+    if len(near):
+        named = "; ".join(f"{where(r)} ({r['probability']} {r['value']:.4f} against {r['level']:.4f}, SE {r['se']:.4f})"
+                          for _, r in near.head(3).iterrows())
+        text += (f" Within Monte Carlo error of the level ({MONTE_CARLO_SES} SEs or fewer), so more draws could change "
+                 f"{'its verdict' if len(near) == 1 else 'their verdicts'}: {named}"
+                 + (f"; and {len(near) - 3} more." if len(near) > 3 else "."))
     if c[UNRELIABLE]:
         text += f" {c[UNRELIABLE]} more from fits that failed the convergence checks are left out."
     return text
@@ -537,7 +584,14 @@ def thresholds_text() -> str:
         + "; *inconclusive* otherwise. Estimates from fits that failed the "
         "convergence checks are *unreliable* and are never counted as findings. A question is supported when any of "
         "its reliable estimates is, ruled out when all of them are, inconclusive otherwise; its key estimate is the "
-        "estimate of that category with the strongest evidence of an effect (the highest probability of direction)."
+        "estimate of that category with the strongest evidence of an effect (the highest probability of direction). "
+        "Each probability is a share of posterior draws and so carries a Monte Carlo error: an estimate within "
+        f"{MONTE_CARLO_SES} Monte Carlo SEs of its level is named in the answer, since more draws could change its "
+        "verdict"
+        + ("" if MULTIPLICITY == "none" else
+           f" (at a question of 21 estimates, even all draws on one side clear the level by that margin only from about "
+           f"{draws_to_resolve(question_level(21)):,} effective draws)")
+        + "."
     )
 
 
