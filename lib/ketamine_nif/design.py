@@ -167,7 +167,7 @@ def verdicts(results: pd.DataFrame) -> pd.DataFrame:
     from .summary import INCONCLUSIVE, p_direction, question_level
 
     judged = verdicts_against_truth(results if "p_rope" in results else results.assign(p_rope=np.nan))
-    level = judged["estimand"].map(lambda e: question_level(question_size(e)))
+    level = judged["estimand"].map({e: question_level(question_size(e)) for e in judged["estimand"].unique()})
     judged["verdict"] = judged["verdict"].mask((judged["verdict"] == SUPPORTED) & (p_direction(judged) < level), INCONCLUSIVE)
     judged["supported_in_direction"] &= judged["verdict"] == SUPPORTED
     judged["found"] = (judged["verdict"] == SUPPORTED) & (judged["supported_in_direction"] | judged["null"])
