@@ -58,7 +58,7 @@ summary.summary_frame(questions, rates).to_csv(out / "summary.csv", index=False)
 # chapter that explains the model, its checks and the full results.
 
 # %%
-say(summary.thresholds_text())
+say(summary.thresholds_text(questions))
 say(summary.findings_text(questions, rates, rates_source))
 say(summary.missing_text(chapters, summary.missing_planned(jobs)))
 say(summary.uninformed_text(identifiability.assess(dataset)))

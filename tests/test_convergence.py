@@ -26,7 +26,8 @@ def _ar1(rng, phis, chains: int, draws: int) -> np.ndarray:
 
 def _arviz(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ds = xr.Dataset({"v": (("chain", "draw", "scalar"), np.moveaxis(x, 0, -1))})
-    return (az.rhat(ds)["v"].values, az.ess(ds, method="bulk")["v"].values, az.ess(ds, method="tail")["v"].values)
+    return (az.rhat(ds)["v"].values, az.ess(ds, method="bulk")["v"].values, az.ess(ds, method="tail")["v"].values,
+            az.ess(ds, method="mean")["v"].values)
 
 
 def _awkward(rng) -> dict[str, np.ndarray]:
@@ -48,8 +49,8 @@ def _awkward(rng) -> dict[str, np.ndarray]:
 def test_rhat_and_ess_equal_arviz_scalar_by_scalar(case):
     x = _awkward(np.random.default_rng(0))[case]
     expected = _arviz(x)
-    ours = convergence.rhat(x), convergence.ess_bulk(x), convergence.ess_tail(x, validate_ci_prob(None))
-    for label, got, want in zip(("R-hat", "bulk ESS", "tail ESS"), ours, expected, strict=True):
+    ours = convergence.rhat(x), convergence.ess_bulk(x), convergence.ess_tail(x, validate_ci_prob(None)), convergence.ess_mean(x)
+    for label, got, want in zip(("R-hat", "bulk ESS", "tail ESS", "mean ESS"), ours, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-10, equal_nan=True, err_msg=label)
 
 
@@ -74,3 +75,21 @@ def test_diagnose_reports_the_extremes_arviz_finds_and_their_variables():
     assert found.min_ess_tail == pytest.approx(min(tail.values()), rel=1e-12)
     smaller = bulk if min(bulk.values()) <= min(tail.values()) else tail
     assert found.worst["ess"] == min(smaller, key=smaller.get)
+
+
+def test_the_draws_behind_a_probability_are_its_indicators_ess_at_most_the_draws():
+    """``estimates.indicator_ess``: the ESS of the indicator that P(direction)
+    and P(ROPE) count (ArviZ's mean ESS of it), capped at the number of
+    draws; an indicator constant over the draws takes the bulk ESS given."""
+    from ketamine_nif.estimates import indicator_ess
+
+    rng = np.random.default_rng(3)
+    x = 1.0 + _ar1(rng, [0.0, 0.9, 0.0], 4, 1000)  # ratios: the null is 1
+    x[2] = 5.0 + np.abs(x[2])  # every draw above the null, none inside the ROPE
+    out = indicator_ess(x, "nif_change_ratio", (0.9, 1.1), bulk=np.array([3500.0, 300.0, 5000.0]))
+    ds = xr.Dataset({"v": (("chain", "draw", "scalar"), np.moveaxis((x > 1.0).astype(float), 0, -1))})
+    want = np.minimum(az.ess(ds, method="mean")["v"].values[:2], 4000)
+    np.testing.assert_allclose(out["ess_direction"][:2], want, rtol=1e-10)
+    assert out["ess_direction"][1] < 1000 < out["ess_direction"][0] <= 4000  # autocorrelated draws count for fewer
+    assert out["ess_direction"][2] == 4000 and out["ess_rope"][2] == 4000  # constant: the bulk ESS (5,000), at most 4,000 draws
+    assert indicator_ess(x[2:], "nif_change_ratio", (0.9, 1.1), bulk=np.array([2500.0]))["ess_direction"][0] == 2500

@@ -26,7 +26,7 @@ def rows(*specs, estimand="nif_change_ratio") -> pd.DataFrame:
         "ci_low": mean - 0.2, "ci_high": mean + 0.2, "p_positive": pp, "p_rope": pr, "r_hat": 1.0, "ess_bulk": 1000.0,
         "converged": ok,
     } for m, v, mean, pp, pr, ok in specs])
-    return frame[COLUMNS]
+    return frame.reindex(columns=COLUMNS)  # no indicator ESS: the summary falls back on the bulk ESS
 
 
 def question(table: pd.DataFrame, stem: str = "02-x") -> summary.Question:
@@ -45,8 +45,9 @@ def test_categories_follow_the_stated_thresholds():
 
 def test_verdicts_within_monte_carlo_error_of_their_level_are_named():
     """A probability counted from draws has a Monte Carlo error: an estimate
-    within 2 SEs of its level (SE sqrt(level (1 - level) / ESS)) is named,
-    since more draws could flip its verdict; one clear of it is not."""
+    within 2 SEs of its level (SE sqrt(level (1 - level) / ESS), the ESS of
+    the indicator it counts, else the bulk ESS) is named, since more draws
+    could flip its verdict; one clear of it is not."""
     level = summary.question_level(21)  # 0.99881
     se = np.sqrt(level * (1 - level) / 3000)  # 0.00063 at 3,000 effective draws
     nulls = [(m, "24h", 1.0, 0.6, 0.5, True) for m in "CDEFGHIJKLMNOPQRST"]  # 21 with A, B and V
@@ -58,23 +59,39 @@ def test_verdicts_within_monte_carlo_error_of_their_level_are_named():
     q = question(table)
     assert summary.overall_category(q.rows) == "supported"  # A is over the level, so the question is supported
     assert summary.answer(q).endswith(
-        "Within Monte Carlo error of the level (2 SEs or fewer), so more draws could change their verdicts: "
-        f"A at 24h (P(direction) {level + 1.5 * se:.4f} against 0.9988, SE 0.0006); B at 24h (P(direction) "
-        f"{level - 1.5 * se:.4f} against 0.9988, SE 0.0006); V at 24h (P(ROPE) 0.9560 against 0.9500, SE 0.0040).")
+        "3 estimates lie within 2 Monte Carlo SEs of their level, so more draws could change their verdict: "
+        f"A at 24h (P(direction) {level + 1.5 * se:.4f}, over the level 0.9988, Monte Carlo SE 0.0006); B at 24h "
+        f"(P(direction) {level - 1.5 * se:.4f}, under the level 0.9988, Monte Carlo SE 0.0006); V at 24h (P(ROPE) "
+        "0.9560, over the level 0.9500, Monte Carlo SE 0.0040). The answer rests on it.")
+    # enough decimals to tell a value from its level: 10 of 8,000 draws on the wrong side is under 0.99881
+    assert summary._against(1 - 10 / 8000, level) == "0.99875, under the level 0.99881"
+    # the indicator's own ESS, where the table has it, decides: B's indicator has 30,000 effective draws, so B is clear
+    assert list(summary.near_level(question(table.assign(ess_direction=[3000.0, 30000.0] + [3000.0] * 19)).rows)["marker"]) == ["A", "V"]
     # 2.5 SEs away, all draws on one side with enough of them, an unreliable fit, or no ESS (a frequentist row): not named
     table = rows(("A", "24h", 1.4, level + 2.5 * se, 0.0, True), ("B", "24h", 1.3, 1.0, 0.0, True),
                  ("V", "24h", 1.3, level, 0.0, False), ("W", "24h", 1.3, level, 0.95, True), *nulls).assign(ess_bulk=3000.0)
     table.loc[table["marker"] == "W", "ess_bulk"] = np.nan
     table.loc[table["marker"] == "B", "ess_bulk"] = 3400.0
     assert summary.near_level(question(table).rows).empty
-    # all draws on one side clear a question of 21's level by 2 SEs only from 3,357 effective draws (4 L / (1 - L))
+    assert "Monte Carlo" not in summary.answer(question(table))
+    # all draws on one side clear a question of 21's level by more than 2 SEs only from 3,357 effective draws (4 L / (1 - L) = 3,356)
     assert summary.draws_to_resolve(level) == 3357
-    table.loc[table["marker"] == "B", "ess_bulk"] = 3300.0
+    table.loc[table["marker"] == "B", "ess_bulk"] = 3356.0
     assert list(summary.near_level(question(table).rows)["marker"]) == ["B"]
     table.loc[table["marker"] == "B", "ess_bulk"] = 3400.0
-    assert "Monte Carlo" not in summary.answer(question(table))
     # fewer effective draws widen the window: A at 2.5 SEs of 3,000 is within 2 SEs of 1,000 (as are B and W then)
     assert list(summary.near_level(question(table.assign(ess_bulk=1000.0)).rows)["marker"]) == ["A", "B", "W"]
+    # ruled out comes first: a ruled-out estimate's P(direction) near the level changes nothing; its P(ROPE) near 0.95 does
+    table = rows(("A", "24h", 1.0, level, 0.99, True), ("B", "24h", 1.0, 0.6, 0.951, True), *nulls[:19]).assign(ess_bulk=3000.0)
+    near = summary.near_level(question(table).rows)
+    assert list(near["marker"]) == ["B"] and list(near["probability"]) == ["P(ROPE)"]
+    # a withheld verdict stays inconclusive whatever the draws: not named
+    q = question(rows(("A", "24h", 1.4, level + se, 0.0, True), *nulls[:20]).assign(ess_bulk=3000.0))
+    rates = pd.DataFrame({"false supported": [0.5], "false supported MCSE": [0.05]}, index=["nif_change_ratio"])
+    shown, reasons = summary.withhold(q, rates)
+    assert "supported" in reasons and summary.near_level(shown.rows).empty
+    assert list(summary.near_level(q.rows)["marker"]) == ["A"]
+
 
 def test_an_unconverged_fit_is_never_a_finding():
     q = question(rows(("A", "24h", 1.5, 0.999, 0.0, False), ("B", "24h", 1.0, 0.5, 0.99, False)))

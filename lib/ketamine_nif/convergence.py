@@ -128,6 +128,13 @@ def ess_bulk(x: np.ndarray) -> np.ndarray:
     return _where_valid(x, lambda v: _ess(_z_scale(_split(v))))
 
 
+def ess_mean(x: np.ndarray) -> np.ndarray:
+    """Effective sample size of the mean per scalar of ``x`` (scalar, chain,
+    draw), on split chains without rank normalisation (ArviZ's ``method="mean"``):
+    for an indicator, the ESS of the probability it counts."""
+    return _where_valid(x, lambda v: _ess(_split(v)))
+
+
 def ess_tail(x: np.ndarray, prob: float) -> np.ndarray:
     """Tail effective sample size per scalar: the smaller of the effective
     sample sizes of the indicators of the quantiles ``prob`` and ``1 - prob``

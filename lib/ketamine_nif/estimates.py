@@ -5,7 +5,9 @@ estimand, keyed like the synthetic twin's ``truth.csv`` (see
 Columns: estimand, marker, visit, subgroup, mean, sd, ci_low, ci_high (95%
 equal-tailed interval), p_positive (posterior probability that the effect is
 above its null: 0, or 1 for ratios), p_rope (probability inside the region of
-practical equivalence), r_hat, ess_bulk, converged (the fit's verdict).
+practical equivalence), r_hat, ess_bulk, ess_direction and ess_rope (the
+effective draws behind p_positive and p_rope: :func:`indicator_ess`),
+converged (the fit's verdict).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from .estimands import (
 )
 from .paths import atomic_path
 
-COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "r_hat", "ess_bulk", "converged"]
+COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "r_hat", "ess_bulk", "ess_direction",
+           "ess_rope", "converged"]
 DETECTION = load_analysis().detection_level  # "detected" when P(direction) reaches it (0.975: the 95% interval excludes the null)
 
 
@@ -39,6 +42,24 @@ def describe_draws(values: np.ndarray, estimand: str, rope: tuple[float, float])
         "ci_low": np.quantile(values, 0.025), "ci_high": np.quantile(values, 0.975),
         "p_positive": (values > null).mean(), "p_rope": ((values >= rope[0]) & (values <= rope[1])).mean(),
     }
+
+
+def indicator_ess(draws: np.ndarray, estimand: str, rope: tuple[float, float], bulk: np.ndarray) -> dict[str, np.ndarray]:
+    """The effective draws behind ``p_positive`` and ``p_rope`` of each row of
+    ``draws`` (row, chain, draw): the ESS of the indicator that each counts
+    (:func:`~ketamine_nif.convergence.ess_mean`), at most the number of draws;
+    where the indicator is constant (every draw on one side), the row's bulk
+    ESS ``bulk``, again at most the number of draws."""
+    from .convergence import ess_mean
+
+    draws = np.asarray(draws, dtype=float)
+    total = draws.shape[1] * draws.shape[2]
+    out = {}
+    for column, indicator in (("ess_direction", draws > null_value(estimand)),
+                              ("ess_rope", (draws >= rope[0]) & (draws <= rope[1]))):
+        constant = indicator.all(axis=(1, 2)) | ~indicator.any(axis=(1, 2))
+        out[column] = np.minimum(np.where(constant, bulk, ess_mean(indicator.astype(float))), total)
+    return out
 
 
 def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, estimand: str | None = None,
@@ -57,6 +78,10 @@ def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, 
     ess = az.ess(subset, method="bulk")[variable]
     dims = [d for d in draws.dims if d not in ("chain", "draw")]
     stacked = draws.stack(sample=("chain", "draw")).transpose(*dims, "sample")
+    by_chain = np.asarray(draws.transpose(*dims, "chain", "draw").values, dtype=float)
+    flat_ess = np.asarray(ess, dtype=float).reshape(-1)
+    effective = {k: v.reshape(by_chain.shape[:-2]) for k, v in indicator_ess(
+        by_chain.reshape(-1, *by_chain.shape[-2:]), estimand, rope, flat_ess).items()}
     rows = []
     for index in np.ndindex(*stacked.shape[:-1]):
         values = np.asarray(stacked[index])
@@ -66,7 +91,8 @@ def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, 
         rows.append({
             "estimand": estimand, "marker": name, "visit": visit, "subgroup": ALL_PARTICIPANTS,
             **describe_draws(values, estimand, rope),
-            "r_hat": float(np.asarray(r_hat)[index]), "ess_bulk": float(np.asarray(ess)[index]), "converged": bool(converged),
+            "r_hat": float(np.asarray(r_hat)[index]), "ess_bulk": float(np.asarray(ess)[index]),
+            **{k: float(v[index]) for k, v in effective.items()}, "converged": bool(converged),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 

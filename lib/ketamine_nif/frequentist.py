@@ -223,7 +223,7 @@ def to_estimates(tests: pd.DataFrame) -> pd.DataFrame:
     out["sd"] = np.where(ratio, np.exp(tests["estimate"]) * tests["se"], tests["se"])
     out["ci_low"] = np.where(ratio, np.exp(tests["ci_low"]), tests["ci_low"])
     out["ci_high"] = np.where(ratio, np.exp(tests["ci_high"]), tests["ci_high"])
-    for column in ("p_positive", "p_rope", "r_hat", "ess_bulk"):
+    for column in ("p_positive", "p_rope", "r_hat", "ess_bulk", "ess_direction", "ess_rope"):
         out[column] = np.nan
     out["converged"] = tests["converged"].astype(bool)
     return out[COLUMNS].reset_index(drop=True)

@@ -35,7 +35,7 @@ from .estimands import (
     is_ratio,
     split_key,
 )
-from .estimates import COLUMNS, describe_draws
+from .estimates import COLUMNS, describe_draws, indicator_ess
 from .frequentist import LOD_FRACTION, OUTCOME, aim1_data, aim2_data, person_visit_table
 from .models.depression import ARMS
 from .subgroups import Split, assign
@@ -189,14 +189,22 @@ def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool, 
     independent draws of the values under the limit)."""
     stacked = np.stack([np.asarray(d) for d in draws])  # (rows, chain, draw)
     r_hat, ess = np.zeros(len(keys)), np.full(len(keys), np.inf)
-    for chains in np.array_split(np.arange(stacked.shape[1]), fits):
+    blocks = np.array_split(np.arange(stacked.shape[1]), fits)
+    for chains in blocks:
         dataset = xr.Dataset({"x": xr.DataArray(stacked[:, chains].transpose(1, 2, 0), dims=("chain", "draw", "row"))})
         r_hat = np.maximum(r_hat, np.asarray(az.rhat(dataset)["x"]))
         ess = np.minimum(ess, np.asarray(az.ess(dataset, method="bulk")["x"]))
+    # the effective draws behind each probability: summed over the fits (independent of each other), per estimand's ROPE
+    effective = {"ess_direction": np.zeros(len(keys)), "ess_rope": np.zeros(len(keys))}
+    for j, (estimand, *_) in enumerate(keys):
+        for chains in blocks:
+            for column, value in indicator_ess(stacked[j:j + 1, chains], estimand, ropes[estimand], ess[j:j + 1]).items():
+                effective[column][j] += value[0]
     values = stacked.reshape(len(keys), -1)
     rows = [{"estimand": estimand, "marker": marker, "visit": visit, "subgroup": subgroup,
              **describe_draws(values[j], estimand, ropes[estimand]),
-             "r_hat": float(r_hat[j]), "ess_bulk": float(ess[j]), "converged": bool(converged)}
+             "r_hat": float(r_hat[j]), "ess_bulk": float(ess[j]), **{k: float(v[j]) for k, v in effective.items()},
+             "converged": bool(converged)}
             for j, (estimand, marker, visit, subgroup) in enumerate(keys)]
     return pd.DataFrame(rows, columns=COLUMNS)
 

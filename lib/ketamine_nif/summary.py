@@ -193,38 +193,73 @@ MONTE_CARLO_SES = 2  # an estimate this many Monte Carlo SEs or fewer from its l
 def monte_carlo_se(level: float, ess: pd.Series) -> pd.Series:
     """The Monte Carlo SE of a posterior probability near ``level`` counted
     from draws whose effective number is ``ess``: the binomial SE of a share
-    at the level, sqrt(level (1 - level) / ess). The estimates tables carry
-    the bulk ESS of each estimate, which stands in for the ESS of the
-    indicator that the probability counts (in the tails it is usually
-    smaller, so this SE errs on the small side)."""
+    at the level, sqrt(level (1 - level) / ess) (the SE under the hypothesis
+    that the true probability is the level: how far chance alone moves a
+    share of that many draws)."""
     return np.sqrt(level * (1 - level) / pd.to_numeric(ess, errors="coerce"))
 
 
 def draws_to_resolve(level: float) -> int:
-    """The effective draws from which a probability of 1 (every draw on one
-    side) lies more than :data:`MONTE_CARLO_SES` Monte Carlo SEs
-    (:func:`monte_carlo_se`) above ``level``: k² level / (1 - level)."""
-    return int(np.ceil(MONTE_CARLO_SES ** 2 * level / (1 - level)))
+    """The fewest effective draws at which a probability of 1 (every draw on
+    one side) lies more than :data:`MONTE_CARLO_SES` Monte Carlo SEs
+    (:func:`monte_carlo_se`) above ``level``: more than k² level / (1 - level)."""
+    return int(np.floor(MONTE_CARLO_SES ** 2 * level / (1 - level))) + 1
+
+
+def _effective(rows: pd.DataFrame, column: str) -> pd.Series:
+    """The effective draws behind a probability: the ESS of its indicator
+    (``ess_direction``, ``ess_rope``: :func:`ketamine_nif.estimates.indicator_ess`),
+    else, for tables written before it was kept, the estimate's bulk ESS."""
+    bulk = pd.to_numeric(rows["ess_bulk"], errors="coerce")
+    return pd.to_numeric(rows[column], errors="coerce").fillna(bulk) if column in rows else bulk
 
 
 def near_level(rows: pd.DataFrame, multiplicity: str | None = None) -> pd.DataFrame:
     """One question's reliable estimates (categories from
-    :func:`question_categories`) whose P(direction) lies within
-    :data:`MONTE_CARLO_SES` Monte Carlo SEs (:func:`monte_carlo_se`) of the
-    question's detection level, or whose P(ROPE) lies that close to the
-    equivalence level: their verdict is decided partly by which draws the
-    sampler happened to make. Columns ``probability``, ``value``, ``level``
-    and ``se`` say which (the detection level first, when both apply)."""
+    :func:`question_categories`) whose verdict more draws could change: the
+    P(ROPE) of any of them within :data:`MONTE_CARLO_SES` Monte Carlo SEs
+    (:func:`monte_carlo_se`) of the equivalence level, or the P(direction)
+    of one not ruled out (ruled out comes first) that close to the
+    question's detection level. Estimates whose verdict the summary
+    withholds (column ``withheld``) stay inconclusive whatever the draws and
+    are left out. Columns ``probability``, ``value``, ``level`` and ``se``
+    say which (P(ROPE) first, when both apply)."""
     level = question_level(classified_count(rows), multiplicity)
-    reliable = rows["category"].isin([SUPPORT, RULED, INCONCLUSIVE])
-    found = []
-    for name, values, at in (("P(direction)", p_direction(rows.assign(p_positive=pd.to_numeric(rows["p_positive"], errors="coerce"))), level),
-                             ("P(ROPE)", pd.to_numeric(rows["p_rope"], errors="coerce"), RULED_OUT)):
-        se = monte_carlo_se(at, rows["ess_bulk"])
-        near = reliable & ((values - at).abs() <= MONTE_CARLO_SES * se)
-        found.append(rows[near].assign(probability=name, value=values[near], level=at, se=se[near]))
-    out = pd.concat(found)
-    return out[~out.index.duplicated()]
+    open_ = rows["category"].isin([SUPPORT, RULED, INCONCLUSIVE]) & ~rows.get("withheld", pd.Series(False, rows.index)).astype(bool)
+    rope = pd.to_numeric(rows["p_rope"], errors="coerce")
+    direction = p_direction(rows.assign(p_positive=pd.to_numeric(rows["p_positive"], errors="coerce")))
+    rope_se, direction_se = monte_carlo_se(RULED_OUT, _effective(rows, "ess_rope")), monte_carlo_se(level, _effective(rows, "ess_direction"))
+    near_rope = open_ & ((rope - RULED_OUT).abs() <= MONTE_CARLO_SES * rope_se)
+    near_direction = open_ & ~near_rope & (rows["category"] != RULED) & ((direction - level).abs() <= MONTE_CARLO_SES * direction_se)
+    near = near_rope | near_direction
+    return rows[near].assign(probability=np.where(near_rope, "P(ROPE)", "P(direction)")[near],
+                             value=np.where(near_rope, rope, direction)[near], level=np.where(near_rope, RULED_OUT, level)[near],
+                             se=np.where(near_rope, rope_se, direction_se)[near])
+
+
+def _against(value: float, level: float) -> str:
+    """'0.99875, under the level 0.99881': enough decimals (4 to 6) to tell the two apart."""
+    digits = next((d for d in (4, 5, 6) if round(value, d) != round(level, d)), 6)
+    return f"{value:.{digits}f}, {'over' if value >= level else 'under'} the level {level:.{digits}f}"
+
+
+def monte_carlo_text(rows: pd.DataFrame, limit: int = 3) -> str:
+    """The sentence naming a question's estimates within Monte Carlo error
+    of their level (:func:`near_level`), and whether the answer rests on
+    them ('' when there are none)."""
+    near = near_level(rows)
+    if near.empty:
+        return ""
+    one = len(near) == 1
+    named = "; ".join(f"{where(r)} ({r['probability']} {_against(r['value'], r['level'])}, Monte Carlo SE {r['se']:.4f})"
+                      for _, r in near.head(limit).iterrows())
+    text = (f" {'One estimate lies' if one else f'{len(near)} estimates lie'} within {MONTE_CARLO_SES} Monte Carlo SEs of "
+            f"{'its' if one else 'their'} level, so more draws could change {'its' if one else 'their'} verdict: {named}"
+            + (f"; and {len(near) - limit} more" if len(near) > limit else "") + ".")
+    supported = rows.index[rows["category"] == SUPPORT]
+    if len(supported) and supported.isin(near.index).all():
+        text += f" The answer rests on {'it' if len(supported) == 1 else 'them'}."
+    return text
 
 
 def overall_category(rows: pd.DataFrame) -> str:
@@ -346,13 +381,7 @@ def answer(question: Question) -> str:
         level = question_level(classified_count(rows))
         text += (f" {_some(short)} {'reaches' if len(short) == 1 else 'reach'} the level of a single estimate "
                  f"(P(direction) {SUPPORTED:g}) but not the {level:.4f} that a question of {classified_count(rows)} asks.")
-    near = near_level(rows)
-    if len(near):
-        named = "; ".join(f"{where(r)} ({r['probability']} {r['value']:.4f} against {r['level']:.4f}, SE {r['se']:.4f})"
-                          for _, r in near.head(3).iterrows())
-        text += (f" Within Monte Carlo error of the level ({MONTE_CARLO_SES} SEs or fewer), so more draws could change "
-                 f"{'its verdict' if len(near) == 1 else 'their verdicts'}: {named}"
-                 + (f"; and {len(near) - 3} more." if len(near) > 3 else "."))
+    text += monte_carlo_text(rows)
     if c[UNRELIABLE]:
         text += f" {c[UNRELIABLE]} more from fits that failed the convergence checks are left out."
     return text
@@ -483,7 +512,8 @@ def withhold(question: Question, rates: pd.DataFrame | None) -> tuple[Question, 
     reasons = {c: reason for c in MEASURED if question.counts[c] and (reason := withheld_reason(c, question, rates))}
     if not reasons:
         return question, {}
-    rows = question.rows.assign(category=question.rows["category"].replace({c: INCONCLUSIVE for c in reasons}))
+    withheld = question.rows["category"].isin(list(reasons))
+    rows = question.rows.assign(category=question.rows["category"].mask(withheld, INCONCLUSIVE), withheld=withheld)
     return replace(question, rows=rows), reasons
 
 
@@ -572,7 +602,11 @@ def uninformed_text(assessment) -> str:
     return f"Not reported, as these data cannot inform them (the chapters' callouts give the reasons): {items}."
 
 
-def thresholds_text() -> str:
+def thresholds_text(qs: list[Question] | None = None) -> str:
+    """The rule in words; with the page's questions ``qs``, how many
+    effective draws its largest question needs to be told apart from its
+    level (see :func:`draws_to_resolve`)."""
+    largest = max((classified_count(q.rows) for q in qs), default=0) if qs else 0
     return (
         f"Each estimate is placed in one evidence category: **ruled out** when the probability that it lies inside "
         f"its region of practical equivalence (ROPE, one per kind of estimand, in the analysis configuration) is at least {RULED_OUT:g}, so an effect of "
@@ -586,11 +620,12 @@ def thresholds_text() -> str:
         "its reliable estimates is, ruled out when all of them are, inconclusive otherwise; its key estimate is the "
         "estimate of that category with the strongest evidence of an effect (the highest probability of direction). "
         "Each probability is a share of posterior draws and so carries a Monte Carlo error: an estimate within "
-        f"{MONTE_CARLO_SES} Monte Carlo SEs of its level is named in the answer, since more draws could change its "
+        f"{MONTE_CARLO_SES} Monte Carlo SEs of its level (the SE of a share of the effective draws behind it, were the "
+        "true probability the level; an approximation) is named in the answer, since more draws could change its "
         "verdict"
-        + ("" if MULTIPLICITY == "none" else
-           f" (at a question of 21 estimates, even all draws on one side clear the level by that margin only from about "
-           f"{draws_to_resolve(question_level(21)):,} effective draws)")
+        + (f" (at this page's largest question, of {largest} estimates, even all draws on one side clear its level by "
+           f"that margin only from {draws_to_resolve(question_level(largest)):,} effective draws)"
+           if largest > 1 and MULTIPLICITY != "none" else "")
         + "."
     )
 
