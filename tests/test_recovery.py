@@ -232,6 +232,7 @@ def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recover
     assert rates.loc[ketamine, "false supported"] == 0.25 and rates.loc[saline, "false ruled out"] == 0.375
     assert rates.loc[ketamine, "false ruled out"] == 0.375 and pd.isna(rates.loc[saline, "false supported"])
     assert rates.loc[ketamine, "false supported MCSE"] == pytest.approx((0.25 * 0.75 / 4) ** 0.5)
+    assert rates.loc[ketamine, "false supported estimates"] == 2  # measured on questions of two estimates
     assert source.startswith("the recovery study (4 twins of `planted-effects`")
     suite.mkdir()
     quiet_null = question_twins(ketamine, 0.0, [(quiet, quiet)] * 4, "paper-null")  # nothing supported
@@ -255,6 +256,7 @@ def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recover
     companion.to_csv(madrs_dir / "results.csv", index=False)
     rates, source = verdict_error_rates(str(suite), str(recovery_dir), str(madrs_dir))
     assert rates.loc[madrs, "false supported"] == 0.25 and rates.loc[madrs, "false ruled out"] == 1.0
+    assert rates.loc[madrs, "false supported estimates"] == 2  # the companion's questions' size comes with its rate
     assert rates.loc[ketamine, "false supported"] == 0.0  # measured by the suite, not replaced
     assert source.endswith(f'; false "supported" of `{madrs}` from 4 twins of `madrs-null`, where it is null (? runs)')
     # before the suite has caught up, the recovery study's rates, with the companion's beside them

@@ -93,6 +93,22 @@ def test_verdicts_within_monte_carlo_error_of_their_level_are_named():
     assert list(summary.near_level(q.rows)["marker"]) == ["A"]
 
 
+
+def test_a_rate_measured_on_questions_of_another_size_says_so():
+    """Real data can leave estimates out (those the data cannot inform), so
+    a question may hold fewer estimates than those its false "supported"
+    was measured on: the evidence column says both sizes."""
+    rates = pd.DataFrame({"false supported": [0.01], "false supported MCSE": [0.01], "false supported estimates": [3.0],
+                          "false ruled out": [0.02], "false ruled out MCSE": [0.01]}, index=["nif_change_ratio"])
+    q = question(rows(("A", "24h", 1.5, 0.9999, 0.0, True), ("B", "24h", 1.0, 0.6, 0.5, True)))
+    assert summary.measured_error("supported", q, rates) == (
+        " (given wrongly in 1.0% ± 1.0 of simulated trials with no effect, measured on questions of 3 estimates; "
+        "this one has 2)")
+    q = question(rows(("A", "24h", 1.5, 0.9999, 0.0, True), ("B", "24h", 1.0, 0.6, 0.5, True), ("C", "24h", 1.0, 0.6, 0.5, True)))
+    assert summary.measured_error("supported", q, rates) == " (given wrongly in 1.0% ± 1.0 of simulated trials with no effect)"
+    assert "measured on" not in summary.measured_error("ruled out", q, rates)  # per estimate: the size does not enter
+    assert "measured on" not in summary.measured_error("supported", q, rates.drop(columns="false supported estimates"))
+
 def test_an_unconverged_fit_is_never_a_finding():
     q = question(rows(("A", "24h", 1.5, 0.999, 0.0, False), ("B", "24h", 1.0, 0.5, 0.99, False)))
     assert summary.overall_category(q.rows) == "unreliable"

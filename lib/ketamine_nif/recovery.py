@@ -313,27 +313,37 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
     recovery study is saved."""
     from .sweep import read_saved
 
-    columns = [f"{rate}{suffix}" for rate in ("false supported", "false ruled out") for suffix in ("", " MCSE")]
+    # false "supported" with the size of the questions it was measured on (the page's may differ: see summary.measured_error)
+    columns = [*(f"false supported{suffix}" for suffix in ("", " MCSE", " estimates")),
+               *(f"false ruled out{suffix}" for suffix in ("", " MCSE"))]
     suite, recovery_study = read_saved(calibration_dir), read_saved(recovery_dir)
     twins = (suite.results.groupby("scenario")["seed"].nunique() if suite is not None else pd.Series(dtype=int))
     enough = recovery_study.results["seed"].nunique() if recovery_study is not None else 1  # a suite under way must catch up
     if all(twins.get(s, 0) >= enough for s in (NULL_SCENARIO, REALISTIC_SCENARIO)):
         by = dict(tuple(suite.results.groupby("scenario")))
-        null = question_calibration(by[NULL_SCENARIO]).set_index("estimand")
-        realistic = _ruled_out_per_estimate(by[REALISTIC_SCENARIO], columns[2:])
-        rates = null[columns[:2]].join(realistic, how="outer")
+        null = _per_question(by[NULL_SCENARIO])
+        realistic = _ruled_out_per_estimate(by[REALISTIC_SCENARIO], columns[3:])
+        rates = null[columns[:3]].join(realistic, how="outer")
         source = (f"the calibration suite ({int(null['twins'].max())} twins of `{NULL_SCENARIO}` and "
                   f"{by[REALISTIC_SCENARIO]['seed'].nunique()} of `{REALISTIC_SCENARIO}`, {suite.progress})")
         enough = int(twins[[NULL_SCENARIO, REALISTIC_SCENARIO]].min())  # a companion as large as the suite
     elif recovery_study is None:
         return None, ""
     else:
-        table = question_calibration(recovery_study.results).set_index("estimand")
-        table = table[columns[:2]].join(_ruled_out_per_estimate(recovery_study.results, columns[2:]), how="outer")
+        table = _per_question(recovery_study.results)
+        table = table[columns[:3]].join(_ruled_out_per_estimate(recovery_study.results, columns[3:]), how="outer")
         scenarios = ", ".join(f"`{s}`" for s in recovery_study.results["scenario"].unique())
         rates, source = table[columns], (f"the recovery study ({recovery_study.results['seed'].nunique()} twins of {scenarios}, kinder than "
                                          "real blood data; the calibration suite has not been run that far)")
-    return _fill_false_supported(rates, source, read_saved(madrs_dir), enough, columns[:2])
+    return _fill_false_supported(rates, source, read_saved(madrs_dir), enough, columns[:3])
+
+
+def _per_question(results: pd.DataFrame) -> pd.DataFrame:
+    """:func:`question_calibration` by estimand, with the size of the
+    questions false "supported" was measured on (``false supported
+    estimates``: estimates per twin)."""
+    table = question_calibration(results).set_index("estimand")
+    return table.assign(**{"false supported estimates": table["estimates per twin"].astype(float)})
 
 
 def _ruled_out_per_estimate(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -353,7 +363,7 @@ def _fill_false_supported(rates, source, study, enough, columns):
     twins; ``source`` says so."""
     if study is None or study.results["seed"].nunique() < enough:
         return rates, source
-    table = question_calibration(study.results).set_index("estimand")
+    table = _per_question(study.results)
     filled = [e for e in table.index if pd.notna(table.loc[e, columns[0]]) and pd.isna(rates[columns[0]].get(e, np.nan))]
     if not filled:
         return rates, source

@@ -487,7 +487,20 @@ def measured_error(category: str, question: Question, rates: pd.DataFrame | None
     measured = _measured(category, question, rates)
     if measured is None:
         return ""
-    return f" (given wrongly {MEASURED[category][1].format(rate=_rate(measured))})"
+    return f" (given wrongly {MEASURED[category][1].format(rate=_rate(measured))}{_measured_size(category, question, rates)})"
+
+
+def _measured_size(category: str, question: Question, rates: pd.DataFrame) -> str:
+    """Where a question holds fewer or more estimates than those its false
+    "supported" was measured on (real data can leave some out: the book
+    drops estimates the data cannot inform), a clause saying so ('' else):
+    the level per estimate then differs, the bound per question does not,
+    but the rate was measured at the other size."""
+    column = f"{MEASURED[SUPPORT][0]} estimates"
+    if category != SUPPORT or column not in rates or pd.isna(rates.loc[question.estimand, column]):
+        return ""
+    measured, here = int(rates.loc[question.estimand, column]), classified_count(question.rows)
+    return "" if measured == here else f", measured on questions of {measured} estimates; this one has {here}"
 
 
 def withheld_reason(category: str, question: Question, rates: pd.DataFrame | None) -> str:
