@@ -206,7 +206,7 @@ def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recover
 
     from ketamine_nif.estimands import COUPLING_WITHIN
     from ketamine_nif.recovery import (
-        calibration_by_scenario,
+        answer_calibration,
         question_calibration,
         verdict_error_rates,
     )
@@ -222,8 +222,9 @@ def test_verdict_error_rates_come_from_the_calibration_suite_or_else_the_recover
     planted.to_csv(recovery_dir / "results.csv", index=False)
     table = question_calibration(planted).set_index("estimand")
     assert table.loc[saline, "power"] == 0.5 and table.loc[saline, "power n"] == 4 and pd.isna(table.loc[saline, "false supported"])
-    shown, text = calibration_by_scenario(planted, per_question=True)
-    assert list(shown.columns[:4]) == ["scenario", "question (estimand)", "twins", "estimates per twin"]
+    shown, text = answer_calibration(planted)
+    shown = shown[shown["rule"] == "the book's (bonferroni)"]
+    assert list(shown.columns[:5]) == ["scenario", "rule", "question (estimand)", "twins", "estimates per twin"]
     assert shown.set_index("question (estimand)").loc[ketamine, "false supported"] == "25.0% ± 21.7 (of 4), at most 75.1%"
     assert text.startswith("On 4 twins of `planted-effects`, the page's decision rule answered **questions with no effect "
                            f'"supported" more often than 5%** in {ketamine} (25.0%)')

@@ -534,17 +534,15 @@ def study_source(study, folder: str, sweep_file: str, cost: str) -> str:
             f"{fixed.get('draws', '?')} draws).")
 
 
-def calibration_by_scenario(results: pd.DataFrame, per_question: bool = False) -> tuple[pd.DataFrame, str]:
-    """The calibration of the verdicts in each scenario of a study's results,
-    one table under the other, and what each says (:func:`calibration_sentence`):
-    of the rule per estimate (:func:`calibration_table` in
-    :func:`calibration_display`'s form), or with ``per_question`` of the
-    summary page's answer per question (:func:`question_calibration`)."""
-    make, by = (question_calibration, "estimand") if per_question else (calibration_table, "family")
-    tables = {scenario: make(g) for scenario, g in results.groupby("scenario", sort=False)}
-    display = question_display if per_question else calibration_display
-    shown = pd.concat([display(t).assign(scenario=scenario) for scenario, t in tables.items()], ignore_index=True)
-    text = " ".join(calibration_sentence(t, scenario, by) for scenario, t in tables.items())
+def calibration_by_scenario(results: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The calibration of the rule's verdicts per estimate in each scenario
+    of a study's results (:func:`calibration_table` in
+    :func:`calibration_display`'s form), one table under the other, and
+    what each says (:func:`calibration_sentence`); the page's answers per
+    question: :func:`answer_calibration`."""
+    tables = {scenario: calibration_table(g) for scenario, g in results.groupby("scenario", sort=False)}
+    shown = pd.concat([calibration_display(t).assign(scenario=scenario) for scenario, t in tables.items()], ignore_index=True)
+    text = " ".join(calibration_sentence(t, scenario, "family") for scenario, t in tables.items())
     return shown[["scenario", *shown.columns.drop("scenario")]], text
 
 
