@@ -240,6 +240,33 @@ def test_sbc_calibration():
     assert answers.sbc_calibration(coupling, summary).startswith("On average 12% of the last marker's values")
 
 
+def test_sbc_leaves_out_replicates_the_book_would_not_fit():
+    """A replicate whose censored marker lies wholly under its limit is data
+    the book never fits (a marker needs a value above its limit): the SBC is
+    judged without it, and the chapter says what it did when counted."""
+    from ketamine_nif.criticism import last_marker_under_limit, sbc_fitted
+
+    rng = np.random.default_rng(5)
+    seeds = np.repeat(np.arange(1, 201), 3)
+    results = pd.DataFrame({"seed": seeds, "parameter": ["mu[m1]", "mu[m2]", "tau[m2]"] * 200,
+                            "rank": rng.integers(0, 101, len(seeds)), "draws": 100, "divergences": 0,
+                            "censored_share": np.repeat(rng.uniform(0, 0.4, 200), 3)})
+    results.loc[results["seed"] <= 20, "censored_share"] = 0.5  # 2 markers: the second wholly under its limit
+    results.loc[(results["seed"] <= 20) & (results["parameter"] == "tau[m2]"), "rank"] = 0  # and its SD badly fitted
+    results.loc[results["seed"] <= 5, "divergences"] = 2
+    assert last_marker_under_limit(results).loc[1] == 1.0 and last_marker_under_limit(results.drop(columns="censored_share")).empty
+    fitted, left_out = sbc_fitted(results)
+    assert sorted(left_out["seed"].unique()) == list(range(1, 21)) and fitted["seed"].min() == 21
+    text = answers.sbc_left_out(results, left_out, seed=0)
+    assert text == (" 20 of the 200 replicates had every value of the censored marker under its limit, data that the book "
+                    "never fits (a marker needs a value above its limit to enter the fits); they are left out above and in "
+                    "the figure (leaving out replicates by their data alone keeps the others' ranks uniform). Fits with "
+                    "divergent transitions among them: 5 of 20; counted with the rest, tau[m2] leaves the model's band: a "
+                    "marker wholly under its limit is fitted badly, and the book does not fit one.")
+    assert answers.sbc_left_out(results, left_out.iloc[:0], seed=0) == ""
+    assert sbc_fitted(results.drop(columns="censored_share"))[1].empty  # no censored marker: every replicate counts
+
+
 def posterior(tau: list[float], sigma: list[float]) -> xr.Dataset:
     dims = ("chain", "draw", "marker")
     return xr.Dataset({"tau": (dims, [[tau]]), "sigma": (dims, [[sigma]])}, coords={"marker": ["IL-6", "IL-10"]})

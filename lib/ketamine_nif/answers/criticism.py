@@ -203,17 +203,43 @@ def sbc_source(study, folder: str, sweep_file: str = "sweeps/sbc.yaml",
 
 
 def show_sbc(study, seed: int, level: str = "mu") -> None:
-    """A chapter's table (``criticism.sbc_summary``) and sentence
-    (:func:`sbc_calibration`) of a saved SBC study; nothing when it is
-    missing (:func:`sbc_source` says so)."""
-    from ..criticism import sbc_summary
+    """A chapter's table (``criticism.sbc_summary``) and sentences
+    (:func:`sbc_calibration`, :func:`sbc_left_out`) of a saved SBC study, on
+    the replicates whose data the book would fit
+    (``criticism.sbc_fitted``); nothing when it is missing
+    (:func:`sbc_source` says so)."""
+    from ..criticism import sbc_fitted, sbc_summary
     from ..reporting import say, show_table
 
     if study is None:
         return
-    table = sbc_summary(study.results, seed=seed)
+    fitted, left_out = sbc_fitted(study.results, level)
+    table = sbc_summary(fitted, seed=seed)
     show_table(table, digits=3)
-    say(sbc_calibration(study.results, table, level=level))
+    say(sbc_calibration(fitted, table, level=level) + sbc_left_out(study.results, left_out, seed, level))
+
+
+def sbc_left_out(results: pd.DataFrame, left_out: pd.DataFrame, seed: int, level: str = "mu") -> str:
+    """What the replicates that the book would not fit (``left_out``, from
+    ``criticism.sbc_fitted`` of ``results``) are, how often their fits
+    diverged, and which parameters leave the model's band when they are
+    counted too ('' when none was left out)."""
+    from ..criticism import sbc_summary
+
+    n = left_out["seed"].nunique()
+    if not n:
+        return ""
+    divergent = int((left_out.groupby("seed")["divergences"].first() > 0).sum())
+    worse = sbc_summary(results, seed=seed)
+    worse = worse.loc[worse["outside_model_band"], "parameter"]
+    return (f" {n} of the {results['seed'].nunique()} replicates had every value of the censored marker under its limit, "
+            "data that the book never fits (a marker needs a value above its limit to enter the fits); "
+            f"{'it is' if n == 1 else 'they are'} left out above and in the figure (leaving out replicates by their data "
+            f"alone keeps the others' ranks uniform). Fits with divergent transitions among {'it' if n == 1 else 'them'}: "
+            f"{divergent} of {n}; counted with the rest, "
+            + (f"{join_words(worse)} {'leaves' if len(worse) == 1 else 'leave'} the model's band: a marker wholly "
+               "under its limit is fitted badly, and the book does not fit one." if len(worse) else
+               "no parameter leaves the model's band."))
 
 
 def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "mu") -> str:
@@ -222,13 +248,14 @@ def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "
     level, which counts the markers), the parameters whose rank ECDF leaves
     its band, how many would by chance (the expected count, whatever the
     dependence between parameters) and divergent replicates."""
+    from ..criticism import last_marker_under_limit
+
     bad = summary[summary["outside_band"]]
     replicates = results.groupby("seed")
     divergent = float((replicates["divergences"].first() > 0).mean())
     text = ""
-    if "censored_share" in results:
-        markers = results["parameter"].str.startswith(f"{level}[").sum() // results["seed"].nunique()
-        under = replicates["censored_share"].first() * markers  # share of the censored (last) marker's values
+    under = last_marker_under_limit(results, level)
+    if len(under):
         text = (f"On average {100 * under.mean():.0f}% of the last marker's values fell under its fixed limit "
                 f"({100 * under.min():.0f}% to {100 * under.max():.0f}% across replicates). ")
     n, k = len(summary), len(bad)
