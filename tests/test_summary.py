@@ -188,7 +188,13 @@ def test_missing_and_broken_estimates_are_said_to_be_missing(tmp_path):
     assert [c.stem for c in chapters] == ["05-subgroups", "06-evidence"]  # the data chapter writes no estimates
     assert chapters[0].title == "Subgroups" and "missing" in chapters[0].problem
     assert "lacks the column(s)" in chapters[1].problem and chapters[1].estimates is None
+    assert "ess_direction" not in chapters[1].problem  # a column added later is not required
     assert summary.questions(chapters) == []
+    # a table written before the indicator ESS was kept is read with it empty (the summary falls back on the bulk ESS)
+    old = rows(("A", "24h", 1.4, 0.99, 0.0, True)).drop(columns=["ess_direction", "ess_rope"])
+    old.to_csv(tmp_path / "out" / "06-evidence" / "estimates.csv", index=False)
+    (chapter,) = summary.collect(jobs[2:], tmp_path / "out")
+    assert list(chapter.estimates.columns) == COLUMNS and chapter.estimates["ess_direction"].isna().all()
     assert "05-subgroups" not in summary.missing_planned(jobs) and "10-design-sensitivity" in summary.missing_planned(jobs)
 
 

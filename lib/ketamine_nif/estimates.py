@@ -30,6 +30,7 @@ from .paths import atomic_path
 
 COLUMNS = [*KEY_COLUMNS, "mean", "sd", "ci_low", "ci_high", "p_positive", "p_rope", "r_hat", "ess_bulk", "ess_direction",
            "ess_rope", "converged"]
+OPTIONAL = ("ess_direction", "ess_rope")  # added later: a table written before them is read with them empty
 DETECTION = load_analysis().detection_level  # "detected" when P(direction) reaches it (0.975: the 95% interval excludes the null)
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 from . import estimands
 from .analysis import load as load_analysis
 from .estimands import ALL_PARTICIPANTS, REGISTRY, VARIANTS, base_name, null_value
-from .estimates import COLUMNS
+from .estimates import COLUMNS, OPTIONAL
 
 RULED_OUT = load_analysis().equivalence_level  # P(inside ROPE) at or above which an effect of practical size is ruled out
 SUPPORTED = load_analysis().detection_level  # P(direction) at or above which an effect is supported
@@ -119,11 +119,11 @@ def collect(jobs, outputs_dir: str | Path) -> list[ChapterResults]:
             chapter.problem = f"no estimates yet ({path.as_posix()} is missing: the chapter has not run, or failed)"
         else:
             table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-            missing = [c for c in COLUMNS if c not in table.columns]
+            missing = [c for c in COLUMNS if c not in table.columns and c not in OPTIONAL]
             if missing:
                 chapter.problem = f"{path.as_posix()} lacks the column(s) {', '.join(missing)}"
             else:
-                chapter.estimates = table
+                chapter.estimates = table.reindex(columns=[*COLUMNS, *table.columns.drop(COLUMNS, errors="ignore")])
         found.append(chapter)
     return found
 
