@@ -442,13 +442,10 @@ if mnar_study is not None:
 # probability about 95% or more, whatever the dependence between the
 # parameters, so a curve that leaves the model's band is hard to put down to
 # chance. The model's band is wider, so it catches only larger
-# miscalibration; the tables give both. A replicate whose censored marker
-# has every value under its limit is data the book never fits (a marker
-# needs a value above its limit to enter the fits:
-# `ketamine_nif.identifiability`); such
-# replicates are left out of the figures and tables, which keeps the ranks
-# of the others uniform (a rule on the data alone selects posteriors that
-# are each exact for their data), and each section says how they fared.
+# miscalibration; the tables give both. Where a model has a censored
+# marker, each section also says how the replicates with every value of
+# that marker under its limit fared, and what the others show without them
+# (a split by the data alone keeps the ranks uniform on each side).
 # SBC checks the computation (that the posterior is the one the model
 # implies), not whether the model describes the world.
 
@@ -460,7 +457,7 @@ say(answers.sbc_source(sbc_study, sbc_dir))
 #| label: fig-criticism-sbc
 #| fig-cap: "Simulation-based calibration of the aim 1 model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey) and the model's band for all its parameters together (dashed), per main parameter."
 #| fig-alt: "Small panels, one per parameter, each with a wiggly line that should stay within a grey band around zero."
-figures.sbc(criticism.sbc_ecdf(criticism.sbc_fitted(sbc_study.results)[0], seed=seed) if sbc_study is not None else None)
+figures.sbc(criticism.sbc_ecdf(sbc_study.results, seed=seed) if sbc_study is not None else None)
 plotting.show()
 
 # %%
@@ -498,7 +495,7 @@ say(answers.sbc_source(sbc_coupling, sbc_coupling_dir, "sweeps/sbc-coupling.yaml
 #| label: fig-criticism-sbc-coupling
 #| fig-cap: "Simulation-based calibration of the aim 2 (coupling) model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey) and the model's band for all its parameters together (dashed), per main parameter."
 #| fig-alt: "Small panels, one per parameter of the coupling model, each with a wiggly line that should stay within a grey band around zero."
-figures.sbc(criticism.sbc_ecdf(criticism.sbc_fitted(sbc_coupling.results, "nif_mu")[0], seed=seed) if sbc_coupling is not None else None)
+figures.sbc(criticism.sbc_ecdf(sbc_coupling.results, seed=seed) if sbc_coupling is not None else None)
 plotting.show()
 
 # %%
@@ -526,7 +523,7 @@ say(answers.sbc_source(sbc_moderation, sbc_moderation_dir, "sweeps/sbc-moderatio
 #| label: fig-criticism-sbc-moderation
 #| fig-cap: "Simulation-based calibration of the aim 3 (moderation) model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey) and the model's band for all its parameters together (dashed), per main parameter."
 #| fig-alt: "Small panels, one per parameter of the moderation model, each with a wiggly line that should stay within a grey band around zero."
-figures.sbc(criticism.sbc_ecdf(criticism.sbc_fitted(sbc_moderation.results, "nif0_mu")[0], seed=seed) if sbc_moderation is not None else None)
+figures.sbc(criticism.sbc_ecdf(sbc_moderation.results, seed=seed) if sbc_moderation is not None else None)
 plotting.show()
 
 # %%
@@ -567,7 +564,7 @@ say(answers.sbc_source(sbc_subgroups, sbc_subgroups_dir, "sweeps/sbc-subgroups.y
 #| label: fig-criticism-sbc-subgroups
 #| fig-cap: "Simulation-based calibration of the subgroup model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey) and the model's band for all its parameters together (dashed), per main parameter."
 #| fig-alt: "Small panels, one per parameter of the subgroup model, each with a wiggly line that should stay within a grey band around zero."
-figures.sbc(criticism.sbc_ecdf(criticism.sbc_fitted(sbc_subgroups.results)[0], seed=seed) if sbc_subgroups is not None else None)
+figures.sbc(criticism.sbc_ecdf(sbc_subgroups.results, seed=seed) if sbc_subgroups is not None else None)
 plotting.show()
 
 # %%

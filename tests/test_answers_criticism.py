@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 import xarray as xr
 
 from ketamine_nif.answers import criticism as answers
@@ -240,11 +241,11 @@ def test_sbc_calibration():
     assert answers.sbc_calibration(coupling, summary).startswith("On average 12% of the last marker's values")
 
 
-def test_sbc_leaves_out_replicates_the_book_would_not_fit():
-    """A replicate whose censored marker lies wholly under its limit is data
-    the book never fits (a marker needs a value above its limit): the SBC is
-    judged without it, and the chapter says what it did when counted."""
-    from ketamine_nif.criticism import last_marker_under_limit, sbc_fitted
+def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
+    """A replicate whose censored marker lies wholly under its limit is
+    named apart: its fits' divergences, and what the other replicates show
+    without it (a split by the data alone)."""
+    from ketamine_nif.criticism import last_marker_under_limit, wholly_censored
 
     rng = np.random.default_rng(5)
     seeds = np.repeat(np.arange(1, 201), 3)
@@ -255,16 +256,19 @@ def test_sbc_leaves_out_replicates_the_book_would_not_fit():
     results.loc[(results["seed"] <= 20) & (results["parameter"] == "tau[m2]"), "rank"] = 0  # and its SD badly fitted
     results.loc[results["seed"] <= 5, "divergences"] = 2
     assert last_marker_under_limit(results).loc[1] == 1.0 and last_marker_under_limit(results.drop(columns="censored_share")).empty
-    fitted, left_out = sbc_fitted(results)
-    assert sorted(left_out["seed"].unique()) == list(range(1, 21)) and fitted["seed"].min() == 21
-    text = answers.sbc_left_out(results, left_out, seed=0)
-    assert text == (" 20 of the 200 replicates had every value of the censored marker under its limit, data that the book "
-                    "never fits (a marker needs a value above its limit to enter the fits); they are left out above and in "
-                    "the figure (leaving out replicates by their data alone keeps the others' ranks uniform). Fits with "
-                    "divergent transitions among them: 5 of 20; counted with the rest, tau[m2] leaves the model's band: a "
-                    "marker wholly under its limit is fitted badly, and the book does not fit one.")
-    assert answers.sbc_left_out(results, left_out.iloc[:0], seed=0) == ""
-    assert sbc_fitted(results.drop(columns="censored_share"))[1].empty  # no censored marker: every replicate counts
+    with pytest.raises(ValueError, match=r"no parameter nif0_mu\[...\]"):
+        last_marker_under_limit(results, "nif0_mu")  # a wrong level fails, rather than counting no marker
+    assert sorted(results.loc[wholly_censored(results), "seed"].unique()) == list(range(1, 21))
+    assert answers.sbc_wholly_censored(results, seed=0) == (
+        " 20 of the 200 replicates had every value of the censored marker under its limit; 5 of their 20 fits diverged. "
+        "Without them (a split by the data alone, which keeps the ranks uniform on each side), no parameter leaves the "
+        "model's band: what miscalibration there is sits in data whose marker lies wholly under its limit. The book "
+        "reports no estimate of such a marker (`ketamine_nif.identifiability`), but fits it beside the others, where a "
+        "divergent fit makes every estimate of that fit unreliable.")
+    results.loc[(results["seed"] > 20) & (results["parameter"] == "mu[m1]"), "rank"] = 100  # miscalibrated elsewhere too
+    assert answers.sbc_wholly_censored(results, seed=0).endswith("the ranks uniform on each side), mu[m1] still leaves the model's band.")
+    assert answers.sbc_wholly_censored(results[results["seed"] > 20], seed=0) == ""
+    assert answers.sbc_wholly_censored(results.drop(columns="censored_share"), seed=0) == ""
 
 
 def posterior(tau: list[float], sigma: list[float]) -> xr.Dataset:

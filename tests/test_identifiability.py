@@ -114,6 +114,23 @@ def test_a_marker_entirely_under_the_detection_limit_informs_no_change(data_copy
         "in the ketamine arm every value of the marker at 24h is under the detection limit; "
         "in the saline arm every value of the marker at 24h is under the detection limit"]
     assert found.informed(NIF_CHANGE_RATIO, "CRP", "24h")
+    # nor a moderation by its baseline level: every baseline value under the limit sets no slope
+    assert not found.informed(BASELINE_MODERATION_DIFFERENCE, "IL-6", "24h")
+    assert found.reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "24h") == [
+        "in the ketamine arm every value of the marker at baseline is under the detection limit; "
+        "in the saline arm every value of the marker at baseline is under the detection limit"]
+    assert found.informed(BASELINE_MODERATION_DIFFERENCE, "CRP", "24h")
+
+
+def test_a_marker_under_the_limit_at_baseline_in_one_arm_informs_no_moderation(data_copy):
+    rows = read(data_copy, "measurements")
+    base = (rows["measure"] == "IL-6") & (rows["visit"] == "baseline") & ~rows["participant_id"].isin(saline_ids(data_copy))
+    rows.loc[base, "value"], rows.loc[base, "below_lod"] = "", "true"
+    write(rows, data_copy, "measurements")
+    found = assess(load_dataset(data_copy))
+    assert found.reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "24h") == [
+        "in the ketamine arm every value of the marker at baseline is under the detection limit"]
+    assert found.informed(NIF_CHANGE_RATIO, "IL-6", "24h")  # its later values still give changes
 
 
 def test_too_few_participants_with_paired_changes_leave_out_that_arms_coupling(data_copy):

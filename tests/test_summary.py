@@ -62,7 +62,8 @@ def test_verdicts_within_monte_carlo_error_of_their_level_are_named():
         "3 estimates lie within 2 Monte Carlo SEs of their level, so more draws could change their verdict: "
         f"A at 24h (P(direction) {level + 1.5 * se:.4f}, over the level 0.9988, Monte Carlo SE 0.0006); B at 24h "
         f"(P(direction) {level - 1.5 * se:.4f}, under the level 0.9988, Monte Carlo SE 0.0006); V at 24h (P(ROPE) "
-        "0.9560, over the level 0.9500, Monte Carlo SE 0.0040). The answer rests on it.")
+        "0.9560, over the level 0.9500, Monte Carlo SE 0.0040). The answer \"supported\" rests on A at 24h, so it could "
+        "change too.")
     # enough decimals to tell a value from its level: 10 of 8,000 draws on the wrong side is under 0.99881
     assert summary._against(1 - 10 / 8000, level) == "0.99875, under the level 0.99881"
     # the indicator's own ESS, where the table has it, decides: B's indicator has 30,000 effective draws, so B is clear
@@ -85,6 +86,12 @@ def test_verdicts_within_monte_carlo_error_of_their_level_are_named():
     table = rows(("A", "24h", 1.0, level, 0.99, True), ("B", "24h", 1.0, 0.6, 0.951, True), *nulls[:19]).assign(ess_bulk=3000.0)
     near = summary.near_level(question(table).rows)
     assert list(near["marker"]) == ["B"] and list(near["probability"]) == ["P(ROPE)"]
+    # every estimate ruled out: one near its level could make the answer inconclusive
+    q = question(rows(("A", "24h", 1.0, 0.6, 0.99, True), ("B", "24h", 1.0, 0.6, 0.951, True)).assign(ess_bulk=3000.0))
+    assert summary.answer(q).endswith('The answer "ruled out" needs every estimate ruled out, so it could change too.')
+    # supported ones are named first; an answer resting on a supported estimate clear of its level says nothing more
+    q = question(rows(("A", "24h", 1.0, 0.6, 0.951, True), ("B", "24h", 1.4, 0.99999, 0.0, True)).assign(ess_bulk=30000.0))
+    assert "(P(ROPE) 0.9510" in summary.answer(q) and "could change too" not in summary.answer(q)
     # a withheld verdict stays inconclusive whatever the draws: not named
     q = question(rows(("A", "24h", 1.4, level + se, 0.0, True), *nulls[:20]).assign(ess_bulk=3000.0))
     rates = pd.DataFrame({"false supported": [0.5], "false supported MCSE": [0.05]}, index=["nif_change_ratio"])

@@ -371,28 +371,24 @@ def sbc_ecdf(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: 
 def last_marker_under_limit(results: pd.DataFrame, level: str = "mu") -> pd.Series:
     """Per replicate (seed), the share of the censored (last) marker's values
     under its fixed limit: the rows' ``censored_share`` (of all the NIF
-    values) times the number of markers, counted by the model's per-marker
-    mean level ``level``; empty where the replicates carry no share."""
+    values of a complete design) times the number of markers, counted from
+    the labels of the model's per-marker mean level ``level`` (``mu``,
+    ``nif_mu``, ``nif0_mu``); empty where the replicates carry no share."""
     if "censored_share" not in results:
         return pd.Series(dtype=float)
-    markers = results["parameter"].str.startswith(f"{level}[").sum() // results["seed"].nunique()
-    return results.groupby("seed")["censored_share"].first() * markers
+    labels = results.loc[results["parameter"].str.startswith(f"{level}["), "parameter"]
+    if labels.empty:
+        raise ValueError(f"no parameter {level}[...] in these SBC results: give the model's per-marker mean level")
+    return results.groupby("seed")["censored_share"].first() * labels.nunique()
 
 
-def sbc_fitted(results: pd.DataFrame, level: str = "mu") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The SBC rows split into the replicates whose data the book would fit
-    and those it would not: a marker with no value above its detection limit
-    is left out of the book's fits (:mod:`ketamine_nif.identifiability`),
-    so a replicate whose censored marker lies wholly under the limit
-    (:func:`last_marker_under_limit`) is not one of the book's fits.
-    Leaving out replicates by a rule on their data alone keeps the ranks of
-    the others uniform under calibration (each posterior is exact for its
-    own data, whatever data are kept), so the kept ones are a valid SBC of
-    the fits the book makes."""
+def wholly_censored(results: pd.DataFrame, level: str = "mu") -> pd.Series:
+    """Whether each row's replicate had every value of its censored marker
+    under the limit (:func:`last_marker_under_limit`): a rule on the data
+    alone, so that the ranks on either side of it stay uniform under
+    calibration (each posterior is exact for its own data)."""
     under = last_marker_under_limit(results, level)
-    unfitted = under.index[under >= 1 - 1e-9]
-    dropped = results["seed"].isin(unfitted)
-    return results[~dropped], results[dropped]
+    return results["seed"].isin(under.index[under >= 1 - 1e-9])
 
 
 def sbc_summary(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:

@@ -195,6 +195,9 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
                     both = rated[rated["participant_id"].isin(set(with_base["participant_id"]))]
                     both = both if visit == ALL_VISITS else both[both["visit"] == visit]
                     reason = shortfall(both, spec.arms, f"with the marker at {baseline} and {outcome} at {baseline} and {where}")
+                    # the baseline values of those participants: with every one under the limit, nothing sets the slope
+                    levels = with_base[(with_base["visit"] == baseline) & with_base["participant_id"].isin(set(both["participant_id"]))]
+                    reason = reason or shortfall(levels, spec.arms, f"with the marker at {baseline}", f"at {baseline}")
                 else:  # paired change: the marker and a rating at one later visit
                     pairs = later.merge(rated[["participant_id", "visit"]], on=["participant_id", "visit"])
                     reason = shortfall(pairs, spec.arms, f"with the marker at {baseline} and at a later visit with a {outcome} rating",

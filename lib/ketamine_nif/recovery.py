@@ -37,7 +37,14 @@ from .inference import SamplerSettings, fit
 from .models import build_nif_trajectory_model, prepare
 from .models.trajectory import BELOW_LOD
 from .sensitivity import missing_shares
-from .summary import MAX_ERROR_RATE, UNRELIABLE, classify, overall_category, question_categories
+from .summary import (
+    MAX_ERROR_RATE,
+    UNRELIABLE,
+    classified_count,
+    classify,
+    overall_category,
+    question_categories,
+)
 from .summary import RULED as RULED_OUT
 from .summary import SUPPORT as SUPPORTED
 from .twin import load_scenario, simulate
@@ -208,6 +215,7 @@ def question_calibration(results: pd.DataFrame, multiplicity: str | None = None)
             supported = judged_twin["category"] == SUPPORTED
             twins.append({"answer": overall_category(judged_twin), "null": twin["null"].all(),
                           "outside": twin["outside_rope"].any(), "estimates": len(twin),
+                          "classified": classified_count(judged_twin),
                           "found": (supported & twin["supported_in_direction"] & ~twin["null"]).any(),
                           "null supported": (supported & twin["null"]).any()})
         twins = pd.DataFrame(twins)
@@ -224,6 +232,9 @@ def question_calibration(results: pd.DataFrame, multiplicity: str | None = None)
             row[column] = float(chosen.mean()) if n else float("nan")
             row[f"{column} MCSE"] = float(np.sqrt(row[column] * (1 - row[column]) / n)) if n else float("nan")
             row[f"{column} n"] = n
+        # the size of the questions false "supported" was measured on, counted as the page counts (summary._measured_size)
+        null_twins = twins.loc[twins["null"], "classified"]
+        row["false supported estimates"] = float(null_twins.median()) if len(null_twins) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -321,7 +332,7 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
     enough = recovery_study.results["seed"].nunique() if recovery_study is not None else 1  # a suite under way must catch up
     if all(twins.get(s, 0) >= enough for s in (NULL_SCENARIO, REALISTIC_SCENARIO)):
         by = dict(tuple(suite.results.groupby("scenario")))
-        null = _per_question(by[NULL_SCENARIO])
+        null = question_calibration(by[NULL_SCENARIO]).set_index("estimand")
         realistic = _ruled_out_per_estimate(by[REALISTIC_SCENARIO], columns[3:])
         rates = null[columns[:3]].join(realistic, how="outer")
         source = (f"the calibration suite ({int(null['twins'].max())} twins of `{NULL_SCENARIO}` and "
@@ -330,20 +341,12 @@ def verdict_error_rates(calibration_dir: str = CALIBRATION_DIR, recovery_dir: st
     elif recovery_study is None:
         return None, ""
     else:
-        table = _per_question(recovery_study.results)
+        table = question_calibration(recovery_study.results).set_index("estimand")
         table = table[columns[:3]].join(_ruled_out_per_estimate(recovery_study.results, columns[3:]), how="outer")
         scenarios = ", ".join(f"`{s}`" for s in recovery_study.results["scenario"].unique())
         rates, source = table[columns], (f"the recovery study ({recovery_study.results['seed'].nunique()} twins of {scenarios}, kinder than "
                                          "real blood data; the calibration suite has not been run that far)")
     return _fill_false_supported(rates, source, read_saved(madrs_dir), enough, columns[:3])
-
-
-def _per_question(results: pd.DataFrame) -> pd.DataFrame:
-    """:func:`question_calibration` by estimand, with the size of the
-    questions false "supported" was measured on (``false supported
-    estimates``: estimates per twin)."""
-    table = question_calibration(results).set_index("estimand")
-    return table.assign(**{"false supported estimates": table["estimates per twin"].astype(float)})
 
 
 def _ruled_out_per_estimate(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -363,7 +366,7 @@ def _fill_false_supported(rates, source, study, enough, columns):
     twins; ``source`` says so."""
     if study is None or study.results["seed"].nunique() < enough:
         return rates, source
-    table = _per_question(study.results)
+    table = question_calibration(study.results).set_index("estimand")
     filled = [e for e in table.index if pd.notna(table.loc[e, columns[0]]) and pd.isna(rates[columns[0]].get(e, np.nan))]
     if not filled:
         return rates, source

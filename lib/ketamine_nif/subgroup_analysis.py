@@ -194,12 +194,14 @@ def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool, 
         dataset = xr.Dataset({"x": xr.DataArray(stacked[:, chains].transpose(1, 2, 0), dims=("chain", "draw", "row"))})
         r_hat = np.maximum(r_hat, np.asarray(az.rhat(dataset)["x"]))
         ess = np.minimum(ess, np.asarray(az.ess(dataset, method="bulk")["x"]))
-    # the effective draws behind each probability: summed over the fits (independent of each other), per estimand's ROPE
-    effective = {"ess_direction": np.zeros(len(keys)), "ess_rope": np.zeros(len(keys))}
+    # the effective draws behind each probability, the mean of the fits' own (equal blocks of draws): its Monte Carlo
+    # variance is sum_f p(1 - p) / ESS_f / F^2 at a common p, so the pooled ESS is F^2 / sum_f 1 / ESS_f
+    inverse = {"ess_direction": np.zeros(len(keys)), "ess_rope": np.zeros(len(keys))}
     for j, (estimand, *_) in enumerate(keys):
         for chains in blocks:
             for column, value in indicator_ess(stacked[j:j + 1, chains], estimand, ropes[estimand], ess[j:j + 1]).items():
-                effective[column][j] += value[0]
+                inverse[column][j] += 1.0 / value[0]
+    effective = {column: len(blocks) ** 2 / total for column, total in inverse.items()}
     values = stacked.reshape(len(keys), -1)
     rows = [{"estimand": estimand, "marker": marker, "visit": visit, "subgroup": subgroup,
              **describe_draws(values[j], estimand, ropes[estimand]),

@@ -245,20 +245,26 @@ def _against(value: float, level: float) -> str:
 
 def monte_carlo_text(rows: pd.DataFrame, limit: int = 3) -> str:
     """The sentence naming a question's estimates within Monte Carlo error
-    of their level (:func:`near_level`), and whether the answer rests on
-    them ('' when there are none)."""
+    of their level (:func:`near_level`; supported ones first), and whether
+    the question's answer could change with them ('' when there are none):
+    a "supported" answer whose supported estimates are all named, or a
+    "ruled out" answer (every estimate must be ruled out) with one named."""
     near = near_level(rows)
     if near.empty:
         return ""
+    near = near.assign(_first=near["category"] != SUPPORT).sort_values("_first", kind="stable")
     one = len(near) == 1
     named = "; ".join(f"{where(r)} ({r['probability']} {_against(r['value'], r['level'])}, Monte Carlo SE {r['se']:.4f})"
                       for _, r in near.head(limit).iterrows())
     text = (f" {'One estimate lies' if one else f'{len(near)} estimates lie'} within {MONTE_CARLO_SES} Monte Carlo SEs of "
             f"{'its' if one else 'their'} level, so more draws could change {'its' if one else 'their'} verdict: {named}"
             + (f"; and {len(near) - limit} more" if len(near) > limit else "") + ".")
-    supported = rows.index[rows["category"] == SUPPORT]
-    if len(supported) and supported.isin(near.index).all():
-        text += f" The answer rests on {'it' if len(supported) == 1 else 'them'}."
+    category = overall_category(rows)
+    supported = rows[rows["category"] == SUPPORT]
+    if category == SUPPORT and supported.index.isin(near.index).all():
+        text += f" The answer \"{SUPPORT}\" rests on {_some(supported)}, so it could change too."
+    elif category == RULED:
+        text += f" The answer \"{RULED}\" needs every estimate ruled out, so it could change too."
     return text
 
 

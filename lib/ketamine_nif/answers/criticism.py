@@ -204,42 +204,42 @@ def sbc_source(study, folder: str, sweep_file: str = "sweeps/sbc.yaml",
 
 def show_sbc(study, seed: int, level: str = "mu") -> None:
     """A chapter's table (``criticism.sbc_summary``) and sentences
-    (:func:`sbc_calibration`, :func:`sbc_left_out`) of a saved SBC study, on
-    the replicates whose data the book would fit
-    (``criticism.sbc_fitted``); nothing when it is missing
-    (:func:`sbc_source` says so)."""
-    from ..criticism import sbc_fitted, sbc_summary
+    (:func:`sbc_calibration`, :func:`sbc_wholly_censored`) of a saved SBC
+    study; nothing when it is missing (:func:`sbc_source` says so)."""
+    from ..criticism import sbc_summary
     from ..reporting import say, show_table
 
     if study is None:
         return
-    fitted, left_out = sbc_fitted(study.results, level)
-    table = sbc_summary(fitted, seed=seed)
+    table = sbc_summary(study.results, seed=seed)
     show_table(table, digits=3)
-    say(sbc_calibration(fitted, table, level=level) + sbc_left_out(study.results, left_out, seed, level))
+    say(sbc_calibration(study.results, table, level=level) + sbc_wholly_censored(study.results, seed, level))
 
 
-def sbc_left_out(results: pd.DataFrame, left_out: pd.DataFrame, seed: int, level: str = "mu") -> str:
-    """What the replicates that the book would not fit (``left_out``, from
-    ``criticism.sbc_fitted`` of ``results``) are, how often their fits
-    diverged, and which parameters leave the model's band when they are
-    counted too ('' when none was left out)."""
-    from ..criticism import sbc_summary
+def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> str:
+    """How the replicates whose censored marker lay wholly under its limit
+    (``criticism.wholly_censored``) fared: their divergent fits, and which
+    parameters leave the model's band without them (a split by the data
+    alone keeps the ranks uniform on each side); '' when there were none."""
+    from ..criticism import sbc_summary, wholly_censored
 
-    n = left_out["seed"].nunique()
+    if "censored_share" not in results:
+        return ""
+    censored = wholly_censored(results, level)
+    them = results[censored]
+    n = them["seed"].nunique()
     if not n:
         return ""
-    divergent = int((left_out.groupby("seed")["divergences"].first() > 0).sum())
-    worse = sbc_summary(results, seed=seed)
-    worse = worse.loc[worse["outside_model_band"], "parameter"]
-    return (f" {n} of the {results['seed'].nunique()} replicates had every value of the censored marker under its limit, "
-            "data that the book never fits (a marker needs a value above its limit to enter the fits); "
-            f"{'it is' if n == 1 else 'they are'} left out above and in the figure (leaving out replicates by their data "
-            f"alone keeps the others' ranks uniform). Fits with divergent transitions among {'it' if n == 1 else 'them'}: "
-            f"{divergent} of {n}; counted with the rest, "
-            + (f"{join_words(worse)} {'leaves' if len(worse) == 1 else 'leave'} the model's band: a marker wholly "
-               "under its limit is fitted badly, and the book does not fit one." if len(worse) else
-               "no parameter leaves the model's band."))
+    divergent = int((them.groupby("seed")["divergences"].first() > 0).sum())
+    rest = sbc_summary(results[~censored], seed=seed)
+    rest = rest.loc[rest["outside_model_band"], "parameter"]
+    return (f" {n} of the {results['seed'].nunique()} replicates had every value of the censored marker under its limit; "
+            f"{divergent} of {'its' if n == 1 else 'their'} {n} fit{'' if n == 1 else 's'} diverged. Without "
+            f"{'it' if n == 1 else 'them'} (a split by the data alone, which keeps the ranks uniform on each side), "
+            + (f"{join_words(rest)} still {'leaves' if len(rest) == 1 else 'leave'} the model's band." if len(rest) else
+               "no parameter leaves the model's band: what miscalibration there is sits in data whose marker lies wholly "
+               "under its limit. The book reports no estimate of such a marker (`ketamine_nif.identifiability`), but "
+               "fits it beside the others, where a divergent fit makes every estimate of that fit unreliable."))
 
 
 def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "mu") -> str:
