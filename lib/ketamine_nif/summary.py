@@ -505,7 +505,7 @@ def _measured_size(category: str, question: Question, rates: pd.DataFrame) -> st
     column = f"{MEASURED[SUPPORT][0]} estimates"
     if category != SUPPORT or column not in rates or pd.isna(rates.loc[question.estimand, column]):
         return ""
-    measured, here = int(rates.loc[question.estimand, column]), classified_count(question.rows)
+    measured, here = round(float(rates.loc[question.estimand, column])), classified_count(question.rows)
     return "" if measured == here else f", measured on questions of {measured} estimates; this one has {here}"
 
 
