@@ -22,7 +22,8 @@ one supported estimate among many answers the question, a question's estimates
 are held to a stricter detection level (``decision: multiplicity``,
 :func:`question_level`: Bonferroni over its estimates); an estimate supported
 alone but not at its question's level counts as inconclusive there, and the
-answer names it. Its key
+answer names it. So does an estimate within Monte Carlo error of its level
+(:func:`near_level`): more draws could change its verdict. Its key
 estimate is the estimate of that category with the strongest evidence of an
 effect (the highest probability of direction; ties, and estimates without
 probabilities, go to one whose 95% interval excludes the null, then to the one
