@@ -262,9 +262,13 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
     assert answers.sbc_wholly_censored(results, seed=0) == (
         " 20 of the 200 replicates had every value of the censored marker under its limit; 5 of their 20 fits diverged. "
         "Without them (a split by the data alone, which keeps the ranks uniform on each side), no parameter leaves the "
-        "model's band: what miscalibration there is sits in data whose marker lies wholly under its limit. The book "
-        "reports no estimate of such a marker (`ketamine_nif.identifiability`), but fits it beside the others, where a "
-        "divergent fit makes every estimate of that fit unreliable.")
+        "model's band: tau[m2] leaves it only with them. The book reports no estimate of such a marker "
+        "(`ketamine_nif.identifiability`), but fits it beside the others, where a divergent fit makes every estimate of "
+        "that fit unreliable.")
+    # calibrated with and without them: said so, with no claim about where miscalibration sits
+    calibrated = results.assign(rank=np.where(results["parameter"] == "tau[m2]", rng.integers(0, 101, len(results)), results["rank"]))
+    assert answers.sbc_wholly_censored(calibrated, seed=0).endswith(
+        "keeps the ranks uniform on each side), no parameter leaves the model's band either.")
     results.loc[(results["seed"] > 20) & (results["parameter"] == "mu[m1]"), "rank"] = 100  # miscalibrated elsewhere too
     assert answers.sbc_wholly_censored(results, seed=0).endswith("the ranks uniform on each side), mu[m1] still leaves the model's band.")
     assert answers.sbc_wholly_censored(results[results["seed"] > 20], seed=0) == ""

@@ -219,8 +219,8 @@ def show_sbc(study, seed: int, level: str = "mu") -> None:
 def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> str:
     """How the replicates whose censored marker lay wholly under its limit
     (``criticism.wholly_censored``) fared: their divergent fits, and which
-    parameters leave the model's band without them (a split by the data
-    alone keeps the ranks uniform on each side); '' when there were none."""
+    parameters leave the model's band with and without them (a split by the
+    data alone keeps the ranks uniform on each side); '' when there were none."""
     from ..criticism import sbc_summary, wholly_censored
 
     if "censored_share" not in results:
@@ -231,15 +231,22 @@ def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> 
     if not n:
         return ""
     divergent = int((them.groupby("seed")["divergences"].first() > 0).sum())
-    rest = sbc_summary(results[~censored], seed=seed)
-    rest = rest.loc[rest["outside_model_band"], "parameter"]
-    return (f" {n} of the {results['seed'].nunique()} replicates had every value of the censored marker under its limit; "
-            f"{divergent} of {'its' if n == 1 else 'their'} {n} fit{'' if n == 1 else 's'} diverged. Without "
-            f"{'it' if n == 1 else 'them'} (a split by the data alone, which keeps the ranks uniform on each side), "
-            + (f"{join_words(rest)} still {'leaves' if len(rest) == 1 else 'leave'} the model's band." if len(rest) else
-               "no parameter leaves the model's band: what miscalibration there is sits in data whose marker lies wholly "
-               "under its limit. The book reports no estimate of such a marker (`ketamine_nif.identifiability`), but "
-               "fits it beside the others, where a divergent fit makes every estimate of that fit unreliable."))
+
+    def outside(rows: pd.DataFrame) -> pd.Series:
+        table = sbc_summary(rows, seed=seed)
+        return table.loc[table["outside_model_band"], "parameter"]
+
+    rest, everything = outside(results[~censored]), outside(results)
+    text = (f" {n:,} of the {results['seed'].nunique():,} replicates had every value of the censored marker under its "
+            f"limit; {divergent} of {'its' if n == 1 else 'their'} {n} fit{'' if n == 1 else 's'} diverged. Without "
+            f"{'it' if n == 1 else 'them'} (a split by the data alone, which keeps the ranks uniform on each side), ")
+    if len(rest):
+        return text + f"{join_words(rest)} still {'leaves' if len(rest) == 1 else 'leave'} the model's band."
+    if everything.empty:
+        return text + "no parameter leaves the model's band either."
+    return text + (f"no parameter leaves the model's band: {join_words(everything)} {'leaves' if len(everything) == 1 else 'leave'} "
+                   "it only with them. The book reports no estimate of such a marker (`ketamine_nif.identifiability`), but "
+                   "fits it beside the others, where a divergent fit makes every estimate of that fit unreliable.")
 
 
 def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "mu") -> str:
