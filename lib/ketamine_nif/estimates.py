@@ -78,14 +78,13 @@ def summarise(idata, variable: str, rope: tuple[float, float], converged: bool, 
     r_hat = az.rhat(subset)[variable]
     ess = az.ess(subset, method="bulk")[variable]
     dims = [d for d in draws.dims if d not in ("chain", "draw")]
-    stacked = draws.stack(sample=("chain", "draw")).transpose(*dims, "sample")
-    by_chain = np.asarray(draws.transpose(*dims, "chain", "draw").values, dtype=float)
+    by_chain = np.asarray(draws.transpose(*dims, "chain", "draw").values, dtype=float)  # (element..., chain, draw)
     flat_ess = np.asarray(ess, dtype=float).reshape(-1)
     effective = {k: v.reshape(by_chain.shape[:-2]) for k, v in indicator_ess(
         by_chain.reshape(-1, *by_chain.shape[-2:]), estimand, rope, flat_ess).items()}
     rows = []
-    for index in np.ndindex(*stacked.shape[:-1]):
-        values = np.asarray(stacked[index])
+    for index in np.ndindex(*by_chain.shape[:-2]):
+        values = by_chain[index].reshape(-1)  # the element's draws, chain after chain
         coords = {d: str(draws[d].values[i]) for d, i in zip(dims, index, strict=True)}
         visit = coords.get("post_visit", ALL_VISITS)
         name = marker or next((v for d, v in coords.items() if d != "post_visit"), "")

@@ -197,10 +197,12 @@ def _summary_rows(keys: list[tuple], draws: list, ropes: dict, converged: bool, 
     # the effective draws behind each probability, the mean of the fits' own (equal blocks of draws): its Monte Carlo
     # variance is sum_f p(1 - p) / ESS_f / F^2 at a common p, so the pooled ESS is F^2 / sum_f 1 / ESS_f
     inverse = {"ess_direction": np.zeros(len(keys)), "ess_rope": np.zeros(len(keys))}
-    for j, (estimand, *_) in enumerate(keys):
+    estimands = np.array([key[0] for key in keys])
+    for estimand in dict.fromkeys(estimands):  # one call per estimand (its ROPE) and fit
+        chosen = np.flatnonzero(estimands == estimand)
         for chains in blocks:
-            for column, value in indicator_ess(stacked[j:j + 1, chains], estimand, ropes[estimand], ess[j:j + 1]).items():
-                inverse[column][j] += 1.0 / value[0]
+            for column, value in indicator_ess(stacked[chosen][:, chains], estimand, ropes[estimand], ess[chosen]).items():
+                inverse[column][chosen] += 1.0 / value
     effective = {column: len(blocks) ** 2 / total for column, total in inverse.items()}
     values = stacked.reshape(len(keys), -1)
     rows = [{"estimand": estimand, "marker": marker, "visit": visit, "subgroup": subgroup,
