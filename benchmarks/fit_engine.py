@@ -122,7 +122,7 @@ def compare(label: str, form: str, build, data: list, settings, reference_count:
           f"{len(data)} engine fits per route, {reference_count} reference fits", flush=True)
     start = time.perf_counter()
     for k in range(reference_count):
-        fit(build(data[k]), settings.for_fit(k), "reference", log_likelihood=False)
+        fit(build(data[k]), settings.for_fit(k), "reference")
     reference = (time.perf_counter() - start) / reference_count
     print(f"  inference.fit: {reference:.2f} s per fit (build, compile, sample)", flush=True)
     per_chain = {}

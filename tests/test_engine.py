@@ -4,6 +4,7 @@ an engine fit agrees with ``inference.fit`` within Monte Carlo error."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import arviz_stats
@@ -16,7 +17,7 @@ from scipy.special import log_ndtr
 
 from conftest import SMALL
 from ketamine_nif.contract import load_dataset
-from ketamine_nif.engine import Engine, engine
+from ketamine_nif.engine import Engine, engine, fit_each
 from ketamine_nif.inference import CORES_VARIABLE, SamplerSettings, fit
 from ketamine_nif.models import (
     build_coupling_model,
@@ -306,6 +307,30 @@ def test_a_process_keeps_its_most_recently_used_engines(tmp_path, uncompiled, mo
     assert get(10) is first and get(20) is not second
 
 
+def test_a_chapters_fits_to_several_datasets_compile_once_and_are_saved_as_inference_fit_saves(tmp_path, monkeypatch):
+    """``fit_each`` (chapter 05's imputed data sets): with an engine route one
+    compilation serves every dataset, each fit has the seed of its name and
+    its own data, and posteriors and diagnostics land where ``inference.fit``
+    puts them; with ``pymc``, one ``inference.fit`` per dataset."""
+    import ketamine_nif.engine as module
+
+    monkeypatch.setattr(module, "_ENGINES", type(module._ENGINES)())
+    first = _twin(tmp_path, 1, ["IL-6"])
+    shifted = replace(first, nif_log=first.nif_log + np.where(first.nif_censored, 0.0, 1.0))  # measured values 2.7 times higher
+    settings = SamplerSettings(sampler="nutpie", draws=40, tune=40, chains=1, seed=4)
+    fits = fit_each("nif_trajectory", [first, shifted], settings, ["original", "shifted"], tmp_path / "out")
+    assert len(module._ENGINES) == 1
+    assert [f.diagnostics.seed for f in fits] == [settings.for_fit(n).seed for n in ("original", "shifted")]
+    levels = [float(f.idata["posterior"]["mu"].mean()) for f in fits]
+    assert levels[1] - levels[0] > 0.3  # the second fit saw the second dataset
+    saved = json.loads((tmp_path / "out" / "diagnostics.json").read_text())
+    assert set(saved) == {"original", "shifted"} and saved["shifted"]["sampler"] == "nutpie"
+    assert (tmp_path / "out" / "original.nc").exists() and (tmp_path / "out" / "shifted.nc").exists()
+    reference = fit_each("nif_trajectory", [first], replace(settings, sampler="pymc"), ["original"], tmp_path / "pymc")
+    assert reference[0].diagnostics.sampler == "pymc" and len(module._ENGINES) == 1
+    assert json.loads((tmp_path / "pymc" / "diagnostics.json").read_text())["original"]["seed"] == fits[0].diagnostics.seed
+
+
 def test_room_for_values_under_the_lod_is_padded_and_checked(tmp_path):
     """Rows under the lod are listed, padded with a margin to a power of two or one and a half times one,
     so that replicates share a compiled model; more than a compiled model has
@@ -347,7 +372,7 @@ def _in_one_process(model, settings):
     """``inference.fit`` with its chains in this process: no fork after JAX has started (tests/conftest.py)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CORES_VARIABLE, "1")
-        return fit(model, settings, "reference", log_likelihood=False)
+        return fit(model, settings, "reference")
 
 
 @pytest.fixture(scope="module")

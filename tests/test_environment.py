@@ -75,7 +75,7 @@ _DRAWS = """
 from ketamine_nif import btheb
 from ketamine_nif.inference import SamplerSettings, sample
 model = btheb.build_btheb_model(btheb.to_long(btheb.load_wide()))
-idata = sample(model, SamplerSettings(draws=40, tune=40, chains=1, seed=5), log_likelihood=False)
+idata = sample(model, SamplerSettings(draws=40, tune=40, chains=1, seed=5))
 print(repr(float(idata.posterior["sigma_person"].sum())))
 """
 

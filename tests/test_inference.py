@@ -24,6 +24,6 @@ def test_a_posterior_cut_short_is_refused(monkeypatch, chains, draws):
     with pm.Model() as model:
         pm.Normal("x")
     with pytest.raises(RuntimeError, match=f"sampling stopped early: {chains} chains x {draws} draws of 2 x 100"):
-        inference.sample(model, SamplerSettings(draws=100, tune=10, chains=2), log_likelihood=False)
+        inference.sample(model, SamplerSettings(draws=100, tune=10, chains=2))
     monkeypatch.setattr(inference.pm, "sample", lambda **kwargs: _posterior(2, 100))
-    assert inference.sample(model, SamplerSettings(draws=100, tune=10, chains=2), log_likelihood=False)["posterior"].sizes["draw"] == 100
+    assert inference.sample(model, SamplerSettings(draws=100, tune=10, chains=2))["posterior"].sizes["draw"] == 100

@@ -30,7 +30,7 @@ from ketamine_nif.estimands import (
 )
 from ketamine_nif.imputation import impute_below_lod
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import build_nif_trajectory_model, prepare
+from ketamine_nif.models import SubgroupPriors, build_nif_trajectory_model, prepare
 from ketamine_nif.models.subgroups import build_day1_model, build_subgroup_model
 from ketamine_nif.paths import PARAMS
 from ketamine_nif.subgroup_analysis import (
@@ -335,3 +335,23 @@ def test_subgroup_log_likelihood_is_the_multivariate_normal_of_each_marker_and_p
     resid = data.change - (p["nif_delta"][m, t] + data.arm_contrast[i] * (p["nif_arm"][m, t] + shift))
     rows = pd.Series(np.arange(len(m))).groupby([m, i]).apply(list).to_dict()
     assert change_potential == pytest.approx(joint(rows, resid, p["nif_person_sd"], p["nif_sigma"]), rel=1e-9)
+
+
+def test_the_subgroup_deviations_prior_is_a_scale_times_a_student_t():
+    """The raw deviations are standard Student-t with the configured degrees
+    of freedom (their scale applied outside them): prior draws of a
+    deviation divided by its scale pass a Kolmogorov-Smirnov test against
+    t(nu), and not against the normal."""
+    import pymc as pm
+    from scipy import stats
+
+    from ketamine_nif.models.pooling import student_t
+
+    nu = load_analysis(PARAMS / "analysis.yaml").priors(SubgroupPriors).nu
+    with pm.Model(coords={"k": range(20_000)}):
+        scale = pm.HalfNormal("scale", 2.0)
+        deviation = scale * student_t("deviation", nu, ("k",))
+        drawn_scale, drawn = pm.draw([scale, deviation], random_seed=3)
+    ratio = drawn / drawn_scale
+    assert stats.kstest(ratio, stats.t(nu).cdf).pvalue > 0.01
+    assert stats.kstest(ratio, stats.norm.cdf).pvalue < 1e-6

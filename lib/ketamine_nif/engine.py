@@ -39,10 +39,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
-from .inference import PRIORS_ATTRIBUTE, Fit, SamplerSettings, diagnose, fit, sampler_cores
+from .inference import PRIORS_ATTRIBUTE, Fit, SamplerSettings, diagnose, fit, record, sampler_cores
 from .models import (
     ModelData,
     build_coupling_model,
@@ -229,15 +230,33 @@ def engine(form: str, template: ModelData, settings: SamplerSettings, **options)
     return _ENGINES[key]
 
 
-def fit_form(form: str, data: ModelData, settings: SamplerSettings, name: str) -> Fit:
+def fit_form(form: str, data: ModelData, settings: SamplerSettings, name: str,
+             output_dir: str | Path | None = None, **options) -> Fit:
     """One fit of a book model (a :data:`FORMS` name) to ``data``, as a
     study makes it: by the process's engine when the settings' sampler is
     one of :data:`SAMPLERS`, otherwise built and fitted by
     :func:`~ketamine_nif.inference.fit` with that sampler (the reference
-    path; no pointwise log-likelihood, which studies do not use)."""
-    if settings.sampler in SAMPLERS:
-        return engine(form, data, settings).fit(data, settings.seed, name)
-    return fit(form_named(form).build(data), settings, name, log_likelihood=False)
+    path). ``options``: the builder's (for the subgroup form, ``design`` and
+    its priors); with ``output_dir`` the fit is saved as ``inference.fit``
+    saves it. An engine's fits share its one model, which holds the values
+    of the dataset it was last given: read a fit's ``idata``, not its ``model``."""
+    if settings.sampler not in SAMPLERS:
+        return fit(form_named(form).build(data, **options), settings, name, output_dir)
+    result = engine(form, data, settings, **options).fit(data, settings.seed, name)
+    if output_dir is not None:
+        record(result, output_dir)
+    return result
+
+
+def fit_each(form: str, datasets: list, settings: SamplerSettings, names: list[str],
+             output_dir: str | Path | None = None, **options) -> list[Fit]:
+    """A chapter's fits of one book model to several datasets of one design
+    (chapter 05's imputed data sets), each with the seed of its name
+    (:meth:`~ketamine_nif.inference.SamplerSettings.for_fit`), by
+    :func:`fit_form`: with an engine route the model is compiled once and
+    each dataset swapped in; with ``pymc`` each is built and fitted."""
+    return [fit_form(form, data, settings.for_fit(name), name, output_dir, **options)
+            for data, name in zip(datasets, names, strict=True)]
 
 
 def compiled(form: str, sampler: str | None = None) -> list[Engine]:

@@ -1,5 +1,5 @@
-"""One way to fit every model: sampler as a parameter, seeds, the pointwise
-log-likelihood kept, the posterior saved, and diagnostics with a verdict.
+"""One way to fit every model: sampler as a parameter, seeds, the posterior
+saved, and diagnostics with a verdict.
 
 A fit that fails the verdict (R-hat > 1.01, bulk or tail ESS < 400, any
 divergence) still completes; the chapter shows a warning and its estimates
@@ -27,7 +27,7 @@ from .models.pooling import recorded_priors
 from .paths import atomic_path, write_atomic
 
 SAMPLERS = ("pymc", "nutpie", "numpyro")
-DEFAULT_SAMPLER = "pymc"  # chosen by benchmarks/samplers.py on the project's 2-core machine
+DEFAULT_SAMPLER = "pymc"  # pm.sample's own NUTS: the reference path (the chapters default to nutpie: benchmarks/samplers.py)
 MAX_R_HAT = 1.01
 MIN_ESS = 400
 MIN_BFMI = 0.3
@@ -147,9 +147,12 @@ def sampler_cores(chains: int) -> int:
     return max(1, min(chains, cap))
 
 
-def sample(model: pm.Model, settings: SamplerSettings, log_likelihood: bool = True):
-    """Posterior draws with observed data and (unless asked not to: it costs a
-    compilation, a large share of a small fit) the pointwise log-likelihood."""
+def sample(model: pm.Model, settings: SamplerSettings, log_likelihood: bool = False):
+    """Posterior draws with observed data and, if asked (it costs a
+    compilation and an evaluation per draw), the pointwise log-likelihood.
+    Of the chapters only chapter 08's power-scaling check needs it, and
+    computes it (``criticism.power_scaling``); its leave-one-out integrates
+    each person's levels out itself."""
     logging.getLogger("pymc").setLevel(logging.ERROR)  # the chapter prints its own diagnostics table
     idata = pm.sample(
         draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=sampler_cores(settings.chains),
@@ -176,9 +179,9 @@ def saved_priors(posterior) -> dict:
 
 def save_posterior(idata, path: Path) -> None:
     """Posterior draws (float32, compressed), sampler statistics and observed
-    data. The pointwise log-likelihood is kept in memory but not saved (it is
-    the largest group; ``pm.compute_log_likelihood`` rebuilds it from the
-    posterior and the model)."""
+    data. A pointwise log-likelihood, where one was computed, is not saved
+    (it is the largest group; ``pm.compute_log_likelihood`` rebuilds it from
+    the posterior and the model)."""
     tree = xr.DataTree.from_dict({f"/{g}": idata[g].to_dataset() for g in SAVED_GROUPS if g in idata.children})
     encoding = {
         f"/{g}": {v: {"dtype": "float32", "zlib": True, "complevel": 4}
@@ -190,22 +193,30 @@ def save_posterior(idata, path: Path) -> None:
 
 
 def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str | Path | None = None,
-        log_likelihood: bool = True) -> Fit:
+        log_likelihood: bool = False) -> Fit:
     """Sample, diagnose and (with ``output_dir``) save the posterior as
     ``<name>.nc`` and the diagnostics into ``diagnostics.json`` under the fit's name.
     The effect priors the model recorded go with the posterior (:func:`saved_priors`).
-    ``log_likelihood=False`` skips the pointwise log-likelihood (for sweeps that
-    only need the estimates)."""
+    ``log_likelihood=True`` adds the pointwise log-likelihood to ``Fit.idata``
+    (not saved)."""
     start = time.perf_counter()
     idata = sample(model, settings, log_likelihood)
     idata["posterior"].attrs[PRIORS_ATTRIBUTE] = json.dumps(recorded_priors(model))
-    diagnostics = diagnose(idata, name, settings, time.perf_counter() - start)
+    result = Fit(model, idata, diagnose(idata, name, settings, time.perf_counter() - start))
     if output_dir is not None:
-        out = Path(output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        save_posterior(idata, out / f"{name}.nc")
-        record = out / "diagnostics.json"
-        existing = json.loads(record.read_text()) if record.exists() else {}
-        existing[name] = diagnostics.to_dict()
-        write_atomic(record, json.dumps(existing, indent=2) + "\n")
-    return Fit(model, idata, diagnostics)
+        record(result, output_dir)
+    return result
+
+
+def record(result: Fit, output_dir: str | Path) -> None:
+    """Save a fit as :func:`fit` does: its posterior as ``<name>.nc`` (the
+    name of its diagnostics) and its diagnostics into ``diagnostics.json``
+    under that name."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    name = result.diagnostics.model
+    save_posterior(result.idata, out / f"{name}.nc")
+    ledger = out / "diagnostics.json"
+    existing = json.loads(ledger.read_text()) if ledger.exists() else {}
+    existing[name] = result.diagnostics.to_dict()
+    write_atomic(ledger, json.dumps(existing, indent=2) + "\n")

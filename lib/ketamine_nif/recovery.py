@@ -411,7 +411,7 @@ def lod_bias_replicate(*, seed: int, scenario: str = "planted-effects", markers:
     by_method = {}
     for offset, method in enumerate(BELOW_LOD, start=1):
         settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune or draws, chains=chains, seed=seed * 100 + offset)
-        result = fit(build_nif_trajectory_model(data, below_lod=method), settings, f"nif-{method}", log_likelihood=False)
+        result = fit(build_nif_trajectory_model(data, below_lod=method), settings, f"nif-{method}")
         by_method[method] = summarise(result.idata, NIF_CHANGE_RATIO, rope, result.diagnostics.converged)
     joined = join_methods(by_method, twin.truth, data.markers)
     return joined.assign(censored_share=joined["marker"].map(below_limit_share(data))).drop(columns=["subgroup"])
