@@ -391,7 +391,7 @@ def test_variants_are_one_list_with_distinct_fits_seeds_and_estimands():
     names = [v.fit_name for v in criticism.VARIANTS]
     assert len(set(names)) == len(names) and len({v.label for v in criticism.VARIANTS}) == len(names)
     assert len({v.settings(chapter).seed for v in criticism.VARIANTS}) == len(names)  # seeds from the fit's name
-    assert criticism.PERSON_SLOPES.settings(chapter).draws == 200 and criticism.BOOK.settings(chapter).draws == 100
+    assert criticism.PERSON_SLOPES.settings(chapter).draws == 400 and criticism.BOOK.settings(chapter).draws == 100
     assert criticism.BOOK.estimand == "nif_change_ratio" and criticism.BOOK.options == {
         "likelihood": "normal", "below_lod": "censored", "person_slopes": False}
     assert [v.treatment for v in (criticism.BOOK, criticism.LOD_HALF, criticism.LOD_SQRT2)] == ["censored", "LOD/2", "LOD/√2"]

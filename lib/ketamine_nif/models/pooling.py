@@ -107,11 +107,12 @@ def student_t(name: str, nu: float, dims: tuple[str, ...]):
     outside them). Written directly, not as the scale mixture n / sqrt(g)
     with g ~ Gamma(nu/2, nu/2) (the same distribution): in chapter 05's
     subgroup model the mixture's local variances near zero left a divergent
-    transition in 3 of 12 fits of the book's data sets (PyMC at target
-    acceptance 0.99 and 0.995, nutpie at 0.99); the direct form, none in 12
-    fits of the same data sets. Its heavy tails are sampled directly, which
-    costs effective draws in the tails: chapter 05 runs 2,000 draws per
-    chain (at 1,000 a tail ESS fell to 372)."""
+    transition in a fit of each of three runs of the chapter's five (PyMC at
+    target acceptance 0.99 and 0.995, nutpie at 0.99), and in 14% of the
+    subgroup SBC's 1,000 replicate fits; the direct form, in none of 12 fits
+    of the chapter's data sets and none of the SBC's 1,000. Its heavy tails
+    are sampled directly, which costs effective draws in the tails: chapter
+    05 runs 2,000 draws per chain (at 1,000 a tail ESS fell to 372)."""
     return pm.StudentT(f"{name}_raw", nu=nu, mu=0.0, sigma=1.0, dims=dims)
 
 
