@@ -168,12 +168,17 @@ say(answers.mean_checks(ppc, outcome_ppc, [fits[criticism.BOOK].diagnostics, out
 # participant's slope is integrated out as well (a product grid). Every
 # variant is scored on the data as observed: a value under the limit counts
 # with the probability of being under the limit, also for the substitution
-# variants, so that all five predict the same thing.
+# variants, so that all five predict the same thing. The slopes variant,
+# run at four times the draws of the others, is scored on every fourth draw
+# of each chain, as many draws as the others have (thinning its
+# autocorrelated chains loses little of their effective sample size; its
+# quadrature grid over all of them took minutes).
 
 # %%
 #| label: tbl-criticism-loo
 #| tbl-cap: "Leave-one-participant-out comparison (integrated PSIS-LOO): expected log predictive density (elpd) of each variant, difference from the best with its standard error, stacking weight, and the share of participants with Pareto k > 0.7."
-elpd = {v.label: criticism.participant_elpd(fits[v], data, v.likelihood, quadrature_nodes) for v in criticism.VARIANTS}
+elpd = {v.label: criticism.participant_elpd(fits[v], data, v.likelihood, quadrature_nodes, max_draws=draws * chains)
+        for v in criticism.VARIANTS}
 loo_table = criticism.comparison_table(elpd)
 show_table(pd.DataFrame({
     "variant": loo_table.index, "elpd": loo_table["elpd"].round(1), "difference": loo_table["elpd_diff"].round(1),

@@ -383,6 +383,15 @@ def test_participant_loo_prefers_the_model_that_predicts_better():
     assert ours == pytest.approx(float(pair["dse"].max()), rel=1e-6)
 
 
+def test_elpd_is_computed_from_at_most_the_draws_asked_for_evenly_over_each_chain():
+    posterior = xr.Dataset({"mu": (("chain", "draw"), np.arange(4 * 4000.0).reshape(4, 4000))})
+    thin = criticism.thinned(posterior, 4000)
+    assert dict(thin.sizes) == {"chain": 4, "draw": 1000}
+    assert np.array_equal(thin["mu"][1, :3], [4000.0, 4004.0, 4008.0])  # every 4th draw of each chain
+    assert criticism.thinned(thin, 4000).sizes["draw"] == 1000  # already few enough: all kept
+    assert criticism.thinned(posterior.isel(chain=slice(3), draw=slice(1001)), 1000).sizes["draw"] == 251  # ceil(3003 / 1000) = 4
+
+
 def test_variants_are_one_list_with_distinct_fits_seeds_and_estimands():
     from ketamine_nif.inference import SamplerSettings
     from ketamine_nif.summary import describe
