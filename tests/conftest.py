@@ -19,6 +19,7 @@ os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={Path(__file__).resolv
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from pypdf import PdfReader  # noqa: E402
 
 from ketamine_nif.paths import ROOT  # noqa: E402
 from ketamine_nif.twin import load_scenario, simulate  # noqa: E402
@@ -60,6 +61,13 @@ def built_book(tmp_path_factory):
     rendered = cli(root, "render")
     assert rendered.returncode == 0, rendered.stderr
     return root, first, rendered
+
+def book_text(root: Path) -> tuple[str, str]:
+    """The text of a built book: every HTML page, and the PDF's pages."""
+    html = "\n".join(p.read_text() for p in (root / "_book").glob("*.html"))
+    pdf = next((root / "_book").glob("*.pdf"))
+    return html, "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+
 
 SMALL = {"design": {"n_ketamine": 8, "n_saline": 6}}
 

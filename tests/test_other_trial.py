@@ -3,18 +3,22 @@
 ``week0`` and weekly visits over 8 weeks, described by its ``dataset.json``
 (``tests/other_trial.py``). At test size every chapter runs, the book renders
 and passes check-book, and what the chapters show about these data is in the
-data's names."""
+data's names. The data come as real data would: ``dataset.json`` does not
+call them synthetic, and the participants' identifiers are the kind no book
+may show (the book has no synthetic-data banner and shows no identifier)."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 from other_trial import write_hamd_trial
 
-from conftest import TINY_BOOK, cli, make_project
+from conftest import TINY_BOOK, book_text, cli, make_project
 
 pytestmark = pytest.mark.slow
 THIS_TRIALS_WORDS = re.compile(r"(?<![\w-])(MADRS|[Kk]etamine|[Ss]aline)(?![\w-])")
@@ -24,10 +28,23 @@ ABOUT_THIS_TRIAL = {"10-design-sensitivity", "09-external-validation"}
 WEEKS = [f"week{k}" for k in range(1, 9)]
 
 
+def as_real_data(data: Path) -> Path:
+    """``data`` as a trial's own data would come: not marked synthetic, and
+    the participants' identifiers replaced by ones that must stay private."""
+    metadata = json.loads((data / "dataset.json").read_text(encoding="utf-8"))
+    real = {"study": metadata["study"], "description": "A trial's own data (here the renamed twin, posing as real)."}
+    (data / "dataset.json").write_text(json.dumps(real, indent=2) + "\n", encoding="utf-8")
+    for table in ("participants", "measurements"):
+        frame = pd.read_csv(data / f"{table}.csv", dtype=str, keep_default_na=False)
+        frame["participant_id"] = frame["participant_id"].str.replace("P", "SECRETID-", regex=False)
+        frame.to_csv(data / f"{table}.csv", index=False, lineterminator="\n")
+    return data
+
+
 @pytest.fixture(scope="module")
 def hamd_book(tmp_path_factory):
     root = make_project(tmp_path_factory.mktemp("other-trial"))
-    data = write_hamd_trial(root / "data" / "hamd")
+    data = as_real_data(write_hamd_trial(root / "data" / "hamd"))
     ran = cli(root, "run", "--data", str(data), *TINY_BOOK)
     assert ran.returncode == 0, ran.stderr
     rendered = cli(root, "render")
@@ -45,6 +62,14 @@ def test_the_whole_book_builds_and_passes_its_checks(hamd_book):
     checked = cli(hamd_book, "check-book")
     assert checked.returncode == 0, checked.stderr
     assert len(list((hamd_book / "_build" / "notebooks").glob("*.ipynb"))) == 12
+
+
+def test_real_data_show_no_banner_and_no_participant_ids(hamd_book):
+    """check-book (real data, from _build/report-data.json) has passed: no banner, and the data folder's path nowhere."""
+    html, pdf = book_text(hamd_book)
+    assert "SECRETID" not in html and "SECRETID" not in pdf
+    assert "synthetic-banner" not in html and "SYNTHETIC" not in pdf
+    assert "real trial data" in html
 
 
 def test_the_chapters_show_these_data_in_their_own_names(hamd_book):

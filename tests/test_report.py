@@ -15,9 +15,8 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from pypdf import PdfReader
 
-from conftest import BIN, TINY, TINY_BOOK, cli, make_project
+from conftest import BIN, TINY, TINY_BOOK, book_text, cli, make_project
 from ketamine_nif import estimates
 from ketamine_nif.runner import run_settings
 
@@ -27,12 +26,6 @@ pytestmark = pytest.mark.slow
 def chapter_count(root: Path) -> int:
     """How many chapters the project's _quarto.yml lists (chapters are added over time)."""
     return len(yaml.safe_load((root / "_quarto.yml").read_text())["book"]["chapters"])
-
-
-def book_text(root: Path) -> tuple[str, str]:
-    html = "\n".join(p.read_text() for p in (root / "_book").glob("*.html"))
-    pdf = next((root / "_book").glob("*.pdf"))
-    return html, "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
 
 
 @pytest.fixture(scope="module")
@@ -170,26 +163,6 @@ def test_a_run_with_out_writes_nothing_in_a_read_only_project(tmp_path):
         for path in [root, *root.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
     assert tree(root) == before and not (root / "_build").exists()
-
-
-def test_real_data_show_no_banner_and_no_participant_ids(tmp_path):
-    root = make_project(tmp_path / "project")
-    real = tmp_path / "real-data"
-    shutil.copytree(root / "data" / "synthetic", real)
-    for name in ("dataset.json", "truth.csv", "scenario.yaml"):
-        (real / name).unlink()
-    for table in ("participants", "measurements"):
-        frame = pd.read_csv(real / f"{table}.csv", dtype=str, keep_default_na=False)
-        frame["participant_id"] = frame["participant_id"].str.replace("P", "SECRETID-", regex=False)
-        frame.to_csv(real / f"{table}.csv", index=False)
-    assert cli(root, "run", "--data", str(real), *TINY_BOOK, "-p", 'markers=["IL-1RA", "CRP"]').returncode == 0  # two markers: banner and ids are the point
-    assert cli(root, "render").returncode == 0
-    checked = cli(root, "check-book")  # real data (from _build/report-data.json): no banner, and the data folder's path nowhere
-    assert checked.returncode == 0, checked.stderr
-    html, pdf = book_text(root)
-    assert "SECRETID" not in html and "SECRETID" not in pdf
-    assert "synthetic-banner" not in html and "SYNTHETIC" not in pdf
-    assert "real trial data" in html
 
 
 def test_one_aim_reruns_on_one_marker_with_another_sampler(project, tmp_path):
