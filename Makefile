@@ -16,6 +16,8 @@ DATA ?= data/synthetic
 RUN_ARGS ?=
 SCENARIO ?= paper-null
 SEED ?= 20250404
+# pytest-xdist workers for make test, each test file on one (0: all in one process)
+TEST_JOBS ?= 2
 TWIN := data/synthetic/measurements.csv
 TWIN_INPUTS := lib/ketamine_nif/twin.py $(wildcard lib/ketamine_nif/scenarios/*.yaml)
 
@@ -41,7 +43,7 @@ help:
 	@echo "make report            build the report (HTML and PDF in _book/) on the synthetic twin, then check it"
 	@echo "make report DATA=dir   build it on another data directory (see data/README.md)"
 	@echo "make report RUN_ARGS='-p draws=500'   pass options to ketamine-nif run (here: fewer draws in every chapter)"
-	@echo "make test              run the tests"
+	@echo "make test              run the tests (TEST_JOBS=N workers, 2 by default; 0: one process)"
 	@echo "make lint              ruff check"
 	@echo "make clean             remove generated outputs (keeps .venv)"
 	@echo "CONDA=1                use the active conda environment (environment.yml) instead of .venv"
@@ -71,7 +73,7 @@ report: $(STAMP)
 	echo "make report: done in $$(( $$(date +%s) - start )) s. Open _book/index.html; the PDF is in _book/."
 
 test: $(STAMP)
-	@$(PY) -m pytest; rc=$$?; \
+	@$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)

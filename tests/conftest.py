@@ -5,6 +5,7 @@ browser and summary tests, so it is built once per session)."""
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={Path(__file__).resolv
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
 from ketamine_nif.paths import ROOT  # noqa: E402
@@ -54,8 +56,24 @@ def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """Every chapter run at test size (TINY_BOOK) in a copied project, then rendered:
-    (root, the run's result, the render's result)."""
-    root = make_project(tmp_path_factory.mktemp("project"))
+    (root, the run's result, the render's result). Built once per test run:
+    with pytest-xdist's workers (``make test``), the first worker to need it
+    builds it in their shared temporary folder while the others wait for it.
+    Tests only read it (or run commands that change nothing); one that
+    changes the book works on a copy."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return _build_book(tmp_path_factory.mktemp("project"))
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's own
+    with FileLock(shared / "built-book.lock"):
+        saved = shared / "built-book.pickle"
+        if not saved.exists():
+            saved.write_bytes(pickle.dumps(_build_book(shared / "built-book")))
+        return pickle.loads(saved.read_bytes())
+
+
+def _build_book(folder: Path) -> tuple[Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    root = make_project(folder)
     first = cli(root, "run", *TINY_BOOK)
     assert first.returncode == 0, first.stderr
     rendered = cli(root, "render")
@@ -97,9 +115,14 @@ def write(frame: pd.DataFrame, data_dir: Path, table: str) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``jax`` run last, in their order. JAX starts threads in
-    the process; a ``pm.sample`` that forks chain processes after that can
-    deadlock in a child (JAX and Python warn of it), and many tests sample
-    in-process. The ``jax`` tests' own reference fits run their chains in
-    one process (``KETAMINE_NIF_SAMPLER_CORES=1``)."""
-    items.sort(key=lambda item: item.get_closest_marker("jax") is not None)
+    """Tests marked ``jax`` run last, in their order, and the other tests of
+    their files just before them. JAX starts threads in the process; a
+    ``pm.sample`` that forks chain processes after that can deadlock in a
+    child (JAX and Python warn of it), and many tests sample in-process. The
+    ``jax`` tests' own reference fits run their chains in one process
+    (``KETAMINE_NIF_SAMPLER_CORES=1``). ``make test`` hands whole files to
+    its workers (pytest-xdist's ``--dist loadfile``) in this order, so the
+    files with ``jax`` tests go last and no worker runs another file after
+    them."""
+    jax = {item.path for item in items if item.get_closest_marker("jax") is not None}
+    items.sort(key=lambda item: (item.path in jax, item.get_closest_marker("jax") is not None))

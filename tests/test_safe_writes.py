@@ -141,8 +141,8 @@ def test_a_killed_build_resumes_and_equals_a_clean_one(built_book, tmp_path):
     root = tmp_path / "copy"
     shutil.copytree(built_book[0], root, symlinks=True)
     chapter = "09-external-validation"
-    # the reference is the copy's complete build as it stands: other tests rerun
-    # chapters of the shared build without rendering it again
+    # the reference is the copy's complete build as it stands (run again, in case a chapter's outputs are
+    # newer than its render)
     assert cli(root, "run", *TINY_BOOK).returncode == 0 and cli(root, "render").returncode == 0
     theirs = _pages(root / "_book")
     outputs = {stem: Path("_build") / "outputs" / stem / "estimates.csv" for stem in (chapter, "index")}
