@@ -59,8 +59,8 @@ def built_book(tmp_path_factory):
     (root, the run's result, the render's result). Built once per test run:
     with pytest-xdist's workers (``make test``), the first worker to need it
     builds it in their shared temporary folder while the others wait for it.
-    Tests only read it (or run commands that change nothing); one that
-    changes the book works on a copy."""
+    Tests only read it or run in it what writes elsewhere (``--out``); one
+    that changes the book works on a copy."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker is None:
         return _build_book(tmp_path_factory.mktemp("project"))
@@ -68,6 +68,7 @@ def built_book(tmp_path_factory):
     with FileLock(shared / "built-book.lock"):
         saved = shared / "built-book.pickle"
         if not saved.exists():
+            shutil.rmtree(shared / "built-book", ignore_errors=True)  # what a failed build left: its error shows again
             saved.write_bytes(pickle.dumps(_build_book(shared / "built-book")))
         return pickle.loads(saved.read_bytes())
 
@@ -79,6 +80,7 @@ def _build_book(folder: Path) -> tuple[Path, subprocess.CompletedProcess, subpro
     rendered = cli(root, "render")
     assert rendered.returncode == 0, rendered.stderr
     return root, first, rendered
+
 
 def book_text(root: Path) -> tuple[str, str]:
     """The text of a built book: every HTML page, and the PDF's pages."""

@@ -6,6 +6,7 @@ likelihood equals the closed form; the aim 1 builder's LOD substitutions."""
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -389,7 +390,28 @@ def test_elpd_is_computed_from_at_most_the_draws_asked_for_evenly_over_each_chai
     assert dict(thin.sizes) == {"chain": 4, "draw": 1000}
     assert np.array_equal(thin["mu"][1, :3], [4000.0, 4004.0, 4008.0])  # every 4th draw of each chain
     assert criticism.thinned(thin, 4000).sizes["draw"] == 1000  # already few enough: all kept
-    assert criticism.thinned(posterior.isel(chain=slice(3), draw=slice(1001)), 1000).sizes["draw"] == 251  # ceil(3003 / 1000) = 4
+    assert criticism.thinned(posterior, None).sizes["draw"] == 4000
+    three = posterior.isel(chain=slice(3), draw=slice(1000))
+    assert criticism.thinned(three, 1000).sizes["draw"] == 250  # at most 1,000 over 3 chains: every 4th, not every 3rd (3 x 334)
+    # the elpd of a fit from thinned draws is PSIS-LOO over exactly those draws
+    rng = np.random.default_rng(5)
+    data = criticism.sbc_design(participants=6, markers=1, rng=rng)
+    data.nif_log = rng.normal(1.0, 1.0, len(data.nif_log))
+    shape = (2, 400)
+    draws = xr.Dataset({
+        "mu": (("chain", "draw", "marker"), rng.normal(1.0, 0.1, (*shape, 1))),
+        "tau": (("chain", "draw", "marker"), rng.uniform(0.5, 0.8, (*shape, 1))),
+        "sigma": (("chain", "draw", "marker"), rng.uniform(0.8, 1.1, (*shape, 1))),
+        "delta": (("chain", "draw", "marker", "post_visit"), rng.normal(0, 0.1, (*shape, 1, 3))),
+        "log_ratio": (("chain", "draw", "marker", "post_visit"), rng.normal(0, 0.1, (*shape, 1, 3))),
+    })
+    fit = SimpleNamespace(idata=xr.DataTree.from_dict({"/posterior": draws}))
+    ours = criticism.participant_elpd(fit, data, max_draws=200)
+    every_fourth = draws.isel(draw=slice(None, None, 4))
+    expected = criticism.participant_loo(xr.DataTree.from_dict({"/posterior": every_fourth}),
+                                         criticism.integrated_participant_log_likelihood(every_fourth, data), data.participants)
+    assert np.asarray(ours.elpd_i).shape == (6,) and float(ours.elpd) == pytest.approx(float(expected.elpd))
+    assert float(criticism.participant_elpd(fit, data).elpd) != pytest.approx(float(ours.elpd))
 
 
 def test_variants_are_one_list_with_distinct_fits_seeds_and_estimands():

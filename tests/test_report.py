@@ -113,8 +113,8 @@ def test_notebook_reruns_with_new_parameters(project, tmp_path):
     assert set(pd.read_csv(tmp_path / "direct-out" / "subgroups.csv")["subgroup"]) == {"BMI < 30", "BMI >= 30", "female", "male"}
 
 
-def test_unknown_parameter_is_refused(project):
-    root, _, _ = project
+def test_unknown_parameter_is_refused(tmp_path):
+    root = make_project(tmp_path / "project")  # a run that stops at once still writes in its project: not the shared book
     result = cli(root, "run", "-p", "no_such_knob=1")
     assert result.returncode == 1
     assert "unknown parameter(s) no_such_knob" in result.stderr and "Traceback" not in result.stderr
@@ -133,8 +133,8 @@ def test_failed_notebook_names_the_cell_and_keeps_partial_output(project, tmp_pa
     assert any(o.get("data", {}).get("text/markdown", "").startswith("| item") for c in notebook.cells for o in c.get("outputs", []))
 
 
-def test_bad_data_stop_the_run_before_any_notebook(project, tmp_path):
-    root, _, _ = project
+def test_bad_data_stop_the_run_before_any_notebook(tmp_path):
+    root = make_project(tmp_path / "project")
     bad = tmp_path / "bad"
     shutil.copytree(root / "data" / "synthetic", bad)
     p = pd.read_csv(bad / "participants.csv", dtype=str, keep_default_na=False)
