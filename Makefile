@@ -73,7 +73,7 @@ report: $(STAMP)
 	echo "make report: done in $$(( $$(date +%s) - start )) s. Open _book/index.html; the PDF is in _book/."
 
 test: $(STAMP)
-	@$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder; rc=$$?; \
+	@$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)

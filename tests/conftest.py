@@ -17,6 +17,12 @@ from pathlib import Path
 # compiling every model afresh in every copy. The runner leaves a setting
 # already in the environment alone; a test of the cache itself sets its own.
 os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={Path(__file__).resolve().parents[1] / '_build' / 'test-cache' / 'pytensor'}")
+# With pytest-xdist's workers (make test) the cores are shared by the workers,
+# so each fit's chains run one after another in its own process, as in a
+# sweep (inference.CORES_VARIABLE): no test process forks chain processes,
+# which could deadlock in a worker where JAX has started its threads.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("KETAMINE_NIF_SAMPLER_CORES", "1")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -118,13 +124,12 @@ def write(frame: pd.DataFrame, data_dir: Path, table: str) -> None:
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``jax`` run last, in their order, and the other tests of
-    their files just before them. JAX starts threads in the process; a
+    their files just before them (in one process). JAX starts threads in the process; a
     ``pm.sample`` that forks chain processes after that can deadlock in a
     child (JAX and Python warn of it), and many tests sample in-process. The
     ``jax`` tests' own reference fits run their chains in one process
-    (``KETAMINE_NIF_SAMPLER_CORES=1``). ``make test`` hands whole files to
-    its workers (pytest-xdist's ``--dist loadfile``) in this order, so the
-    files with ``jax`` tests go last and no worker runs another file after
-    them."""
+    (``KETAMINE_NIF_SAMPLER_CORES=1``), as every fit does in ``make
+    test``'s pytest-xdist workers (above), which take whole files, the
+    largest first."""
     jax = {item.path for item in items if item.get_closest_marker("jax") is not None}
     items.sort(key=lambda item: (item.path in jax, item.get_closest_marker("jax") is not None))

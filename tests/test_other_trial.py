@@ -65,7 +65,8 @@ def test_the_whole_book_builds_and_passes_its_checks(hamd_book):
 
 
 def test_real_data_show_no_banner_and_no_participant_ids(hamd_book):
-    """check-book (real data, from _build/report-data.json) has passed: no banner, and the data folder's path nowhere."""
+    """What check-book cannot see (it runs in the test above, and for real data also finds no banner and the
+    data folder's path nowhere): the identifiers in the PDF's text too, and the index's words for real data."""
     html, pdf = book_text(hamd_book)
     assert "SECRETID" not in html and "SECRETID" not in pdf
     assert "synthetic-banner" not in html and "SYNTHETIC" not in pdf
