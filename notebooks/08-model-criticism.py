@@ -169,10 +169,10 @@ say(answers.mean_checks(ppc, outcome_ppc, [fits[criticism.BOOK].diagnostics, out
 # variant is scored on the data as observed: a value under the limit counts
 # with the probability of being under the limit, also for the substitution
 # variants, so that all five predict the same thing. The slopes variant,
-# run at four times the draws of the others, is scored on every fourth draw
-# of each chain, as many draws as the others have (thinning its
-# autocorrelated chains loses little of their effective sample size; its
-# quadrature grid over all of them took minutes).
+# run at more draws than the others, is scored on every k-th draw of each
+# chain, as many draws as the others have (thinning its autocorrelated
+# chains loses little of their effective sample size; its quadrature grid
+# over all of them took minutes).
 
 # %%
 #| label: tbl-criticism-loo
