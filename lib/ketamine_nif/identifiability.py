@@ -146,7 +146,10 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
     if participants is not None:
         m, p = m[m["participant_id"].isin(participants)], p[p["participant_id"].isin(participants)]
     arm_of = p.set_index("participant_id")["arm"]
-    sampled = m[m["value"].notna() | m["below_lod"]]
+    # the samples (a value or one under the limit), in plain columns with each one's arm: the loops below filter them often
+    sampled = m.loc[m["value"].notna() | m["below_lod"], ["participant_id", "measure", "visit", "value"]].astype(
+        {"participant_id": object, "measure": object, "visit": object})
+    sampled["arm"] = sampled["participant_id"].map(arm_of)
     post_visits = [v for v in dataset.visits if v != baseline]
     rated = sampled[sampled["measure"] == outcome]
     rated_base = set(rated.loc[rated["visit"] == baseline, "participant_id"])
@@ -157,14 +160,23 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
         """The reason (or "") when an arm has too few participants among ``rows``, or, for rows of a
         marker (``where`` they were taken), none of its values above the detection limit."""
         reasons = []
+        row_arms, ids, unmeasured = rows["arm"].to_numpy(), rows["participant_id"].to_numpy(), rows["value"].isna().to_numpy()
         for arm in arms:
-            in_arm = rows[rows["participant_id"].map(arm_of) == arm]
-            if (n := in_arm["participant_id"].nunique()) < min_per_arm:
+            in_arm = row_arms == arm
+            if (n := len(set(ids[in_arm]))) < min_per_arm:
                 reasons.append(f"the {arm} arm has {_counted(n, what)} (at least {min_per_arm} needed)")
-            elif where and in_arm["value"].isna().all():
+            elif where and unmeasured[in_arm].all():
                 reasons.append(f"in the {arm} arm every value of the marker {where} is under the detection limit")
         return "; ".join(reasons)
 
+    rated_visits = set(zip(rated["participant_id"], rated["visit"]))
+
+    def with_baseline(marker: str) -> pd.DataFrame:
+        """The marker's samples of the participants with one at baseline."""
+        rows = sampled[sampled["measure"] == marker]
+        return rows[rows["participant_id"].isin(set(rows.loc[rows["visit"] == baseline, "participant_id"]))]
+
+    by_marker = {marker: with_baseline(marker) for marker in markers if marker in fitted}
     gaps: list[Gap] = []
     for name in names:
         spec = REGISTRY[name]
@@ -183,8 +195,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
                                               f"{min_per_arm} needed), and the models anchor each marker's course at its "
                                               f"{baseline} level: it is left out of the fits"))
                 continue
-            rows = sampled[sampled["measure"] == marker]
-            with_base = rows[rows["participant_id"].isin(set(rows.loc[rows["visit"] == baseline, "participant_id"]))]
+            with_base = by_marker[marker]
             for visit in visits:
                 later = with_base[(with_base["visit"] != baseline) & ((with_base["visit"] == visit) | (visit == ALL_VISITS))]
                 where = _when(visit)
@@ -199,7 +210,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
                     levels = with_base[(with_base["visit"] == baseline) & with_base["participant_id"].isin(set(both["participant_id"]))]
                     reason = reason or shortfall(levels, spec.arms, f"with the marker at {baseline}", f"at {baseline}")
                 else:  # paired change: the marker and a rating at one later visit
-                    pairs = later.merge(rated[["participant_id", "visit"]], on=["participant_id", "visit"])
+                    pairs = later[[key in rated_visits for key in zip(later["participant_id"], later["visit"])]]
                     reason = shortfall(pairs, spec.arms, f"with the marker at {baseline} and at a later visit with a {outcome} rating",
                                        f"at the visits after {baseline} with a rating")
                 if reason:
