@@ -521,7 +521,7 @@ def sbc_replicate(*, seed: int, participants: int = 30, markers: int = 2, censor
     logging.getLogger("pymc").setLevel(logging.ERROR)
     prior_model = build_nif_trajectory_model(design)
     # one joint draw from the prior: the parameters and the data they generate
-    simulated = pm.sample_prior_predictive(draws=1, model=prior_model, random_seed=seed)
+    simulated = checks.prior_predictive(prior_model, 1, seed)
     prior = simulated.prior
     values = np.asarray(simulated.prior_predictive["log_nif"]).ravel()
     last = design.nif_marker == markers - 1
@@ -645,7 +645,7 @@ def subgroup_sbc_data(seed: int, template, design):
     logging.getLogger("pymc").setLevel(logging.ERROR)
     with warnings.catch_warnings():  # the likelihood is a Potential: prior draws of the parameters only, as intended
         warnings.simplefilter("ignore", UserWarning)
-        prior = pm.sample_prior_predictive(draws=1, model=build_subgroup_model(template, design), random_seed=seed).prior
+        prior = checks.prior_predictive(build_subgroup_model(template, design), 1, seed).prior
     values = {name: np.asarray(prior[name])[0, 0] for name in (*SBC_SUBGROUP_PARAMETERS, "madrs_mean")}
     return simulate_subgroup_data(template, design, values, np.random.default_rng(seed)), prior
 
@@ -741,9 +741,7 @@ def outcome_sbc_data(seed: int, participants: int, markers: int, censored_share:
     no_samples = design.changed(**{name: getattr(design, name)[:0] for name in
                                    ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod")})
     logging.getLogger("pymc").setLevel(logging.ERROR)
-    with warnings.catch_warnings():  # the ratings' random draw is Python code (likelihoods.random_intercept)
-        warnings.filterwarnings("ignore", "Numba will use object mode", UserWarning)
-        simulated = pm.sample_prior_predictive(draws=1, model=form_named(form).build(no_samples), random_seed=seed)
+    simulated = checks.prior_predictive(form_named(form).build(no_samples), 1, seed)
     # the latent cells in (marker, participant, visit) order: the whole grid, or its baseline column
     grid = np.asarray(simulated.prior[latent]).reshape(markers, participants, -1)
     values = grid[design.nif_marker, design.nif_person, design.nif_visit]

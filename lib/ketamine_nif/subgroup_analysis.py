@@ -26,6 +26,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from . import checks
 from .contract import Dataset
 from .estimands import (
     COUPLING_WITHIN,
@@ -162,8 +163,7 @@ def prior_deviations(model: pm.Model, draws: int, seed: int) -> np.ndarray:
     with warnings.catch_warnings():  # the likelihood is a Potential: prior draws of the deviations only, as intended
         warnings.simplefilter("ignore", UserWarning)
         logging.getLogger("pymc").setLevel(logging.ERROR)
-        prior = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed,
-                                           var_names=["coupling_deviation", "arm_deviation"])
+        prior = checks.prior_predictive(model, draws, seed, ["coupling_deviation", "arm_deviation"])
     return np.asarray(prior.prior["coupling_deviation"]).ravel()
 
 
