@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from arviz_stats.validate import validate_ci_prob
+from scipy import stats
 
 from ketamine_nif import convergence
 from ketamine_nif.inference import SamplerSettings, diagnose
@@ -52,6 +53,19 @@ def test_rhat_and_ess_equal_arviz_scalar_by_scalar(case):
     ours = convergence.rhat(x), convergence.ess_bulk(x), convergence.ess_tail(x, validate_ci_prob(None)), convergence.ess_mean(x)
     for label, got, want in zip(("R-hat", "bulk ESS", "tail ESS", "mean ESS"), ours, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-10, equal_nan=True, err_msg=label)
+    together = convergence.rhat_and_ess_bulk(x)  # the diagnostics' shared ranking: the same values
+    for label, got, want in zip(("R-hat", "bulk ESS"), together, expected[:2], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, equal_nan=True, err_msg=f"{label}, computed together")
+
+
+def test_average_ranks_equal_scipys_with_ties():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(6, 300))
+    x[0] = 1.0  # all tied
+    x[1, :150] = 0.0  # a long run of ties
+    x[2] = np.round(x[2])  # many small runs
+    x[3] = x[3].astype(np.float32)  # draws saved in float32
+    np.testing.assert_array_equal(convergence.average_ranks(x), stats.rankdata(x, method="average", axis=1))
 
 
 def test_diagnose_reports_the_extremes_arviz_finds_and_their_variables():

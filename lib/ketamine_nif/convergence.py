@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 from scipy.fft import next_fast_len
 
 BLOM = 3 / 8  # ranks back-transformed to normal scores as (rank - 3/8) / (n - 3/4 + 1)
@@ -48,11 +48,28 @@ def _split(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x[..., :half], x[..., -half:]], axis=1)
 
 
+def average_ranks(flat: np.ndarray) -> np.ndarray:
+    """Ranks (1-based, ties given their average) along each row of a 2-D
+    array: ``scipy.stats.rankdata(flat, method="average", axis=1)``, with
+    NumPy's default sort instead of a stable one (a third to a half faster on
+    draws; the order among ties does not change their average)."""
+    n = flat.shape[1]
+    order = np.argsort(flat, axis=1)
+    ordered = np.take_along_axis(flat, order, axis=1)
+    first = np.ones(flat.shape, dtype=bool)  # where a run of equal values starts
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    starts = np.flatnonzero(first)  # positions in the flattened array, rows one after another
+    counts = np.diff(np.append(starts, first.size))
+    average = starts % n + (counts - 1) / 2.0 + 1.0
+    ranks = np.empty(flat.shape)
+    np.put_along_axis(ranks, order, average[np.cumsum(first.ravel()) - 1].reshape(flat.shape), axis=1)
+    return ranks
+
+
 def _z_scale(x: np.ndarray) -> np.ndarray:
     """Normal scores of the ranks over each scalar's draws (all chains)."""
     flat = x.reshape(len(x), -1)
-    ranks = stats.rankdata(flat, method="average", axis=1)
-    return special.ndtri((ranks - BLOM) / (flat.shape[1] - 2 * BLOM + 1)).reshape(x.shape)  # = stats.norm.ppf
+    return special.ndtri((average_ranks(flat) - BLOM) / (flat.shape[1] - 2 * BLOM + 1)).reshape(x.shape)  # = stats.norm.ppf
 
 
 def _rhat(y: np.ndarray) -> np.ndarray:
@@ -63,16 +80,30 @@ def _rhat(y: np.ndarray) -> np.ndarray:
 
 
 @_quiet
-def _rhat_rank(x: np.ndarray) -> np.ndarray:
+def _rhat_rank(x: np.ndarray, z_split: np.ndarray | None = None) -> np.ndarray:
     split = _split(x)
     folded = np.abs(split - np.median(split.reshape(len(x), -1), axis=1)[:, None, None])
-    bulk, tail = _rhat(_z_scale(split)), _rhat(_z_scale(folded))
+    bulk = _rhat(_z_scale(split) if z_split is None else z_split)
+    tail = _rhat(_z_scale(folded))
     return np.where(tail > bulk, tail, bulk)  # ArviZ's max(bulk, tail): the bulk R-hat where the folded one is NaN
 
 
 def rhat(x: np.ndarray) -> np.ndarray:
     """Rank-normalised split R-hat per scalar of ``x`` (scalar, chain, draw)."""
     return _where_valid(x, _rhat_rank, min_chains=2)
+
+
+def rhat_and_ess_bulk(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rhat` and :func:`ess_bulk` of ``x`` together, the normal scores
+    of the split chains' ranks (the costly part: a sort per scalar) computed once."""
+    r_hat, bulk = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    ranked = _valid(x, 1)
+    if ranked.any():
+        z_split = _z_scale(_split(x[ranked]))
+        bulk[ranked] = _ess(z_split)
+        if x.shape[1] >= 2:  # R-hat compares chains
+            r_hat[ranked] = _rhat_rank(x[ranked], z_split)
+    return r_hat, bulk
 
 
 def _valid(x: np.ndarray, min_chains: int) -> np.ndarray:

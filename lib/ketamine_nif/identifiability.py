@@ -169,7 +169,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
                 reasons.append(f"in the {arm} arm every value of the marker {where} is under the detection limit")
         return "; ".join(reasons)
 
-    rated_visits = set(zip(rated["participant_id"], rated["visit"]))
+    rated_visits = set(zip(rated["participant_id"], rated["visit"], strict=True))
 
     def with_baseline(marker: str) -> pd.DataFrame:
         """The marker's samples of the participants with one at baseline."""
@@ -210,7 +210,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
                     levels = with_base[(with_base["visit"] == baseline) & with_base["participant_id"].isin(set(both["participant_id"]))]
                     reason = reason or shortfall(levels, spec.arms, f"with the marker at {baseline}", f"at {baseline}")
                 else:  # paired change: the marker and a rating at one later visit
-                    pairs = later[[key in rated_visits for key in zip(later["participant_id"], later["visit"])]]
+                    pairs = later[[key in rated_visits for key in zip(later["participant_id"], later["visit"], strict=True)]]
                     reason = shortfall(pairs, spec.arms, f"with the marker at {baseline} and at a later visit with a {outcome} rating",
                                        f"at the visits after {baseline} with a rating")
                 if reason:

@@ -124,8 +124,9 @@ def diagnose(idata, name: str, settings: SamplerSettings, seconds: float) -> Dia
     ESS (computed over all scalars at once, :mod:`ketamine_nif.convergence`),
     divergences and E-BFMI."""
     draws, names = convergence.scalars(idata.posterior)
-    r_hat, worst_r_hat = _extreme(convergence.rhat(draws), names, np.nanargmax)
-    ess_bulk, worst_bulk = _extreme(convergence.ess_bulk(draws), names, np.nanargmin)
+    r_hats, bulks = convergence.rhat_and_ess_bulk(draws)
+    r_hat, worst_r_hat = _extreme(r_hats, names, np.nanargmax)
+    ess_bulk, worst_bulk = _extreme(bulks, names, np.nanargmin)
     ess_tail, worst_tail = _extreme(convergence.ess_tail(draws, validate_ci_prob(None)), names, np.nanargmin)
     bfmi = np.asarray(az.bfmi(idata)["energy"])  # one value per chain
     return Diagnostics(
