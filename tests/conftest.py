@@ -9,6 +9,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 # One compile cache for the whole test session, set before anything imports
@@ -33,6 +34,34 @@ from ketamine_nif.paths import ROOT  # noqa: E402
 from ketamine_nif.twin import load_scenario, simulate  # noqa: E402
 
 BIN = Path(sys.executable).parent
+
+# The two files whose first test builds a whole test-size book (the other
+# trial's, and this session's, which the other built_book tests then share):
+# with pytest-xdist's workers they start first, one on each worker, instead of
+# where xdist's order (files with the most tests first) puts them. Left late,
+# a book build was the run's tail while the other worker had run out of work.
+BOOKS_FIRST = ("tests/test_other_trial.py", "tests/test_summary.py")
+
+
+class _BooksFirst(OrderedDict):
+    """xdist's queue of test files, handing out :data:`BOOKS_FIRST` before the rest."""
+
+    def popitem(self, last: bool = True):
+        for scope in BOOKS_FIRST:
+            if scope in self:
+                return scope, self.pop(scope)
+        return super().popitem(last=last)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` (``make test``) with :data:`BOOKS_FIRST` handed out first."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    scheduler = LoadFileScheduling(config, log)
+    scheduler.workqueue = _BooksFirst()
+    return scheduler
 # test-size sampling for the analysis chapters (their fits are flagged as unconverged;
 # at 60 tuning steps a lower step-size target saves most of the leapfrog steps)
 TINY = ["-p", "draws=60", "-p", "tune=60", "-p", "chains=2", "-p", "prior_draws=30", "-p", "target_accept=0.8"]
