@@ -62,6 +62,8 @@ def pytest_xdist_make_scheduler(config, log):
     scheduler = LoadFileScheduling(config, log)
     scheduler.workqueue = _BooksFirst()
     return scheduler
+
+
 # test-size sampling for the analysis chapters (their fits are flagged as unconverged;
 # at 60 tuning steps a lower step-size target saves most of the leapfrog steps)
 TINY = ["-p", "draws=60", "-p", "tune=60", "-p", "chains=2", "-p", "prior_draws=30", "-p", "target_accept=0.8"]
