@@ -160,7 +160,7 @@ def pytest_collection_modifyitems(config, items):
     child (JAX and Python warn of it), and many tests sample in-process. The
     ``jax`` tests' own reference fits run their chains in one process
     (``KETAMINE_NIF_SAMPLER_CORES=1``), as every fit does in ``make
-    test``'s pytest-xdist workers (above), which take whole files, the
-    largest first."""
+    test``'s pytest-xdist workers (above), which take whole files
+    (:data:`BOOKS_FIRST`, then the files with the most tests)."""
     jax = {item.path for item in items if item.get_closest_marker("jax") is not None}
     items.sort(key=lambda item: (item.path in jax, item.get_closest_marker("jax") is not None))
