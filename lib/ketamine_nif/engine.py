@@ -43,7 +43,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .inference import PRIORS_ATTRIBUTE, Fit, SamplerSettings, diagnose, fit, record, sampler_cores
+from .inference import (
+    PRIORS_ATTRIBUTE,
+    Fit,
+    SamplerSettings,
+    fit,
+    fit_with_retry,
+    record,
+    sampler_cores,
+)
 from .models import (
     ModelData,
     build_coupling_model,
@@ -127,19 +135,19 @@ class Engine:
         self.model = self.form.build(template, fixed_shape=True, **options)
         self.priors = json.dumps(recorded_priors(self.model))
         self.containers = [v.name for v in self.model.data_vars]
+        self._jax_samplers = {}  # the JAX route's, by target acceptance
         if settings.sampler == "nutpie":
             import nutpie
 
             self.compiled = nutpie.compile_pymc_model(self.model, backend="numba")
         else:
-            from .jaxfit import JaxSampler
-
-            self.compiled = JaxSampler(self.model, self.containers, settings)
+            self.compiled = self._jax_sampler(settings)
         self.compile_seconds = time.perf_counter() - start  # the JAX route's XLA compilation comes at its first fit
 
     def fit(self, data: ModelData, seed: int, name: str | None = None) -> Fit:
         """Swap ``data`` in and sample (chains, draws, tuning and target
-        acceptance of the engine's settings; ``seed`` for this fit). The same
+        acceptance of the engine's settings, refitted at their
+        ``retry_target_accept`` where the checks fail; ``seed`` for this fit). The same
         seed gives the same draws whichever dataset the engine was compiled on:
         the data go into the compiled functions and into the model, whose
         initial point (the chains' start) depends on them; ``Fit.model`` then
@@ -156,24 +164,43 @@ class Engine:
             raise ValueError(f"the data lack {', '.join(lacking)}, which this model uses")
         values = {name: values[name] for name in self.containers}
         pm.set_data(values, model=self.model)
-        start = time.perf_counter()
-        if settings.sampler == "nutpie":
-            import nutpie
+        idata, diagnostics = fit_with_retry(lambda s: self._posterior(self._draw(values, s), values, data), settings,
+                                            name or self.name)
+        idata["posterior"].attrs[PRIORS_ATTRIBUTE] = self.priors
+        return Fit(self.model, idata, diagnostics)
 
-            idata = nutpie.sample(self.compiled.with_data(**values), draws=settings.draws, tune=settings.tune,
-                                  chains=settings.chains, cores=sampler_cores(settings.chains), seed=settings.seed,
-                                  target_accept=settings.target_accept, save_warmup=False, progress_bar=False)
-        else:
-            idata = self.compiled.sample(values, settings.seed)
+    def _posterior(self, idata, values: dict[str, np.ndarray], data: ModelData):
+        """``idata`` with its posterior as the dataset's: the participants'
+        labels, and without the padded lists' unused entries (no part of the
+        posterior, nor of its diagnostics)."""
         posterior = idata["posterior"].to_dataset()
         if "participant" in posterior.dims:  # the template's labels, until renamed
             posterior = posterior.assign_coords(participant=list(data.participants))
-        for name, mask in self.form.padding:  # the padding's entries are no part of the posterior (nor of its diagnostics)
+        for variable, mask in self.form.padding:
             real = np.flatnonzero(values[mask])
-            posterior = posterior.isel({posterior[name].dims[-1]: real}) if len(real) else posterior.drop_vars(name)
+            posterior = posterior.isel({posterior[variable].dims[-1]: real}) if len(real) else posterior.drop_vars(variable)
         idata["posterior"] = posterior
-        idata["posterior"].attrs[PRIORS_ATTRIBUTE] = self.priors
-        return Fit(self.model, idata, diagnose(idata, name or self.name, settings, time.perf_counter() - start))
+        return idata
+
+    def _draw(self, values: dict[str, np.ndarray], settings: SamplerSettings):
+        """Draws for the data ``values`` with ``settings`` (the engine's, but
+        for the seed and, on a refit, the target acceptance)."""
+        if settings.sampler == "nutpie":
+            import nutpie
+
+            return nutpie.sample(self.compiled.with_data(**values), draws=settings.draws, tune=settings.tune,
+                                 chains=settings.chains, cores=sampler_cores(settings.chains), seed=settings.seed,
+                                 target_accept=settings.target_accept, save_warmup=False, progress_bar=False)
+        return self._jax_sampler(settings).sample(values, settings.seed)
+
+    def _jax_sampler(self, settings: SamplerSettings):
+        """The JAX route's sampler for ``settings`` (its target acceptance is
+        compiled in: a refit's is made, and kept, on first use)."""
+        from .jaxfit import JaxSampler
+
+        if settings.target_accept not in self._jax_samplers:
+            self._jax_samplers[settings.target_accept] = JaxSampler(self.model, self.containers, settings)
+        return self._jax_samplers[settings.target_accept]
 
     def has_room_for(self, data: ModelData) -> bool:
         """Whether ``data``'s padded lists (values under the lod, missed

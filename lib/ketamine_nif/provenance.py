@@ -110,7 +110,9 @@ def thread_table(run_log: dict) -> pd.DataFrame:
 
 
 def sampler_table(outputs_dir: str | Path, stems: list[str]) -> pd.DataFrame:
-    """Every fit's sampler settings and verdict, from each chapter's diagnostics.json."""
+    """Every fit's sampler settings and verdict, from each chapter's
+    diagnostics.json (a target acceptance starred: the fit was refitted at
+    it after a first fit failed the checks)."""
     rows = []
     for stem in stems:
         for model, d in read_json(Path(outputs_dir) / stem / "diagnostics.json").items():
@@ -119,7 +121,10 @@ def sampler_table(outputs_dir: str | Path, stems: list[str]) -> pd.DataFrame:
             rows.append({
                 "chapter": stem, "model": d.get("model", model), "sampler": d["sampler"],
                 "chains x draws (tune)": f"{d.get('chains')} x {d.get('draws')} ({d.get('tune')})",
+                "target acceptance": (f"{d['target_accept']:.2f}" + ("*" if d.get("refit") else "")
+                                      if d.get("target_accept") is not None else ""),
                 "seed": str(d.get("seed", "")), "seconds": f"{d.get('seconds', float('nan')):.0f}",
                 "verdict": "pass" if d.get("converged") else "FAIL",
             })
-    return pd.DataFrame(rows, columns=["chapter", "model", "sampler", "chains x draws (tune)", "seed", "seconds", "verdict"])
+    return pd.DataFrame(rows, columns=["chapter", "model", "sampler", "chains x draws (tune)", "target acceptance", "seed",
+                                       "seconds", "verdict"])

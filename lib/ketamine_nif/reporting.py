@@ -100,11 +100,14 @@ def join_words(items) -> str:
 
 
 def diagnostics_table(*diagnostics) -> pd.DataFrame:
-    """One row per fit: sampler settings, time and the convergence verdict."""
+    """One row per fit: sampler settings (the target acceptance of the draws
+    kept, starred where a fit was refitted at it after a first fit failed
+    the checks), time and the convergence verdict."""
     rows = []
     for d in diagnostics:
         rows.append({
-            "model": d.model, "sampler": d.sampler, "chains x draws": f"{d.chains} x {d.draws}", "seconds": f"{d.seconds:.0f}",
+            "model": d.model, "sampler": d.sampler, "chains x draws": f"{d.chains} x {d.draws}",
+            "target acceptance": f"{d.target_accept:.2f}" + ("*" if d.refit else ""), "seconds": f"{d.seconds:.0f}",
             "max R-hat": f"{d.max_r_hat:.3f}", "min ESS (bulk/tail)": f"{d.min_ess_bulk:.0f} / {d.min_ess_tail:.0f}",
             "divergences": d.divergences, "min E-BFMI": f"{d.min_bfmi:.2f}", "verdict": "pass" if d.converged else "FAIL",
         })
@@ -112,20 +115,23 @@ def diagnostics_table(*diagnostics) -> pd.DataFrame:
 
 
 def verdict(*diagnostics) -> str:
-    """A sentence when every fit passed; otherwise a warning callout that says
-    which fit failed how, and that its estimates are not findings."""
+    """A sentence when every fit passed (naming any fit refitted at a higher
+    target acceptance, and what its first fit failed); otherwise a warning callout that
+    says which fit failed how, and that its estimates are not findings."""
     from .inference import MAX_R_HAT, MIN_ESS
 
     failed = [d for d in diagnostics if not d.converged]
     rule = f"R-hat ≤ {MAX_R_HAT}, bulk and tail ESS ≥ {MIN_ESS}, no divergent transitions"
     warnings = [w for d in diagnostics for w in d.warnings()]
+    refits = " ".join(f"**{d.model}**: {d.refit} (marked * in the table)." for d in diagnostics if d.refit)
     if not failed:
-        text = f"Every fit passed the convergence checks ({rule})."
+        text = f"Every fit passed the convergence checks ({rule}).{' ' + refits if refits else ''}"
         return text + (" Note: " + "; ".join(warnings) + "." if warnings else "")
     lines = "\n".join(f"- **{d.model}**: {'; '.join(d.problems())}" for d in failed)
+    refitted = f"{refits}\n\n" if refits else ""
     return (
         '::: {.callout-warning title="Convergence checks failed: these estimates are not findings"}\n'
-        f"The checks ({rule}) failed for:\n\n{lines}\n\n"
+        f"The checks ({rule}) failed for:\n\n{lines}\n\n{refitted}"
         "The estimates from these fits are shown, flagged as unreliable (hollow points, `converged = False` in "
         "estimates.csv), but must not be read as results. Rerun with more draws or tuning steps.\n:::"
     )
