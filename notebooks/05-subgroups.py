@@ -80,7 +80,8 @@ data = subgroup_analysis.subgroup_data(completed[0], fitted, lod_fraction)
 design = subgroup_analysis.subgroup_design(dataset, chosen, data.participants)
 subgroup_priors = config.priors(SubgroupPriors)
 model = build_subgroup_model(data, design, subgroup_priors=subgroup_priors)
-settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
+settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
+                           retry=True)  # a fit failing the checks is drawn again once (inference.fit_with_retry)
 ropes = config.ropes_for(subgroup_analysis.ESTIMANDS)
 rope_coupling = ropes[COUPLING_WITHIN["ketamine"]]
 n_differences = subgroup_analysis.differences_tested(data, chosen)

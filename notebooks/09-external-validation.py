@@ -53,7 +53,8 @@ wide = btheb.load_wide()
 long = btheb.to_long(wide)
 config = analysis.load(analysis_config)
 priors = config.priors(btheb.BthebPriors)
-settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
+settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
+                           retry=True)  # a fit failing the checks is drawn again once (inference.fit_with_retry)
 
 # %% [markdown]
 # ## The data, and a trap in this copy {#sec-btheb-data}

@@ -307,23 +307,25 @@ def test_a_process_keeps_its_most_recently_used_engines(tmp_path, uncompiled, mo
     assert get(10) is first and get(20) is not second
 
 
-def test_an_engine_fit_with_divergences_is_refitted_once_at_the_retry_target(tmp_path, uncompiled, monkeypatch):
-    """As ``inference.fit`` does (``tests/test_inference.py``): a fit through
-    the engine at target acceptance 0.8 is drawn again, with the same seed
-    and the same compiled model, at 0.95 after divergences."""
+def test_an_engine_fit_with_divergences_is_refitted_once_with_smaller_steps_and_more_draws(tmp_path, uncompiled, monkeypatch):
+    """As ``inference.fit`` does (``tests/test_inference.py``): with
+    ``retry``, a fit through the engine at target acceptance 0.8 is drawn
+    again after divergences, with the same seed and the same compiled
+    model, at 0.95 and twice the draws."""
     from test_inference import _draws
 
     calls = []
 
     def draw(self, values, settings):
-        calls.append((settings.target_accept, settings.seed))
-        return _draws(4, 1000, 4 if settings.target_accept < 0.95 else 0, len(calls))
+        calls.append((settings.target_accept, settings.draws, settings.seed))
+        return _draws(4, settings.draws, 4 if settings.target_accept < 0.95 else 0, len(calls))
 
     monkeypatch.setattr(uncompiled.Engine, "_draw", draw)
     data = _twin(tmp_path, 1, ["IL-6"])
-    compiled = engine("nif_trajectory", data, SamplerSettings(sampler="nutpie", draws=1000, tune=10, chains=4, target_accept=0.8))
+    settings = SamplerSettings(sampler="nutpie", draws=1000, tune=10, chains=4, target_accept=0.8, retry=True)
+    compiled = engine("nif_trajectory", data, settings)
     result = compiled.fit(data, seed=3).diagnostics
-    assert calls == [(0.8, 3), (0.95, 3)] and len(uncompiled._ENGINES) == 1
+    assert calls == [(0.8, 1000, 3), (0.95, 2000, 3)] and len(uncompiled._ENGINES) == 1
     assert (result.target_accept, result.divergences) == (0.95, 0) and "(4 divergent transitions)" in result.refit
 
 

@@ -11,7 +11,7 @@ import pymc as pm
 import pytest
 import xarray as xr
 
-from ketamine_nif import inference, reporting
+from ketamine_nif import inference, provenance, reporting
 from ketamine_nif.inference import SamplerSettings
 
 
@@ -41,66 +41,72 @@ def _draws(chains: int, draws: int, divergent: int, seed: int) -> xr.DataTree:
     })
 
 
-@pytest.mark.parametrize("retry, expected_calls", [(0.95, [0.8, 0.95]), (None, [0.8])])
-def test_a_fit_with_divergences_is_refitted_once_at_the_retry_target(monkeypatch, retry, expected_calls):
-    """Divergences at a target acceptance of 0.8 bring one refit at
-    ``retry_target_accept``, with the same seed; the diagnostics keep the
-    target of the draws kept and what the first fit failed, and the
-    chapter's table and verdict say so. Without a retry target the divergent
-    fit stands and fails the verdict."""
-    calls = []
-
+def _sampler(calls: list, divergent_at, shifted_at=lambda kwargs: False):
+    """A stand-in for ``pm.sample`` that records (target acceptance, draws,
+    seed) of each call and returns white-noise draws of 4 chains, with 3
+    divergent transitions where ``divergent_at(kwargs)``, and its second
+    chain moved away (R-hat far over 1.01) where ``shifted_at(kwargs)``."""
     def sample(**kwargs):
-        calls.append((kwargs["target_accept"], kwargs["random_seed"]))
-        return _draws(4, 1000, 3 if kwargs["target_accept"] < 0.95 else 0, len(calls))
-
-    monkeypatch.setattr(inference.pm, "sample", sample)
-    with pm.Model() as model:
-        pm.Normal("x")
-    settings = SamplerSettings(draws=1000, tune=10, chains=4, seed=7, target_accept=0.8, retry_target_accept=retry)
-    result = inference.fit(model, settings, "m").diagnostics
-    assert calls == [(target, 7) for target in expected_calls]
-    assert result.target_accept == expected_calls[-1]
-    if retry:
-        assert result.divergences == 0 and result.converged
-        assert result.refit == "first fit at target acceptance 0.80 failed the checks (3 divergent transitions); refitted at 0.95"
-        assert reporting.diagnostics_table(result)["target acceptance"].item() == "0.95*"
-        assert f"**m**: {result.refit} (marked * in the table)." in reporting.verdict(result)
-    else:
-        assert result.refit == "" and result.divergences == 3 and not result.converged
-        assert reporting.diagnostics_table(result)["target acceptance"].item() == "0.80"
-
-
-def test_a_chain_that_mixes_too_slowly_is_refitted_too(monkeypatch):
-    """Not only divergences: draws whose chains disagree (R-hat over 1.01)
-    at 0.8 are drawn again at 0.95."""
-    calls = []
-
-    def sample(**kwargs):
-        calls.append(kwargs["target_accept"])
-        idata = _draws(4, 1000, 0, len(calls))
-        if kwargs["target_accept"] < 0.95:  # the second chain sits elsewhere
+        calls.append((kwargs["target_accept"], kwargs["draws"], kwargs["random_seed"]))
+        idata = _draws(4, kwargs["draws"], 3 if divergent_at(kwargs) else 0, len(calls))
+        if shifted_at(kwargs):
             idata["posterior"]["x"].values[1] += 1.0
         return idata
 
-    monkeypatch.setattr(inference.pm, "sample", sample)
-    with pm.Model() as model:
-        pm.Normal("x")
-    result = inference.fit(model, SamplerSettings(draws=1000, tune=10, chains=4, target_accept=0.8), "m").diagnostics
-    assert calls == [0.8, 0.95] and result.converged and result.target_accept == 0.95
-    assert result.refit.startswith("first fit at target acceptance 0.80 failed the checks (R-hat up to")
+    return sample
 
 
-def test_a_fit_without_divergences_is_drawn_once(monkeypatch):
+@pytest.mark.parametrize("retry", [True, False])
+def test_a_fit_with_divergences_is_refitted_once_with_smaller_steps_and_more_draws(tmp_path, monkeypatch, retry):
+    """Divergences at a target acceptance of 0.8 bring, with the settings'
+    ``retry`` (the chapters'), one refit at 0.95 with twice the draws and
+    the same seed; the diagnostics are the refit's, with what the first fit
+    failed, and the chapter's table, its verdict and the appendix say so.
+    Without ``retry`` (the studies) the divergent fit stands and fails the verdict."""
     calls = []
-    monkeypatch.setattr(inference.pm, "sample", lambda **kwargs: calls.append(kwargs["target_accept"]) or _draws(4, 1000, 0, 1))
+    monkeypatch.setattr(inference.pm, "sample", _sampler(calls, lambda kwargs: kwargs["target_accept"] < 0.95))
     with pm.Model() as model:
         pm.Normal("x")
-    result = inference.fit(model, SamplerSettings(draws=1000, tune=10, chains=4, target_accept=0.8), "m").diagnostics
-    assert calls == [0.8] and result.refit == "" and result.target_accept == 0.8
-    assert "refitted" not in reporting.verdict(result)
-    # the studies' target (0.95) is the retry target: their divergent fits are kept and counted, not refitted
+    settings = SamplerSettings(draws=1000, tune=10, chains=4, seed=7, target_accept=0.8, retry=retry)
+    result = inference.fit(model, settings, "m", tmp_path / "chapter").diagnostics
+    appendix = provenance.sampler_table(tmp_path, ["chapter"])  # from the saved diagnostics.json
+    if retry:
+        assert calls == [(0.8, 1000, 7), (0.95, 2000, 7)]
+        assert (result.target_accept, result.draws, result.divergences, result.converged) == (0.95, 2000, 0, True)
+        assert result.refit == ("first fit (1,000 draws per chain, target acceptance 0.80) failed the checks "
+                                "(3 divergent transitions); refitted with 2,000 at 0.95")
+        assert reporting.diagnostics_table(result)["target acceptance"].item() == "0.95*"
+        assert f"**m**: {result.refit} (marked * in the table)." in reporting.verdict(result)
+        assert appendix["target acceptance"].item() == "0.95*"
+    else:
+        assert calls == [(0.8, 1000, 7)]
+        assert result.refit == "" and result.divergences == 3 and not result.converged
+        assert reporting.diagnostics_table(result)["target acceptance"].item() == "0.80"
+        assert appendix["target acceptance"].item() == "0.80"
+
+
+def test_a_fit_whose_chains_disagree_is_refitted_too_and_a_higher_target_is_kept(monkeypatch):
+    """Not only divergences: chains that disagree (R-hat over 1.01) bring a
+    refit too; a fit already at 0.99 keeps 0.99 and gets twice the draws.
+    One refit only: one that fails again stands, failed."""
+    calls = []
+    monkeypatch.setattr(inference.pm, "sample", _sampler(calls, lambda kwargs: False, lambda kwargs: kwargs["draws"] == 1000))
+    with pm.Model() as model:
+        pm.Normal("x")
+    result = inference.fit(model, SamplerSettings(draws=1000, tune=10, chains=4, target_accept=0.99, retry=True), "m").diagnostics
+    assert [c[:2] for c in calls] == [(0.99, 1000), (0.99, 2000)] and result.converged
+    assert "failed the checks (R-hat up to" in result.refit
     calls.clear()
-    monkeypatch.setattr(inference.pm, "sample", lambda **kwargs: calls.append(kwargs["target_accept"]) or _draws(4, 1000, 2, 1))
-    assert inference.fit(model, SamplerSettings(draws=1000, tune=10, chains=4), "m").diagnostics.divergences == 2
-    assert calls == [0.95]
+    monkeypatch.setattr(inference.pm, "sample", _sampler(calls, lambda kwargs: False, lambda kwargs: True))
+    result = inference.fit(model, SamplerSettings(draws=1000, tune=10, chains=4, target_accept=0.8, retry=True), "m").diagnostics
+    assert [c[:2] for c in calls] == [(0.8, 1000), (0.95, 2000)] and not result.converged and result.refit
+
+
+def test_a_fit_that_passes_is_drawn_once(monkeypatch):
+    calls = []
+    monkeypatch.setattr(inference.pm, "sample", _sampler(calls, lambda kwargs: False))
+    with pm.Model() as model:
+        pm.Normal("x")
+    result = inference.fit(model, SamplerSettings(draws=1000, tune=10, chains=4, target_accept=0.8, retry=True), "m").diagnostics
+    assert len(calls) == 1 and result.refit == "" and result.target_accept == 0.8 and result.converged
+    assert "refitted" not in reporting.verdict(result)

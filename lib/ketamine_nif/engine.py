@@ -135,7 +135,7 @@ class Engine:
         self.model = self.form.build(template, fixed_shape=True, **options)
         self.priors = json.dumps(recorded_priors(self.model))
         self.containers = [v.name for v in self.model.data_vars]
-        self._jax_samplers = {}  # the JAX route's, by target acceptance
+        self._jax_samplers = {}  # the JAX route's, by settings (seed aside)
         if settings.sampler == "nutpie":
             import nutpie
 
@@ -146,8 +146,8 @@ class Engine:
 
     def fit(self, data: ModelData, seed: int, name: str | None = None) -> Fit:
         """Swap ``data`` in and sample (chains, draws, tuning and target
-        acceptance of the engine's settings, refitted at their
-        ``retry_target_accept`` where the checks fail; ``seed`` for this fit). The same
+        acceptance of the engine's settings, refitted once where the checks
+        fail if they ask for a ``retry``; ``seed`` for this fit). The same
         seed gives the same draws whichever dataset the engine was compiled on:
         the data go into the compiled functions and into the model, whose
         initial point (the chains' start) depends on them; ``Fit.model`` then
@@ -184,7 +184,7 @@ class Engine:
 
     def _draw(self, values: dict[str, np.ndarray], settings: SamplerSettings):
         """Draws for the data ``values`` with ``settings`` (the engine's, but
-        for the seed and, on a refit, the target acceptance)."""
+        for the seed and, on a refit, the target acceptance and draws)."""
         if settings.sampler == "nutpie":
             import nutpie
 
@@ -194,13 +194,14 @@ class Engine:
         return self._jax_sampler(settings).sample(values, settings.seed)
 
     def _jax_sampler(self, settings: SamplerSettings):
-        """The JAX route's sampler for ``settings`` (its target acceptance is
-        compiled in: a refit's is made, and kept, on first use)."""
+        """The JAX route's sampler for ``settings`` (its target acceptance and
+        draws are compiled in: a refit's is made, and kept, on first use)."""
         from .jaxfit import JaxSampler
 
-        if settings.target_accept not in self._jax_samplers:
-            self._jax_samplers[settings.target_accept] = JaxSampler(self.model, self.containers, settings)
-        return self._jax_samplers[settings.target_accept]
+        key = replace(settings, seed=0)
+        if key not in self._jax_samplers:
+            self._jax_samplers[key] = JaxSampler(self.model, self.containers, settings)
+        return self._jax_samplers[key]
 
     def has_room_for(self, data: ModelData) -> bool:
         """Whether ``data``'s padded lists (values under the lod, missed

@@ -5,13 +5,14 @@ A fit that fails the verdict (R-hat > 1.01, bulk or tail ESS < 400, any
 divergence) still completes; the chapter shows a warning and its estimates
 carry ``converged = False``. Low E-BFMI (< 0.3) is reported as a warning.
 
-A fit that fails the checks at a target acceptance under the settings'
-``retry_target_accept`` (0.95) is first met by the standard remedy, smaller
-steps: it is drawn again, once, at that target (:func:`fit_with_retry`), and
-its diagnostics say so. Chapters whose models allow it run at 0.8, NUTS's
-usual target, which takes half the leapfrog steps of 0.95 on those models;
-a model whose geometry needs smaller steps on some data set gets them
-there, and only there.
+With the settings' ``retry`` (the chapters'), a fit that fails the checks is
+met by the standard remedies: it is drawn again, once, with smaller steps
+(target acceptance 0.95, or its own if higher) and twice the draws
+(:func:`fit_with_retry`), and its diagnostics say so. Chapters whose models
+allow it run at 0.8, NUTS's usual target, which takes half the leapfrog
+steps of 0.95 on those models; a fit that needs smaller steps or longer
+chains on some data set gets them there, and only there. The studies fit
+without retries, as their saved results were made.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ DEFAULT_SAMPLER = "pymc"  # pm.sample's own NUTS: the reference path (the chapte
 MAX_R_HAT = 1.01
 MIN_ESS = 400
 MIN_BFMI = 0.3
-RETRY_TARGET_ACCEPT = 0.95  # a fit failing the checks at a lower target acceptance is drawn again at this one
+RETRY_TARGET_ACCEPT = 0.95  # the least target acceptance of a refit (fit_with_retry)
+RETRY_DRAWS_FACTOR = 2  # a refit's draws per chain, as a multiple of the first fit's
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class SamplerSettings:
     chains: int = 4
     seed: int = 1
     target_accept: float = 0.95  # the studies' (the chapters pass their own)
-    retry_target_accept: float | None = RETRY_TARGET_ACCEPT  # refit once at it where the checks fail (None: never)
+    retry: bool = False  # refit once where the checks fail (fit_with_retry): the chapters' fits
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
@@ -61,8 +63,6 @@ class SamplerSettings:
                 raise ValueError(f"{name} must be a positive whole number")
         if not 0.5 <= self.target_accept < 1:
             raise ValueError("target_accept must lie in [0.5, 1)")
-        if self.retry_target_accept is not None and not 0.5 <= self.retry_target_accept < 1:
-            raise ValueError("retry_target_accept must lie in [0.5, 1), or be None")
 
     def for_fit(self, key: str | int) -> SamplerSettings:
         """The same settings with a seed of its own for one fit: derived from
@@ -90,7 +90,7 @@ class Diagnostics:
     min_bfmi: float
     worst: dict = field(default_factory=dict)  # variable with the largest R-hat and the smallest ESS
     target_accept: float = float("nan")  # of the draws kept
-    refit: str = ""  # what a first fit at a lower target acceptance failed, where these draws replace it
+    refit: str = ""  # what a first fit failed, where these draws replace it (fit_with_retry)
 
     @property
     def converged(self) -> bool:
@@ -156,25 +156,26 @@ def diagnose(idata, name: str, settings: SamplerSettings, seconds: float, refit:
 
 def fit_with_retry(draw: Callable[[SamplerSettings], object], settings: SamplerSettings, name: str):
     """``draw(settings)`` (a fit's draws, ready to diagnose) and their
-    :func:`diagnose`; where they fail the checks and the settings' target
-    acceptance is under their ``retry_target_accept``, ``draw`` again (same
-    seed) at that target: smaller steps, the standard remedy for divergences
-    and for chains that mix slowly through a model's narrow regions, taken
-    only for a fit that needs it. The diagnostics are those of the draws
-    kept, with their time counted from the first fit's start and, after a
-    refit, a note of what the first fit failed (``Diagnostics.refit``).
-    Returns (draws, diagnostics)."""
+    :func:`diagnose`; where they fail the checks and the settings ask for a
+    ``retry``, ``draw`` again (same seed) with the standard remedies: smaller
+    steps (target acceptance :data:`RETRY_TARGET_ACCEPT`, or the settings'
+    own if higher), against divergences and chains slow through a model's
+    narrow regions, and :data:`RETRY_DRAWS_FACTOR` times the draws, against
+    an R-hat or ESS near its threshold. Taken only for a fit that needs it,
+    once. The diagnostics are those of the draws kept, their time counted
+    from the first fit's start and, after a refit, with a note of what the
+    first fit failed (``Diagnostics.refit``). Returns (draws, diagnostics)."""
     start = time.perf_counter()
     idata = draw(settings)
     first = diagnose(idata, name, settings, time.perf_counter() - start)
-    retry = settings.retry_target_accept
-    if first.converged or retry is None or settings.target_accept >= retry:
+    if first.converged or not settings.retry:
         return idata, first
-    note = (f"first fit at target acceptance {settings.target_accept:.2f} failed the checks "
-            f"({'; '.join(first.problems())}); refitted at {retry:.2f}")
-    settings = replace(settings, target_accept=retry)
-    idata = draw(settings)
-    return idata, diagnose(idata, name, settings, time.perf_counter() - start, note)
+    again = replace(settings, target_accept=max(settings.target_accept, RETRY_TARGET_ACCEPT),
+                    draws=settings.draws * RETRY_DRAWS_FACTOR, retry=False)
+    note = (f"first fit ({settings.draws:,} draws per chain, target acceptance {settings.target_accept:.2f}) failed the "
+            f"checks ({'; '.join(first.problems())}); refitted with {again.draws:,} at {again.target_accept:.2f}")
+    idata = draw(again)
+    return idata, diagnose(idata, name, again, time.perf_counter() - start, note)
 
 
 CORES_VARIABLE = "KETAMINE_NIF_SAMPLER_CORES"  # set to 1 by the sweep runner: one process per fit
@@ -235,8 +236,8 @@ def save_posterior(idata, path: Path) -> None:
 
 def fit(model: pm.Model, settings: SamplerSettings, name: str, output_dir: str | Path | None = None,
         log_likelihood: bool = False) -> Fit:
-    """Sample and diagnose (refitted once at the settings'
-    ``retry_target_accept`` where the checks fail: :func:`fit_with_retry`), and (with
+    """Sample and diagnose (with the settings' ``retry``, refitted once
+    where the checks fail: :func:`fit_with_retry`), and (with
     ``output_dir``) save the posterior as ``<name>.nc`` and the diagnostics
     into ``diagnostics.json`` under the fit's name.
     The effect priors the model recorded go with the posterior (:func:`saved_priors`).
