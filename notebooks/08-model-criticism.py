@@ -31,10 +31,10 @@ data_dir = "data/synthetic"  # the data directory (contract: data/README.md)
 output_dir = "_build/outputs/08-model-criticism"  # estimates.csv, diagnostics.json, posteriors
 seed = 20250404  # every random draw below derives from this
 draws = 1000  # posterior draws per chain for each variant (at 500 the R-hat of the person levels stays above 1.01)
-tune = 300  # tuning steps per chain (nutpie's default; every variant's fit with it and the target below: max R-hat 1.0076, min ESS 868, no divergence; pymc adapts more slowly: give it 1000)
+tune = 300  # tuning steps per chain (nutpie's default; every variant's fit at it: max R-hat 1.0086, min ESS 1,181, no divergence; pymc adapts more slowly: give it 1000)
 chains = 4  # independent chains
 sampler = "nutpie"  # nutpie, pymc or numpyro (nutpie: 1.3-1.8 times the effective draws per second of pymc on the book's models, benchmarks/samplers.py)
-target_accept = 0.8  # NUTS step-size target (NUTS's usual; every variant passed at it)
+target_accept = 0.95  # NUTS step-size target
 markers = ["IL-6", "IL-10"]  # markers for the aim 1 variants: the two most often under the detection limit
 quadrature_nodes = 24  # Gauss-Hermite nodes for integrating out each person's level (leave-one-participant-out)
 prior_scale_factor = 2.0  # refit with the prior scale of the arm effects (the slab) multiplied and divided by this
@@ -453,7 +453,11 @@ if mnar_study is not None:
 # that marker under its limit fared, and what the others show without them
 # (a split by the data alone keeps the ranks uniform on each side).
 # SBC checks the computation (that the posterior is the one the model
-# implies), not whether the model describes the world.
+# implies), not whether the model describes the world. The replicates are
+# fitted at NUTS's target acceptance 0.95; chapters 02-04 fit at 0.8, which
+# targets the same posterior with longer steps, and each of their fits is
+# vouched for by its own diagnostics (no divergence, R-hat, ESS; a fit that
+# fails them is refitted at 0.95).
 
 # %%
 sbc_study = sweep.read_saved(sbc_dir)

@@ -310,8 +310,8 @@ def test_a_process_keeps_its_most_recently_used_engines(tmp_path, uncompiled, mo
 def test_an_engine_fit_with_divergences_is_refitted_once_with_smaller_steps_and_more_draws(tmp_path, uncompiled, monkeypatch):
     """As ``inference.fit`` does (``tests/test_inference.py``): with
     ``retry``, a fit through the engine at target acceptance 0.8 is drawn
-    again after divergences, with the same seed and the same compiled
-    model, at 0.95 and twice the draws."""
+    again after divergences, with the same compiled model, at 0.95, twice
+    the draws and a seed of its own."""
     from test_inference import _draws
 
     calls = []
@@ -325,7 +325,8 @@ def test_an_engine_fit_with_divergences_is_refitted_once_with_smaller_steps_and_
     settings = SamplerSettings(sampler="nutpie", draws=1000, tune=10, chains=4, target_accept=0.8, retry=True)
     compiled = engine("nif_trajectory", data, settings)
     result = compiled.fit(data, seed=3).diagnostics
-    assert calls == [(0.8, 1000, 3), (0.95, 2000, 3)] and len(uncompiled._ENGINES) == 1
+    assert calls == [(0.8, 1000, 3), (0.95, 2000, replace(settings, seed=3).for_fit("refit").seed)]
+    assert len(uncompiled._ENGINES) == 1
     assert (result.target_accept, result.divergences) == (0.95, 0) and "(4 divergent transitions)" in result.refit
 
 

@@ -59,8 +59,8 @@ def _sampler(calls: list, divergent_at, shifted_at=lambda kwargs: False):
 @pytest.mark.parametrize("retry", [True, False])
 def test_a_fit_with_divergences_is_refitted_once_with_smaller_steps_and_more_draws(tmp_path, monkeypatch, retry):
     """Divergences at a target acceptance of 0.8 bring, with the settings'
-    ``retry`` (the chapters'), one refit at 0.95 with twice the draws and
-    the same seed; the diagnostics are the refit's, with what the first fit
+    ``retry`` (the chapters'), one refit at 0.95 with twice the draws and a
+    seed of its own (derived from the fit's); the diagnostics are the refit's, with what the first fit
     failed, and the chapter's table, its verdict and the appendix say so.
     Without ``retry`` (the studies) the divergent fit stands and fails the verdict."""
     calls = []
@@ -71,10 +71,13 @@ def test_a_fit_with_divergences_is_refitted_once_with_smaller_steps_and_more_dra
     result = inference.fit(model, settings, "m", tmp_path / "chapter").diagnostics
     appendix = provenance.sampler_table(tmp_path, ["chapter"])  # from the saved diagnostics.json
     if retry:
-        assert calls == [(0.8, 1000, 7), (0.95, 2000, 7)]
-        assert (result.target_accept, result.draws, result.divergences, result.converged) == (0.95, 2000, 0, True)
+        refit_seed = settings.for_fit("refit").seed
+        assert calls == [(0.8, 1000, 7), (0.95, 2000, refit_seed)] and refit_seed != 7
+        assert (result.target_accept, result.draws, result.seed, result.divergences, result.converged) == (
+            0.95, 2000, refit_seed, 0, True)
         assert result.refit == ("first fit (1,000 draws per chain, target acceptance 0.80) failed the checks "
-                                "(3 divergent transitions); refitted with 2,000 at 0.95")
+                                "(3 divergent transitions); refitted with 2,000 at 0.95 and a seed of its own "
+                                "(the seconds are both fits')")
         assert reporting.diagnostics_table(result)["target acceptance"].item() == "0.95*"
         assert f"**m**: {result.refit} (marked * in the table)." in reporting.verdict(result)
         assert appendix["target acceptance"].item() == "0.95*"

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from conftest import read, write
 from ketamine_nif import estimates, frequentist
@@ -42,6 +44,7 @@ from ketamine_nif.subgroup_analysis import (
     day1_ols,
     finding_rows,
     largest_coupling_differences,
+    mixed_posterior,
     subgroup_data,
     subgroup_design,
     subgroup_differences,
@@ -355,3 +358,18 @@ def test_the_subgroup_deviations_prior_is_a_scale_times_a_student_t():
     ratio = drawn / drawn_scale
     assert stats.kstest(ratio, stats.t(nu).cdf).pvalue > 0.01
     assert stats.kstest(ratio, stats.norm.cdf).pvalue < 1e-6
+
+
+def test_mixed_imputation_fits_weigh_the_same_when_one_was_refitted_with_more_draws():
+    """A fit drawn again with twice the draws (``inference.fit_with_retry``)
+    enters the mixture thinned to the others' draws per chain, evenly
+    spaced, so that each imputed data set weighs the same; no draw is padded."""
+    def fit_of(value, draws):
+        posterior = xr.Dataset({"x": (("chain", "draw"), np.full((2, draws), value) + np.arange(draws))})
+        return SimpleNamespace(posterior=posterior)
+
+    mixed = mixed_posterior([fit_of(0.0, 100), fit_of(1000.0, 200), fit_of(5000.0, 100)])
+    assert dict(mixed.sizes) == {"chain": 6, "draw": 100} and not mixed["x"].isnull().any()
+    refit = mixed["x"].sel(chain=[2, 3]).values
+    assert np.array_equal(refit[0], 1000.0 + np.linspace(0, 199, 100).round())  # every other draw, first and last kept
+    assert np.array_equal(mixed["x"].sel(chain=0).values, np.arange(100.0))

@@ -7,8 +7,8 @@ carry ``converged = False``. Low E-BFMI (< 0.3) is reported as a warning.
 
 With the settings' ``retry`` (the chapters'), a fit that fails the checks is
 met by the standard remedies: it is drawn again, once, with smaller steps
-(target acceptance 0.95, or its own if higher) and twice the draws
-(:func:`fit_with_retry`), and its diagnostics say so. Chapters whose models
+(target acceptance 0.95, or its own if higher), twice the draws and a seed
+of its own (:func:`fit_with_retry`), and its diagnostics say so. Chapters whose models
 allow it run at 0.8, NUTS's usual target, which takes half the leapfrog
 steps of 0.95 on those models; a fit that needs smaller steps or longer
 chains on some data set gets them there, and only there. The studies fit
@@ -157,12 +157,16 @@ def diagnose(idata, name: str, settings: SamplerSettings, seconds: float, refit:
 def fit_with_retry(draw: Callable[[SamplerSettings], object], settings: SamplerSettings, name: str):
     """``draw(settings)`` (a fit's draws, ready to diagnose) and their
     :func:`diagnose`; where they fail the checks and the settings ask for a
-    ``retry``, ``draw`` again (same seed) with the standard remedies: smaller
-    steps (target acceptance :data:`RETRY_TARGET_ACCEPT`, or the settings'
-    own if higher), against divergences and chains slow through a model's
-    narrow regions, and :data:`RETRY_DRAWS_FACTOR` times the draws, against
-    an R-hat or ESS near its threshold. Taken only for a fit that needs it,
-    once. The diagnostics are those of the draws kept, their time counted
+    ``retry``, ``draw`` again with the standard remedies: smaller steps
+    (target acceptance :data:`RETRY_TARGET_ACCEPT`, or the settings' own if
+    higher), against divergences and chains slow through a model's narrow
+    regions, and :data:`RETRY_DRAWS_FACTOR` times the draws, against an R-hat
+    or ESS near its threshold; and a seed of its own (derived from the
+    fit's), so that the refit is a new run, not the failed one extended.
+    Taken only for a fit that needs it, once: a refit that fails stands,
+    failed. The kept draws are valid MCMC draws whichever fit they come
+    from; the one selection is that a fit gets two chances to pass the
+    checks. The diagnostics are those of the draws kept, their time counted
     from the first fit's start and, after a refit, with a note of what the
     first fit failed (``Diagnostics.refit``). Returns (draws, diagnostics)."""
     start = time.perf_counter()
@@ -170,10 +174,11 @@ def fit_with_retry(draw: Callable[[SamplerSettings], object], settings: SamplerS
     first = diagnose(idata, name, settings, time.perf_counter() - start)
     if first.converged or not settings.retry:
         return idata, first
-    again = replace(settings, target_accept=max(settings.target_accept, RETRY_TARGET_ACCEPT),
-                    draws=settings.draws * RETRY_DRAWS_FACTOR, retry=False)
+    again = replace(settings, seed=settings.for_fit("refit").seed, draws=settings.draws * RETRY_DRAWS_FACTOR,
+                    target_accept=max(settings.target_accept, RETRY_TARGET_ACCEPT), retry=False)
     note = (f"first fit ({settings.draws:,} draws per chain, target acceptance {settings.target_accept:.2f}) failed the "
-            f"checks ({'; '.join(first.problems())}); refitted with {again.draws:,} at {again.target_accept:.2f}")
+            f"checks ({'; '.join(first.problems())}); refitted with {again.draws:,} at {again.target_accept:.2f} and a seed "
+            "of its own (the seconds are both fits')")
     idata = draw(again)
     return idata, diagnose(idata, name, again, time.perf_counter() - start, note)
 

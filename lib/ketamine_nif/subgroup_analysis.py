@@ -171,8 +171,14 @@ def prior_deviations(model: pm.Model, draws: int, seed: int) -> np.ndarray:
 
 def mixed_posterior(idatas: list) -> xr.Dataset:
     """The posterior draws of several fits of one model (one per imputed data
-    set) mixed into one, their chains numbered one after the other."""
+    set) mixed into one, their chains numbered one after the other. Each fit
+    weighs the same: a fit with more draws per chain than the fewest (a
+    refit, :func:`~ketamine_nif.inference.fit_with_retry`, has twice the
+    draws) is thinned to that many, evenly spaced."""
     posteriors = [i.posterior.to_dataset() if hasattr(i.posterior, "to_dataset") else i.posterior for i in idatas]
+    fewest = min(p.sizes["draw"] for p in posteriors)
+    posteriors = [p.isel(draw=np.linspace(0, p.sizes["draw"] - 1, fewest).round().astype(int)).assign_coords(
+        draw=np.arange(fewest)) for p in posteriors]
     mixed = xr.concat(posteriors, dim="chain", coords="minimal", compat="override")
     return mixed.assign_coords(chain=np.arange(mixed.sizes["chain"]))
 
