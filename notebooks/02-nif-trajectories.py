@@ -31,6 +31,7 @@ tune = 300  # tuning steps per chain (nutpie's default; both fits with it and th
 chains = 4  # independent chains (R-hat needs several)
 sampler = "nutpie"  # nutpie, pymc or numpyro (nutpie: 1.3-1.8 times the effective draws per second of pymc on the book's models, benchmarks/samplers.py)
 target_accept = 0.8  # NUTS step-size target (0.8 takes half the leapfrog steps of 0.95 here, for 82-100% of its ESS)
+retry = True  # a fit failing the convergence checks is drawn again once: target acceptance 0.95 or more, twice the draws, a seed of its own (False: it stands, failed)
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student (robust to outlying values)
 analysis_config = "params/analysis.yaml"  # priors, regions of practical equivalence and decision levels
@@ -53,7 +54,7 @@ out, data, informed = start(data_dir, output_dir, markers)
 config = analysis.load(analysis_config)
 priors = config.priors(TrajectoryPriors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
-                           retry=True)  # a fit failing the checks is drawn again once (inference.fit_with_retry)
+                           retry=retry)
 model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors)
 shared_model = build_nif_trajectory_model(data, likelihood=likelihood, priors=priors, pooling="shared")
 rope = config.rope(NIF_CHANGE_RATIO)

@@ -29,6 +29,7 @@ tune = 300  # tuning steps per chain (nutpie's default; with the target below, t
 chains = 4  # independent chains (R-hat needs several)
 sampler = "nutpie"  # nutpie, pymc or numpyro (nutpie: 1.3-1.8 times the effective draws per second of pymc on the book's models, benchmarks/samplers.py)
 target_accept = 0.8  # NUTS step-size target (0.8 takes half the leapfrog steps of 0.95 here, 31 per draw against 60, for 87-108% of its ESS)
+retry = True  # a fit failing the convergence checks is drawn again once: target acceptance 0.95 or more, twice the draws, a seed of its own (False: it stands, failed)
 markers = None  # list of markers to analyse, such as IL-6 and CRP; None for every NIF in the data
 likelihood = "normal"  # normal or student, for the MADRS outcome
 analysis_config = "params/analysis.yaml"  # priors, regions of practical equivalence and decision levels
@@ -52,7 +53,7 @@ config = analysis.load(analysis_config)
 priors = config.priors(OutcomePriors)
 rope_madrs, rope_coupling = config.rope(MADRS_CHANGE_DIFFERENCE), config.rope(COUPLING_WITHIN["ketamine"])
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
-                           retry=True)  # a fit failing the checks is drawn again once (inference.fit_with_retry)
+                           retry=retry)
 outcome_model = build_outcome_model(data, likelihood=likelihood, priors=priors)
 coupling_model = build_coupling_model(data, likelihood=likelihood, priors=priors)
 shared_model = build_coupling_model(data, likelihood=likelihood, priors=priors, pooling="shared")

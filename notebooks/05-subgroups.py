@@ -34,6 +34,7 @@ tune = 300  # tuning steps per chain (nutpie's default; the five fits at it: max
 chains = 4  # independent chains (R-hat needs several)
 sampler = "nutpie"  # nutpie, pymc or numpyro (nutpie: the subgroup model compiled once for all completed data sets, 29-41 s per fit against pymc's 88-138 s; max R-hat 1.005-1.008 against 1.004-1.005, min ESS 1,174-1,664 against 1,332-1,565)
 target_accept = 0.95  # NUTS step-size target (no divergence in 15 fits of the five data sets at 0.95, 10 with pymc and 5 with nutpie; at 0.8 the shrinkage scales of the first mixed too slowly: max R-hat 1.036, min ESS 71)
+retry = True  # a fit failing the convergence checks is drawn again once: target acceptance 0.95 or more, twice the draws, a seed of its own (False: it stands, failed)
 markers = None  # list of markers to analyse, such as IL-1RA and CRP; None for every NIF in the data
 subgroups_file = "params/subgroups.yaml"  # subgroup definitions (14 binary splits)
 splits = None  # names of the splits to analyse, such as bmi and sex; None for every split in the file
@@ -81,7 +82,7 @@ design = subgroup_analysis.subgroup_design(dataset, chosen, data.participants)
 subgroup_priors = config.priors(SubgroupPriors)
 model = build_subgroup_model(data, design, subgroup_priors=subgroup_priors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
-                           retry=True)  # a fit failing the checks is drawn again once (inference.fit_with_retry)
+                           retry=retry)
 ropes = config.ropes_for(subgroup_analysis.ESTIMANDS)
 rope_coupling = ropes[COUPLING_WITHIN["ketamine"]]
 n_differences = subgroup_analysis.differences_tested(data, chosen)

@@ -35,6 +35,7 @@ tune = 300  # tuning steps per chain (nutpie's default; every variant's fit at i
 chains = 4  # independent chains
 sampler = "nutpie"  # nutpie, pymc or numpyro (nutpie: 1.3-1.8 times the effective draws per second of pymc on the book's models, benchmarks/samplers.py)
 target_accept = 0.95  # NUTS step-size target
+retry = True  # a fit failing the convergence checks is drawn again once: target acceptance 0.95 or more, twice the draws, a seed of its own (False: it stands, failed)
 markers = ["IL-6", "IL-10"]  # markers for the aim 1 variants: the two most often under the detection limit
 quadrature_nodes = 24  # Gauss-Hermite nodes for integrating out each person's level (leave-one-participant-out)
 prior_scale_factor = 2.0  # refit with the prior scale of the arm effects (the slab) multiplied and divided by this
@@ -71,7 +72,7 @@ logging.getLogger("arviz_stats").setLevel(logging.ERROR)  # its advice is in the
 warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")  # Pareto k is tabled below
 out, data, informed = start(data_dir, output_dir, markers)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
-                           retry=True)  # a fit failing the checks is drawn again once (inference.fit_with_retry)
+                           retry=retry)
 config = analysis.load(analysis_config)
 book_priors = config.priors(TrajectoryPriors)
 rope = config.rope(NIF_CHANGE_RATIO)

@@ -33,6 +33,7 @@ tune = 1000  # tuning steps per chain
 chains = 4  # independent chains (R-hat needs several)
 sampler = "pymc"  # pymc, nutpie or numpyro (pymc here: with nutpie the bulk ESS of this model fell to 372, under the verdict's 400)
 target_accept = 0.9  # NUTS step-size target
+retry = True  # a fit failing the convergence checks is drawn again once: target acceptance 0.95 or more, twice the draws, a seed of its own (False: it stands, failed)
 analysis_config = "params/analysis.yaml"  # the priors (priors: btheb) and the ROPE (ropes: bdi_effect)
 
 # %%
@@ -54,7 +55,7 @@ long = btheb.to_long(wide)
 config = analysis.load(analysis_config)
 priors = config.priors(btheb.BthebPriors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
-                           retry=True)  # a fit failing the checks is drawn again once (inference.fit_with_retry)
+                           retry=retry)
 
 # %% [markdown]
 # ## The data, and a trap in this copy {#sec-btheb-data}

@@ -66,7 +66,8 @@ def pytest_xdist_make_scheduler(config, log):
 
 # test-size sampling for the analysis chapters (their fits are flagged as unconverged;
 # at 60 tuning steps a lower step-size target saves most of the leapfrog steps)
-TINY = ["-p", "draws=60", "-p", "tune=60", "-p", "chains=2", "-p", "prior_draws=30", "-p", "target_accept=0.8"]
+TINY = ["-p", "draws=60", "-p", "tune=60", "-p", "chains=2", "-p", "prior_draws=30", "-p", "target_accept=0.8",
+        "-p", "retry=False"]  # test-size fits fail the ESS check by design: no refits
 # a whole test-size book: also fewer imputed data sets in chapter 05 (each one a fit)
 TINY_BOOK = [*TINY, "-p", "imputations=2"]
 
