@@ -83,7 +83,7 @@ show_table(provenance.run_table(runs, others))
 
 # %%
 #| label: tbl-appendix-samplers
-#| tbl-cap: "Sampler settings and convergence verdict of every model fit (a target acceptance marked * is that of a refit, after a first fit at a lower one failed the convergence checks)."
+#| tbl-cap: "Sampler settings and convergence verdict of every model fit (a target acceptance marked * is that of a refit, drawn after a first fit failed the convergence checks)."
 samplers = provenance.sampler_table(outputs_dir, stems)
 show_table(samplers if len(samplers) else samplers.reindex([0]).fillna("no fits recorded"))
 

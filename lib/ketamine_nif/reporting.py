@@ -115,9 +115,9 @@ def diagnostics_table(*diagnostics) -> pd.DataFrame:
 
 
 def verdict(*diagnostics) -> str:
-    """A sentence when every fit passed (naming any fit refitted at a higher
-    target acceptance, and what its first fit failed); otherwise a warning callout that
-    says which fit failed how, and that its estimates are not findings."""
+    """A sentence when every fit passed (naming any refitted fit, and what
+    its first fit failed); otherwise a warning callout that says which fit
+    failed how, and that its estimates are not findings."""
     from .inference import MAX_R_HAT, MIN_ESS
 
     failed = [d for d in diagnostics if not d.converged]
