@@ -455,10 +455,10 @@ if mnar_study is not None:
 # (a split by the data alone keeps the ranks uniform on each side).
 # SBC checks the computation (that the posterior is the one the model
 # implies), not whether the model describes the world. The replicates are
-# fitted at NUTS's target acceptance 0.95; chapters 02-04 fit at 0.8, which
-# targets the same posterior with longer steps, and each of their fits is
+# fitted with shorter steps (a higher target acceptance) than chapters 02-04
+# use; both target the same posterior, and each of those chapters' fits is
 # vouched for by its own diagnostics (no divergence, R-hat, ESS; a fit that
-# fails them is refitted at 0.95).
+# fails them is refitted with shorter steps and more draws).
 
 # %%
 sbc_study = sweep.read_saved(sbc_dir)

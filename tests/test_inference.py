@@ -1,8 +1,8 @@
 """The one fitting path (``inference.sample``) refuses a posterior with fewer
 draws than asked for: PyMC returns what it has when sampling is interrupted
 (a stray SIGINT, as a kernel's shutdown sends), and a truncated fit must not
-pass for a whole one. A fit that fails the checks at a low target
-acceptance is refitted once at a higher one, and says so."""
+pass for a whole one. With ``retry``, a fit that fails the checks is
+refitted once (shorter steps, more draws, a seed of its own), and says so."""
 
 from __future__ import annotations
 
