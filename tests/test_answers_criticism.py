@@ -262,9 +262,17 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
     assert answers.sbc_wholly_censored(results, seed=0) == (
         " 20 of the 200 replicates had every value of the censored marker under its limit; 5 of their 20 fits diverged. "
         "Without them (a split by the data alone, which keeps the ranks uniform on each side), no parameter leaves the "
-        "model's band: tau[m2] leaves it only with them. The book reports no estimate of such a marker "
+        "model's band: tau[m2] leaves it only with them. In 20 of them the true tau[m2] lay beyond every posterior "
+        "draw (a calibrated posterior would put about 0.4 there), 15 of these 20 fits without a divergence: a sampler "
+        "can miss part of such a posterior without a warning. The book reports no estimate of such a marker "
         "(`ketamine_nif.identifiability`), but fits it beside the others, where a divergent fit makes every estimate of "
         "that fit unreliable.")
+    # a truth beyond every draw counts at either end (rank = draws), and only for the parameters leaving the band
+    above = results.assign(rank=np.where((results["seed"] <= 20) & (results["parameter"] == "tau[m2]"), 100, results["rank"]))
+    assert "In 20 of them the true tau[m2] lay beyond every posterior draw" in answers.sbc_wholly_censored(above, seed=0)
+    one_off = results.assign(rank=np.where((results["seed"] <= 3) & (results["parameter"] == "mu[m1]"), 0, results["rank"]))
+    said = answers.sbc_wholly_censored(one_off, seed=0)
+    assert "the true tau[m2] lay beyond" in said and "mu[m1]" not in said  # inside its band: no count of its misses
     # calibrated with and without them: said so, with no claim about where miscalibration sits
     calibrated = results.assign(rank=np.where(results["parameter"] == "tau[m2]", rng.integers(0, 101, len(results)), results["rank"]))
     assert answers.sbc_wholly_censored(calibrated, seed=0).endswith(

@@ -245,8 +245,29 @@ def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> 
     if everything.empty:
         return text + "no parameter leaves the model's band either."
     return text + (f"no parameter leaves the model's band: {join_words(everything)} {'leaves' if len(everything) == 1 else 'leave'} "
-                   "it only with them. The book reports no estimate of such a marker (`ketamine_nif.identifiability`), but "
-                   "fits it beside the others, where a divergent fit makes every estimate of that fit unreliable.")
+                   f"it only with them.{_missed_silently(them, everything)} The book reports no estimate of such a marker "
+                   "(`ketamine_nif.identifiability`), but fits it beside the others, where a divergent fit makes every "
+                   "estimate of that fit unreliable.")
+
+
+def _missed_silently(rows: pd.DataFrame, parameters: Iterable[str]) -> str:
+    """Of SBC ``rows`` (one study's replicates), for each of ``parameters``:
+    the fits whose true value lay beyond every posterior draw (rank 0 or
+    the number of draws), against the count a calibrated posterior gives by
+    chance, and how many of those fits had no divergence: a sampler that
+    never reaches part of a posterior need not warn."""
+    sentences = []
+    for name in parameters:
+        own = rows[rows["parameter"] == name]
+        beyond = own[(own["rank"] == 0) | (own["rank"] == own["draws"])]
+        if beyond.empty:
+            continue
+        quiet = int((beyond["divergences"] == 0).sum())
+        expected = float((2 / (own["draws"] + 1)).sum())
+        sentences.append(f" In {len(beyond)} of them the true {name} lay beyond every posterior draw (a calibrated "
+                         f"posterior would put about {expected:.1f} there), {quiet} of these {len(beyond)} fits without a "
+                         "divergence: a sampler can miss part of such a posterior without a warning.")
+    return "".join(sentences)
 
 
 def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "mu") -> str:
