@@ -338,7 +338,7 @@ if day1_fits:
                              config.equivalence_level, 2 * len(all_splits)))
 
 # %%
-estimates.write(informed.keep(pd.concat([table, day1_table], ignore_index=True)), output_dir)
+saved = estimates.write(informed.keep(pd.concat([table, day1_table], ignore_index=True)), output_dir)
 
 # %% [markdown]
 # ## Answer {#sec-subgroups-answer}

@@ -392,7 +392,7 @@ if answer_studies:
 # model's estimates shrunk by the prior in closed form.
 
 # %%
-recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)
+recovery_madrs_study = recovery.show_study(recovery_madrs_dir, "sweeps/recovery-madrs.yaml", "about 10 seconds per replicate and core", explain=False)
 
 # %% [markdown]
 # The depression model assumes that missing ratings are missing at random.
@@ -589,4 +589,4 @@ answers.show_sbc(sbc_subgroups, seed)
 
 # %%
 say(answers.estimand_names(criticism.VARIANTS))
-estimates.write(informed.keep(pd.concat([criticism.ratio_estimates(fits[v], rope, v.estimand) for v in criticism.VARIANTS], ignore_index=True)), out)
+saved = estimates.write(informed.keep(pd.concat([criticism.ratio_estimates(fits[v], rope, v.estimand) for v in criticism.VARIANTS], ignore_index=True)), out)

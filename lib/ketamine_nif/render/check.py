@@ -38,6 +38,8 @@ _STDERR = re.compile(
     r"\b[A-Z]\w*Warning: |Traceback \(most recent call last\)|warnings\.warn\("
     r"|^\s*(?:Sampling: \[|NUTS: \[|Initializing NUTS|Auto-assigning NUTS|Multiprocess sampling|Sequential sampling)", re.M)
 _UNRESOLVED_REFERENCE = re.compile(r"\?@(?:fig|tbl|sec|eq)-[\w-]+")
+# a Python value shown as its repr: a cell whose last line returns something (a path, a DataFrame, an object)
+_REPR = re.compile(r"\b(?:Posix|Windows)Path\('|<[\w.]+ object at 0x[0-9a-f]+>|\[\d+ rows x \d+ columns\]")
 _SYSTEM_ROOTS = {"home", "Users", "root", "tmp", "var", "private", "opt", "usr", "srv", "mnt", "media", "work", "scratch",
                  "data", "nfs", "gpfs", "lustre", "Volumes", "nix", "etc", "builds", "github", "runner"}
 _CHAPTER_NUMBER = re.compile(r"^\s*(?:\d+|[A-Z])[\s\u00a0\u2002]+(?=\S)")
@@ -301,6 +303,8 @@ class _Checker:
             self.add(name, "stderr", f"{page.stderr_blocks} stderr block(s) (class cell-output-stderr) shown")
         for line in sorted({m.group(0).strip() for m in _STDERR.finditer(page.text)})[:5]:
             self.add(name, "stderr", f"warning or stderr text shown: {line!r}")
+        for shown in sorted({m.group(0) for m in _REPR.finditer(page.text)})[:5]:
+            self.add(name, "repr", f"a Python value's repr shown: {shown!r} (end the cell's last line with an assignment)")
         self.paths_in(name, "\n".join([page.text, page.hidden, *(url for _, url in page.links)]))
         for src, alt in page.images:
             if not (alt or "").strip():
