@@ -178,14 +178,16 @@ def test_calibration_by_scenario_and_the_source_of_a_study(tmp_path, monkeypatch
     assert text.startswith("On 4 twins of `paper-null`") and "On 4 twins of `realistic-effects`" in text
     assert study_source(None, "studies/x", "sweeps/x.yaml", "an hour") == (
         "**The study's results are missing** (studies/x). Run `.venv/bin/ketamine-nif sweep sweeps/x.yaml` (an hour).")
-    # a chapter's view: how to make it while missing; then how it was made, the table and its sentence
+    # a chapter's view: how to make it while missing; then the table (first: a labelled cell's caption is its first
+    # Markdown output's), how it was made and its sentence
     assert show_calibration(str(tmp_path / "x"), "sweeps/x.yaml", "an hour") is None
     assert len(shown_markdown) == 1 and shown_markdown[0].startswith("**The study's results are missing**")
     (tmp_path / "x").mkdir()
     results.to_csv(tmp_path / "x" / "results.csv", index=False)
     assert show_calibration(str(tmp_path / "x"), "sweeps/x.yaml", "an hour").results.shape == results.shape
-    made, table, sentence = shown_markdown[1:]
-    assert made.startswith("Made by `(not recorded)`") and "realistic-effects" in table and sentence.startswith("On 4 twins")
+    table, made, sentence = shown_markdown[1:]
+    assert table.startswith("| scenario |") and "realistic-effects" in table
+    assert made.startswith("Made by `(not recorded)`") and sentence.startswith("On 4 twins")
 
 
 def question_twins(estimand, truth, calls, scenario):

@@ -600,21 +600,23 @@ def question_display(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def show_calibration(folder: str, sweep_file: str, cost: str):
-    """A chapter's view of a saved calibration study: how it was made, the
-    calibration of the verdicts per scenario and family
-    (:func:`calibration_by_scenario`) and what it says; or, when it has not
-    been run, how to run it (``cost``: its time, in words). Returns the
-    study (None when missing)."""
+    """A chapter's view of a saved calibration study: the calibration of the
+    verdicts per scenario and family (:func:`calibration_by_scenario`), how
+    it was made and what it says; or, when it has not been run, how to run
+    it (``cost``: its time, in words). The table comes first, so that a
+    labelled cell's caption is the table's. Returns the study (None when
+    missing)."""
     from .contract import Study
     from .reporting import say, show_table, speaking_for
     from .sweep import read_saved
 
     study = read_saved(folder)
     with speaking_for(Study()):
-        say(study_source(study, folder, sweep_file, cost))
-        if study is not None:
+        if study is not None:  # the table first: a cell's table caption goes with its first Markdown output
             table, text = calibration_by_scenario(study.results)
             show_table(table)
+        say(study_source(study, folder, sweep_file, cost))
+        if study is not None:
             say(text)
     return study
 
