@@ -122,6 +122,8 @@ def test_coupling_madrs_beside_the_mixed_model():
         "to 11.0); by 7d they improved by 2.0 MADRS points more (95% interval -2.0 to 6.0). From day 1 on, this contrast also carries the "
         "training imbalance of the parent trial (every saline participant had active training). The posterior SDs are "
         "1.00 to 1.25 times the mixed model's standard errors.")
+    same = pd.DataFrame({"estimate": [-8.1, -2.1], "se": [1.5, 2.0]})  # both ends read the same: one number
+    assert coupling.madrs(madrs, same).endswith("The posterior SDs are 1.00 times the mixed model's standard errors.")
     worse = rows(MADRS_CHANGE_DIFFERENCE, [("MADRS", "24h", 3.0, 1.5, 0.98, 0.3), ("MADRS", "7d", 1.0, 2.0, 0.7, 0.5)])
     assert coupling.madrs(worse, mixed).startswith(
         "At 24h, ketamine participants improved by 3.0 MADRS points less than saline participants (95% interval 0.0 "

@@ -226,6 +226,13 @@ def pooling_sentence(book: pd.DataFrame, shared: pd.DataFrame) -> str:
             f"estimates: {items}; {width}.")
 
 
+def spread(values, digits: int = 2) -> str:
+    """The range of ``values`` as "0.90 to 1.10", or one number where both
+    ends read the same at ``digits`` decimals (never "1.00 to 1.00")."""
+    low, high = (f"{v:.{digits}f}" for v in (min(values), max(values)))
+    return low if low == high else f"{low} to {high}"
+
+
 def plural(n: int, word: str, words: str | None = None) -> str:
     """``n`` with ``word`` or, unless ``n`` is 1, ``words`` (default: ``word`` + "s"): "1 fit", "2 fits"."""
     return f"{n} {word if n == 1 else words or word + 's'}"

@@ -10,7 +10,7 @@ import pandas as pd
 from ..analysis import load as load_analysis
 from ..estimands import COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
 from ..estimates import detected
-from ..reporting import join_words
+from ..reporting import join_words, spread
 from ..summary import UNRELIABLE
 from . import no_answer, nothing_informed, prior_mass
 
@@ -69,7 +69,7 @@ def madrs(madrs: pd.DataFrame, mixed: pd.DataFrame, prior_sd: float | None = Non
     return (
         f"At {first['visit']}, ketamine participants improved by {first_change} than saline participants "
         f"({first_interval}); by {last['visit']} they improved by {last_change} ({last_interval}).{training} "
-        f"The posterior SDs are {sd_ratio.min():.2f} to {sd_ratio.max():.2f} times the mixed model's standard errors."
+        f"The posterior SDs are {spread(sd_ratio)} times the mixed model's standard errors."
         + (f" {pull}" if pull else "")
     )
 
@@ -88,8 +88,7 @@ def prior_pull(madrs: pd.DataFrame, mixed: pd.DataFrame, prior_sd: float) -> str
     offset = np.abs(means - estimate)
     gap = float(np.max(np.abs(means - shrunk)))
     tolerance = PULL_PLUG_IN + 3 * float(np.max(madrs["sd"] / np.sqrt(madrs["ess_bulk"])))
-    moved = (f"The posterior means sit {offset.min():.2f} to {offset.max():.2f} points from the mixed model's estimates"
-             if offset.max() - offset.min() >= 0.005 else f"The posterior means sit {offset.max():.2f} points from the mixed model's estimates")
+    moved = f"The posterior means sit {spread(offset)} points from the mixed model's estimates"
     if gap > tolerance:
         return (f"{moved}; shrunk by the prior N(0, {prior_sd:g}) in closed form, the mixed model's estimates are still "
                 f"{gap:.2f} points from them, more than Monte Carlo error and the closed form's approximation allow "
