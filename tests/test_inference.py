@@ -76,7 +76,7 @@ def test_a_fit_with_divergences_is_refitted_once_with_smaller_steps_and_more_dra
         assert (result.target_accept, result.draws, result.seed, result.divergences, result.converged) == (
             0.95, 2000, refit_seed, 0, True)
         assert result.refit == ("first fit (1,000 draws per chain, target acceptance 0.80) failed the checks "
-                                "(3 divergent transitions); refitted with 2,000 at 0.95 and a seed of its own "
+                                "(3 divergent transitions); refitted with 2,000 draws per chain at target acceptance 0.95 and a seed of its own "
                                 "(the seconds are both fits')")
         assert reporting.diagnostics_table(result)["target acceptance"].item() == "0.95*"
         assert f"**m**: {result.refit} (marked * in the table)." in reporting.verdict(result)

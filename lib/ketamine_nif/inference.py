@@ -177,8 +177,8 @@ def fit_with_retry(draw: Callable[[SamplerSettings], object], settings: SamplerS
     again = replace(settings, seed=settings.for_fit("refit").seed, draws=settings.draws * RETRY_DRAWS_FACTOR,
                     target_accept=max(settings.target_accept, RETRY_TARGET_ACCEPT), retry=False)
     note = (f"first fit ({settings.draws:,} draws per chain, target acceptance {settings.target_accept:.2f}) failed the "
-            f"checks ({'; '.join(first.problems())}); refitted with {again.draws:,} at {again.target_accept:.2f} and a seed "
-            "of its own (the seconds are both fits')")
+            f"checks ({'; '.join(first.problems())}); refitted with {again.draws:,} draws per chain at target acceptance "
+            f"{again.target_accept:.2f} and a seed of its own (the seconds are both fits')")
     idata = draw(again)
     return idata, diagnose(idata, name, again, time.perf_counter() - start, note)
 
