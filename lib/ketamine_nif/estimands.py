@@ -122,7 +122,7 @@ REGISTRY: dict[str, Estimand] = {e.name: e for e in [
              "Does ketamine's effect on a NIF differ between subgroups?", "subgroup ratio of NIF change",
              "marker change", BOTH_ARMS),
     Estimand(BTHEB_TREATMENT, "bdi_effect", False, "Beat the Blues minus usual care, BDI points (external data)",
-             "On real data (Beat the Blues), does the same kind of model find the published treatment effect on BDI?",
+             "On real data (Beat the Blues), does the same kind of model find a treatment effect on BDI?",
              "Beat the Blues treatment (BDI)"),
 ]}
 # Sensitivity variants of an estimand, named <estimand>_<variant> (chapter 08's refits of the aim 1 model):
