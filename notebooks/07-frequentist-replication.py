@@ -141,7 +141,7 @@ say(answers.finding(tests, alpha, analysis.load(analysis_config).paper_finding))
 
 # %%
 #| label: tbl-frequentist-bayes
-#| tbl-cap: "All participants: the frequentist estimate [95% confidence interval] beside the Bayesian posterior mean [95% interval] of chapters 02-04, for the same estimands."
+#| tbl-cap: "All participants: the frequentist estimate [95% confidence interval] beside the Bayesian posterior mean [95% interval] of chapters 02-04, for the estimands both ask about (the couplings measure within-person change differently: see the text)."
 side = frequentist.beside_bayesian(table, out.parent, bayesian_outputs)
 if side is not None:
     show_table(frequentist.comparison_table(side))

@@ -321,12 +321,17 @@ def test_frequentist_agreement_with_the_bayesian_estimates():
     assert frequentist_answers.agreement(side, ["02-x"]) == (
         "For 90% of the 10 shared estimands the Bayesian posterior mean lies inside the frequentist 95% confidence "
         "interval: the two approaches tell the same story where they ask the same question; they differ in how they "
-        "treat values under the detection limit and in partial pooling across markers.")
+        "treat values under the detection limit (a fraction of the limit here, a censored likelihood there), in the "
+        "Bayesian priors, which pull each effect toward none, and, for the couplings, in what a within-person change is "
+        "(a deviation from the person's mean here, a change since baseline there).")
     side.loc[:2, "mean_b"] = 2.0
     assert frequentist_answers.agreement(side, ["02-x"]) == (
         "For 60% of the 10 shared estimands the Bayesian posterior mean lies inside the frequentist 95% confidence "
         "interval: fewer than the 90% that two analyses of one question should share; they differ in how they "
-        "treat values under the detection limit and in partial pooling across markers, and here those differences move "
+        "treat values under the detection limit (a fraction of the limit here, a censored likelihood there), in the "
+        "Bayesian priors, which pull each effect toward none, and, for the couplings, in what a within-person change is "
+        "(a deviation from the person's mean here, a change since baseline there), and here those differences move "
+        ""
         "the estimates.")
     assert frequentist_answers.agreement(None, ["02-x", "03-y"]) == (
         "The Bayesian chapters' estimates were not found next to this chapter's outputs (02-x, 03-y); run them first "

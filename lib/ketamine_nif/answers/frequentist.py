@@ -72,7 +72,10 @@ def agreement(side: pd.DataFrame | None, stems: list[str]) -> str:
     agree = ((side["ci_low_f"] <= side["mean_b"]) & (side["mean_b"] <= side["ci_high_f"])).mean()
     share = (f"For {100 * agree:.0f}% of the {len(side)} shared estimands the Bayesian posterior mean lies inside the "
              "frequentist 95% confidence interval")
-    differences = "they differ in how they treat values under the detection limit and in partial pooling across markers"
+    differences = ("they differ in how they treat values under the detection limit (a fraction of the limit here, a censored "
+                   "likelihood there), in the Bayesian priors, which pull each effect toward none, and, for the "
+                   "couplings, in what a within-person change is (a deviation from the person's mean here, a change "
+                   "since baseline there)")
     if agree >= AGREEMENT:
         return f"{share}: the two approaches tell the same story where they ask the same question; {differences}."
     return (f"{share}: fewer than the {100 * AGREEMENT:.0f}% that two analyses of one question should share; "
