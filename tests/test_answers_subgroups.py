@@ -11,7 +11,7 @@ import pandas as pd
 from ketamine_nif.answers import subgroups as answers
 from ketamine_nif.estimands import COUPLING_WITHIN, SUBGROUP_COUPLING_DIFFERENCE, SUBGROUP_NIF_RATIO
 from ketamine_nif.estimates import COLUMNS
-from ketamine_nif.subgroup_analysis import Day1Data, finding_rows, oriented_difference
+from ketamine_nif.subgroup_analysis import Day1Data, day1_estimand, finding_rows, oriented_difference
 
 FOCUS, OTHER = "BMI < 25", "BMI >= 25"
 SPLIT = f"{FOCUS} vs {OTHER}"
@@ -172,9 +172,10 @@ def test_day1_participants_every_branch():
 
 def day1_table(focus_p: float, difference_p: float, focus_mean: float = 2.0, p_rope: float = 0.3,
                focus: str = FOCUS, other: str = OTHER) -> pd.DataFrame:
-    return frame(row(COUPLING_WITHIN["ketamine"], focus, focus_mean, -1.0, 5.0, focus_p, p_rope, visit="24h"),
-                 row(COUPLING_WITHIN["ketamine"], other, 0.5, -2.0, 3.0, 0.6, visit="24h"),
-                 row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], SPLIT, 1.5, -2.5, 5.5, difference_p, visit="24h"))
+    within, difference = (day1_estimand(e) for e in (COUPLING_WITHIN["ketamine"], SUBGROUP_COUPLING_DIFFERENCE["ketamine"]))
+    return frame(row(within, focus, focus_mean, -1.0, 5.0, focus_p, p_rope, visit="24h"),
+                 row(within, other, 0.5, -2.0, 3.0, 0.6, visit="24h"),
+                 row(difference, SPLIT, 1.5, -2.5, 5.5, difference_p, visit="24h"))
 
 
 OLS = {"estimate": 3.2, "ci_low": 0.4, "ci_high": 6.0, "p_value": 0.027}

@@ -125,13 +125,15 @@ REGISTRY: dict[str, Estimand] = {e.name: e for e in [
              "On real data (Beat the Blues), does the same kind of model find a treatment effect on BDI?",
              "Beat the Blues treatment (BDI)"),
 ]}
-# Sensitivity variants of an estimand, named <estimand>_<variant> (chapter 08's refits of the aim 1 model):
+# Sensitivity variants of an estimand, named <estimand>_<variant> (chapter 08's refits of the aim 1 model;
+# chapter 05's day-1 regression):
 # variant -> what differs from the book's model
 VARIANTS = {
     "student": "Student-t likelihood",
     "lod_half": "values below the detection limit set to half of it",
     "lod_sqrt2": "values below the detection limit set to it divided by the square root of 2",
     "person_slopes": "each participant's own linear course over the days after the infusion",
+    "day1": "the paper's day-1 analysis: the change from baseline to 24h, one regression per split, nothing pooled",
 }
 MAIN = [MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO, *COUPLING_WITHIN.values(), BASELINE_MODERATION_DIFFERENCE]  # the twin's truth.csv
 

@@ -397,17 +397,31 @@ def day1_question(dataset: Dataset, splits: list[Split], marker: str, subgroup: 
     return day1_data(dataset, split, marker, visit, lod_fraction)
 
 
+DAY1 = "day1"  # the day-1 regression's estimates are this variant of the pooled model's (estimands.VARIANTS)
+
+
+def day1_estimand(estimand: str) -> str:
+    """The name of ``estimand`` as the day-1 regression estimates it
+    (``coupling_within_ketamine_day1``): a variant of its own, so that the
+    summary does not count it among the pooled subgroup model's estimates."""
+    return f"{estimand}_{DAY1}"
+
+
 def day1_estimates(idatas, data: Day1Data, ropes: dict, converged: bool) -> pd.DataFrame:
-    """Output-contract rows at ``visit`` = the day-1 visit: the ketamine-arm
+    """Output-contract rows at ``visit`` = the day-1 visit, under the day-1
+    variants of the estimands (:func:`day1_estimand`): the ketamine-arm
     coupling in each subgroup (``subgroup`` = its label) and their difference
     (``subgroup`` = "<first> vs <second>"). ``idatas``: one fit, or a list of
-    fits to imputed data sets whose draws are mixed."""
+    fits to imputed data sets whose draws are mixed. ``ropes``: by the
+    estimands' own names."""
     idatas = idatas if isinstance(idatas, list) else [idatas]
     post = mixed_posterior(idatas)
-    keys = [(COUPLING_WITHIN["ketamine"], data.marker, data.visit, label) for label in data.labels]
+    within, difference = (day1_estimand(e) for e in (COUPLING_WITHIN["ketamine"], SUBGROUP_COUPLING_DIFFERENCE["ketamine"]))
+    keys = [(within, data.marker, data.visit, label) for label in data.labels]
     draws = [post["day1_coupling"].sel(subgroup=label).transpose("chain", "draw") for label in data.labels]
-    keys.append((SUBGROUP_COUPLING_DIFFERENCE["ketamine"], data.marker, data.visit, split_key(data.labels)))
+    keys.append((difference, data.marker, data.visit, split_key(data.labels)))
     draws.append(post["day1_coupling_difference"].transpose("chain", "draw"))
+    ropes = {within: ropes[COUPLING_WITHIN["ketamine"]], difference: ropes[SUBGROUP_COUPLING_DIFFERENCE["ketamine"]]}
     return _summary_rows(keys, draws, ropes, converged, fits=len(idatas))
 
 

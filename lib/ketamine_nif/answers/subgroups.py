@@ -11,7 +11,7 @@ from ..checks import interval_share
 from ..estimands import SUBGROUP_COUPLING_DIFFERENCE, SUBGROUP_NIF_RATIO
 from ..estimates import DETECTION, detected
 from ..reporting import join_words
-from ..subgroup_analysis import MIN_DAY1_PARTICIPANTS, Day1Data, oriented_difference, split_other
+from ..subgroup_analysis import MIN_DAY1_PARTICIPANTS, Day1Data, day1_estimand, oriented_difference, split_other
 from . import no_answer
 
 LARGE_DIFFERENCE = 5.0  # MADRS points per doubling: a subgroup difference in coupling nobody would call small
@@ -164,7 +164,7 @@ def day1_finding(day1_table: pd.DataFrame, day1: Day1Data, subgroup: str, least_
     other, whichever side of the split ``subgroup`` is."""
     focus = day1_table[day1_table["subgroup"] == subgroup].iloc[0]
     difference = oriented_difference(
-        day1_table[day1_table["estimand"] == SUBGROUP_COUPLING_DIFFERENCE["ketamine"]].iloc[0], subgroup)
+        day1_table[day1_table["estimand"] == day1_estimand(SUBGROUP_COUPLING_DIFFERENCE["ketamine"])].iloc[0], subgroup)
     other = next(label for label in day1.labels if label != subgroup)
     o, p = least_squares, focus["p_positive"]
     return (
