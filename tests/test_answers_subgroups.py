@@ -11,7 +11,12 @@ import pandas as pd
 from ketamine_nif.answers import subgroups as answers
 from ketamine_nif.estimands import COUPLING_WITHIN, SUBGROUP_COUPLING_DIFFERENCE, SUBGROUP_NIF_RATIO
 from ketamine_nif.estimates import COLUMNS
-from ketamine_nif.subgroup_analysis import Day1Data, day1_estimand, finding_rows, oriented_difference
+from ketamine_nif.subgroup_analysis import (
+    Day1Data,
+    day1_estimand,
+    finding_rows,
+    oriented_difference,
+)
 
 FOCUS, OTHER = "BMI < 25", "BMI >= 25"
 SPLIT = f"{FOCUS} vs {OTHER}"

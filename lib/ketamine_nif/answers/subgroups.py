@@ -11,7 +11,13 @@ from ..checks import interval_share
 from ..estimands import SUBGROUP_COUPLING_DIFFERENCE, SUBGROUP_NIF_RATIO
 from ..estimates import DETECTION, detected
 from ..reporting import join_words
-from ..subgroup_analysis import MIN_DAY1_PARTICIPANTS, Day1Data, day1_estimand, oriented_difference, split_other
+from ..subgroup_analysis import (
+    MIN_DAY1_PARTICIPANTS,
+    Day1Data,
+    day1_estimand,
+    oriented_difference,
+    split_other,
+)
 from . import no_answer
 
 LARGE_DIFFERENCE = 5.0  # MADRS points per doubling: a subgroup difference in coupling nobody would call small
