@@ -201,8 +201,8 @@ say(answers.loo_comparison(loo_table, elpd, [f.diagnostics for f in fits.values(
 # likelihood). Only the top-level priors are scaled; the distribution of
 # person levels is part of the model, not a prior belief. As a direct check
 # the book's model is also refitted with the prior scale of the arm effects
-# (the slab, the prior mean of each marker's scale) multiplied and divided by
-# the factor in the parameters.
+# (the scale of each effect's Student-$t$ prior) multiplied and divided by the
+# factor in the parameters.
 
 # %%
 #| label: tbl-criticism-psense

@@ -128,8 +128,8 @@ def test_loo_comparison_few_high_k_and_unconverged():
 RATIOS = {"book": pd.DataFrame({"mean": [1.0, 2.0]}), "wider": pd.DataFrame({"mean": [1.1, 2.0]}),
           "narrower": pd.DataFrame({"mean": [1.0, 1.9]})}
 PRIOR_END = (
-    "Each marker's scale of arm effects is learned from its three visits only, so its prior is expected to matter; what "
-    "matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors 2 times "
+    "The arm effects' sceptical prior is meant to matter where a marker's data say little, so a flag there is expected; "
+    "what matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors 2 times "
     "wider or narrower, the posterior mean ratios move by at most a factor of 1.10 (@fig-criticism-prior-refits).")
 
 

@@ -238,8 +238,8 @@ def comparison_table(elpds: dict) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- prior sensitivity
 
-SCALED_PARAMETERS = ("log_ratio_scale", "tau", "sigma")  # whose sensitivity power-scaling reports
-TOP_LEVEL_PRIORS = ("mu", "delta", "log_ratio_scale", "tau", "sigma")  # the priors it scales (not the person levels)
+SCALED_PARAMETERS = ("log_ratio", "tau", "sigma")  # whose sensitivity power-scaling reports (the arm effects first)
+TOP_LEVEL_PRIORS = ("mu", "delta", "log_ratio", "tau", "sigma")  # the priors it scales (not the person levels)
 
 
 def power_scaling(result: Fit) -> pd.DataFrame:
@@ -252,6 +252,7 @@ def power_scaling(result: Fit) -> pd.DataFrame:
     if "log_likelihood" not in result.idata.children:
         pm.compute_log_likelihood(result.idata, model=result.model, progressbar=False)
     present = result.idata.posterior
+    logging.getLogger("arviz_stats.psense").setLevel(logging.ERROR)  # its warning of flags: the chapter says which
     return arviz_stats.psense_summary(result.idata, var_names=[v for v in SCALED_PARAMETERS if v in present],
                                       prior_var_names=[v for v in TOP_LEVEL_PRIORS if v in present])
 

@@ -123,8 +123,8 @@ def prior_sensitivity(sensitivity: pd.DataFrame, ratio_tables: dict[str, pd.Data
     return not_a_finding(diagnostics) + (
         ("Power-scaling flags no parameter. " if flagged.empty else
          f"Power-scaling flags {join_words(flagged.index)} ({join_words(sorted(set(flagged['diagnosis'])))}). ")
-        + "Each marker's scale of arm effects is learned from its three visits only, so its prior is expected to matter; "
-        f"what matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors "
+        + "The arm effects' sceptical prior is meant to matter where a marker's data say little, so a flag there is "
+        "expected; what matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors "
         f"{factor:g} times wider or narrower, the posterior mean ratios move by at most a factor of "
         f"{np.exp(shift):.2f} (@fig-criticism-prior-refits)."
     )
