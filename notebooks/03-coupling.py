@@ -201,8 +201,8 @@ say(answers.madrs(madrs, mixed, pull_prior))
 # %% [markdown]
 # ### If those who left had done worse {#sec-coupling-madrs-delta}
 #
-# The depression model fills the ratings that are missing (participants who
-# left, visits missed) on the assumption that they are *missing at random*:
+# The depression model leaves the missing ratings (participants who left,
+# visits missed) out of its likelihood, which is right when they are *missing at random*:
 # that a participant who left would have gone on like those who stayed with
 # the same course so far. Nothing in the data can check this. The usual
 # sensitivity analysis asks how much worse those who left the {{treatment}} arm

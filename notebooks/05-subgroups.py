@@ -281,8 +281,9 @@ say(answers.paper_finding(focus_marker, focus_subgroup, **finding, converged=con
 # went with less improvement in MADRS at day 1. That question has one
 # observation per participant: the {{outcome}} change $\Delta y_i$ from baseline
 # to day 1 and the marker's change $\Delta x_i$ over the same day, in doublings
-# ($\log_2$ of day 1 over baseline; values under the detection limit count as a
-# fraction of the limit, as above). In each subgroup $g$ of the split,
+# ($\log_2$ of day 1 over baseline; values under the detection limit are
+# imputed as above, and the least squares beside the posterior count them as
+# a fraction of the limit). In each subgroup $g$ of the split,
 # {{treatment}} arm only,
 #
 # $$

@@ -258,7 +258,7 @@ errors = lod_study.results if lod_study is not None else lod_here
 # %%
 #| label: fig-criticism-lod-bias
 #| fig-cap: "Error of the estimated {{treatment}}/{{reference}} ratio (log scale; 0 = truth) by treatment of values under the detection limit, per marker, in the saved multi-seed study (or this data set when the study is missing)."
-#| fig-alt: "Dot plot of estimation errors for three treatments of values under the detection limit; the censored likelihood sits closest to zero."
+#| fig-alt: "Dot plot of estimation errors for three treatments of values under the detection limit, per marker (the text says which is most accurate)."
 figures.lod_errors(errors)
 plotting.show()
 
