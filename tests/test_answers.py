@@ -29,7 +29,7 @@ def test_pooling_sentence_names_the_estimates_whose_category_changed():
         "(median; from 0.50 to 1.00).")
     assert pooling_sentence(book, book) == (
         "Sharing one scale across markers would change no evidence category of the 2 estimates; its posterior SDs are "
-        "1.00 times the book's (median; from 1.00 to 1.00).")
+        "1.00 times the book's.")  # one value: no range
 
 
 def test_pooling_sentence_names_the_arm_of_a_coupling():
@@ -55,6 +55,13 @@ def test_evidence_answer_counts_verdicts_and_priors():
         "effect on MADRS, by contrast, is practically present at 24h. Where an effect is undecided, the trial is silent "
         "rather than negative: the interval still reaches effects that would matter.")
     assert evidence.answer(table, factors, alternatives, converged=False).startswith("**Caution**")
+    # priors that agree, or nearly: said as such, with no claim beyond these priors
+    agreeing = alternatives.assign(optimistic=[0.03, 0.7])
+    assert ("(under the book's, 1): these priors agree on the count; what a narrower or wider prior scale does is in "
+            "@tbl-evidence-sensitivity.") in evidence.answer(table, factors, agreeing, converged=True)
+    many = pd.concat([alternatives.assign(optimistic=[0.03, 0.7])] * 10, ignore_index=True).assign(
+        optimistic=[0.2] + [0.03, 0.7] * 9 + [0.7])  # one of 20 fewer ruled out under the optimistic prior
+    assert "(under the book's, 10): the count moves by 1 between these priors; " in evidence.answer(table, factors, many, converged=True)
 
 
 def question(category_rows):

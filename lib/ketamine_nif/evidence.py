@@ -478,10 +478,13 @@ def answer(table: pd.DataFrame, factors: pd.DataFrame, alternatives: pd.DataFram
     nif_alt = alternatives[alternatives["estimand"] != MADRS_CHANGE_DIFFERENCE] if not alternatives.empty else alternatives
     if not nif_alt.empty:
         counts = {name: int((nif_alt[name] <= 1 - level).sum()) for name in PRIOR_NAMES}
+        spread = max(counts.values()) - min(counts.values())
         text += (f"Under the sceptical prior {counts['sceptical']} of these {len(nif_alt)} would be ruled out, under the "
                  f"optimistic prior {counts['optimistic']} (under the book's, {counts['book']}): "
-                 + ("the verdicts do not hinge on the prior. " if max(counts.values()) - min(counts.values()) <= 0.1 * len(nif_alt)
-                    else "where the data are weak, the prior decides, and those verdicts are the prior's, not the trial's. "))
+                 + ("where the data are weak, the prior decides, and those verdicts are the prior's, not the trial's. "
+                    if spread > 0.1 * len(nif_alt) else
+                    ("these priors agree on the count" if spread == 0 else f"the count moves by {spread} between these priors")
+                    + "; what a narrower or wider prior scale does is in @tbl-evidence-sensitivity. "))
     present = madrs.loc[madrs["verdict"] == "present", "visit"]
     if len(present):
         text += f"Ketamine's effect on MADRS, by contrast, is practically present at {join_words(present)}. "

@@ -211,7 +211,8 @@ def pooling_sentence(book: pd.DataFrame, shared: pd.DataFrame) -> str:
     joined = pd.DataFrame({"book": own, "shared": pooled.reindex(own.index)})
     keys = pd.MultiIndex.from_frame(book[["estimand", "marker", "visit"]])
     sd = pd.Series(shared.set_index(["estimand", "marker", "visit"])["sd"].reindex(keys).to_numpy() / book["sd"].to_numpy())
-    width = f"its posterior SDs are {sd.median():.2f} times the book's (median; from {sd.min():.2f} to {sd.max():.2f})"
+    width = (f"its posterior SDs are {sd.median():.2f} times the book's"
+             + ("" if spread(sd) == f"{sd.median():.2f}" else f" (median; from {spread(sd)})"))
     changed = joined[joined["book"] != joined["shared"]]
     if changed.empty:
         return f"Sharing one scale across markers would change no evidence category of the {len(joined)} estimates; {width}."
