@@ -69,8 +69,9 @@ def test_differences_found_none_one_several_and_unconverged():
     assert answers.differences_found(294, none, 0.21, 0.48, 1.3, ROPE, converged=True) == (
         "Of the 294 subgroup differences, none has a 95% posterior interval that excludes the null (no difference). "
         "The scales of the coupling differences (one per marker and arm) have posterior means from 0.21 to 0.48 points per "
-        "doubling, and none has its 97.5% quantile above 1.30: the data see little variation between subgroups "
-        "beyond noise.")
+        "doubling, and none has its 97.5% quantile above 1.30: the posterior means lie inside the region of practical "
+        "equivalence (±1), but the upper ends of their intervals reach beyond it: the data cannot rule out subgroup "
+        "differences that would matter.")
     one = frame(row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], SPLIT, 4.0, 1.0, 7.0, 0.99))
     assert answers.differences_found(294, one, 0.2, 2.5, 6.0, ROPE, converged=True) == (
         "Of the 294 subgroup differences, 1 has a 95% posterior interval that excludes the null (no difference): IL-1RA, "

@@ -76,7 +76,7 @@ def differences_found(total: int, found: pd.DataFrame, scale_low: float, scale_h
     95% interval excludes the null (no difference), and what the posterior scales of
     the coupling differences (their means from ``scale_low`` to ``scale_high``,
     the largest 97.5% quantile ``scale_widest``) say about variation between
-    subgroups."""
+    subgroups: little only where every 97.5% quantile lies inside the ROPE."""
     named = join_words(f"{r.marker}, {r.subgroup} ({WHAT_DIFFERS.get(r.estimand, r.estimand)})" for r in found.itertuples())
     count = "none has" if found.empty else ("1 has" if len(found) == 1 else f"{len(found)} have")
     return (
@@ -84,8 +84,10 @@ def differences_found(total: int, found: pd.DataFrame, scale_low: float, scale_h
         + (f": {named}. " if len(found) else ". ")
         + f"The scales of the coupling differences (one per marker and arm) have posterior means from {scale_low:.2f} to "
         f"{scale_high:.2f} points per doubling, and none has its 97.5% quantile above {scale_widest:.2f}: "
-        + ("the data see little variation between subgroups beyond noise." if scale_high < rope[1]
-           else "the data see real variation between subgroups for some marker.")
+        + ("the data see little variation between subgroups beyond noise." if scale_widest <= rope[1] else
+           f"the posterior means lie inside the region of practical equivalence (±{rope[1]:g}), but the upper ends of "
+           "their intervals reach beyond it: the data cannot rule out subgroup differences that would matter."
+           if scale_high < rope[1] else "the data see real variation between subgroups for some marker.")
         + ("" if converged else " " + NOT_FINDINGS)
     )
 
