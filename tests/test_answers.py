@@ -95,6 +95,11 @@ def test_multiplicity_of_supported_and_ruled_out_answers(monkeypatch):
     assert "about 1 of the 12 would be called supported by chance (here 1 is)" in summary.multiplicity_text([alone, ruled])
 
 
+def test_a_level_near_one_never_reads_as_one():
+    assert [summary.level_text(x) for x in (0.975, 1 - 0.025 / 21, 1 - 0.025 / 588, 1 - 1e-9)] == [
+        "0.9750", "0.9988", "0.99996", "0.999999999"]
+
+
 def test_recovery_sentence_flags_coverage_and_false_detections():
     from ketamine_nif.recovery import recovery_sentence
 

@@ -351,6 +351,15 @@ def number(x: float) -> str:
     return f"{x:.{DIGITS}f}"
 
 
+def level_text(level: float) -> str:
+    """A probability level near 1 with four decimals, or as many more as it
+    takes not to read as 1 (0.99996, not 1.0000)."""
+    digits = 4
+    while f"{level:.{digits}f}".startswith("1") and level < 1 and digits < 12:
+        digits += 1
+    return f"{level:.{digits}f}"
+
+
 def interval_text(row: pd.Series) -> str:
     return f"{number(row['mean'])} [{number(row['ci_low'])}, {number(row['ci_high'])}]"
 
@@ -387,7 +396,7 @@ def answer(question: Question) -> str:
     if len(short):
         level = question_level(classified_count(rows))
         text += (f" {_some(short)} {'reaches' if len(short) == 1 else 'reach'} the level of a single estimate "
-                 f"(P(direction) {SUPPORTED:g}) but not the {level:.4f} that a question of {classified_count(rows)} asks.")
+                 f"(P(direction) {SUPPORTED:g}) but not the {level_text(level)} that a question of {classified_count(rows)} asks.")
     text += monte_carlo_text(rows)
     if c[UNRELIABLE]:
         text += f" {c[UNRELIABLE]} more from fits that failed the convergence checks are left out."
@@ -414,7 +423,7 @@ def multiplicity(question: Question) -> str:
         level = question_level(n)
         if n == 1:
             return f"1 estimate: P(supported with no effect) ≈ {100 * FALSE_SUPPORT:.0f}%"
-        return (f"any of {n}, each at P(direction) ≥ {level:.4f}: with no effect anywhere, P(answered supported) "
+        return (f"any of {n}, each at P(direction) ≥ {level_text(level)}: with no effect anywhere, P(answered supported) "
                 f"≈ {100 * at_least_one(n, 2 * (1 - level)):.0f}% or less")
     if category == RULED:
         return (f"all {n}: P(at least one wrong) up to about {100 * at_least_one(n, FALSE_RULED_OUT):.0f}%" if n > 1 else
