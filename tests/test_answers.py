@@ -4,6 +4,8 @@ unpooled estimates disagree (chapters 02-04), the evidence chapter's answer
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -87,6 +89,10 @@ def test_multiplicity_of_supported_and_ruled_out_answers(monkeypatch):
     assert "a question of 21 independent null estimates would be answered supported in up to about 66% of trials" in text
     assert "(here 1 estimate supports its question)" in text
     assert "with its 2 questions and no effect anywhere, some question could be answered supported in up to about 10%" in text
+    # a revisit (chapter 06 of 02-04) and a sensitivity variant (chapter 08) count no estimate and no question again
+    again = replace(supported, revisited=True)
+    variant = replace(ruled, estimand=f"{NIF_CHANGE_RATIO}_student")
+    assert summary.multiplicity_text([supported, ruled, again, variant]) == text
     monkeypatch.setattr(summary, "MULTIPLICITY", "none")
     assert summary.question_level(10) == 0.975
     alone = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.3, 0.1, 0.99 if m == "A" else 0.6, 0.2) for m in "ABCDEFGHIJ"]))

@@ -83,6 +83,14 @@ class Question:
     text: str
     rows: pd.DataFrame  # this estimand's estimates, with a 'category' column
     key: pd.Series | None = field(default=None)
+    revisited: bool = False  # an estimand an earlier chapter's question already holds (chapter 06 revisits 02-04)
+
+    @property
+    def own(self) -> bool:
+        """Whether the page's multiplicity counts it: a question of its own,
+        not a revisit nor a sensitivity variant of another, with estimates
+        the rule classifies."""
+        return not self.revisited and variant_of(self.estimand) is None and classified_count(self.rows) > 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -328,12 +336,13 @@ def questions(chapters: list[ChapterResults]) -> list[Question]:
                 continue
             rows = question_categories(rows)
             text = describe(estimand)
+            revisited = estimand in seen
             if (rows["subgroup"].astype(str) != estimands.ALL_PARTICIPANTS).any():
                 text += " (by subgroup)"
-            elif estimand in seen:
+            elif revisited:
                 text += " (revisited)"
             seen.add(estimand)
-            out.append(Question(chapter, estimand, text, rows, key_estimate(rows)))
+            out.append(Question(chapter, estimand, text, rows, key_estimate(rows), revisited))
     return out
 
 
@@ -432,7 +441,9 @@ def multiplicity(question: Question) -> str:
 
 
 def multiplicity_text(qs: list[Question]) -> str:
-    """The page's multiplicity in one paragraph."""
+    """The page's multiplicity in one paragraph, counting each estimate once
+    (the questions that are :attr:`Question.own`)."""
+    qs = [q for q in qs if q.own]
     reliable = sum(classified_count(q.rows) for q in qs)
     supported = sum(q.counts[SUPPORT] for q in qs)
     if MULTIPLICITY == "none":
@@ -452,7 +463,8 @@ def multiplicity_text(qs: list[Question]) -> str:
                    f"question, not for the page: with its {len(qs)} questions and no effect anywhere, some question "
                    f"could be answered supported in up to about {100 * min(1.0, len(qs) * FALSE_SUPPORT):.0f}% of trials.")
     return (
-        f"**Multiplicity.** This page classifies {reliable} reliable estimates. A question counts as supported when any "
+        f"**Multiplicity.** This page classifies {reliable} reliable estimates (each once: chapter 06's revisits and "
+        f"chapter 08's sensitivity variants aside). A question counts as supported when any "
         f"of its estimates is, so its answer rests on all of them (the column *rests on*). {support} A ruled-out answer "
         f"is wrong for an estimate with probability about {100 * FALSE_RULED_OUT:.0f}% when the true effect lies just "
         "outside its region of practical equivalence (less for larger effects), and needs every estimate of its question "
