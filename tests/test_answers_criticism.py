@@ -98,7 +98,8 @@ def test_loo_comparison_book_best_nothing_clear():
     table, elpd = loo_inputs(VARIANTS, [0, -1, -2, -3, -1], [0, 1, 1, 1, 1], [0, 0, 0, 0, 0],
                              {STUDENT: -101.0, PERSON_SLOPES: -101.0}, {PERSON_SLOPES: [-50.5, -50.5]})
     assert answers.loo_comparison(table, elpd, PASSED) == (
-        "The best-predicting variant is **normal, censored**. No variant is clearly worse (every difference is under 4 "
+        "The best-predicting variant (the highest expected log predictive density) is **normal, censored**; the stacking "
+        "weights reward what a variant adds to the others, so of two nearly tied variants one can get little weight. No variant is clearly worse (every difference is under 4 "
         "or within two SEs). No participant has Pareto k > 0.7 (reliable estimates). Student-t noise changes the elpd "
         "by -1.0 against normal noise: the book's normal model is adequate for these markers. Person-level slopes change "
         "it by -1.0 (SE of the difference 0.0): participants do not need courses of their own to predict new "
@@ -110,7 +111,8 @@ def test_loo_comparison_student_best_some_clearly_worse_slopes_needed():
                              [0, 0.1, 0, 0, 0.02], {STUDENT: -94.0, PERSON_SLOPES: -95.0},
                              {PERSON_SLOPES: [-47.0, -48.0]})
     assert answers.loo_comparison(table, elpd, PASSED) == (
-        "The best-predicting variant is **Student-t, censored**. Clearly worse (difference > 4 and more than twice its "
+        "The best-predicting variant (the highest expected log predictive density) is **Student-t, censored**; the stacking "
+        "weights reward what a variant adds to the others, so of two nearly tied variants one can get little weight. Clearly worse (difference > 4 and more than twice its "
         "SE): normal, censored and normal, LOD/2. At most 10% of participants have Pareto k > 0.7 (read the comparison "
         "with care). Student-t noise changes the elpd by +6.0 against normal noise: the data ask for heavier tails than "
         "the book's model has. Person-level slopes change it by +5.0 (SE of the difference 0.7): participants' own "
@@ -121,7 +123,9 @@ def test_loo_comparison_few_high_k_and_unconverged():
     table, elpd = loo_inputs(VARIANTS, [0, -1, -2, -3, -1], [0, 1, 1, 1, 1], [0.04, 0, 0, 0, 0],
                              {STUDENT: -101.0, PERSON_SLOPES: -101.0}, {PERSON_SLOPES: [-50.5, -50.5]})
     text = answers.loo_comparison(table, elpd, FAILED)
-    assert text.startswith(CAVEAT_ONE + "The best-predicting variant is **normal, censored**. ")
+    assert text.startswith(CAVEAT_ONE + "The best-predicting variant (the highest expected log predictive density) is "
+                           "**normal, censored**; the stacking weights reward what a variant adds to the others, so of "
+                           "two nearly tied variants one can get little weight. ")
     assert "At most 4% of participants have Pareto k > 0.7 (reliable estimates). " in text
 
 

@@ -95,7 +95,8 @@ def loo_comparison(table: pd.DataFrame, elpd: dict, diagnostics: Iterable = (), 
     heavier = student.label not in clear.index and best == student.label and student_change > CLEAR_ELPD
     own_courses = slopes_change > CLEAR_ELPD and slopes_change > 2 * slopes_se
     return not_a_finding(diagnostics) + (
-        f"The best-predicting variant is **{best}**. "
+        f"The best-predicting variant (the highest expected log predictive density) is **{best}**; the stacking weights "
+        "reward what a variant adds to the others, so of two nearly tied variants one can get little weight. "
         + (f"Clearly worse (difference > {CLEAR_ELPD} and more than twice its SE): {join_words(clear.index)}. " if len(clear)
            else f"No variant is clearly worse (every difference is under {CLEAR_ELPD} or within two SEs). ")
         + (f"At most {100 * share_k:.0f}% of participants have Pareto k > 0.7 " if share_k > 0
