@@ -27,6 +27,10 @@ coupling_subgroup_difference_ARM   each NIF    all          within-person coupli
 nif_change_subgroup_ratio          each NIF    all          the split's first subgroup's NIF change
                                                             ratio over its second's (1 = none)
 =================================  ==========  ===========  =========================================
+
+A sensitivity analysis writes an estimand as its variant ``<estimand>_<variant>``
+(:data:`VARIANTS`: chapter 08's refits of the aim 1 model, chapter 05's day-1
+regression), so that the summary asks it as a question of its own.
 """
 
 from __future__ import annotations
@@ -133,7 +137,7 @@ VARIANTS = {
     "lod_half": "values below the detection limit set to half of it",
     "lod_sqrt2": "values below the detection limit set to it divided by the square root of 2",
     "person_slopes": "each participant's own linear course over the days after the infusion",
-    "day1": "the paper's day-1 analysis: the change from baseline to 24h, one regression per split, nothing pooled",
+    "day1": "the paper's day-1 question, the change from baseline to 24h, one regression per split with nothing pooled",
 }
 MAIN = [MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO, *COUPLING_WITHIN.values(), BASELINE_MODERATION_DIFFERENCE]  # the twin's truth.csv
 
