@@ -89,16 +89,28 @@ def test_multiplicity_of_supported_and_ruled_out_answers(monkeypatch):
     assert "a question of 21 independent null estimates would be answered supported in up to about 66% of trials" in text
     assert "(here 1 estimate supports its question)" in text
     assert "with its 2 questions and no effect anywhere, some question could be answered supported in up to about 10%" in text
-    # a revisit (chapter 06 of 02-04) and a sensitivity variant (chapter 08) count no estimate and no question again
-    again = replace(supported, revisited=True)
-    variant = replace(ruled, estimand=f"{NIF_CHANGE_RATIO}_student")
-    assert summary.multiplicity_text([supported, ruled, again, variant]) == text
+    # a revisit (chapter 06 of 02-04) counts no estimate and no question again; the page says how many it left out
+    again = summary.multiplicity_text([supported, ruled, replace(supported, revisited=True)])
+    assert again == text.replace("12 reliable estimates.", "12 reliable estimates (each once: the 10 that a later chapter "
+                                 "gives again are not counted twice).")
     monkeypatch.setattr(summary, "MULTIPLICITY", "none")
     assert summary.question_level(10) == 0.975
     alone = question(rows(NIF_CHANGE_RATIO, [(m, "24h", 1.3, 0.1, 0.99 if m == "A" else 0.6, 0.2) for m in "ABCDEFGHIJ"]))
     assert summary.overall_category(alone.rows) == "supported"
     assert summary.multiplicity(alone) == "any of 10, each at P(direction) ≥ 0.9750: with no effect anywhere, P(answered supported) ≈ 40% or less"
     assert "about 1 of the 12 would be called supported by chance (here 1 is)" in summary.multiplicity_text([alone, ruled])
+
+
+def test_a_question_is_revisited_only_when_an_earlier_chapter_gave_every_one_of_its_estimates():
+    whole = rows(NIF_CHANGE_RATIO, [("A", "24h", 1.3, 0.1, 0.6, 0.2), ("B", "24h", 1.0, 0.02, 0.5, 0.99)])
+    by_subgroup = whole.assign(subgroup=["BMI < 25", "BMI >= 25"])
+    chapters = [summary.ChapterResults(name, "X", f"{name}.ipynb", table)
+                for name, table in (("02-x", whole), ("05-x", by_subgroup), ("06-x", whole), ("08-x", whole.iloc[:1]))]
+    found = summary.questions(chapters)
+    assert [(q.chapter.stem, q.revisited, q.own) for q in found] == [
+        ("02-x", False, True), ("05-x", False, True), ("06-x", True, False), ("08-x", True, False)]
+    assert found[1].text.endswith("(by subgroup)") and found[2].text.endswith("(revisited)")
+    assert "classifies 4 reliable estimates (each once: the 3 that a later chapter gives again" in summary.multiplicity_text(found)
 
 
 def test_a_level_near_one_never_reads_as_one():

@@ -83,14 +83,13 @@ class Question:
     text: str
     rows: pd.DataFrame  # this estimand's estimates, with a 'category' column
     key: pd.Series | None = field(default=None)
-    revisited: bool = False  # an estimand an earlier chapter's question already holds (chapter 06 revisits 02-04)
+    revisited: bool = False  # every estimate of it is one an earlier chapter gave (questions())
 
     @property
     def own(self) -> bool:
-        """Whether the page's multiplicity counts it: a question of its own,
-        not a revisit nor a sensitivity variant of another, with estimates
-        the rule classifies."""
-        return not self.revisited and variant_of(self.estimand) is None and classified_count(self.rows) > 0
+        """Whether the page's multiplicity counts it: not a revisit, and with
+        estimates the rule classifies."""
+        return not self.revisited and classified_count(self.rows) > 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -326,7 +325,12 @@ def describe(estimand: str) -> str:
 
 
 def questions(chapters: list[ChapterResults]) -> list[Question]:
-    out, seen = [], set()
+    """The page's questions, one per chapter and estimand, in the chapters'
+    order; a question every one of whose estimates (by
+    ``estimands.KEY_COLUMNS``) an earlier chapter already gave is
+    ``revisited`` (chapter 06 revisits 02-04; chapter 08 refits the book's
+    model)."""
+    out, seen, seen_keys = [], set(), set()
     for chapter in chapters:
         if chapter.estimates is None:
             continue
@@ -336,13 +340,14 @@ def questions(chapters: list[ChapterResults]) -> list[Question]:
                 continue
             rows = question_categories(rows)
             text = describe(estimand)
-            revisited = estimand in seen
             if (rows["subgroup"].astype(str) != estimands.ALL_PARTICIPANTS).any():
                 text += " (by subgroup)"
-            elif revisited:
+            elif estimand in seen:
                 text += " (revisited)"
+            keys = set(rows[list(estimands.KEY_COLUMNS)].astype(str).itertuples(index=False, name=None))
             seen.add(estimand)
-            out.append(Question(chapter, estimand, text, rows, key_estimate(rows), revisited))
+            out.append(Question(chapter, estimand, text, rows, key_estimate(rows), keys <= seen_keys))
+            seen_keys |= keys
     return out
 
 
@@ -443,6 +448,7 @@ def multiplicity(question: Question) -> str:
 def multiplicity_text(qs: list[Question]) -> str:
     """The page's multiplicity in one paragraph, counting each estimate once
     (the questions that are :attr:`Question.own`)."""
+    again = sum(classified_count(q.rows) for q in qs if q.revisited)
     qs = [q for q in qs if q.own]
     reliable = sum(classified_count(q.rows) for q in qs)
     supported = sum(q.counts[SUPPORT] for q in qs)
@@ -463,8 +469,9 @@ def multiplicity_text(qs: list[Question]) -> str:
                    f"question, not for the page: with its {len(qs)} questions and no effect anywhere, some question "
                    f"could be answered supported in up to about {100 * min(1.0, len(qs) * FALSE_SUPPORT):.0f}% of trials.")
     return (
-        f"**Multiplicity.** This page classifies {reliable} reliable estimates (each once: chapter 06's revisits and "
-        f"chapter 08's sensitivity variants aside). A question counts as supported when any "
+        f"**Multiplicity.** This page classifies {reliable} reliable estimates"
+        + (f" (each once: the {again} that a later chapter gives again are not counted twice)" if again else "")
+        + f". A question counts as supported when any "
         f"of its estimates is, so its answer rests on all of them (the column *rests on*). {support} A ruled-out answer "
         f"is wrong for an estimate with probability about {100 * FALSE_RULED_OUT:.0f}% when the true effect lies just "
         "outside its region of practical equivalence (less for larger effects), and needs every estimate of its question "

@@ -39,7 +39,7 @@ _STDERR = re.compile(
     r"|^\s*(?:Sampling: \[|NUTS: \[|Initializing NUTS|Auto-assigning NUTS|Multiprocess sampling|Sequential sampling)", re.M)
 _UNRESOLVED_REFERENCE = re.compile(r"\?@(?:fig|tbl|sec|eq)-[\w-]+")
 # a Python value shown as its repr: a cell whose last line returns something (a path, a DataFrame, an object)
-_REPR = re.compile(r"\b(?:Posix|Windows)Path\('|<[\w.]+ object at 0x[0-9a-f]+>|\[\d+ rows x \d+ columns\]")
+_REPR = re.compile(r"(?:Pure)?(?:Posix|Windows)Path\('|<[\w.]+(?: object)? at 0x[0-9a-f]+>|\d+ rows [x×] \d+ columns")
 _SYSTEM_ROOTS = {"home", "Users", "root", "tmp", "var", "private", "opt", "usr", "srv", "mnt", "media", "work", "scratch",
                  "data", "nfs", "gpfs", "lustre", "Volumes", "nix", "etc", "builds", "github", "runner"}
 _CHAPTER_NUMBER = re.compile(r"^\s*(?:\d+|[A-Z])[\s\u00a0\u2002]+(?=\S)")
