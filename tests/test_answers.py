@@ -52,7 +52,8 @@ def test_evidence_answer_counts_verdicts_and_priors():
         "Of 2 NIF estimates, 1 is ruled out for practical purposes (P(inside the ROPE) ≥ 0.95), 0 are practically present "
         "and 1 undecided (ketamine/saline ratio of geometric-mean change from baseline: 1 of 2 ruled out). The Bayes "
         "factors for each marker's effect range from 1.2 to 5, 1 of 2 above 3 (at least moderate evidence for no effect). "
-        "Under the sceptical prior 1 of these 2 would be ruled out, under the optimistic prior 0 (under the book's, 1): "
+        "Under the sceptical prior 1 of these 2 would be ruled out, under the neutral 1, under the optimistic 0 (under "
+        "the book's, 1): "
         "where the data are weak, the prior decides, and those verdicts are the prior's, not the trial's. Ketamine's "
         "effect on MADRS, by contrast, is practically present at 24h. Where an effect is undecided, the trial is silent "
         "rather than negative: the interval still reaches effects that would matter.")
@@ -111,6 +112,21 @@ def test_a_question_is_revisited_only_when_an_earlier_chapter_gave_every_one_of_
         ("02-x", False, True), ("05-x", False, True), ("06-x", True, False), ("08-x", True, False)]
     assert found[1].text.endswith("(by subgroup)") and found[2].text.endswith("(revisited)")
     assert "classifies 4 reliable estimates (each once: the 3 that a later chapter gives again" in summary.multiplicity_text(found)
+
+
+def test_a_range_whose_ends_read_the_same_is_one_number():
+    from ketamine_nif.reporting import spread
+
+    assert [spread([0.9, 1.1]), spread([1.001, 0.999]), spread([float("nan"), 0.5, 1.0]), spread([0.5, float("nan")]),
+            spread([]), spread([0.25, 0.5], digits=1)] == ["0.90 to 1.10", "1.00", "0.50 to 1.00", "0.50", "", "0.2 to 0.5"]
+
+
+def test_a_variant_is_introduced_as_what_it_is():
+    assert summary.describe(f"{NIF_CHANGE_RATIO}_student").endswith(" Sensitivity analysis: Student-t likelihood.")
+    assert summary.describe("coupling_within_ketamine_day1") == (
+        "After ketamine, does depression move with a NIF within a person? The paper's own analysis: its day-1 question "
+        "for one marker and split, the change from baseline to the first visit after the infusion in one regression per "
+        "subgroup, nothing pooled.")
 
 
 def test_a_level_near_one_never_reads_as_one():

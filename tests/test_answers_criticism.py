@@ -132,16 +132,21 @@ def test_loo_comparison_few_high_k_and_unconverged():
 RATIOS = {"book": pd.DataFrame({"mean": [1.0, 2.0]}), "wider": pd.DataFrame({"mean": [1.1, 2.0]}),
           "narrower": pd.DataFrame({"mean": [1.0, 1.9]})}
 PRIOR_END = (
-    "The arm effects' sceptical prior is meant to matter where a marker's data say little, so a flag there is expected; "
-    "what matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors 2 times "
-    "wider or narrower, the posterior mean ratios move by at most a factor of 1.10 (@fig-criticism-prior-refits).")
+    "What matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors 2 "
+    "times wider or narrower, the posterior mean ratios move by at most a factor of 1.10 (@fig-criticism-prior-refits).")
 
 
 def test_prior_sensitivity():
     flagged = pd.DataFrame({"prior": [0.01, 0.2], "diagnosis": ["✓", "potential prior-data conflict"]},
                            index=["tau", "sigma"])
     assert answers.prior_sensitivity(flagged, RATIOS, 2.0, PASSED) == (
-        "Power-scaling flags sigma (potential prior-data conflict). " + PRIOR_END)
+        "Power-scaling flags sigma (potential prior-data conflict). A flag on a prior other than the arm effects' means "
+        "that prior, not only the data, shapes those parameters. " + PRIOR_END)
+    arm = pd.DataFrame({"prior": [0.06, 0.01], "diagnosis": ["potential prior-data conflict", "✓"]},
+                       index=["log_ratio[IL-6, 24h]", "sigma"])
+    assert answers.prior_sensitivity(arm, RATIOS, 2.0, PASSED) == (
+        "Power-scaling flags log_ratio[IL-6, 24h] (potential prior-data conflict). The arm effects' sceptical prior is "
+        "meant to matter where a marker's data say little, so such a flag is expected. " + PRIOR_END)
     calm = flagged.assign(diagnosis="✓")
     assert answers.prior_sensitivity(calm, RATIOS, 2.0, PASSED) == "Power-scaling flags no parameter. " + PRIOR_END
     assert answers.prior_sensitivity(calm.drop(columns="diagnosis"), RATIOS, 2.0, FAILED) == (
@@ -277,6 +282,14 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
     one_off = results.assign(rank=np.where((results["seed"] <= 3) & (results["parameter"] == "mu[m1]"), 0, results["rank"]))
     said = answers.sbc_wholly_censored(one_off, seed=0)
     assert "the true tau[m2] lay beyond" in said and "mu[m1]" not in said  # inside its band: no count of its misses
+    loud = results.assign(divergences=np.where(results["seed"] <= 20, 3, 0))  # every miss came with divergences
+    assert ("In 20 of them the true tau[m2] lay beyond every posterior draw (a calibrated posterior would put about 0.4 "
+            "there), each of these 20 fits with divergences.") in answers.sbc_wholly_censored(loud, seed=0)
+    one = pd.DataFrame({"parameter": ["tau", "tau"], "rank": [0, 50], "draws": 100, "divergences": [0, 4]})
+    assert answers._missed_silently(one, ["tau"]) == (
+        " In 1 of them the true tau lay beyond every posterior draw (a calibrated posterior would put about 0.0 there), "
+        "that fit without a divergence: a sampler can miss part of such a posterior without a warning.")
+    assert answers._missed_silently(one.assign(divergences=2), ["tau"]).endswith("there), that fit with divergences.")
     # calibrated with and without them: said so, with no claim about where miscalibration sits
     calibrated = results.assign(rank=np.where(results["parameter"] == "tau[m2]", rng.integers(0, 101, len(results)), results["rank"]))
     assert answers.sbc_wholly_censored(calibrated, seed=0).endswith(

@@ -68,22 +68,22 @@ def test_differences_found_none_one_several_and_unconverged():
     none = frame()
     assert answers.differences_found(294, none, 0.21, 0.48, 1.3, ROPE, converged=True) == (
         "Of the 294 subgroup differences, none has a 95% posterior interval that excludes the null (no difference). "
-        "The scales of the coupling differences (one per marker and arm) have posterior means from 0.21 to 0.48 points per "
+        "The scales of the coupling differences (one per marker and arm) have posterior means of 0.21 to 0.48 points per "
         "doubling, and none has its 97.5% quantile above 1.30: the posterior means lie inside the region of practical "
-        "equivalence (±1), but the upper ends of their intervals reach beyond it: the data cannot rule out subgroup "
-        "differences that would matter.")
+        "equivalence (±1), but the widest interval's upper end (1.30) reaches beyond it: the data cannot rule out "
+        "subgroup differences that would matter.")
     one = frame(row(SUBGROUP_COUPLING_DIFFERENCE["ketamine"], SPLIT, 4.0, 1.0, 7.0, 0.99))
     assert answers.differences_found(294, one, 0.2, 2.5, 6.0, ROPE, converged=True) == (
         "Of the 294 subgroup differences, 1 has a 95% posterior interval that excludes the null (no difference): IL-1RA, "
         "BMI < 25 vs BMI >= 25 (coupling, ketamine arm). The scales of the coupling differences (one per marker and "
-        "arm) have posterior means from 0.20 to 2.50 points per doubling, and none has its 97.5% quantile above 6.00: "
+        "arm) have posterior means of 0.20 to 2.50 points per doubling, and none has its 97.5% quantile above 6.00: "
         "the data see real variation between subgroups for some marker.")
     two = frame(row(SUBGROUP_COUPLING_DIFFERENCE["saline"], "female vs male", -3.0, -5.0, -1.0, 0.01, marker="CRP"),
                 row(SUBGROUP_NIF_RATIO, SPLIT, 1.3, 1.1, 1.5, 0.999))
     assert answers.differences_found(294, two, 0.2, 0.4, 1.0, ROPE, converged=False) == (
         "Of the 294 subgroup differences, 2 have a 95% posterior interval that excludes the null (no difference): CRP, female vs "
         "male (coupling, saline arm) and IL-1RA, BMI < 25 vs BMI >= 25 (ketamine effect on the marker). The scales of "
-        "the coupling differences (one per marker and arm) have posterior means from 0.20 to 0.40 points per "
+        "the coupling differences (one per marker and arm) have posterior means of 0.20 to 0.40 points per "
         "doubling, and none has its 97.5% quantile above 1.00: the data see little variation between subgroups "
         "beyond noise. These come from fits that did not pass the convergence checks, so they are not findings.")
 

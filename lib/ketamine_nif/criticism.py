@@ -238,8 +238,9 @@ def comparison_table(elpds: dict) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- prior sensitivity
 
-SCALED_PARAMETERS = ("log_ratio", "tau", "sigma")  # whose sensitivity power-scaling reports (the arm effects first)
-TOP_LEVEL_PRIORS = ("mu", "delta", "log_ratio", "tau", "sigma")  # the priors it scales (not the person levels)
+ARM_EFFECTS = "log_ratio"  # the aim 1 model's arm effects (each with its own sceptical prior)
+SCALED_PARAMETERS = (ARM_EFFECTS, "tau", "sigma")  # whose sensitivity power-scaling reports (the arm effects first)
+TOP_LEVEL_PRIORS = ("mu", "delta", ARM_EFFECTS, "tau", "sigma")  # the priors it scales (not the person levels)
 
 
 def power_scaling(result: Fit) -> pd.DataFrame:

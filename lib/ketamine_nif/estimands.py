@@ -137,8 +137,11 @@ VARIANTS = {
     "lod_half": "values below the detection limit set to half of it",
     "lod_sqrt2": "values below the detection limit set to it divided by the square root of 2",
     "person_slopes": "each participant's own linear course over the days after the infusion",
-    "day1": "the paper's day-1 question, the change from baseline to 24h, one regression per split with nothing pooled",
+    "day1": ("its day-1 question for one marker and split, the change from baseline to the first visit after the "
+             "infusion in one regression per subgroup, nothing pooled"),
 }
+# how the summary introduces a variant (default: "Sensitivity analysis"): the day-1 regression is the paper's own
+VARIANT_LEADS = {"day1": "The paper's own analysis"}
 MAIN = [MADRS_CHANGE_DIFFERENCE, NIF_CHANGE_RATIO, *COUPLING_WITHIN.values(), BASELINE_MODERATION_DIFFERENCE]  # the twin's truth.csv
 
 

@@ -480,7 +480,7 @@ def answer(table: pd.DataFrame, factors: pd.DataFrame, alternatives: pd.DataFram
         counts = {name: int((nif_alt[name] <= 1 - level).sum()) for name in PRIOR_NAMES}
         spread = max(counts.values()) - min(counts.values())
         text += (f"Under the sceptical prior {counts['sceptical']} of these {len(nif_alt)} would be ruled out, under the "
-                 f"optimistic prior {counts['optimistic']} (under the book's, {counts['book']}): "
+                 f"neutral {counts['neutral']}, under the optimistic {counts['optimistic']} (under the book's, {counts['book']}): "
                  + ("where the data are weak, the prior decides, and those verdicts are the prior's, not the trial's. "
                     if spread > 0.1 * len(nif_alt) else
                     ("these priors agree on the count" if spread == 0 else f"the count moves by {spread} between these priors")

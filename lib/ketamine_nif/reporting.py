@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from .contract import Study
@@ -229,8 +230,13 @@ def pooling_sentence(book: pd.DataFrame, shared: pd.DataFrame) -> str:
 
 def spread(values, digits: int = 2) -> str:
     """The range of ``values`` as "0.90 to 1.10", or one number where both
-    ends read the same at ``digits`` decimals (never "1.00 to 1.00")."""
-    low, high = (f"{v:.{digits}f}" for v in (min(values), max(values)))
+    ends read the same at ``digits`` decimals (never "1.00 to 1.00");
+    missing values (NaN) are left out, and none at all gives ""."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return ""
+    low, high = (f"{v:.{digits}f}" for v in (values.min(), values.max()))
     return low if low == high else f"{low} to {high}"
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 
 from . import estimands
 from .analysis import load as load_analysis
-from .estimands import ALL_PARTICIPANTS, REGISTRY, VARIANTS, base_name, null_value
+from .estimands import ALL_PARTICIPANTS, REGISTRY, VARIANT_LEADS, VARIANTS, base_name, null_value
 from .estimates import COLUMNS, OPTIONAL
 
 RULED_OUT = load_analysis().equivalence_level  # P(inside ROPE) at or above which an effect of practical size is ruled out
@@ -319,7 +319,8 @@ def describe(estimand: str) -> str:
         entry = REGISTRY[variant[0] if variant else estimand]
         text = entry.question or entry.description[0].upper() + entry.description[1:]
         if variant:
-            text += f" Sensitivity analysis: {VARIANTS.get(variant[1], variant[1].replace('_', ' '))}."
+            text += (f" {VARIANT_LEADS.get(variant[1], 'Sensitivity analysis')}: "
+                     f"{VARIANTS.get(variant[1], variant[1].replace('_', ' '))}.")
         return text
     return estimand.replace("_", " ").capitalize()
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..checks import share_inside
-from ..criticism import BOOK, PERSON_SLOPES, STUDENT, Variant, difference_se
+from ..criticism import ARM_EFFECTS, BOOK, PERSON_SLOPES, STUDENT, Variant, difference_se
 from ..recovery import paired_differences
 from ..reporting import join_words
 
@@ -123,9 +123,12 @@ def prior_sensitivity(sensitivity: pd.DataFrame, ratio_tables: dict[str, pd.Data
     shift = max(float(np.abs(np.log(t["mean"].to_numpy()) - book).max()) for w, t in ratio_tables.items() if w != "book")
     return not_a_finding(diagnostics) + (
         ("Power-scaling flags no parameter. " if flagged.empty else
-         f"Power-scaling flags {join_words(flagged.index)} ({join_words(sorted(set(flagged['diagnosis'])))}). ")
-        + "The arm effects' sceptical prior is meant to matter where a marker's data say little, so a flag there is "
-        "expected; what matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors "
+         f"Power-scaling flags {join_words(flagged.index)} ({join_words(sorted(set(flagged['diagnosis'])))}). "
+         + ("The arm effects' sceptical prior is meant to matter where a marker's data say little, so such a flag is "
+            "expected. " if all(str(k).startswith(f"{ARM_EFFECTS}[") for k in flagged.index) else
+            "A flag on a prior other than the arm effects' means that prior, not only the data, shapes those "
+            "parameters. "))
+        + "What matters for the conclusions is the ratios, and there the refits answer directly: with the arm-effect priors "
         f"{factor:g} times wider or narrower, the posterior mean ratios move by at most a factor of "
         f"{np.exp(shift):.2f} (@fig-criticism-prior-refits)."
     )
@@ -265,9 +268,14 @@ def _missed_silently(rows: pd.DataFrame, parameters: Iterable[str]) -> str:
             continue
         quiet = int((beyond["divergences"] == 0).sum())
         expected = float((2 / (own["draws"] + 1)).sum())
-        sentences.append(f" In {len(beyond)} of them the true {name} lay beyond every posterior draw (a calibrated "
-                         f"posterior would put about {expected:.1f} there), {quiet} of these {len(beyond)} fits without a "
-                         "divergence: a sampler can miss part of such a posterior without a warning.")
+        n = len(beyond)
+        if quiet:
+            tail = (f"{'that fit' if n == 1 else f'{quiet} of these {n} fits'} without a divergence: a sampler can miss "
+                    "part of such a posterior without a warning.")
+        else:
+            tail = "that fit with divergences." if n == 1 else f"each of these {n} fits with divergences."
+        sentences.append(f" In {n} of them the true {name} lay beyond every posterior draw (a calibrated posterior "
+                         f"would put about {expected:.1f} there), {tail}")
     return "".join(sentences)
 
 

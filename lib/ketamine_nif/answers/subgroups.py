@@ -10,7 +10,7 @@ import pandas as pd
 from ..checks import interval_share
 from ..estimands import SUBGROUP_COUPLING_DIFFERENCE, SUBGROUP_NIF_RATIO
 from ..estimates import DETECTION, detected
-from ..reporting import join_words
+from ..reporting import join_words, spread
 from ..subgroup_analysis import (
     MIN_DAY1_PARTICIPANTS,
     Day1Data,
@@ -82,11 +82,12 @@ def differences_found(total: int, found: pd.DataFrame, scale_low: float, scale_h
     return (
         f"Of the {total} subgroup differences, {count} a 95% posterior interval that excludes the null (no difference)"
         + (f": {named}. " if len(found) else ". ")
-        + f"The scales of the coupling differences (one per marker and arm) have posterior means from {scale_low:.2f} to "
-        f"{scale_high:.2f} points per doubling, and none has its 97.5% quantile above {scale_widest:.2f}: "
+        + f"The scales of the coupling differences (one per marker and arm) have posterior means of "
+        f"{spread([scale_low, scale_high])} points per doubling, and none has its 97.5% quantile above {scale_widest:.2f}: "
         + ("the data see little variation between subgroups beyond noise." if scale_widest <= rope[1] else
-           f"the posterior means lie inside the region of practical equivalence (±{rope[1]:g}), but the upper ends of "
-           "their intervals reach beyond it: the data cannot rule out subgroup differences that would matter."
+           f"the posterior means lie inside the region of practical equivalence (±{rope[1]:g}), but the widest "
+           f"interval's upper end ({scale_widest:.2f}) reaches beyond it: the data cannot rule out subgroup differences "
+           "that would matter."
            if scale_high < rope[1] else "the data see real variation between subgroups for some marker.")
         + ("" if converged else " " + NOT_FINDINGS)
     )
