@@ -228,10 +228,10 @@ say(reporting.pooling_sentence(table, shared_table))
 # estimates of each marker are simulated as normal around their true values
 # with the standard errors (posterior SDs) of the fit above, the posterior
 # under each prior structure is computed exactly on a grid, and the decision
-# rule of a single estimate is applied (supported: a probability of at least
-# 0.975 for its direction; the summary page asks more of an estimate that is
-# one of its question's many, so the chance of "supported" in
-# @sec-design-sensitivity is lower): with every effect null; with one real effect of
+# rule of a single estimate is applied (supported: the probability of its
+# direction reaches `detection_level` of `params/analysis.yaml`; the summary
+# page asks more of an estimate that is one of its question's many, so the
+# chance of "supported" in @sec-design-sensitivity is lower): with every effect null; with one real effect of
 # the size a reader cares about (a 1.2-fold rise of one marker at the first
 # visit); and with the most precise effect just outside the region of
 # practical equivalence, where a "ruled out" is wrong.

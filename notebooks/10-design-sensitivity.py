@@ -61,10 +61,10 @@ sweeps = {name: read_saved(Path(sweeps_dir) / name) for name in (nif_sweep, coup
 # summary page's decision rule to the planted marker's estimate. The effect is
 # *supported* when the posterior probability of its direction reaches the
 # level that the summary page asks of each estimate of its question
-# ($1 - 0.025/n$ for a question of $n$ estimates: the 0.975 of a single
-# estimate, whose 95% interval then excludes no effect, Bonferroni-adjusted
-# over the question's estimates, one per marker and, for a NIF ratio, per
-# visit; @sec-criticism-calibration) and the fit passed the convergence verdict; it is *ruled out* when the posterior probability that
+# ($1 - (1 - d)/n$ for a question of $n$ estimates, where $d$ is the level of
+# a single estimate, `detection_level` of `params/analysis.yaml`:
+# Bonferroni-adjusted over the question's estimates, one per marker and, for
+# a NIF ratio, per visit; @sec-criticism-calibration) and the fit passed the convergence verdict; it is *ruled out* when the posterior probability that
 # it lies inside the region of practical equivalence (ROPE: effects too small
 # to matter, @sec-evidence-rope) is at least 0.95. Over $R$ replicates at
 # each size, the probability of each verdict, for example
