@@ -231,7 +231,7 @@ def test_sbc_calibration():
         "number of replicates.") + end + f"; 0 did. None leaves {model_band}."
     summary.loc[2, "outside_band"] = True
     assert answers.sbc_calibration(results, summary) == start + (
-        "The rank ECDF leaves its band for tau[m1]: read those parameters' intervals with care.") + end + (
+        "The rank ECDF leaves its band for tau[m1]: read that parameter's intervals with care.") + end + (
         f"; 1 did. None leaves {model_band}. So the parameters outside their own bands are not, taken alone, proof of "
         "miscalibration; but the model's band is wider, so it misses smaller miscalibration than each parameter's band "
         "would catch.")
@@ -242,6 +242,11 @@ def test_sbc_calibration():
     summary.loc[1, "outside_model_band"] = False
     assert answers.sbc_calibration(results, summary).endswith(
         f"; 1 did. tau[m1] leaves {model_band}: the posterior is miscalibrated there beyond what chance readily explains.")
+    # a few divergent fits in many do not read as none
+    few = pd.concat([results.assign(seed=results["seed"] + 2 * k, divergences=0) for k in range(300)], ignore_index=True)
+    few.loc[few["seed"] == 1, "divergences"] = 2  # 1 of 300
+    assert " under 1% of the replicate fits had divergent transitions" in answers.sbc_calibration(few, summary)
+    assert " 0% of the replicate fits" in answers.sbc_calibration(few.assign(divergences=0), summary)
     # a model without a censored marker (the subgroup model's complete data): no sentence on the limit
     assert answers.sbc_calibration(results.drop(columns="censored_share"), summary).startswith("The rank ECDF leaves")
     # the coupling model's mean levels are nif_mu: they count its markers
@@ -290,6 +295,17 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
         " In 1 of them the true tau lay beyond every posterior draw (a calibrated posterior would put about 0.0 there), "
         "that fit without a divergence: a sampler can miss part of such a posterior without a warning.")
     assert answers._missed_silently(one.assign(divergences=2), ["tau"]).endswith("there), that fit with divergences.")
+    # a model that leaves such a marker out (aim 3): the sentences before were of the others, these say why
+    assert answers.sbc_wholly_censored(results, seed=0, left_out=True) == (
+        " 20 of the 200 replicates had every value of the censored marker under its limit: data on which the book leaves "
+        "that marker out of this model (`ketamine_nif.models.moderation_data`), so the table and the sentences above are "
+        "of the other 180 (a split by the data alone, which keeps their ranks uniform under calibration). 5 of those 20 "
+        "fits diverged, and with them tau[m2] leaves the model's band. In 20 of them the true tau[m2] lay beyond every "
+        "posterior draw (a calibrated posterior would put about 0.4 there), 15 of these 20 fits without a divergence: a "
+        "sampler can miss part of such a posterior without a warning. That is why the book does not fit such a marker here.")
+    single = results[(results["seed"] > 20) | (results["seed"] == 1)]
+    assert ("of the other 180 (a split by the data alone, which keeps their ranks uniform under calibration). Its fit "
+            "diverged, and no parameter leaves the model's band with it.") in answers.sbc_wholly_censored(single, seed=0, left_out=True)
     # calibrated with and without them: said so, with no claim about where miscalibration sits
     calibrated = results.assign(rank=np.where(results["parameter"] == "tau[m2]", rng.integers(0, 101, len(results)), results["rank"]))
     assert answers.sbc_wholly_censored(calibrated, seed=0).endswith(

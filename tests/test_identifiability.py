@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import read, write
-from ketamine_nif import reporting
+from ketamine_nif import engine, reporting
 from ketamine_nif.contract import load_dataset
 from ketamine_nif.estimands import (
     BASELINE_MODERATION_DIFFERENCE,
@@ -23,6 +25,10 @@ from ketamine_nif.estimands import (
     SUBGROUP_NIF_RATIO,
 )
 from ketamine_nif.identifiability import MIN_PER_ARM, anchored, assess, assess_subgroups, in_words
+from ketamine_nif.inference import SamplerSettings
+from ketamine_nif.models import ModelDataError, moderation_data, prepare
+from ketamine_nif.models.depression import unscaled_markers
+from ketamine_nif.recovery import fit_all
 from ketamine_nif.subgroups import load_splits
 
 SPLITS = Path(__file__).resolve().parents[1] / "params" / "subgroups.yaml"
@@ -114,12 +120,53 @@ def test_a_marker_entirely_under_the_detection_limit_informs_no_change(data_copy
         "in the ketamine arm every value of the marker at 24h is under the detection limit; "
         "in the saline arm every value of the marker at 24h is under the detection limit"]
     assert found.informed(NIF_CHANGE_RATIO, "CRP", "24h")
-    # nor a moderation by its baseline level: every baseline value under the limit sets no slope
+    # nor a moderation by its baseline level: the marker is left out of that model (models.moderation_data)
     assert not found.informed(BASELINE_MODERATION_DIFFERENCE, "IL-6", "24h")
     assert found.reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "24h") == [
-        "in the ketamine arm every value of the marker at baseline is under the detection limit; "
-        "in the saline arm every value of the marker at baseline is under the detection limit"]
+        "every value of the marker at baseline is under the detection limit, so nothing sets its SD across "
+        "participants, the unit of a moderation: it is left out of the baseline-prediction model"]
     assert found.informed(BASELINE_MODERATION_DIFFERENCE, "CRP", "24h")
+
+
+def test_the_moderation_model_leaves_out_a_marker_wholly_under_its_limit_at_baseline(data_copy, monkeypatch):
+    """Every baseline value of IL-6 under its limit (later ones measured):
+    the aim 3 model's data lose IL-6 and nothing else, as the chapter's
+    callout says; the other models keep it."""
+    rows = read(data_copy, "measurements")
+    base = (rows["measure"] == "IL-6") & (rows["visit"] == "baseline") & (rows["value"] != "")
+    rows.loc[base, "value"], rows.loc[base, "below_lod"] = "", "true"
+    write(rows, data_copy, "measurements")
+    dataset = load_dataset(data_copy)
+    data = prepare(dataset)
+    assert unscaled_markers(data) == ["IL-6"]
+    kept = [m for m in dataset.markers if m != "IL-6"]
+    fitted = moderation_data(data)
+    expected = prepare(dataset, markers=kept)  # what only() must give: the same arrays as preparing those markers
+    assert fitted.markers == kept
+    for name in ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod", "y", "y0"):
+        np.testing.assert_array_equal(getattr(fitted, name), getattr(expected, name))
+    assert "left out of the baseline-prediction model" in assess(dataset).reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "day5")[0]
+    assert assess(dataset).informed(NIF_CHANGE_RATIO, "IL-6", "24h")  # its later values still give changes
+    assert moderation_data(expected) is expected  # nothing to leave out
+    # the studies' fits give the model the same data (recovery.fit_all, through the fit engine)
+    given = {}
+
+    def record(form, data, settings, name):
+        given[form] = data.markers
+        raise StopIteration
+
+    monkeypatch.setattr(engine, "fit_form", record)
+    with pytest.raises(StopIteration):
+        fit_all(dataset, SamplerSettings(sampler="nutpie"), fits=["baseline-prediction"])
+    assert given == {"moderation": kept}
+    # one value above the limit is enough to set the SD
+    rows.loc[base.idxmax(), ["value", "below_lod"]] = ["50", "false"]
+    write(rows, data_copy, "measurements")
+    assert unscaled_markers(prepare(load_dataset(data_copy))) == []
+    with pytest.raises(ModelDataError, match="every baseline value of IL-6 is under the detection limit"):
+        moderation_data(data.only(["IL-6"]))
+    with pytest.raises(ModelDataError, match="not in these data"):
+        data.only(["IL-99"])
 
 
 def test_a_marker_under_the_limit_at_baseline_in_one_arm_informs_no_moderation(data_copy):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from test_identifiability import no_baseline, one_arm
 
-from conftest import TINY, cli, make_project
-from ketamine_nif.estimands import COUPLING_WITHIN, NIF_CHANGE_RATIO
+from conftest import TINY, cli, make_project, read, write
+from ketamine_nif.estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, NIF_CHANGE_RATIO
 
 pytestmark = pytest.mark.slow
 MARKERS = ["-p", 'markers=["IL-6", "CRP"]']
@@ -52,3 +52,20 @@ def test_a_marker_missing_at_baseline_loses_its_ratios_only(tmp_path):
     assert ("- **NIF change, ketamine / saline** for IL-6: the marker is measured at baseline in 0 participants "
             "(at least 3 needed), and the models anchor each marker's course at its baseline level: it is left out of the fits.") in text
     assert "CRP" not in text.split("Not reported")[1].split(":::")[0]
+
+
+def wholly_censored_at_baseline(data_dir, marker="IL-6"):
+    """Every baseline sample of one marker under its detection limit (later ones kept)."""
+    rows = read(data_dir, "measurements")
+    base = (rows["measure"] == marker) & (rows["visit"] == "baseline") & (rows["value"] != "")
+    rows.loc[base, "value"], rows.loc[base, "below_lod"] = "", "true"
+    write(rows, data_dir, "measurements")
+
+
+def test_a_marker_wholly_under_its_limit_at_baseline_is_left_out_of_the_moderation_model(tmp_path):
+    table, text = run(tmp_path, "04-baseline-prediction", wholly_censored_at_baseline)
+    assert set(table["estimand"]) == {BASELINE_MODERATION_DIFFERENCE}
+    assert set(table["marker"]) == {"CRP"} and len(table) == 3
+    assert ("- **baseline NIF as moderator** for IL-6: every value of the marker at baseline is under the "
+            "detection limit, so nothing sets its SD across participants, the unit of a moderation: it is left out of the "
+            "baseline-prediction model.") in text

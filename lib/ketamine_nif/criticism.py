@@ -411,6 +411,13 @@ def wholly_censored(results: pd.DataFrame, level: str = "mu") -> pd.Series:
     return results["seed"].isin(under.index[under >= 1 - 1e-9])
 
 
+def without_wholly_censored(results: pd.DataFrame, level: str = "mu") -> pd.DataFrame:
+    """The SBC rows of the replicates whose censored marker has a value above
+    its limit (:func:`wholly_censored`): the data on which the book fits the
+    aim 3 model with that marker (``models.moderation_data``)."""
+    return results[~wholly_censored(results, level)]
+
+
 def sbc_summary(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:
     """Per parameter: replicates, the largest |ECDF - uniform|, and whether
     the ECDF leaves its ``prob`` simultaneous band anywhere

@@ -16,7 +16,10 @@ one of their values above the detection limit. It is a rule of thumb: an
 estimand just under it is informed a little by its data, but mostly by its
 prior. A marker measured at baseline in fewer participants than that is left
 out of the fits altogether (:func:`anchored`): the models anchor each
-marker's course at its baseline level.
+marker's course at its baseline level. A marker whose every baseline sample
+is under the detection limit is left out of the baseline-prediction (aim 3)
+model (``models.moderation_data``), which standardises each marker by an SD
+that such data do not set.
 """
 
 from __future__ import annotations
@@ -177,6 +180,11 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
         return rows[rows["participant_id"].isin(set(rows.loc[rows["visit"] == baseline, "participant_id"]))]
 
     by_marker = {marker: with_baseline(marker) for marker in markers if marker in fitted}
+    # every baseline sample under the limit: the moderation model leaves the marker out (models.depression.unscaled_markers)
+    unscaled = {marker: (f"every value of the marker at {baseline} is under the detection limit, so nothing sets its SD "
+                         "across participants, the unit of a moderation: it is left out of the baseline-prediction model")
+                for marker, rows in by_marker.items()
+                if participants is None and rows.loc[rows["visit"] == baseline, "value"].isna().all()}  # a rule of the whole data
     gaps: list[Gap] = []
     for name in names:
         spec = REGISTRY[name]
@@ -208,7 +216,8 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
                     reason = shortfall(both, spec.arms, f"with the marker at {baseline} and {outcome} at {baseline} and {where}")
                     # the baseline values of those participants: with every one under the limit, nothing sets the slope
                     levels = with_base[(with_base["visit"] == baseline) & with_base["participant_id"].isin(set(both["participant_id"]))]
-                    reason = reason or shortfall(levels, spec.arms, f"with the marker at {baseline}", f"at {baseline}")
+                    reason = reason or unscaled.get(marker) or shortfall(levels, spec.arms, f"with the marker at {baseline}",
+                                                                         f"at {baseline}")
                 else:  # paired change: the marker and a rating at one later visit
                     pairs = later[[key in rated_visits for key in zip(later["participant_id"], later["visit"], strict=True)]]
                     reason = shortfall(pairs, spec.arms, f"with the marker at {baseline} and at a later visit with a {outcome} rating",

@@ -34,7 +34,7 @@ from .estimands import (
 )
 from .estimates import recovery, summarise
 from .inference import SamplerSettings, fit
-from .models import build_nif_trajectory_model, prepare
+from .models import build_nif_trajectory_model, moderation_data, prepare
 from .models.trajectory import BELOW_LOD
 from .sensitivity import missing_shares
 from .summary import (
@@ -63,7 +63,9 @@ def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | No
     diagnostics of each fit; ``fits`` picks some of :data:`FITS` by name.
     With ``sampler="nutpie"`` or ``"numpyro"`` each model is fitted by the
     fit engine (compiled once per process and design, :mod:`ketamine_nif.engine`),
-    otherwise by ``inference.fit`` with that sampler; the book models either way."""
+    otherwise by ``inference.fit`` with that sampler; the book models either way,
+    on the data the book gives them (the moderation model without a marker
+    wholly under its limit at baseline: ``models.moderation_data``)."""
     from .engine import fit_form
 
     unknown = set(fits or []) - {name for name, _, _ in FITS}
@@ -74,7 +76,7 @@ def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | No
     for offset, (name, form, names) in enumerate(FITS, start=1):
         if fits and name not in fits:
             continue
-        result = fit_form(form, data, settings.for_fit(offset), name)
+        result = fit_form(form, moderation_data(data) if form == "moderation" else data, settings.for_fit(offset), name)
         diagnostics.append(result.diagnostics)
         frames += [summarise(result.idata, n, load_analysis().rope(n), result.diagnostics.converged) for n in names]
     return pd.concat(frames, ignore_index=True), diagnostics

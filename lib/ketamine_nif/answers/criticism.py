@@ -206,25 +206,31 @@ def sbc_source(study, folder: str, sweep_file: str = "sweeps/sbc.yaml",
             f"({study.progress}).")
 
 
-def show_sbc(study, seed: int, level: str = "mu") -> None:
+def show_sbc(study, seed: int, level: str = "mu", left_out: bool = False) -> None:
     """A chapter's table (``criticism.sbc_summary``) and sentences
     (:func:`sbc_calibration`, :func:`sbc_wholly_censored`) of a saved SBC
-    study; nothing when it is missing (:func:`sbc_source` says so)."""
-    from ..criticism import sbc_summary
+    study; nothing when it is missing (:func:`sbc_source` says so).
+    ``left_out``: the book leaves a marker wholly under its limit out of this
+    model, so the table and the first sentences are of the other replicates
+    (``criticism.without_wholly_censored``)."""
+    from ..criticism import sbc_summary, without_wholly_censored
     from ..reporting import say, show_table
 
     if study is None:
         return
-    table = sbc_summary(study.results, seed=seed)
+    used = without_wholly_censored(study.results, level) if left_out else study.results
+    table = sbc_summary(used, seed=seed)
     show_table(table, digits=3)
-    say(sbc_calibration(study.results, table, level=level) + sbc_wholly_censored(study.results, seed, level))
+    say(sbc_calibration(used, table, level=level) + sbc_wholly_censored(study.results, seed, level, left_out))
 
 
-def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> str:
+def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu", left_out: bool = False) -> str:
     """How the replicates whose censored marker lay wholly under its limit
     (``criticism.wholly_censored``) fared: their divergent fits, and which
     parameters leave the model's band with and without them (a split by the
-    data alone keeps the ranks uniform on each side); '' when there were none."""
+    data alone keeps the ranks uniform on each side); '' when there were none.
+    ``left_out``: the book does not fit such a marker with this model (the
+    sentences before were of the other replicates)."""
     from ..criticism import sbc_summary, wholly_censored
 
     if "censored_share" not in results:
@@ -241,9 +247,22 @@ def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> 
         return table.loc[table["outside_model_band"], "parameter"]
 
     rest, everything = outside(results[~censored]), outside(results)
+    fits = f"{divergent} of {'its' if n == 1 else 'their'} {n} fit{'' if n == 1 else 's'} diverged"
+    if left_out:
+        text = (f" {n:,} of the {results['seed'].nunique():,} replicates had every value of the censored marker under its "
+                "limit: data on which the book leaves that marker out of this model (`ketamine_nif.models.moderation_data`), "
+                f"so the table and the sentences above are of the other {results.loc[~censored, 'seed'].nunique():,} (a split "
+                "by the data alone, which keeps their ranks uniform under calibration). "
+                + (("Its fit diverged" if divergent else "Its fit did not diverge") if n == 1 else f"{divergent} of those {n} fits diverged"))
+        new_here = everything[~everything.isin(rest)]
+        if new_here.empty:
+            return text + f", and no parameter leaves the model's band with {'it' if n == 1 else 'them'}."
+        return text + (f", and with {'it' if n == 1 else 'them'} {join_words(new_here)} {'leaves' if len(new_here) == 1 else 'leave'} "
+                       "the model's band."
+                       f"{_missed_silently(them, new_here)} That is why the book does not fit such a marker here.")
     text = (f" {n:,} of the {results['seed'].nunique():,} replicates had every value of the censored marker under its "
-            f"limit; {divergent} of {'its' if n == 1 else 'their'} {n} fit{'' if n == 1 else 's'} diverged. Without "
-            f"{'it' if n == 1 else 'them'} (a split by the data alone, which keeps the ranks uniform on each side), ")
+            f"limit; {fits}. Without {'it' if n == 1 else 'them'} (a split by the data alone, which keeps the ranks "
+            "uniform on each side), ")
     if len(rest):
         return text + f"{join_words(rest)} still {'leaves' if len(rest) == 1 else 'leave'} the model's band."
     if everything.empty:
@@ -297,14 +316,16 @@ def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "
                 f"({100 * under.min():.0f}% to {100 * under.max():.0f}% across replicates). ")
     n, k = len(summary), len(bad)
     worse = summary[summary["outside_model_band"]]
+    whose = "that parameter's" if len(bad) == 1 else "those parameters'"
     model_band = ("the model's band (dashed), which all of them stay inside together with probability about 95% "
                   "under perfect calibration")
     return (
         text
         + ("No parameter's rank ECDF leaves its 95% simultaneous band: no systematic miscalibration is visible at this "
            "number of replicates." if bad.empty else
-           f"The rank ECDF leaves its band for {join_words(bad['parameter'])}: read those parameters' intervals with care.")
-        + f" {100 * divergent:.0f}% of the replicate fits had divergent transitions (reduced settings; the book's fits are "
+           f"The rank ECDF leaves its band for {join_words(bad['parameter'])}: read "
+           f"{whose} intervals with care.")
+        + f" {_percent(divergent)} of the replicate fits had divergent transitions (reduced settings; the book's fits are "
         f"gated on having none). With one 95% band per parameter, about {SBC_BAND_MISS * n:.1f} of these {n} parameters "
         f"would leave their band by chance under perfect calibration; {k} did. "
         + ((f"None leaves {model_band}. " + ("" if bad.empty else
@@ -314,6 +335,11 @@ def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "
            f"{join_words(worse['parameter'])} {'leaves' if len(worse) == 1 else 'leave'} {model_band}: the posterior is "
            "miscalibrated there beyond what chance readily explains.")
     ).rstrip()
+
+
+def _percent(share: float) -> str:
+    """A share in whole percent, "under 1%" where rounding would make a few cases 0%."""
+    return "under 1%" if 0 < share < 0.005 else f"{100 * share:.0f}%"
 
 
 def between_person_spread(posterior, diagnostics: Iterable = ()) -> str:

@@ -8,6 +8,7 @@ from .depression import (
     build_coupling_model,
     build_moderation_model,
     build_outcome_model,
+    moderation_data,
 )
 from .pooling import POOLING, EffectPrior
 from .prepare import ModelData, ModelDataError, prepare
@@ -40,5 +41,6 @@ __all__ = [
     "build_nif_trajectory_model",
     "build_outcome_model",
     "build_subgroup_model",
+    "moderation_data",
     "prepare",
 ]

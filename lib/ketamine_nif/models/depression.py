@@ -58,7 +58,7 @@ from ..analysis import defaults
 from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
 from .likelihoods import grouped_random_intercept_logp, random_intercept
 from .pooling import EffectPrior, effect
-from .prepare import ModelData
+from .prepare import ModelData, ModelDataError
 from .trajectory import (
     TrajectoryPriors,
     between_person_sd,
@@ -390,6 +390,30 @@ def build_moderation_model(
             term = (slope * z[:, :, None]).sum(axis=0)
         _outcome(data, term, priors, likelihood, box)
     return model
+
+
+def unscaled_markers(data: ModelData) -> list[str]:
+    """The markers with no baseline value above the detection limit (every
+    baseline sample under it): nothing in the data sets their SD across
+    participants, the unit of aim 3's moderation. On such data the model's
+    posterior of that SD can miss its truth without a warning (chapter 08's
+    SBC of the aim 3 model), so the book leaves these markers out of that
+    model (:func:`moderation_data`)."""
+    above = data.nif_marker[(data.nif_visit == 0) & ~data.nif_censored]
+    return [m for j, m in enumerate(data.markers) if not np.any(above == j)]
+
+
+def moderation_data(data: ModelData) -> ModelData:
+    """The data the book fits with the aim 3 model: ``data`` without
+    :func:`unscaled_markers` (an error when no marker is left)."""
+    left_out = unscaled_markers(data)
+    if not left_out:
+        return data
+    kept = [m for m in data.markers if m not in left_out]
+    if not kept:
+        raise ModelDataError(f"every baseline value of {', '.join(left_out)} is under the detection limit: nothing sets "
+                             "a marker's SD across participants, the unit of the moderation model, so it has no marker to fit")
+    return data.only(kept)
 
 
 def _baseline_levels(data: ModelData, mu0, sd0):

@@ -8,7 +8,7 @@ visits of participants without a baseline outcome) in ``excluded``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -65,6 +65,23 @@ class ModelData:
         if empty:
             raise ModelDataError(f"no values of {', '.join(empty)} in these data: a model of a marker needs some")
         return np.array([np.median(self.nif_log[self.nif_marker == j]) for j in range(len(self.markers))])
+
+    def changed(self, **fields) -> ModelData:
+        """``dataclasses.replace``: these data with ``fields`` changed (a subclass may carry more over)."""
+        return replace(self, **fields)
+
+    def only(self, markers: list[str]) -> ModelData:
+        """These data with the NIF samples of ``markers`` alone, in that order
+        (what ``prepare(dataset, markers=markers)`` gives)."""
+        unknown = sorted(set(markers) - set(self.markers))
+        if unknown:
+            raise ModelDataError(f"marker(s) {', '.join(unknown)} not in these data; they hold {', '.join(self.markers)}")
+        position = np.full(len(self.markers), -1)
+        position[[self.markers.index(m) for m in markers]] = np.arange(len(markers))
+        keep = position[self.nif_marker] >= 0
+        return self.changed(markers=list(markers), nif_marker=position[self.nif_marker[keep]], nif_person=self.nif_person[keep],
+                            nif_visit=self.nif_visit[keep], nif_log=self.nif_log[keep], nif_censored=self.nif_censored[keep],
+                            nif_log_lod=self.nif_log_lod[keep])
 
     def outcome_scale(self) -> tuple[float, float]:
         """Mean of post-baseline outcomes and SD of all outcomes: centre and scale
