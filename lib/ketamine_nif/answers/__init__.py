@@ -12,19 +12,32 @@ def found_and_ruled_out(table, equivalence_level: float):
     return table[detected(table)], table[table["p_rope"] >= equivalence_level]
 
 
-def prior_mass(simulated, prior_draws, plausible: tuple[float, float], what: str) -> str:
-    """The prior predictive check of chapters 03-04 in words: the share of
-    simulated MADRS scores on the scale's range, and the prior's mass on
-    plausible values of the effect (``what``: "couplings", with its unit after
-    the bounds: "{} points per doubling")."""
+ON_SCALE = 0.95  # below this share of simulated scores on the outcome's scale, the prior check says why the rest fall off it
+
+
+def prior_mass(simulated, prior_draws, plausible: tuple[float, float], what: str, why: str) -> str:
+    """The prior predictive check of chapters 03-04 in words: the prior's
+    mass on plausible values of the effect (``what``: "couplings", with its
+    unit after the bounds: "{} points per doubling"; ``why``: why that
+    prior), then the share of simulated MADRS scores on the scale's range
+    and, when many fall off it (under :data:`ON_SCALE`), why, and what that
+    costs."""
     from ..checks import interval_share
     from ..reporting import study
 
     low, high = plausible
     bottom, top = study().outcome_range
-    return (f"{100 * interval_share(simulated, bottom, top):.0f}% of simulated MADRS scores fall on the scale's range "
-            f"({bottom:g} to {top:g}), and the prior puts {100 * interval_share(prior_draws, low, high):.0f}% "
-            f"of its mass on {what.format(f'between −{-low} and {high}')}")
+    on_scale = interval_share(simulated, bottom, top)
+    text = (f"The prior puts {100 * interval_share(prior_draws, low, high):.0f}% of its mass on "
+            f"{what.format(f'between −{-low} and {high}')}: {why} {100 * on_scale:.0f}% of the MADRS scores simulated "
+            f"from the priors fall on the scale's range ({bottom:g} to {top:g})")
+    if on_scale >= ON_SCALE:
+        return text + "."
+    return text + (". The check flags the rest: the priors of the outcome model's level, visit shifts, SDs and arm "
+                   "difference are each set on the scale of the observed ratings' spread, and the slopes on the markers "
+                   "add spread of their own, so together they allow scores the scale does not. The book keeps these "
+                   "priors weak, as priors of nuisance parameters that the ratings pin down; its scepticism sits in the "
+                   "effect's prior, on the right.")
 
 
 def found_list(found, describe) -> str:

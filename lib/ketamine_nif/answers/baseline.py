@@ -14,8 +14,8 @@ PLAUSIBLE_MODERATION = (-6, 6)  # points per SD: more than any known predictor o
 def prior_check(simulated: np.ndarray, prior_moderation: np.ndarray) -> str:
     """Simulated MADRS scores on the scale's range, and the prior mass on
     plausible moderations."""
-    return (prior_mass(simulated, prior_moderation, PLAUSIBLE_MODERATION, "moderations {} points per SD")
-            + ": a marker that shifted the ketamine effect by more would be a far stronger predictor than any known one.")
+    return prior_mass(simulated, prior_moderation, PLAUSIBLE_MODERATION, "moderations {} points per SD",
+                      "a marker that shifted the ketamine effect by more would be a far stronger predictor than any known one.")
 
 
 def answer(table: pd.DataFrame, rope: tuple[float, float], equivalence_level: float, converged: bool) -> str:

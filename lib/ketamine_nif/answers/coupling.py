@@ -33,9 +33,9 @@ def ratings(ratings: int, participants: int, excluded: int) -> str:
 def prior_check(simulated: np.ndarray, prior_coupling: np.ndarray) -> str:
     """Simulated MADRS scores on the scale's range, and the prior mass on
     plausible couplings."""
-    return (prior_mass(simulated, prior_coupling, PLAUSIBLE_COUPLING, "couplings {} points per doubling")
-            + ": larger than any coupling a marker could plausibly have, small enough to keep the model away from "
-            "absurd values.")
+    return prior_mass(simulated, prior_coupling, PLAUSIBLE_COUPLING, "couplings {} points per doubling",
+                      "larger than any coupling a marker could plausibly have, small enough to keep the model away from "
+                      "absurd values.")
 
 
 def _more_or_less(row) -> tuple[str, str]:
