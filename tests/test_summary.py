@@ -179,7 +179,21 @@ def test_summary_table_links_each_line_to_its_chapter():
     table = summary.summary_markdown([q])
     line = table.splitlines()[2]
     assert "([A chapter](02-nif-trajectories.ipynb))" in line
-    assert "IL-6 at 24h: 1.23 [1.03, 1.43]" in line and "**supported**" in line
+    assert "IL-6 at 24h: 1.23 [1.03, 1.43] (ratio)" in line and "**supported**" in line
+
+
+def test_a_key_estimate_carries_its_unit_and_says_when_its_interval_is_a_confidence_interval():
+    def key(estimand: str, p_positive: float = 0.0) -> pd.Series:
+        return pd.Series({"estimand": estimand, "mean": -8.449, "ci_low": -11.2, "ci_high": -5.67, "p_positive": p_positive})
+
+    assert summary.interval_text(key("madrs_change_difference")) == "-8.45 [-11.20, -5.67] MADRS points"
+    assert summary.interval_text(key("coupling_within_ketamine", float("nan"))) == (
+        "-8.45 [-11.20, -5.67] MADRS points per doubling (95% confidence interval)")  # no posterior probabilities: chapter 07's
+    assert summary.interval_text(key("nif_change_ratio_student", float("nan"))) == (
+        "-8.45 [-11.20, -5.67] (ratio; 95% confidence interval)")  # a variant has its estimand's unit
+    assert summary.interval_text(key("nif_change_ratio", 0.4)) == "-8.45 [-11.20, -5.67] (ratio)"
+    assert summary.interval_text(key("baseline_moderation_difference")).endswith("MADRS points per SD")
+    assert summary.interval_text(key("bdi_pre")) == "-8.45 [-11.20, -5.67]"  # not in the registry: no unit
 
 
 def test_missing_and_broken_estimates_are_said_to_be_missing(tmp_path):

@@ -89,6 +89,14 @@ FAMILIES = {
     "moderation": "baseline moderation (MADRS points per SD of baseline log NIF)",
     "bdi_effect": "effect on BDI (points per unit of a predictor; Beat the Blues)",
 }
+# The unit an estimate of each family is in, as the summary page prints it after a number.
+UNITS = {
+    "nif_ratio": "(ratio)",
+    "madrs_difference": "MADRS points",
+    "coupling": "MADRS points per doubling",
+    "moderation": "MADRS points per SD",
+    "bdi_effect": "BDI points",
+}
 
 
 def _coupling(arm: str) -> Estimand:
@@ -161,6 +169,12 @@ def lookup(estimand: str) -> Estimand:
     if base is None:
         raise KeyError(f"unknown estimand {estimand!r}; the registry (estimands.REGISTRY) knows {', '.join(REGISTRY)}")
     return REGISTRY[base]
+
+
+def unit(estimand: str) -> str:
+    """The unit of an estimand's estimates (:data:`UNITS`; variants included), '' for an unknown name."""
+    base = base_name(estimand)
+    return "" if base is None else UNITS[REGISTRY[base].family]
 
 
 def is_ratio(estimand: str) -> bool:

@@ -376,7 +376,16 @@ def level_text(level: float) -> str:
 
 
 def interval_text(row: pd.Series) -> str:
-    return f"{number(row['mean'])} [{number(row['ci_low'])}, {number(row['ci_high'])}]"
+    """'-8.45 [-11.22, -5.67] MADRS points': the estimate, its 95% interval and
+    its unit (:data:`~ketamine_nif.estimands.UNITS`), and "95% confidence
+    interval" where the estimate has no posterior probabilities (a
+    frequentist method's: chapter 07)."""
+    text = f"{number(row['mean'])} [{number(row['ci_low'])}, {number(row['ci_high'])}]"
+    unit = estimands.unit(str(row["estimand"]))
+    confidence = ["95% confidence interval"] if pd.isna(row.get("p_positive")) else []
+    if unit.startswith("("):  # a note, not a unit (a ratio): one bracket for both
+        return text + f" ({'; '.join([unit[1:-1], *confidence])})"
+    return text + (f" {unit}" if unit else "") + "".join(f" ({c})" for c in confidence)
 
 
 def _some(rows: pd.DataFrame, limit: int = 3) -> str:
