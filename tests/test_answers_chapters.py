@@ -275,8 +275,8 @@ def make_tests(hits: int = 3) -> pd.DataFrame:
 MULTIPLICITY = (
     "Of 40 tests, 3 have p < 0.05; if no effect existed anywhere, about 2 would (give or take 1 if the tests were "
     "independent). They are not: all of them reuse the same 40 participants. Each subgroup's tests reuse participants "
-    "of the overall analysis, the two halves of a split together make up the whole sample, and within one group the 20 "
-    "tests per group come from only 4 model fits (the visits of aims 1 and 3 share a fit; the coupling difference "
+    "of the overall analysis, the two halves of a split together make up the whole sample, and within each group the 20 "
+    "tests come from only 4 model fits (the visits of aims 1 and 3 share a fit; the coupling difference "
     "reuses both arms' data). None of the tests is independent of all the others, so the count of hits varies more "
     "from sample to sample than the binomial figure suggests, but its expectation under the global null stays 2. ")
 
@@ -296,14 +296,22 @@ def test_frequentist_multiplicity_every_fit_fitted():
 
 def test_frequentist_multiplicity_with_failed_and_warning_fits():
     tests = make_tests()
-    tests.loc[[5, 6], "converged"] = False
+    fits = tests.groupby(["subgroup", "marker", "aim"]).ngroup()
+    tests.loc[fits.isin([fits[5], fits[15]]), "converged"] = False  # two fits, of their visits' tests each
+    warned = int((~tests["converged"]).sum())
+    assert warned > 2
     assert frequentist_answers.multiplicity(tests, 0.05, 40, ["X / A / aim 1: LinAlgError", "X / B / aim 3: ValueError"]) == (
         MULTIPLICITY + "2 fits failed and are not counted (X / A / aim 1: LinAlgError and X / B / aim 3: ValueError). "
-        "2 fits warned about convergence (flagged in estimates.csv).")
-    tests.loc[6, "converged"] = True
+        f"2 fits warned about convergence ({warned} tests, flagged in estimates.csv and left out of the summary page).")
+    tests["converged"] = True
+    tests.loc[6, "converged"] = False
     assert frequentist_answers.multiplicity(tests, 0.05, 40, ["X / A / aim 1: LinAlgError"]) == (
         MULTIPLICITY + "1 fit failed and is not counted (X / A / aim 1: LinAlgError). "
-        "1 fit warned about convergence (flagged in estimates.csv).")
+        "1 fit warned about convergence (1 test, flagged in estimates.csv and left out of the summary page).")
+    # groups of different sizes: the largest, not an average that matches none
+    uneven = pd.concat([make_tests(), make_tests().assign(subgroup="small").head(3)], ignore_index=True)
+    assert "and within one group as many as 20 tests come from only 4 model fits" in frequentist_answers.multiplicity(
+        uneven, 0.05, 40, [])
     many = [f"fit {i}: ValueError" for i in range(5)]
     assert frequentist_answers.multiplicity(make_tests(), 0.05, 40, many).endswith(
         "5 fits failed and are not counted (fit 0: ValueError, fit 1: ValueError and fit 2: ValueError ...).")

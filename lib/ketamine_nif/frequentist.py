@@ -285,10 +285,17 @@ def chance_hits(tests: int, alpha: float = 0.05) -> tuple[float, float]:
     return alpha * tests, math.sqrt(tests * alpha * (1 - alpha))
 
 
+FIT_KEYS = ["subgroup", "marker", "aim"]  # one model fit: the visits of aims 1 and 3 share a fit
+
+
 def model_fits(tests: pd.DataFrame) -> int:
-    """How many model fits the tests come from (the visits of aims 1 and 3
-    share a fit)."""
-    return int(tests.drop_duplicates(["subgroup", "marker", "aim", "term"]).groupby(["subgroup", "marker", "aim"]).ngroups)
+    """How many model fits the tests come from (:data:`FIT_KEYS`)."""
+    return int(tests.groupby(FIT_KEYS).ngroups)
+
+
+def fits_per_group(tests: pd.DataFrame) -> pd.Series:
+    """How many model fits each group's (subgroup's) tests come from."""
+    return tests.drop_duplicates(FIT_KEYS).groupby("subgroup").size()
 
 
 def write_outputs(out, tests: pd.DataFrame, failures: list[str], seconds: float) -> pd.DataFrame:

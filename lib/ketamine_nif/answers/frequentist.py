@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..frequentist import chance_hits, model_fits, paper_test
+from ..frequentist import chance_hits, fits_per_group, model_fits, paper_test
 from ..reporting import join_words, plural
 
 SHOWN_FAILURES = 3  # failed fits named in the text (the rest are in diagnostics.json)
@@ -26,21 +26,25 @@ def multiplicity(tests: pd.DataFrame, alpha: float, participants: int, failures:
     or warned."""
     hits = int((tests["p_value"] < alpha).sum())
     expected, sd = chance_hits(len(tests), alpha)
-    groups = max(1, tests["subgroup"].nunique())
     failed = (f"{plural(len(failures), 'fit')} failed and {'is' if len(failures) == 1 else 'are'} not counted "
               f"({join_words(failures[:SHOWN_FAILURES])}"
               f"{' ...' if len(failures) > SHOWN_FAILURES else ''}). " if failures else "Every model could be fitted. ")
-    warned = int((~tests["converged"]).sum())
+    warned = tests[~tests["converged"]]
+    per_group = pd.DataFrame({"tests": tests.groupby("subgroup").size(), "fits": fits_per_group(tests)})
+    largest = per_group.sort_values(["tests", "fits"]).iloc[-1]
+    within = (f"within each group the {largest['tests']} tests" if per_group["tests"].nunique() == 1 else
+              f"within one group as many as {largest['tests']} tests")
     return (
         f"Of {len(tests)} tests, {hits} have p < {alpha:g}; if no effect existed anywhere, about {expected:.0f} would "
         f"(give or take {sd:.0f} if the tests were independent). They are not: all of them reuse the same "
         f"{participants} participants. Each subgroup's tests reuse participants of the overall analysis, the two halves "
-        f"of a split together make up the whole sample, and within one group the {len(tests) // groups} tests per group "
-        f"come from only {model_fits(tests) // groups} model fits (the visits of aims 1 and 3 share a fit; the coupling "
+        f"of a split together make up the whole sample, and {within} come from only {largest['fits']} model fits "
+        "(the visits of aims 1 and 3 share a fit; the coupling "
         "difference reuses both arms' data). None of the tests is independent of all the others, so the count of hits "
         "varies more from sample to sample than the binomial figure suggests, but its expectation under the global null "
         f"stays {expected:.0f}. " + failed
-        + (f"{plural(warned, 'fit')} warned about convergence (flagged in estimates.csv)." if warned else "")
+        + (f"{plural(model_fits(warned), 'fit')} warned about convergence ({plural(len(warned), 'test')}, flagged in "
+           "estimates.csv and left out of the summary page)." if len(warned) else "")
     ).rstrip()
 
 
