@@ -203,6 +203,10 @@ say(describe.censoring_text(panel))
 # ## What this means for the analyses
 #
 # The data follow the contract, the arms are of the expected sizes, and the
-# assumptions above are the ones every later chapter works under. Missing
-# visits and censored values stay in the analysis as what they are: absent
-# observations and intervals, not numbers invented to fill a table.
+# assumptions above are the ones every later chapter works under. In the
+# book's models, missing visits and censored values stay in the analysis as
+# what they are: absent observations and intervals, not numbers invented to
+# fill a table. Where a chapter does put a number in their place (a fraction
+# of the limit in the original approach of @sec-frequentist, imputed data
+# sets in @sec-subgroups, the substitutes compared in @sec-criticism-lod), it
+# says so and says why.
