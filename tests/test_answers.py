@@ -119,6 +119,9 @@ def test_a_range_whose_ends_read_the_same_is_one_number():
 
     assert [spread([0.9, 1.1]), spread([1.001, 0.999]), spread([float("nan"), 0.5, 1.0]), spread([0.5, float("nan")]),
             spread([]), spread([0.25, 0.5], digits=1)] == ["0.90 to 1.10", "1.00", "0.50 to 1.00", "0.50", "", "0.2 to 0.5"]
+    assert [spread([-0.1, 0.3], sign=True), spread([0.481, 0.479], sign=True), spread([0.94, 0.96], between="-", percent=True),
+            spread([0.25, 0.251], between="% to ", percent=True), spread([0.2, 0.3], between="% to ", percent=True)] == [
+        "-0.10 to +0.30", "+0.48", "94-96%", "25%", "20% to 30%"]
 
 
 def test_a_variant_is_introduced_as_what_it_is():

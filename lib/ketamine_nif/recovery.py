@@ -36,6 +36,7 @@ from .estimates import recovery, summarise
 from .inference import SamplerSettings, fit
 from .models import build_nif_trajectory_model, moderation_data, prepare
 from .models.trajectory import BELOW_LOD
+from .reporting import spread
 from .sensitivity import missing_shares
 from .summary import (
     MAX_ERROR_RATE,
@@ -479,10 +480,9 @@ def missing_not_at_random_sentence(results: pd.DataFrame, estimand: str = MADRS_
                    f"{100 * share[control_name]:.0f}% with dropout at random")
     text = (f"On {len(seeds)} twins of `{mnar_name}` (odds of leaving × {odds:.1f} per 10 points of the rating the "
             f"participant would have had{missing}), the estimate ({lookup(estimand).label}) is off by "
-            f"{t['bias'].min():+.2f} to {t['bias'].max():+.2f} points on average per visit, and its 95% intervals "
-            f"cover the truth in {100 * t['coverage'].min():.0f}-{100 * t['coverage'].max():.0f}% of twins. On the same "
-            f"twins with dropout at random (`{control_name}`) it is off by {t['reference'].min():+.2f} to "
-            f"{t['reference'].max():+.2f} points, ")
+            f"{spread(t['bias'], sign=True)} points on average per visit, and its 95% intervals "
+            f"cover the truth in {spread(t['coverage'], between='-', percent=True)} of twins. On the same "
+            f"twins with dropout at random (`{control_name}`) it is off by {spread(t['reference'], sign=True)} points, ")
     beyond = t[t["extra"].abs() > 2 * t["extra_se"]]
     if beyond.empty:
         return text + (f"so dropout not at random of this strength moves the estimate by less than the study can measure "

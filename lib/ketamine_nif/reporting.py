@@ -228,16 +228,20 @@ def pooling_sentence(book: pd.DataFrame, shared: pd.DataFrame) -> str:
             f"estimates: {items}; {width}.")
 
 
-def spread(values, digits: int = 2) -> str:
+def spread(values, digits: int = 2, sign: bool = False, between: str = " to ", percent: bool = False) -> str:
     """The range of ``values`` as "0.90 to 1.10", or one number where both
     ends read the same at ``digits`` decimals (never "1.00 to 1.00");
-    missing values (NaN) are left out, and none at all gives ""."""
+    missing values (NaN) are left out, and none at all gives "". ``sign``:
+    each end with its sign ("+0.10 to +0.30"); ``between``: the words
+    between the ends; ``percent``: shares as whole percents ("40-60%")."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     if not len(values):
         return ""
-    low, high = (f"{v:.{digits}f}" for v in (values.min(), values.max()))
-    return low if low == high else f"{low} to {high}"
+    if percent:
+        values, digits = 100 * values, 0
+    low, high = (f"{v:{'+' if sign else ''}.{digits}f}" for v in (values.min(), values.max()))
+    return (low if low == high else f"{low}{between}{high}") + ("%" if percent else "")
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 from ..checks import share_inside
 from ..criticism import ARM_EFFECTS, BOOK, PERSON_SLOPES, STUDENT, Variant, difference_se
 from ..recovery import paired_differences
-from ..reporting import join_words
+from ..reporting import join_words, spread
 
 CLEAR_ELPD = 4  # an elpd difference counts as clear above this and above twice its SE
 RELIABLE_SHARE_K = 0.05  # PSIS-LOO is read as reliable when at most this share of participants has Pareto k > 0.7
@@ -313,7 +313,7 @@ def sbc_calibration(results: pd.DataFrame, summary: pd.DataFrame, level: str = "
     under = last_marker_under_limit(results, level)
     if len(under):
         text = (f"On average {100 * under.mean():.0f}% of the last marker's values fell under its fixed limit "
-                f"({100 * under.min():.0f}% to {100 * under.max():.0f}% across replicates). ")
+                f"({spread(under, between='% to ', percent=True)} across replicates). ")
     n, k = len(summary), len(bad)
     worse = summary[summary["outside_model_band"]]
     whose = "that parameter's" if len(bad) == 1 else "those parameters'"
