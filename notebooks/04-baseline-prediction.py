@@ -48,7 +48,7 @@ from ketamine_nif.reporting import say, show_table
 
 # %%
 out, data, informed = start(data_dir, output_dir, markers)
-data = moderation_data(data)  # without a marker whose every baseline value is under its limit (the callout below names it)
+data = moderation_data(data)  # without a marker with too few baseline values above its limit (the callout below names it)
 config = analysis.load(analysis_config)
 priors = config.priors(OutcomePriors)
 settings = SamplerSettings(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
@@ -73,11 +73,11 @@ rope = config.rope(BASELINE_MODERATION_DIFFERENCE)
 # where $x_{im0}$ is the log concentration before the infusion, with mean
 # $\mu_m$ and SD $\sigma^0_m$ across participants (estimated in the same model;
 # a value under the detection limit is an unknown kept below the limit, a
-# missing sample an unknown). A marker whose every baseline value is under
-# its limit is left out of this model: nothing in the data sets its
-# $\sigma^0_m$, the unit of $z_{im}$, and on such data the sampler can miss
-# part of that SD's posterior without a warning
-# (@sec-criticism-sbc-moderation). $\lambda_{mt}$ is how baseline level relates to
+# missing sample an unknown). A marker with fewer baseline values above its
+# limit than the analysis configuration's `min_per_arm` (over both arms) is
+# left out of this model: so few values hardly set its $\sigma^0_m$, the unit
+# of $z_{im}$, and on such data the sampler can miss part of that SD's
+# posterior without a warning (@sec-criticism-sbc-moderation). $\lambda_{mt}$ is how baseline level relates to
 # {{outcome}} change averaged over the arms, and $\kappa_{mt}$, the estimand,
 # how much more (or less) it does so on {{treatment}} than on {{reference}},
 # adjusted for the other markers. Each moderation has its own sceptical prior,

@@ -63,7 +63,12 @@ from ketamine_nif.answers import criticism as answers
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import OutcomePriors, TrajectoryPriors, build_outcome_model
+from ketamine_nif.models import (
+    MIN_ABOVE_LIMIT,
+    OutcomePriors,
+    TrajectoryPriors,
+    build_outcome_model,
+)
 from ketamine_nif.plotting import criticism as figures
 from ketamine_nif.reporting import diagnostics_table, say, show_table, uninformed_callout, verdict
 
@@ -525,8 +530,8 @@ answers.show_sbc(sbc_coupling, seed, level="nif_mu")
 # baseline slopes, the arm effect on MADRS, the outcome model's intercept,
 # baseline slope and SDs, and the baseline levels' means and SDs, on the
 # replicates of data the book fits with this model: a replicate whose
-# censored marker has every value under its limit is set apart below, as the
-# book leaves such a marker out of this model (@sec-baseline-model).
+# censored marker has too few values above its limit is set apart below, as
+# the book leaves such a marker out of this model (@sec-baseline-model).
 
 # %%
 sbc_moderation = sweep.read_saved(sbc_moderation_dir)
@@ -535,14 +540,14 @@ say(answers.sbc_source(sbc_moderation, sbc_moderation_dir, "sweeps/sbc-moderatio
 
 # %%
 #| label: fig-criticism-sbc-moderation
-#| fig-cap: "Simulation-based calibration of the aim 3 (moderation) model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey) and the model's band for all its parameters together (dashed), per main parameter, on the replicates whose censored marker has a value above its limit."
+#| fig-cap: "Simulation-based calibration of the aim 3 (moderation) model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey) and the model's band for all its parameters together (dashed), per main parameter, on the replicates whose censored marker has enough values above its limit for the book to fit it."
 #| fig-alt: "Small panels, one per parameter of the moderation model, each with a wiggly line that should stay within a grey band around zero."
-figures.sbc(criticism.sbc_ecdf(criticism.without_wholly_censored(sbc_moderation.results, "nif0_mu"), seed=seed)
-            if sbc_moderation is not None else None)
+moderation_used = answers.sbc_used(sbc_moderation, "nif0_mu", MIN_ABOVE_LIMIT)  # the data the book fits this model on
+figures.sbc(criticism.sbc_ecdf(moderation_used, seed=seed) if moderation_used is not None else None)
 plotting.show()
 
 # %%
-answers.show_sbc(sbc_moderation, seed, level="nif0_mu", left_out=True)
+answers.show_sbc(sbc_moderation, seed, level="nif0_mu", left_out=MIN_ABOVE_LIMIT)
 
 # %% [markdown]
 # ### The subgroup model {#sec-criticism-sbc-subgroups}

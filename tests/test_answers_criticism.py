@@ -259,7 +259,11 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
     """A replicate whose censored marker lies wholly under its limit is
     named apart: its fits' divergences, and what the other replicates show
     without it (a split by the data alone)."""
-    from ketamine_nif.criticism import last_marker_under_limit, wholly_censored
+    from ketamine_nif.criticism import (
+        last_marker_under_limit,
+        scarcely_above_limit,
+        wholly_censored,
+    )
 
     rng = np.random.default_rng(5)
     seeds = np.repeat(np.arange(1, 201), 3)
@@ -295,17 +299,31 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
         " In 1 of them the true tau lay beyond every posterior draw (a calibrated posterior would put about 0.0 there), "
         "that fit without a divergence: a sampler can miss part of such a posterior without a warning.")
     assert answers._missed_silently(one.assign(divergences=2), ["tau"]).endswith("there), that fit with divergences.")
-    # a model that leaves such a marker out (aim 3): the sentences before were of the others, these say why
-    assert answers.sbc_wholly_censored(results, seed=0, left_out=True) == (
-        " 20 of the 200 replicates had every value of the censored marker under its limit: data on which the book leaves "
-        "that marker out of this model (`ketamine_nif.models.moderation_data`), so the table and the sentences above are "
-        "of the other 180 (a split by the data alone, which keeps their ranks uniform under calibration). 5 of those 20 "
-        "fits diverged, and with them tau[m2] leaves the model's band. In 20 of them the true tau[m2] lay beyond every "
-        "posterior draw (a calibrated posterior would put about 0.4 there), 15 of these 20 fits without a divergence: a "
-        "sampler can miss part of such a posterior without a warning. That is why the book does not fit such a marker here.")
-    single = results[(results["seed"] > 20) | (results["seed"] == 1)]
-    assert ("of the other 180 (a split by the data alone, which keeps their ranks uniform under calibration). Its fit "
-            "diverged, and no parameter leaves the model's band with it.") in answers.sbc_wholly_censored(single, seed=0, left_out=True)
+    # a model that leaves out a marker with too few values above its limit (aim 3): the sentences before were
+    # of the others, these say why (100 participants, one value each: 0.5 share of 2 markers = all 100 under)
+    results.loc[results["seed"].isin([21, 22]), "censored_share"] = 0.49  # 2 values above: fewer than 3
+    results.loc[results["seed"].isin([21, 22]) & (results["parameter"] == "tau[m2]"), "rank"] = 100
+    scarce = scarcely_above_limit(results, 100, 3)
+    assert sorted(results.loc[scarce, "seed"].unique()) == list(range(1, 23))
+    assert not scarcely_above_limit(results, 100, 2)[results["seed"] == 21].any()  # 2 above: enough at a minimum of 2
+    assert answers.sbc_left_out(results, scarce, seed=0, minimum=3) == (
+        " 22 of the 200 replicates had fewer than 3 values of the censored marker above its limit: data on which the book "
+        "leaves that marker out of this model (`ketamine_nif.models.moderation_data`), so the table and the sentences "
+        "above are of the other 178 (a split by the data alone, which keeps their ranks uniform under calibration). 5 of "
+        "those 22 fits diverged, and with them tau[m2] leaves the model's band. In 22 of them the true tau[m2] lay beyond "
+        "every posterior draw (a calibrated posterior would put about 0.4 there), 17 of these 22 fits without a "
+        "divergence: a sampler can miss part of such a posterior without a warning. That is why the book does not fit "
+        "such a marker here.")
+    single = results[(results["seed"] > 22) | (results["seed"] == 1)]
+    assert answers.sbc_left_out(single, scarcely_above_limit(single, 100, 3), seed=0, minimum=3).endswith(
+        "of the other 178 (a split by the data alone, which keeps their ranks uniform under calibration). Its fit "
+        "diverged, and no parameter leaves the model's band with it.")
+    assert answers.sbc_left_out(results, scarcely_above_limit(results, 100, 0), seed=0, minimum=0) == ""
+    study = SimpleNamespace(results=results, spec={"fixed": {"participants": 100}})
+    assert answers.sbc_used(study, left_out=3).equals(results[~scarce]) and answers.sbc_used(study) is results
+    assert answers.sbc_used(None, left_out=3) is None
+    results.loc[results["seed"].isin([21, 22]), "censored_share"] = np.repeat(rng.uniform(0, 0.4, 2), 3)
+    results.loc[results["seed"].isin([21, 22]) & (results["parameter"] == "tau[m2]"), "rank"] = rng.integers(0, 101, 2)
     # calibrated with and without them: said so, with no claim about where miscalibration sits
     calibrated = results.assign(rank=np.where(results["parameter"] == "tau[m2]", rng.integers(0, 101, len(results)), results["rank"]))
     assert answers.sbc_wholly_censored(calibrated, seed=0).endswith(

@@ -123,18 +123,20 @@ def test_a_marker_entirely_under_the_detection_limit_informs_no_change(data_copy
     # nor a moderation by its baseline level: the marker is left out of that model (models.moderation_data)
     assert not found.informed(BASELINE_MODERATION_DIFFERENCE, "IL-6", "24h")
     assert found.reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "24h") == [
-        "every value of the marker at baseline is under the detection limit, so nothing sets its SD across "
-        "participants, the unit of a moderation: it is left out of the baseline-prediction model"]
+        f"none of the marker's values at baseline is above the detection limit (at least {MIN_PER_ARM} needed to set its "
+        "SD across participants, the unit of a moderation): it is left out of the baseline-prediction model"]
     assert found.informed(BASELINE_MODERATION_DIFFERENCE, "CRP", "24h")
 
 
-def test_the_moderation_model_leaves_out_a_marker_wholly_under_its_limit_at_baseline(data_copy, monkeypatch):
-    """Every baseline value of IL-6 under its limit (later ones measured):
-    the aim 3 model's data lose IL-6 and nothing else, as the chapter's
-    callout says; the other models keep it."""
+def test_the_moderation_model_leaves_out_a_marker_with_too_few_values_above_its_limit_at_baseline(data_copy, monkeypatch):
+    """Fewer than min_per_arm baseline values of IL-6 above its limit (later
+    ones measured): the aim 3 model's data lose IL-6 and nothing else, as the
+    chapter's callout says; the other models keep it; the studies' fits
+    give the model the same data."""
     rows = read(data_copy, "measurements")
     base = (rows["measure"] == "IL-6") & (rows["visit"] == "baseline") & (rows["value"] != "")
-    rows.loc[base, "value"], rows.loc[base, "below_lod"] = "", "true"
+    kept_above = base[base].index[: MIN_PER_ARM - 1]  # one short of the minimum stays above the limit
+    rows.loc[base & ~rows.index.isin(kept_above), ["value", "below_lod"]] = ["", "true"]
     write(rows, data_copy, "measurements")
     dataset = load_dataset(data_copy)
     data = prepare(dataset)
@@ -145,9 +147,12 @@ def test_the_moderation_model_leaves_out_a_marker_wholly_under_its_limit_at_base
     assert fitted.markers == kept
     for name in ("nif_person", "nif_marker", "nif_visit", "nif_log", "nif_censored", "nif_log_lod", "y", "y0"):
         np.testing.assert_array_equal(getattr(fitted, name), getattr(expected, name))
-    assert "left out of the baseline-prediction model" in assess(dataset).reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "day5")[0]
+    assert assess(dataset).reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "day5") == [
+        f"only {MIN_PER_ARM - 1} of the marker's values at baseline are above the detection limit (at least {MIN_PER_ARM} "
+        "needed to set its SD across participants, the unit of a moderation): it is left out of the baseline-prediction model"]
     assert assess(dataset).informed(NIF_CHANGE_RATIO, "IL-6", "24h")  # its later values still give changes
     assert moderation_data(expected) is expected  # nothing to leave out
+    assert unscaled_markers(data, minimum=MIN_PER_ARM - 1) == []  # the minimum is the rule's
     # the studies' fits give the model the same data (recovery.fit_all, through the fit engine)
     given = {}
 
@@ -159,11 +164,12 @@ def test_the_moderation_model_leaves_out_a_marker_wholly_under_its_limit_at_base
     with pytest.raises(StopIteration):
         fit_all(dataset, SamplerSettings(sampler="nutpie"), fits=["baseline-prediction"])
     assert given == {"moderation": kept}
-    # one value above the limit is enough to set the SD
-    rows.loc[base.idxmax(), ["value", "below_lod"]] = ["50", "false"]
+    # one more value above the limit is enough to set the SD
+    rows.loc[base[base].index[MIN_PER_ARM - 1], ["value", "below_lod"]] = ["50", "false"]
     write(rows, data_copy, "measurements")
     assert unscaled_markers(prepare(load_dataset(data_copy))) == []
-    with pytest.raises(ModelDataError, match="every baseline value of IL-6 is under the detection limit"):
+    assert assess(load_dataset(data_copy)).informed(BASELINE_MODERATION_DIFFERENCE, "IL-6", "day5")
+    with pytest.raises(ModelDataError, match=f"fewer than {MIN_PER_ARM} baseline values of IL-6 are above the detection limit"):
         moderation_data(data.only(["IL-6"]))
     with pytest.raises(ModelDataError, match="not in these data"):
         data.only(["IL-99"])

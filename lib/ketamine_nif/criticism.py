@@ -411,11 +411,15 @@ def wholly_censored(results: pd.DataFrame, level: str = "mu") -> pd.Series:
     return results["seed"].isin(under.index[under >= 1 - 1e-9])
 
 
-def without_wholly_censored(results: pd.DataFrame, level: str = "mu") -> pd.DataFrame:
-    """The SBC rows of the replicates whose censored marker has a value above
-    its limit (:func:`wholly_censored`): the data on which the book fits the
-    aim 3 model with that marker (``models.moderation_data``)."""
-    return results[~wholly_censored(results, level)]
+def scarcely_above_limit(results: pd.DataFrame, values: int, minimum: int, level: str = "mu") -> pd.Series:
+    """Whether each row's replicate had fewer than ``minimum`` of its censored
+    marker's ``values`` (its samples in the design) above the limit
+    (:func:`last_marker_under_limit`): a rule on the data alone, like
+    :func:`wholly_censored`, so the ranks on either side of it stay uniform
+    under calibration. The aim 3 model's rule (``models.moderation_data``),
+    with one baseline sample per participant."""
+    above = (values * (1 - last_marker_under_limit(results, level))).round()
+    return results["seed"].isin(above.index[above < minimum])
 
 
 def sbc_summary(results: pd.DataFrame, prob: float = 0.95, points: int = 99, seed: int = 0) -> pd.DataFrame:

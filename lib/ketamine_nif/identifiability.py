@@ -16,10 +16,10 @@ one of their values above the detection limit. It is a rule of thumb: an
 estimand just under it is informed a little by its data, but mostly by its
 prior. A marker measured at baseline in fewer participants than that is left
 out of the fits altogether (:func:`anchored`): the models anchor each
-marker's course at its baseline level. A marker whose every baseline sample
-is under the detection limit is left out of the baseline-prediction (aim 3)
-model (``models.moderation_data``), which standardises each marker by an SD
-that such data do not set.
+marker's course at its baseline level. A marker with fewer baseline values
+above the detection limit than that (over both arms) is left out of the
+baseline-prediction (aim 3) model (``models.moderation_data``), which
+standardises each marker by an SD that so few values do not set.
 """
 
 from __future__ import annotations
@@ -180,11 +180,15 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
         return rows[rows["participant_id"].isin(set(rows.loc[rows["visit"] == baseline, "participant_id"]))]
 
     by_marker = {marker: with_baseline(marker) for marker in markers if marker in fitted}
-    # every baseline sample under the limit: the moderation model leaves the marker out (models.depression.unscaled_markers)
-    unscaled = {marker: (f"every value of the marker at {baseline} is under the detection limit, so nothing sets its SD "
-                         "across participants, the unit of a moderation: it is left out of the baseline-prediction model")
-                for marker, rows in by_marker.items()
-                if participants is None and rows.loc[rows["visit"] == baseline, "value"].isna().all()}  # a rule of the whole data
+    # too few baseline values above the limit: the moderation model leaves the marker out (models.depression.unscaled_markers)
+    unscaled = {}
+    for marker, rows in by_marker.items():
+        n = int(rows.loc[rows["visit"] == baseline, "value"].notna().sum())
+        if participants is None and n < min_per_arm:  # a rule of the whole data
+            unscaled[marker] = (f"{'none' if n == 0 else f'only {n}'} of the marker's values at {baseline} "
+                                f"{'is' if n <= 1 else 'are'} above the detection limit (at least {min_per_arm} needed "
+                                "to set its SD across participants, the unit of a moderation): it is left out of the "
+                                "baseline-prediction model")
     gaps: list[Gap] = []
     for name in names:
         spec = REGISTRY[name]

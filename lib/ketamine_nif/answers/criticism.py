@@ -206,32 +206,58 @@ def sbc_source(study, folder: str, sweep_file: str = "sweeps/sbc.yaml",
             f"({study.progress}).")
 
 
-def show_sbc(study, seed: int, level: str = "mu", left_out: bool = False) -> None:
+def show_sbc(study, seed: int, level: str = "mu", left_out: int | None = None) -> None:
     """A chapter's table (``criticism.sbc_summary``) and sentences
     (:func:`sbc_calibration`, :func:`sbc_wholly_censored`) of a saved SBC
     study; nothing when it is missing (:func:`sbc_source` says so).
-    ``left_out``: the book leaves a marker wholly under its limit out of this
-    model, so the table and the first sentences are of the other replicates
-    (``criticism.without_wholly_censored``)."""
-    from ..criticism import sbc_summary, without_wholly_censored
+    ``left_out``: the book leaves the censored marker out of this model where
+    fewer than this many of its values are above the limit (aim 3: one
+    baseline sample per participant), so the table and the first sentences
+    are of the other replicates, and :func:`sbc_left_out` says how the rest fared."""
+    from ..criticism import sbc_summary
     from ..reporting import say, show_table
 
     if study is None:
         return
-    used = without_wholly_censored(study.results, level) if left_out else study.results
+    used = sbc_used(study, level, left_out)
     table = sbc_summary(used, seed=seed)
     show_table(table, digits=3)
-    say(sbc_calibration(used, table, level=level) + sbc_wholly_censored(study.results, seed, level, left_out))
+    say(sbc_calibration(used, table, level=level) + (
+        sbc_wholly_censored(study.results, seed, level) if left_out is None else
+        sbc_left_out(study.results, ~study.results.index.isin(used.index), seed, left_out)))
 
 
-def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu", left_out: bool = False) -> str:
+def sbc_used(study, level: str = "mu", left_out: int | None = None) -> pd.DataFrame | None:
+    """The SBC rows a chapter judges a model on (:func:`show_sbc`): all of
+    them, or, with ``left_out``, those of the replicates whose censored marker
+    has at least that many values above its limit (one per participant, as
+    in the aim 3 model's design: ``criticism.scarcely_above_limit``); None
+    when the study is missing."""
+    from ..criticism import scarcely_above_limit
+
+    if study is None or left_out is None:
+        return None if study is None else study.results
+    return study.results[~scarcely_above_limit(study.results, int(study.spec["fixed"]["participants"]), left_out, level)]
+
+
+def _outside_model_band(rows: pd.DataFrame, seed: int) -> pd.Series:
+    """The parameters of SBC ``rows`` whose rank ECDF leaves the model's band."""
+    from ..criticism import sbc_summary
+
+    table = sbc_summary(rows, seed=seed)
+    return table.loc[table["outside_model_band"], "parameter"]
+
+
+def _divergent_fits(rows: pd.DataFrame) -> int:
+    return int((rows.groupby("seed")["divergences"].first() > 0).sum())
+
+
+def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> str:
     """How the replicates whose censored marker lay wholly under its limit
     (``criticism.wholly_censored``) fared: their divergent fits, and which
     parameters leave the model's band with and without them (a split by the
-    data alone keeps the ranks uniform on each side); '' when there were none.
-    ``left_out``: the book does not fit such a marker with this model (the
-    sentences before were of the other replicates)."""
-    from ..criticism import sbc_summary, wholly_censored
+    data alone keeps the ranks uniform on each side); '' when there were none."""
+    from ..criticism import wholly_censored
 
     if "censored_share" not in results:
         return ""
@@ -240,29 +266,11 @@ def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu", lef
     n = them["seed"].nunique()
     if not n:
         return ""
-    divergent = int((them.groupby("seed")["divergences"].first() > 0).sum())
-
-    def outside(rows: pd.DataFrame) -> pd.Series:
-        table = sbc_summary(rows, seed=seed)
-        return table.loc[table["outside_model_band"], "parameter"]
-
-    rest, everything = outside(results[~censored]), outside(results)
-    fits = f"{divergent} of {'its' if n == 1 else 'their'} {n} fit{'' if n == 1 else 's'} diverged"
-    if left_out:
-        text = (f" {n:,} of the {results['seed'].nunique():,} replicates had every value of the censored marker under its "
-                "limit: data on which the book leaves that marker out of this model (`ketamine_nif.models.moderation_data`), "
-                f"so the table and the sentences above are of the other {results.loc[~censored, 'seed'].nunique():,} (a split "
-                "by the data alone, which keeps their ranks uniform under calibration). "
-                + (("Its fit diverged" if divergent else "Its fit did not diverge") if n == 1 else f"{divergent} of those {n} fits diverged"))
-        new_here = everything[~everything.isin(rest)]
-        if new_here.empty:
-            return text + f", and no parameter leaves the model's band with {'it' if n == 1 else 'them'}."
-        return text + (f", and with {'it' if n == 1 else 'them'} {join_words(new_here)} {'leaves' if len(new_here) == 1 else 'leave'} "
-                       "the model's band."
-                       f"{_missed_silently(them, new_here)} That is why the book does not fit such a marker here.")
+    rest, everything = _outside_model_band(results[~censored], seed), _outside_model_band(results, seed)
     text = (f" {n:,} of the {results['seed'].nunique():,} replicates had every value of the censored marker under its "
-            f"limit; {fits}. Without {'it' if n == 1 else 'them'} (a split by the data alone, which keeps the ranks "
-            "uniform on each side), ")
+            f"limit; {_divergent_fits(them)} of {'its' if n == 1 else 'their'} {n} fit{'' if n == 1 else 's'} diverged. "
+            f"Without {'it' if n == 1 else 'them'} (a split by the data alone, which keeps the ranks uniform on each "
+            "side), ")
     if len(rest):
         return text + f"{join_words(rest)} still {'leaves' if len(rest) == 1 else 'leave'} the model's band."
     if everything.empty:
@@ -271,6 +279,31 @@ def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu", lef
                    f"it only with them.{_missed_silently(them, everything)} The book reports no estimate of such a marker "
                    "(`ketamine_nif.identifiability`), but fits it beside the others, where a divergent fit makes every "
                    "estimate of that fit unreliable.")
+
+
+def sbc_left_out(results: pd.DataFrame, scarce: pd.Series, seed: int, minimum: int) -> str:
+    """For a model that leaves out a censored marker with fewer than
+    ``minimum`` values above its limit (aim 3): how many replicates had such
+    data (``scarce``, a row mask), that the sentences before were of the
+    others, and how the rest fared: divergent fits, parameters that leave
+    the model's band only with them and the truths beyond every draw; ''
+    when there were none."""
+    them = results[scarce]
+    n = them["seed"].nunique()
+    if not n:
+        return ""
+    text = (f" {n:,} of the {results['seed'].nunique():,} replicates had fewer than {minimum} values of the censored "
+            "marker above its limit: data on which the book leaves that marker out of this model "
+            f"(`ketamine_nif.models.moderation_data`), so the table and the sentences above are of the other "
+            f"{results.loc[~scarce, 'seed'].nunique():,} (a split by the data alone, which keeps their ranks uniform "
+            "under calibration). " + (("Its fit diverged" if _divergent_fits(them) else "Its fit did not diverge") if n == 1
+                                       else f"{_divergent_fits(them)} of those {n} fits diverged"))
+    rest, everything = _outside_model_band(results[~scarce], seed), _outside_model_band(results, seed)
+    new_here = everything[~everything.isin(rest)]
+    if new_here.empty:
+        return text + f", and no parameter leaves the model's band with {'it' if n == 1 else 'them'}."
+    return text + (f", and with {'it' if n == 1 else 'them'} {join_words(new_here)} {'leaves' if len(new_here) == 1 else 'leave'} "
+                   f"the model's band.{_missed_silently(them, new_here)} That is why the book does not fit such a marker here.")
 
 
 def _missed_silently(rows: pd.DataFrame, parameters: Iterable[str]) -> str:

@@ -4,6 +4,7 @@ and dims. ``prepare`` turns a validated dataset into the arrays they use."""
 import pytensor
 
 from .depression import (
+    MIN_ABOVE_LIMIT,
     OutcomePriors,
     build_coupling_model,
     build_moderation_model,
@@ -26,6 +27,7 @@ from .trajectory import LIKELIHOODS, TrajectoryPriors, build_nif_trajectory_mode
 pytensor.config.numba__fastmath = False
 
 __all__ = [
+    "MIN_ABOVE_LIMIT",
     "POOLING",
     "Day1Priors",
     "EffectPrior",

@@ -55,6 +55,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ..analysis import defaults
+from ..analysis import load as load_analysis
 from ..estimands import BASELINE_MODERATION_DIFFERENCE, COUPLING_WITHIN, MADRS_CHANGE_DIFFERENCE
 from .likelihoods import grouped_random_intercept_logp, random_intercept
 from .pooling import EffectPrior, effect
@@ -392,27 +393,32 @@ def build_moderation_model(
     return model
 
 
-def unscaled_markers(data: ModelData) -> list[str]:
-    """The markers with no baseline value above the detection limit (every
-    baseline sample under it): nothing in the data sets their SD across
+MIN_ABOVE_LIMIT = load_analysis().min_per_arm  # baseline values above the limit that set a marker's SD in aim 3
+
+
+def unscaled_markers(data: ModelData, minimum: int = MIN_ABOVE_LIMIT) -> list[str]:
+    """The markers with fewer than ``minimum`` baseline values above the
+    detection limit (the rule of thumb of ``min_per_arm`` in
+    ``params/analysis.yaml``, over both arms): too little sets their SD across
     participants, the unit of aim 3's moderation. On such data the model's
     posterior of that SD can miss its truth without a warning (chapter 08's
     SBC of the aim 3 model), so the book leaves these markers out of that
     model (:func:`moderation_data`)."""
-    above = data.nif_marker[(data.nif_visit == 0) & ~data.nif_censored]
-    return [m for j, m in enumerate(data.markers) if not np.any(above == j)]
+    above = np.bincount(data.nif_marker[(data.nif_visit == 0) & ~data.nif_censored], minlength=len(data.markers))
+    return [m for j, m in enumerate(data.markers) if above[j] < minimum]
 
 
-def moderation_data(data: ModelData) -> ModelData:
+def moderation_data(data: ModelData, minimum: int = MIN_ABOVE_LIMIT) -> ModelData:
     """The data the book fits with the aim 3 model: ``data`` without
     :func:`unscaled_markers` (an error when no marker is left)."""
-    left_out = unscaled_markers(data)
+    left_out = unscaled_markers(data, minimum)
     if not left_out:
         return data
     kept = [m for m in data.markers if m not in left_out]
     if not kept:
-        raise ModelDataError(f"every baseline value of {', '.join(left_out)} is under the detection limit: nothing sets "
-                             "a marker's SD across participants, the unit of the moderation model, so it has no marker to fit")
+        raise ModelDataError(f"fewer than {minimum} baseline values of {', '.join(left_out)} are above the detection limit: "
+                             "too few to set a marker's SD across participants, the unit of the moderation model, so it "
+                             "has no marker to fit")
     return data.only(kept)
 
 
