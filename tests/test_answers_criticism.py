@@ -215,6 +215,24 @@ def test_sbc_source():
         "sweeps/sbc-coupling.yaml` (a while).")
 
 
+def test_sbc_says_which_draws_a_study_that_fits_only_the_books_data_fitted():
+    """A study whose sweep sets min_above (sbc-moderation-censored) names how
+    many of its draws it fitted and how many values above the limit they had;
+    the others say nothing."""
+    results = pd.DataFrame({"seed": np.repeat([3, 5, 8, 9], 2), "parameter": ["nif0_mu[marker1]", "nif0_mu[marker2]"] * 4,
+                            "rank": 1, "draws": 200, "divergences": 0,
+                            # 2 markers of 100 values: 97, 90, 80 and 50 of the second under its limit
+                            "censored_share": np.repeat([0.485, 0.45, 0.4, 0.25], 2)})
+    study = SimpleNamespace(results=results, spec={"fixed": {"participants": 100, "min_above": 3}},
+                            summary={"runs": 10, "finished_runs": 10})
+    assert answers.sbc_selected(study, "nif0_mu") == (
+        "Of the 10 data sets drawn, the 4 whose censored marker had at least 3 values above its limit were fitted (a rule "
+        "on the data alone, which keeps their ranks uniform under calibration); they had 3 to 50 values above it, a "
+        "quarter of them 8 or fewer.")
+    assert answers.sbc_selected(SimpleNamespace(results=results, spec={"fixed": {}}, summary={}), "nif0_mu") == ""
+    assert answers.sbc_selected(None) == ""
+
+
 def test_sbc_calibration():
     results = pd.DataFrame({"seed": [1, 1, 1, 2, 2, 2], "parameter": ["mu[m1]", "mu[m2]", "tau[m1]"] * 2,
                             "divergences": [0, 0, 0, 3, 3, 3], "censored_share": [0.1] * 3 + [0.15] * 3})
@@ -320,7 +338,7 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
         "diverged, and no parameter leaves the model's band with it.")
     assert answers.sbc_left_out(results, scarcely_above_limit(results, 100, 0), seed=0, minimum=0) == ""
     study = SimpleNamespace(results=results, spec={"fixed": {"participants": 100}})
-    assert answers.sbc_used(study, left_out=3).equals(results[~scarce]) and answers.sbc_used(study) is results
+    assert answers.sbc_used(study, left_out=3).equals(results[~scarce]) and answers.sbc_used(study).equals(results)
     assert answers.sbc_used(None, left_out=3) is None
     results.loc[results["seed"].isin([21, 22]), "censored_share"] = np.repeat(rng.uniform(0, 0.4, 2), 3)
     results.loc[results["seed"].isin([21, 22]) & (results["parameter"] == "tau[m2]"), "rank"] = rng.integers(0, 101, 2)

@@ -597,16 +597,21 @@ def sbc_moderation_replicate(**options) -> list[dict]:
 
 def outcome_sbc_replicate(*, seed: int, form: str, participants: int = 30, markers: int = 2, censored_share: float = 0.25,
                           draws: int = 200, tune: int = 300, chains: int = 2, thin: int = 2, target_accept: float = 0.95,
-                          sampler: str = "nutpie", **_ignored) -> list[dict]:
+                          sampler: str = "nutpie", min_above: int = 0, **_ignored) -> list[dict]:
     """One SBC replicate of an outcome model with latent NIF values (``form``:
     ``coupling``, aim 2, or ``moderation``, aim 3): a joint draw from its
     prior (:func:`outcome_sbc_data`), the model fitted to the drawn data
     through the fit engine (``sampler`` one of its routes) with ``chains`` x
     ``draws`` (thinned by ``thin``); one row per main parameter
-    (:data:`OUTCOME_SBC`): the rank of its true value among the posterior draws."""
+    (:data:`OUTCOME_SBC`): the rank of its true value among the posterior
+    draws. Data whose censored marker has fewer than ``min_above`` values
+    above its limit are not fitted (no rows): a rule on the data alone, so
+    the ranks of the fitted replicates stay uniform under calibration."""
     from .engine import fit_form
 
     data, prior = outcome_sbc_data(seed, participants, markers, censored_share, form)
+    if int((~data.nif_censored[data.nif_marker == markers - 1]).sum()) < min_above:
+        return []
     settings = SamplerSettings(sampler=sampler, draws=-(-draws * thin // chains), tune=tune, chains=chains, seed=seed + 1,
                                target_accept=target_accept)
     idata = fit_form(form, data, settings, f"sbc-{form}").idata

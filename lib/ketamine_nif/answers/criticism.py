@@ -219,25 +219,49 @@ def show_sbc(study, seed: int, level: str = "mu", left_out: int | None = None) -
 
     if study is None:
         return
-    used = sbc_used(study, level, left_out)
-    table = sbc_summary(used, seed=seed)
+    scarce = _left_out_rows(study, level, left_out)
+    table = sbc_summary(study.results[~scarce], seed=seed)
     show_table(table, digits=3)
-    say(sbc_calibration(used, table, level=level) + (
+    say(sbc_calibration(study.results[~scarce], table, level=level) + (
         sbc_wholly_censored(study.results, seed, level) if left_out is None else
-        sbc_left_out(study.results, ~study.results.index.isin(used.index), seed, left_out)))
+        sbc_left_out(study.results, scarce, seed, left_out)))
 
 
 def sbc_used(study, level: str = "mu", left_out: int | None = None) -> pd.DataFrame | None:
     """The SBC rows a chapter judges a model on (:func:`show_sbc`): all of
     them, or, with ``left_out``, those of the replicates whose censored marker
-    has at least that many values above its limit (one per participant, as
-    in the aim 3 model's design: ``criticism.scarcely_above_limit``); None
-    when the study is missing."""
+    has at least that many values above its limit; None when the study is missing."""
+    return None if study is None else study.results[~_left_out_rows(study, level, left_out)]
+
+
+def _left_out_rows(study, level: str, left_out: int | None) -> pd.Series:
+    """The rows of a saved SBC study whose censored marker has fewer than
+    ``left_out`` values above its limit (one per participant, as in the aim 3
+    model's design: ``criticism.scarcely_above_limit``); none without ``left_out``."""
     from ..criticism import scarcely_above_limit
 
-    if study is None or left_out is None:
-        return None if study is None else study.results
-    return study.results[~scarcely_above_limit(study.results, int(study.spec["fixed"]["participants"]), left_out, level)]
+    if left_out is None:
+        return pd.Series(False, index=study.results.index)
+    return scarcely_above_limit(study.results, int(study.spec["fixed"]["participants"]), left_out, level)
+
+
+def sbc_selected(study, level: str = "mu") -> str:
+    """For an SBC study that fits only data with at least ``min_above``
+    values of the censored marker above its limit (its sweep's setting;
+    ``criticism.outcome_sbc_replicate``): how many of the data sets drawn
+    were fitted, and how many values above the limit the fitted ones had;
+    '' for a study without that rule or none saved."""
+    from ..criticism import last_marker_under_limit
+
+    minimum = 0 if study is None else int(study.spec.get("fixed", {}).get("min_above", 0))
+    if not minimum:
+        return ""
+    drawn = int(study.summary.get("finished_runs", study.summary.get("runs", 0)))
+    fitted = study.results["seed"].nunique()
+    above = (int(study.spec["fixed"]["participants"]) * (1 - last_marker_under_limit(study.results, level))).round()
+    return (f"Of the {drawn:,} data sets drawn, the {fitted:,} whose censored marker had at least {minimum} values above "
+            f"its limit were fitted (a rule on the data alone, which keeps their ranks uniform under calibration); they "
+            f"had {spread(above, 0)} values above it, a quarter of them {above.quantile(0.25):.0f} or fewer.")
 
 
 def _outside_model_band(rows: pd.DataFrame, seed: int) -> pd.Series:
