@@ -155,26 +155,26 @@ def _with_gaps(data, count: int, seed: int):
     return data
 
 
-LATENT_LISTS = ("nif_missing", "nif_censored_gap", "nif0_missing", "nif0_censored_gap")  # padded in the fixed-shape forms
+LATENT_LISTS = ("nif_missing", "nif_censored_quantile", "nif0_missing", "nif0_censored_quantile")  # padded in the fixed-shape forms
 
 
 def _padding_logp(fixed_point: dict, book_point: dict) -> float:
     """The log density of the padded entries of the fixed-shape form's latent
     lists (beyond the book form's entries): standard normals for missed
-    samples, Exponential(1) gaps on the log scale."""
+    samples, Uniform(0, 1) quantiles on the log-odds scale."""
     total = 0.0
     for name, value in fixed_point.items():
         extra = value[len(book_point.get(name, [])):] if name.startswith(LATENT_LISTS) else []
         if "missing" in name:
             total += float(np.sum(-0.5 * extra**2 - 0.5 * np.log(2 * np.pi)))
-        elif "censored_gap" in name:
-            total += float(np.sum(extra - np.exp(extra)))
+        elif "censored_quantile" in name:
+            total += float(np.sum(extra - 2 * np.logaddexp(0.0, extra)))
     return total
 
 
 OUTCOME_FORMS = {  # the engine's forms with an outcome likelihood: builder, data containers, latent lists they must have
-    "coupling": (build_coupling_model, coupling_fixed_shape_data, ("nif_missing", "nif_censored_gap")),
-    "moderation": (build_moderation_model, moderation_fixed_shape_data, ("nif0_missing", "nif0_censored_gap")),
+    "coupling": (build_coupling_model, coupling_fixed_shape_data, ("nif_missing", "nif_censored_quantile")),
+    "moderation": (build_moderation_model, moderation_fixed_shape_data, ("nif0_missing", "nif0_censored_quantile")),
     "depression": (build_outcome_model, outcome_fixed_shape_data, ()),
 }
 
@@ -465,7 +465,7 @@ def test_an_aim_2_engine_fit_agrees_with_the_reference_fit(aim_2_reference, samp
     ours = compiled.fit(data, seed=11)
     _assert_agree(reference, ours, ["coupling_within_ketamine", "coupling_within_saline", "madrs_change_difference",
                                     "level_slope", "sigma_y", "person_sd", "nif_tau", "nif_sigma", "nif_arm"],
-                  ("nif_missing", "nif_censored_gap"))
+                  ("nif_missing", "nif_censored_quantile"))
     assert float(ours.idata.posterior["coupling_within_ketamine"].mean()) > 1.0  # the planted coupling is seen
 
 
@@ -505,8 +505,8 @@ def test_an_aim_3_engine_fit_agrees_with_the_reference_fit(tmp_path):
     ours = compiled.fit(data, seed=13)
     _assert_agree(reference, ours, ["baseline_moderation_difference", "baseline_slope_nif", "madrs_change_difference",
                                     "theta", "sigma_y", "person_sd", "nif0_mu", "nif0_sd"],
-                  ("nif0_missing", "nif0_censored_gap"))
-    assert "nif0_censored_gap" in reference.idata.posterior  # IL-6's values under the lod are latent
+                  ("nif0_missing", "nif0_censored_quantile"))
+    assert "nif0_censored_quantile" in reference.idata.posterior  # IL-6's values under the lod are latent
     assert float(ours.idata.posterior["baseline_moderation_difference"].sel(marker="BDNF").mean()) < -1.0  # seen
 
 

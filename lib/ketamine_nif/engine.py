@@ -99,7 +99,7 @@ def route(settings: SamplerSettings) -> SamplerSettings:
 
 def _padding(name: str) -> tuple[tuple[str, str], ...]:
     """The padded latent lists of a latent NIF grid whose variables ``name`` prefixes (models.depression)."""
-    return ((f"{name}_missing", "nif_missing_seen"), (f"{name}_censored_gap", "nif_below_seen"))
+    return ((f"{name}_missing", "nif_missing_seen"), (f"{name}_censored_quantile", "nif_below_seen"))
 
 
 FORMS = {

@@ -39,7 +39,7 @@ containers with a 0/1 mask, and so is the latent NIF grid (aim 2: marker x
 participant x visit; aim 3: marker x participant at baseline); the cells under
 the lod and the missed samples the outcome needs are padded lists of grid
 cells, each entry with its latent value and a mask (a padded entry's value is
-a standard normal or exponential that nothing else touches); the outcome's
+a standard normal or a uniform quantile that nothing else touches); the outcome's
 priors centred on the data are containers too. Their log densities are the
 book forms' plus the padding's own terms (``tests/test_engine.py``); they have
 no pointwise log-likelihood.
@@ -53,6 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.tensor.math import ndtri_exp
 
 from ..analysis import defaults
 from ..analysis import load as load_analysis
@@ -180,18 +181,21 @@ def _cells(data: ModelData, visits_needed: str):
 
 
 def _below_limit(name: str, mean, sigma, upper, size: int, seen=None):
-    """Latent values under their detection limits, x = lod - gap with gap > 0,
-    carrying the normal density of x unnormalised, so that integrating a value
-    out gives the censored likelihood P(x <= lod). (``pm.Truncated`` would
-    renormalise and lose that information.) The gap's Exponential(1) density is
-    cancelled by the potential; it only supplies the log transform (and prior
-    predictive draws). ``seen`` (0/1, the fixed-shape form's padded list):
-    entries at 0 keep their Exponential(1) and nothing else."""
-    gap = pm.Exponential(f"{name}_gap", 1.0, shape=size)
-    x = pt.as_tensor(upper) - gap
-    density = pm.logp(pm.Normal.dist(mean, sigma), x) + gap
-    pm.Potential(f"{name}_density", density if seen is None else seen * density)
-    return x
+    """Latent values under their detection limits, each as its quantile q in
+    the part of its normal under the limit: x = mean + sigma * Phi^-1(q Phi(b)),
+    b = (upper - mean) / sigma, q ~ Uniform(0, 1), so that x given the rest
+    is that normal truncated at the limit, and the potential log Phi(b)
+    gives the censored likelihood P(x <= lod). (``pm.Truncated`` would
+    renormalise and lose that information.) Its standardised value depends
+    on q and b only, not on sigma apart: a value written as the limit minus
+    a gap instead made a funnel of gap and SD where a marker is mostly under
+    its limit, and the sampler missed the SD's truth there without a warning
+    (chapter 08's SBC of the aim 3 model). ``seen`` (0/1, the fixed-shape
+    form's padded list): entries at 0 keep their Uniform(0, 1) and nothing else."""
+    quantile = pm.Uniform(f"{name}_quantile", 0.0, 1.0, shape=size)
+    log_below = pm.logcdf(pm.Normal.dist(mean, sigma), pt.as_tensor(upper))
+    pm.Potential(f"{name}_density", log_below if seen is None else seen * log_below)
+    return mean + sigma * ndtri_exp(pt.log(quantile) + log_below)
 
 
 def _fill(shape, parts):
@@ -239,7 +243,7 @@ def _latent_grid(mean, sigma, box: dict, shape: tuple[int, int, int], name: str 
     """The fixed-shape form of the latent grid: observed cells are data (their
     densities masked in), the padded lists of cells under the lod and of
     missed samples carry latent values as in the book form (a padded entry:
-    a gap or a standard normal that nothing else touches). ``mean`` is
+    a uniform quantile or a standard normal that nothing else touches). ``mean`` is
     broadcast to ``shape`` (marker, participant, visit), ``sigma`` is per
     marker; ``name`` prefixes the variables as in the book form."""
     mean = pt.broadcast_to(mean, shape)
