@@ -76,8 +76,8 @@ rope = config.rope(BASELINE_MODERATION_DIFFERENCE)
 # missing sample an unknown). A marker with fewer baseline values above its
 # limit than the analysis configuration's `min_per_arm` (over both arms) is
 # left out of this model: so few values hardly set its $\sigma^0_m$, the unit
-# of $z_{im}$, and on such data the sampler can miss part of that SD's
-# posterior without a warning (@sec-criticism-sbc-moderation). $\lambda_{mt}$ is how baseline level relates to
+# of $z_{im}$, which would then rest on its prior, and on such data nearly
+# every fit diverges (@sec-criticism-sbc-moderation). $\lambda_{mt}$ is how baseline level relates to
 # {{outcome}} change averaged over the arms, and $\kappa_{mt}$, the estimand,
 # how much more (or less) it does so on {{treatment}} than on {{reference}},
 # adjusted for the other markers. Each moderation has its own sceptical prior,

@@ -443,7 +443,14 @@ if mnar_study is not None:
 # the sampler cannot enter the funnel of the centred person levels. The
 # model's $\tau_m$ now has a zero-avoiding Gamma(2) prior (@sec-nif-model),
 # which rules out what biology rules out (everybody's level the same to within
-# a few percent). @fig-criticism-sbc shows, per main parameter, the empirical CDF
+# a few percent). A third fault was in the models of aims 2 and 3, which keep
+# each value under the limit as an unknown below it: written as the limit
+# minus a positive gap, the unknowns and the SD of a marker mostly under its
+# limit formed a funnel, and the aim 3 model's posterior of that SD missed
+# its truth in many replicates without a single divergence; each unknown is
+# now written by its quantile in the part of its normal under the limit,
+# which has no such funnel (@sec-criticism-sbc-moderation).
+# @fig-criticism-sbc shows, per main parameter, the empirical CDF
 # of the ranks (as PIT values) minus the uniform CDF, with a 95% simultaneous
 # band computed by simulation [@sailynoja2022]: a curve that leaves the band
 # signals a miscalibrated posterior (a hump for too wide, an S for too narrow,

@@ -335,7 +335,13 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
     single = results[(results["seed"] > 22) | (results["seed"] == 1)]
     assert answers.sbc_left_out(single, scarcely_above_limit(single, 100, 3), seed=0, minimum=3).endswith(
         "of the other 178 (a split by the data alone, which keeps their ranks uniform under calibration). Its fit "
-        "diverged, and no parameter leaves the model's band with it.")
+        "diverged, and no parameter leaves the model's band with it. The rule is about what such data can say: so few "
+        "values above the limit leave the SD that is a moderation's unit to its prior, and a fit that diverges fails the "
+        "book's convergence checks.")
+    quiet = single.assign(divergences=0)
+    assert answers.sbc_left_out(quiet, scarcely_above_limit(quiet, 100, 3), seed=0, minimum=3).endswith(
+        "Its fit did not diverge, and no parameter leaves the model's band with it. The rule is about what such data can "
+        "say: so few values above the limit leave the SD that is a moderation's unit to its prior.")
     assert answers.sbc_left_out(results, scarcely_above_limit(results, 100, 0), seed=0, minimum=0) == ""
     study = SimpleNamespace(results=results, spec={"fixed": {"participants": 100}})
     assert answers.sbc_used(study, left_out=3).equals(results[~scarce]) and answers.sbc_used(study).equals(results)

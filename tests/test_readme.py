@@ -38,7 +38,8 @@ REDUCED = {
     # studies of hundreds of fits: the file is checked and its runs counted (`--dry-run`), none is run
     **{f".venv/bin/ketamine-nif sweep sweeps/{name}.yaml": f".venv/bin/ketamine-nif sweep sweeps/{name}.yaml --dry-run"
        for name in ("design-nif", "design-coupling", "design-nif-book", "design-coupling-book", "recovery", "recovery-madrs",
-                    "recovery-mnar", "lod-bias", "sbc", "sbc-coupling", "sbc-moderation", "sbc-subgroups", "calibration")},
+                    "recovery-mnar", "lod-bias", "sbc", "sbc-coupling", "sbc-moderation", "sbc-moderation-censored", "sbc-subgroups",
+                    "calibration")},
     ".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/priors/02-nif-trajectories.ipynb -p analysis_config=my-analysis.yaml":
         f".venv/bin/ketamine-nif run 02-nif-trajectories --out runs/priors/02-nif-trajectories.ipynb -p analysis_config=my-analysis.yaml {SMALL}",
     ".venv/bin/ketamine-nif sweep sweeps/design-nif.yaml --scheduler tcp://<host>:8786":

@@ -325,7 +325,10 @@ def sbc_left_out(results: pd.DataFrame, scarce: pd.Series, seed: int, minimum: i
     rest, everything = _outside_model_band(results[~scarce], seed), _outside_model_band(results, seed)
     new_here = everything[~everything.isin(rest)]
     if new_here.empty:
-        return text + f", and no parameter leaves the model's band with {'it' if n == 1 else 'them'}."
+        return text + (f", and no parameter leaves the model's band with {'it' if n == 1 else 'them'}. The rule is about what "
+                       "such data can say: so few values above the limit leave the SD that is a moderation's unit to its "
+                       "prior" + (", and a fit that diverges fails the book's convergence checks." if _divergent_fits(them)
+                                  else "."))
     return text + (f", and with {'it' if n == 1 else 'them'} {join_words(new_here)} {'leaves' if len(new_here) == 1 else 'leave'} "
                    f"the model's band.{_missed_silently(them, new_here)} That is why the book does not fit such a marker here.")
 

@@ -404,9 +404,9 @@ def unscaled_markers(data: ModelData, minimum: int = MIN_ABOVE_LIMIT) -> list[st
     """The markers with fewer than ``minimum`` baseline values above the
     detection limit (the rule of thumb of ``min_per_arm`` in
     ``params/analysis.yaml``, over both arms): too little sets their SD across
-    participants, the unit of aim 3's moderation. On such data the model's
-    posterior of that SD can miss its truth without a warning (chapter 08's
-    SBC of the aim 3 model), so the book leaves these markers out of that
+    participants, the unit of aim 3's moderation, which then rests on its
+    prior; and on such data nearly every fit of the model diverges (chapter
+    08's SBC of the aim 3 model). The book leaves these markers out of that
     model (:func:`moderation_data`)."""
     above = np.bincount(data.nif_marker[(data.nif_visit == 0) & ~data.nif_censored], minlength=len(data.markers))
     return [m for j, m in enumerate(data.markers) if above[j] < minimum]
