@@ -434,7 +434,7 @@ if mnar_study is not None:
 # marker has a detection limit fixed in advance, as an assay's is, where about
 # a quarter of its values fall on average (more or fewer, as the drawn
 # parameters place them). SBC checks the whole pipeline, including how the
-# data are made, and earlier runs caught two faults. Taking the limit from
+# data are made, and earlier runs caught three faults. Taking the limit from
 # each simulated data set (its lower quartile) made censoring depend on the
 # values it hides, which the model's likelihood does not describe, and the
 # spread of the arm effects came out miscalibrated. And with a half-normal
@@ -443,7 +443,7 @@ if mnar_study is not None:
 # the sampler cannot enter the funnel of the centred person levels. The
 # model's $\tau_m$ now has a zero-avoiding Gamma(2) prior (@sec-nif-model),
 # which rules out what biology rules out (everybody's level the same to within
-# a few percent). A third fault was in the models of aims 2 and 3, which keep
+# a few percent). The third was in the models of aims 2 and 3, which keep
 # each value under the limit as an unknown below it: written as the limit
 # minus a positive gap, the unknowns and the SD of a marker mostly under its
 # limit formed a funnel, and the aim 3 model's posterior of that SD missed

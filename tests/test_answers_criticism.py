@@ -310,6 +310,9 @@ def test_sbc_says_how_replicates_with_a_wholly_censored_marker_fared():
     said = answers.sbc_wholly_censored(one_off, seed=0)
     assert "the true tau[m2] lay beyond" in said and "mu[m1]" not in said  # inside its band: no count of its misses
     loud = results.assign(divergences=np.where(results["seed"] <= 20, 3, 0))  # every miss came with divergences
+    assert "under its limit; all 20 fits diverged. Without them" in answers.sbc_wholly_censored(loud, seed=0)
+    assert answers._how_many_diverged(loud[loud["seed"] <= 2]) == "both fits diverged"
+    assert answers._how_many_diverged(loud[loud["seed"].isin([1, 30])], "those") == "1 of those 2 fits diverged"
     assert ("In 20 of them the true tau[m2] lay beyond every posterior draw (a calibrated posterior would put about 0.4 "
             "there), each of these 20 fits with divergences.") in answers.sbc_wholly_censored(loud, seed=0)
     one = pd.DataFrame({"parameter": ["tau", "tau"], "rank": [0, 50], "draws": 100, "divergences": [0, 4]})

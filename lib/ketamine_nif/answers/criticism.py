@@ -202,7 +202,7 @@ def sbc_source(study, folder: str, sweep_file: str = "sweeps/sbc.yaml",
         return f"**The SBC results are missing** ({folder}). Run `.venv/bin/ketamine-nif sweep {sweep_file}` ({cost})."
     participants = study.spec.get("fixed", {}).get("participants") or (
         study.results["participants"].iloc[0] if "participants" in study.results else "an unrecorded number of")
-    return (f"{study.results['seed'].nunique()} replicates of {participants} participants, made by `{study.command}` "
+    return (f"{study.results['seed'].nunique():,} replicates of {participants} participants, made by `{study.command}` "
             f"({study.progress}).")
 
 
@@ -276,6 +276,17 @@ def _divergent_fits(rows: pd.DataFrame) -> int:
     return int((rows.groupby("seed")["divergences"].first() > 0).sum())
 
 
+def _how_many_diverged(rows: pd.DataFrame, whose: str = "their") -> str:
+    """'its fit diverged', 'both fits diverged', '5 of their 20 fits diverged'
+    (SBC ``rows`` of one or more replicates; ``whose`` their or those)."""
+    n, divergent = rows["seed"].nunique(), _divergent_fits(rows)
+    if n == 1:
+        return "its fit diverged" if divergent else "its fit did not diverge"
+    if divergent == n:
+        return "both fits diverged" if n == 2 else f"all {n} fits diverged"
+    return f"{divergent} of {whose} {n} fits diverged"
+
+
 def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> str:
     """How the replicates whose censored marker lay wholly under its limit
     (``criticism.wholly_censored``) fared: their divergent fits, and which
@@ -292,7 +303,7 @@ def sbc_wholly_censored(results: pd.DataFrame, seed: int, level: str = "mu") -> 
         return ""
     rest, everything = _outside_model_band(results[~censored], seed), _outside_model_band(results, seed)
     text = (f" {n:,} of the {results['seed'].nunique():,} replicates had every value of the censored marker under its "
-            f"limit; {_divergent_fits(them)} of {'its' if n == 1 else 'their'} {n} fit{'' if n == 1 else 's'} diverged. "
+            f"limit; {_how_many_diverged(them)}. "
             f"Without {'it' if n == 1 else 'them'} (a split by the data alone, which keeps the ranks uniform on each "
             "side), ")
     if len(rest):
@@ -320,8 +331,7 @@ def sbc_left_out(results: pd.DataFrame, scarce: pd.Series, seed: int, minimum: i
             "marker above its limit: data on which the book leaves that marker out of this model "
             f"(`ketamine_nif.models.moderation_data`), so the table and the sentences above are of the other "
             f"{results.loc[~scarce, 'seed'].nunique():,} (a split by the data alone, which keeps their ranks uniform "
-            "under calibration). " + (("Its fit diverged" if _divergent_fits(them) else "Its fit did not diverge") if n == 1
-                                       else f"{_divergent_fits(them)} of those {n} fits diverged"))
+            "under calibration). " + _how_many_diverged(them, "those").capitalize())
     rest, everything = _outside_model_band(results[~scarce], seed), _outside_model_band(results, seed)
     new_here = everything[~everything.isin(rest)]
     if new_here.empty:
