@@ -66,7 +66,7 @@ def fit_all(dataset: Dataset, settings: SamplerSettings, markers: list[str] | No
     fit engine (compiled once per process and design, :mod:`ketamine_nif.engine`),
     otherwise by ``inference.fit`` with that sampler; the book models either way,
     on the data the book gives them (the moderation model without a marker
-    wholly under its limit at baseline: ``models.moderation_data``)."""
+    with too few baseline values above its limit: ``models.moderation_data``)."""
     from .engine import fit_form
 
     unknown = set(fits or []) - {name for name, _, _ in FITS}
