@@ -77,7 +77,8 @@ rope = config.rope(BASELINE_MODERATION_DIFFERENCE)
 # limit than the analysis configuration's `min_per_arm` (over both arms) is
 # left out of this model: so few values hardly set its $\sigma^0_m$, the unit
 # of $z_{im}$, which would then rest on its prior, and on such data nearly
-# every fit diverges (@sec-criticism-sbc-moderation). $\lambda_{mt}$ is how baseline level relates to
+# every fit diverges (@sec-criticism-sbc-moderation). The other markers'
+# moderations are then adjusted for the markers left in. $\lambda_{mt}$ is how baseline level relates to
 # {{outcome}} change averaged over the arms, and $\kappa_{mt}$, the estimand,
 # how much more (or less) it does so on {{treatment}} than on {{reference}},
 # adjusted for the other markers. Each moderation has its own sceptical prior,

@@ -449,7 +449,8 @@ if mnar_study is not None:
 # limit formed a funnel, and the aim 3 model's posterior of that SD missed
 # its truth in many replicates without a single divergence; each unknown is
 # now written by its quantile in the part of its normal under the limit,
-# which has no such funnel (@sec-criticism-sbc-moderation).
+# which removes that funnel; the mean and SD of a marker with very few values
+# above its limit stay weakly identified (@sec-criticism-sbc-moderation).
 # @fig-criticism-sbc shows, per main parameter, the empirical CDF
 # of the ranks (as PIT values) minus the uniform CDF, with a 95% simultaneous
 # band computed by simulation [@sailynoja2022]: a curve that leaves the band

@@ -113,9 +113,10 @@ def test_coupling_prior_check():
         "marker could plausibly have, small enough to keep the model away from absurd values. 60% of the MADRS scores "
         "simulated from the priors fall on the scale's range (0 to 60). The check flags the rest: the priors of the "
         "outcome model's level, visit shifts, SDs and arm difference are each set on the scale of the observed ratings' "
-        "spread, and the slopes on the markers add spread of their own, so together they allow scores the scale does "
-        "not. The book keeps these priors weak, as priors of nuisance parameters that the ratings pin down; its "
-        "scepticism sits in the effect's prior, on the right.")
+        "spread, and the marker terms add spread of their own (in a draw from the priors, the observed NIF values meet a "
+        "marker mean and SD drawn from theirs, so a centred or standardised level can lie far out), so together they "
+        "allow scores the scale does not. The book keeps these priors weak, as priors of parameters that the data pin "
+        "down; its scepticism sits in the effect's prior, on the right.")
     # nearly every simulated score on the scale: nothing to flag
     on_scale = np.r_[np.linspace(0, 60, 95), [-1, -2, 61, 62, 70]]
     assert coupling.prior_check(on_scale, couplings).endswith(

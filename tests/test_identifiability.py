@@ -153,6 +153,15 @@ def test_the_moderation_model_leaves_out_a_marker_with_too_few_values_above_its_
     assert assess(dataset).informed(NIF_CHANGE_RATIO, "IL-6", "24h")  # its later values still give changes
     assert moderation_data(expected) is expected  # nothing to leave out
     assert unscaled_markers(data, minimum=MIN_PER_ARM - 1) == []  # the minimum is the rule's
+    # a laboratory that reports a value under the limit as the limit itself: the same rule, and the same reason
+    reported = rows.copy()
+    under = base & ~rows.index.isin(kept_above)
+    reported.loc[under, "value"] = reported.loc[under, "lod"]
+    write(reported, data_copy, "measurements")
+    assert unscaled_markers(prepare(load_dataset(data_copy))) == ["IL-6"]
+    assert assess(load_dataset(data_copy)).reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "day5") == assess(
+        dataset).reasons(BASELINE_MODERATION_DIFFERENCE, "IL-6", "day5")
+    write(rows, data_copy, "measurements")
     # the studies' fits give the model the same data (recovery.fit_all, through the fit engine)
     given = {}
 

@@ -150,8 +150,9 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
         m, p = m[m["participant_id"].isin(participants)], p[p["participant_id"].isin(participants)]
     arm_of = p.set_index("participant_id")["arm"]
     # the samples (a value or one under the limit), in plain columns with each one's arm: the loops below filter them often
-    sampled = m.loc[m["value"].notna() | m["below_lod"], ["participant_id", "measure", "visit", "value"]].astype(
-        {"participant_id": object, "measure": object, "visit": object})
+    # (a row under the limit may carry a value at or under it, as many laboratories report it: below_lod says which)
+    sampled = m.loc[m["value"].notna() | m["below_lod"], ["participant_id", "measure", "visit", "value", "below_lod"]].astype(
+        {"participant_id": object, "measure": object, "visit": object, "below_lod": bool})
     sampled["arm"] = sampled["participant_id"].map(arm_of)
     post_visits = [v for v in dataset.visits if v != baseline]
     rated = sampled[sampled["measure"] == outcome]
@@ -163,7 +164,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
         """The reason (or "") when an arm has too few participants among ``rows``, or, for rows of a
         marker (``where`` they were taken), none of its values above the detection limit."""
         reasons = []
-        row_arms, ids, unmeasured = rows["arm"].to_numpy(), rows["participant_id"].to_numpy(), rows["value"].isna().to_numpy()
+        row_arms, ids, unmeasured = rows["arm"].to_numpy(), rows["participant_id"].to_numpy(), rows["below_lod"].to_numpy()
         for arm in arms:
             in_arm = row_arms == arm
             if (n := len(set(ids[in_arm]))) < min_per_arm:
@@ -183,7 +184,7 @@ def assess(dataset: Dataset, markers: list[str] | None = None, estimands=None, o
     # too few baseline values above the limit: the moderation model leaves the marker out (models.depression.unscaled_markers)
     unscaled = {}
     for marker, rows in by_marker.items():
-        n = int(rows.loc[rows["visit"] == baseline, "value"].notna().sum())
+        n = int((~rows.loc[rows["visit"] == baseline, "below_lod"]).sum())
         if participants is None and n < min_per_arm:  # a rule of the whole data
             unscaled[marker] = (f"{'none' if n == 0 else f'only {n}'} of the marker's values at {baseline} "
                                 f"{'is' if n <= 1 else 'are'} above the detection limit (at least {min_per_arm} needed "

@@ -34,10 +34,11 @@ def prior_mass(simulated, prior_draws, plausible: tuple[float, float], what: str
     if on_scale >= ON_SCALE:
         return text + "."
     return text + (". The check flags the rest: the priors of the outcome model's level, visit shifts, SDs and arm "
-                   "difference are each set on the scale of the observed ratings' spread, and the slopes on the markers "
-                   "add spread of their own, so together they allow scores the scale does not. The book keeps these "
-                   "priors weak, as priors of nuisance parameters that the ratings pin down; its scepticism sits in the "
-                   "effect's prior, on the right.")
+                   "difference are each set on the scale of the observed ratings' spread, and the marker terms add "
+                   "spread of their own (in a draw from the priors, the observed NIF values meet a marker mean and SD "
+                   "drawn from theirs, so a centred or standardised level can lie far out), so together they allow "
+                   "scores the scale does not. The book keeps these priors weak, as priors of parameters that the data "
+                   "pin down; its scepticism sits in the effect's prior, on the right.")
 
 
 def found_list(found, describe) -> str:

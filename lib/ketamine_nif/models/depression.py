@@ -66,6 +66,7 @@ from .trajectory import (
     between_person_sd,
     check_likelihood,
     grid_normal_logp,
+    normal_log_cdf,
     padded_rows,
 )
 
@@ -191,9 +192,11 @@ def _below_limit(name: str, mean, sigma, upper, size: int, seen=None):
     a gap instead made a funnel of gap and SD where a marker is mostly under
     its limit, and the sampler missed the SD's truth there without a warning
     (chapter 08's SBC of the aim 3 model). ``seen`` (0/1, the fixed-shape
-    form's padded list): entries at 0 keep their Uniform(0, 1) and nothing else."""
+    form's padded list): entries at 0 keep their Uniform(0, 1) and nothing else
+    (their ``mean``, ``sigma`` and ``upper`` should be harmless values, such
+    as 0, 1 and 0: an x of minus infinity times 0 would be NaN)."""
     quantile = pm.Uniform(f"{name}_quantile", 0.0, 1.0, shape=size)
-    log_below = pm.logcdf(pm.Normal.dist(mean, sigma), pt.as_tensor(upper))
+    log_below = normal_log_cdf((pt.as_tensor(upper) - mean) / sigma)
     pm.Potential(f"{name}_density", log_below if seen is None else seen * log_below)
     return mean + sigma * ndtri_exp(pt.log(quantile) + log_below)
 
@@ -255,8 +258,9 @@ def _latent_grid(mean, sigma, box: dict, shape: tuple[int, int, int], name: str 
         return sigma[rows // (shape[1] * shape[2])]
 
     below, below_seen = box["nif_below_rows"], box["nif_below_seen"]
-    x_below = _below_limit(f"{name}_censored", flat_mean[below], sigma_of(below), value[below],
-                           box["capacity"]["nif_below_rows"], below_seen)
+    real = below_seen > 0  # a padded entry gets the limit 0 of a standard normal, so its value stays finite
+    x_below = _below_limit(f"{name}_censored", pt.switch(real, flat_mean[below], 0.0), pt.switch(real, sigma_of(below), 1.0),
+                           pt.switch(real, value[below], 0.0), box["capacity"]["nif_below_rows"], below_seen)
     missing, missing_seen = box["nif_missing_rows"], box["nif_missing_seen"]
     x_missing = pm.Normal(f"{name}_missing", pt.switch(missing_seen > 0, flat_mean[missing], 0.0),
                           pt.switch(missing_seen > 0, sigma_of(missing), 1.0), shape=box["capacity"]["nif_missing_rows"])
