@@ -59,17 +59,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ketamine_nif import analysis, checks, criticism, estimates, plotting, recovery, sweep
+from ketamine_nif import analysis, checks, criticism, estimates, models, plotting, recovery, sweep
 from ketamine_nif.answers import criticism as answers
 from ketamine_nif.chapter import start
 from ketamine_nif.estimands import NIF_CHANGE_RATIO
 from ketamine_nif.inference import SamplerSettings, fit
-from ketamine_nif.models import (
-    MIN_ABOVE_LIMIT,
-    OutcomePriors,
-    TrajectoryPriors,
-    build_outcome_model,
-)
+from ketamine_nif.models import OutcomePriors, TrajectoryPriors, build_outcome_model
 from ketamine_nif.plotting import criticism as figures
 from ketamine_nif.reporting import diagnostics_table, say, show_table, uninformed_callout, verdict
 
@@ -551,12 +546,12 @@ say(answers.sbc_source(sbc_moderation, sbc_moderation_dir, "sweeps/sbc-moderatio
 #| label: fig-criticism-sbc-moderation
 #| fig-cap: "Simulation-based calibration of the aim 3 (moderation) model: ECDF of the rank statistics (as PIT values) minus the uniform CDF (line), with the 95% simultaneous band (grey) and the model's band for all its parameters together (dashed), per main parameter, on the replicates whose censored marker has enough values above its limit for the book to fit it."
 #| fig-alt: "Small panels, one per parameter of the moderation model, each with a wiggly line that should stay within a grey band around zero."
-moderation_used = answers.sbc_used(sbc_moderation, "nif0_mu", MIN_ABOVE_LIMIT)  # the data the book fits this model on
+moderation_used = answers.sbc_used(sbc_moderation, "nif0_mu", models.MIN_ABOVE_LIMIT)  # the data the book fits this model on
 figures.sbc(criticism.sbc_ecdf(moderation_used, seed=seed) if moderation_used is not None else None)
 plotting.show()
 
 # %%
-answers.show_sbc(sbc_moderation, seed, level="nif0_mu", left_out=MIN_ABOVE_LIMIT)
+answers.show_sbc(sbc_moderation, seed, level="nif0_mu", left_out=models.MIN_ABOVE_LIMIT)
 
 # %% [markdown]
 # That rule's threshold was read off these replicates, and few of them fall
