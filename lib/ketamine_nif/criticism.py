@@ -411,14 +411,20 @@ def wholly_censored(results: pd.DataFrame, level: str = "mu") -> pd.Series:
     return results["seed"].isin(under.index[under >= 1 - 1e-9])
 
 
+def values_above_limit(results: pd.DataFrame, values: int, level: str = "mu") -> pd.Series:
+    """Per replicate (seed), how many of the censored marker's ``values`` (its
+    samples in the design: one per participant in the aim 3 model's) lay
+    above its limit (:func:`last_marker_under_limit`)."""
+    return (values * (1 - last_marker_under_limit(results, level))).round()
+
+
 def scarcely_above_limit(results: pd.DataFrame, values: int, minimum: int, level: str = "mu") -> pd.Series:
     """Whether each row's replicate had fewer than ``minimum`` of its censored
-    marker's ``values`` (its samples in the design) above the limit
-    (:func:`last_marker_under_limit`): a rule on the data alone, like
-    :func:`wholly_censored`, so the ranks on either side of it stay uniform
-    under calibration. The aim 3 model's rule (``models.moderation_data``),
-    with one baseline sample per participant."""
-    above = (values * (1 - last_marker_under_limit(results, level))).round()
+    marker's ``values`` above the limit (:func:`values_above_limit`): a rule
+    on the data alone, like :func:`wholly_censored`, so the ranks on either
+    side of it stay uniform under calibration. The aim 3 model's rule
+    (``models.moderation_data``)."""
+    above = values_above_limit(results, values, level)
     return results["seed"].isin(above.index[above < minimum])
 
 

@@ -251,14 +251,14 @@ def sbc_selected(study, level: str = "mu") -> str:
     ``criticism.outcome_sbc_replicate``): how many of the data sets drawn
     were fitted, and how many values above the limit the fitted ones had;
     '' for a study without that rule or none saved."""
-    from ..criticism import last_marker_under_limit
+    from ..criticism import values_above_limit
 
     minimum = 0 if study is None else int(study.spec.get("fixed", {}).get("min_above", 0))
     if not minimum:
         return ""
     drawn = int(study.summary.get("finished_runs", study.summary.get("runs", 0)))
     fitted = study.results["seed"].nunique()
-    above = (int(study.spec["fixed"]["participants"]) * (1 - last_marker_under_limit(study.results, level))).round()
+    above = values_above_limit(study.results, int(study.spec["fixed"]["participants"]), level)
     return (f"Of the {drawn:,} data sets drawn, the {fitted:,} whose censored marker had at least {minimum} values above "
             f"its limit were fitted (a rule on the data alone, which keeps their ranks uniform under calibration); they "
             f"had {spread(above, 0)} values above it, a quarter of them {above.quantile(0.25):.0f} or fewer.")
