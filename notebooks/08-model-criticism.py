@@ -554,11 +554,12 @@ plotting.show()
 answers.show_sbc(sbc_moderation, seed, level="nif0_mu", left_out=models.MIN_ABOVE_LIMIT)
 
 # %% [markdown]
-# That rule's threshold was read off these replicates, and few of them fall
-# just inside it, so the model is checked again there on draws of its own: a
-# second SBC of the same model puts the censored marker's limit where about
-# 90% of its values fall under it, and fits only the data sets the book would
-# fit (`ketamine-nif sweep sweeps/sbc-moderation-censored.yaml`).
+# That rule's threshold was read off replicates like these, and few of them
+# fall just inside it, so the model is checked again there on draws of its
+# own: a second SBC of the same model puts the censored marker's limit where
+# most of its values fall under it (the share is given below), and fits only
+# the data sets the book would fit
+# (`ketamine-nif sweep sweeps/sbc-moderation-censored.yaml`).
 
 # %%
 sbc_censored = sweep.read_saved(sbc_censored_dir)
